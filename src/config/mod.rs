@@ -1,0 +1,288 @@
+//! The TOML config: where it lives, what it may hold, and how it is checked.
+//!
+//! A config names servers under `[servers.<name>]`. Each entry is one flat
+//! table (`ServerEntry`); which keys apply depends on its `provider`. Loading
+//! reports a bad file with its path, line and key, and suggests the closest
+//! valid key for a misspelt one. Values that may hold secrets are
+//! `ConfigValue`s, resolved (env, command, file) when a server is started.
+
+mod diagnose;
+mod value;
+
+pub use diagnose::{ConfigError, closest};
+pub use value::{ConfigValue, Resolver};
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Environment variable that overrides the config file location.
+pub const CONFIG_ENV: &str = "MCP_BRIDGE_CONFIG";
+
+/// The whole config file.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The server `serve` uses when no name is given.
+    #[serde(default)]
+    pub default: Option<String>,
+    #[serde(default)]
+    pub servers: BTreeMap<String, ServerEntry>,
+    /// Where the file came from (not a TOML key).
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+    /// The file's text, kept to point errors found after parsing at a line.
+    #[serde(skip)]
+    pub source: String,
+}
+
+/// How the bridge talks to the remote.
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    /// Streamable HTTP, falling back to legacy HTTP+SSE when initialize is refused.
+    #[default]
+    Auto,
+    StreamableHttp,
+    Sse,
+}
+
+/// A timeout: seconds as a number, or a string such as `"30s"`, `"2m"`, `"500ms"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeout(pub Duration);
+
+impl<'de> Deserialize<'de> for Timeout {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Secs(f64),
+            Text(String),
+        }
+        let bad = || {
+            serde::de::Error::custom("a timeout is a number of seconds or a string like \"30s\", \"2m\" or \"500ms\"")
+        };
+        match Raw::deserialize(d)? {
+            Raw::Secs(s) if s > 0.0 && s.is_finite() => Ok(Timeout(Duration::from_secs_f64(s))),
+            Raw::Secs(_) => Err(bad()),
+            Raw::Text(t) => parse_duration(&t).map(Timeout).ok_or_else(bad),
+        }
+    }
+}
+
+fn parse_duration(t: &str) -> Option<Duration> {
+    let t = t.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let secs = match unit.trim() {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return None,
+    };
+    (secs > 0.0).then(|| Duration::from_secs_f64(secs))
+}
+
+/// One `[servers.<name>]` table. Keys that a provider does not use are
+/// rejected by that provider's validation, naming the provider they belong to.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ServerEntry {
+    // ---- every provider ----
+    /// `generic` (default), `sandbox`, `pipedream`, `zapier`, `integration-app`, `pipe2`.
+    pub provider: Option<String>,
+    pub url: Option<ConfigValue>,
+    #[serde(default)]
+    pub transport: Transport,
+    #[serde(default)]
+    pub headers: BTreeMap<String, ConfigValue>,
+    #[serde(default)]
+    pub query: BTreeMap<String, ConfigValue>,
+    pub timeout: Option<Timeout>,
+    pub bearer: Option<ConfigValue>,
+    /// `"oauth"` to log in with the MCP authorization flow.
+    pub auth: Option<String>,
+
+    // ---- OAuth and client credentials ----
+    pub scopes: Option<Vec<String>>,
+    pub client_id: Option<ConfigValue>,
+    pub client_secret: Option<ConfigValue>,
+    pub callback_port: Option<u16>,
+    pub resource: Option<String>,
+
+    // ---- pipedream ----
+    pub project_id: Option<ConfigValue>,
+    pub environment: Option<String>,
+    pub external_user_id: Option<ConfigValue>,
+    pub app: Option<String>,
+    pub app_discovery: Option<bool>,
+    pub account_id: Option<ConfigValue>,
+    pub tool_mode: Option<String>,
+    pub conversation_id: Option<String>,
+    pub base_url: Option<ConfigValue>,
+    pub api_base: Option<ConfigValue>,
+
+    // ---- zapier, integration-app, pipe2 ----
+    pub token: Option<ConfigValue>,
+    pub access_token: Option<ConfigValue>,
+    pub refresh_token: Option<ConfigValue>,
+    pub token_url: Option<ConfigValue>,
+    pub mode: Option<String>,
+    pub apps: Option<Vec<String>>,
+    pub chat_id: Option<ConfigValue>,
+
+    // ---- sandbox ----
+    /// Sandbox: seconds a remote session lives before it expires.
+    pub session_ttl: Option<Timeout>,
+}
+
+/// The default per-request timeout when a server entry sets none.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+impl ServerEntry {
+    pub fn provider_name(&self) -> &str {
+        self.provider.as_deref().unwrap_or("generic")
+    }
+    pub fn timeout(&self) -> Duration {
+        self.timeout.map(|t| t.0).unwrap_or(DEFAULT_TIMEOUT)
+    }
+}
+
+/// The config file's usual location: `<config dir>/mcp-bridge/config.toml`.
+pub fn default_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "mcp-bridge").map(|d| d.config_dir().join("config.toml"))
+}
+
+/// Where the config is read from: `--config`, then `MCP_BRIDGE_CONFIG`, then
+/// the per-OS default.
+pub fn locate(flag: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = flag {
+        return Some(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os(CONFIG_ENV).filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    default_path()
+}
+
+/// The built-in config used when no file exists: one sandbox server.
+pub fn builtin() -> Config {
+    let mut servers = BTreeMap::new();
+    servers.insert(
+        "sandbox".to_string(),
+        ServerEntry {
+            provider: Some("sandbox".into()),
+            ..Default::default()
+        },
+    );
+    Config {
+        default: Some("sandbox".into()),
+        servers,
+        path: None,
+        source: String::new(),
+    }
+}
+
+impl Config {
+    /// Load the config. An explicitly named file (flag or env) must exist; a
+    /// missing default file means "no account configured": use the sandbox.
+    pub fn load(flag: Option<&Path>) -> Result<Config, ConfigError> {
+        let explicit = flag.is_some() || std::env::var_os(CONFIG_ENV).is_some_and(|p| !p.is_empty());
+        let Some(path) = locate(flag) else {
+            return Ok(builtin());
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Config::parse(&text, Some(&path)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+                tracing::info!("no config at {}; using the built-in sandbox", path.display());
+                Ok(builtin())
+            }
+            Err(e) => Err(ConfigError::Io {
+                path,
+                error: e.to_string(),
+            }),
+        }
+    }
+
+    /// Parse config text; `path` is only used in error messages.
+    pub fn parse(text: &str, path: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut cfg: Config = toml::from_str(text).map_err(|e| diagnose::from_toml(&e, text, path))?;
+        cfg.path = path.map(Path::to_path_buf);
+        cfg.source = text.to_string();
+        if let Some(d) = &cfg.default
+            && !cfg.servers.contains_key(d)
+        {
+            return Err(cfg.error_at(
+                None,
+                "default",
+                format!("`default = \"{d}\"` names no server; {}", cfg.known_servers()),
+            ));
+        }
+        Ok(cfg)
+    }
+
+    /// Pick the server `serve` should run.
+    pub fn select(&self, name: Option<&str>) -> Result<(&str, &ServerEntry), ConfigError> {
+        let name = match name.or(self.default.as_deref()) {
+            Some(n) => n,
+            None if self.servers.len() == 1 => self.servers.keys().next().map(String::as_str).unwrap_or(""),
+            None => {
+                return Err(ConfigError::Usage(format!(
+                    "no server named; pass one (`mcp-bridge serve <name>`) or set `default = \"<name>\"` in {}; {}",
+                    self.display_path(),
+                    self.known_servers()
+                )));
+            }
+        };
+        match self.servers.get_key_value(name) {
+            Some((k, v)) => Ok((k.as_str(), v)),
+            None => {
+                let names: Vec<&str> = self.servers.keys().map(String::as_str).collect();
+                let hint = closest(name, &names)
+                    .map(|c| format!(" Did you mean `{c}`?"))
+                    .unwrap_or_default();
+                Err(ConfigError::Usage(format!(
+                    "no server `{name}` in {}.{hint} {}",
+                    self.display_path(),
+                    self.known_servers()
+                )))
+            }
+        }
+    }
+
+    fn known_servers(&self) -> String {
+        if self.servers.is_empty() {
+            "the file defines no [servers.<name>] tables".to_string()
+        } else {
+            let names: Vec<&str> = self.servers.keys().map(String::as_str).collect();
+            format!("known servers: {}", names.join(", "))
+        }
+    }
+
+    pub fn display_path(&self) -> String {
+        match &self.path {
+            Some(p) => p.display().to_string(),
+            None => "the built-in config".to_string(),
+        }
+    }
+
+    /// An error about `key` in `[servers.<server>]` (or the top level), with
+    /// the line it is on when it can be found.
+    pub fn error_at(&self, server: Option<&str>, key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.path.clone(),
+            line: diagnose::find_key_line(&self.source, server, key),
+            key: match server {
+                Some(s) => format!("servers.{s}.{key}"),
+                None => key.to_string(),
+            },
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

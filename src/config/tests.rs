@@ -1,0 +1,70 @@
+use super::*;
+
+#[test]
+fn parses_a_full_entry() {
+    let cfg = Config::parse(
+        r#"
+default = "a"
+[servers.a]
+url = "http://127.0.0.1:1/mcp"
+transport = "streamable-http"
+timeout = "2m"
+headers = { X-Test = "1" }
+query = { q = "v" }
+"#,
+        None,
+    )
+    .unwrap();
+    let (name, e) = cfg.select(None).unwrap();
+    assert_eq!(name, "a");
+    assert_eq!(e.transport, Transport::StreamableHttp);
+    assert_eq!(e.timeout(), Duration::from_secs(120));
+    assert_eq!(e.headers.len(), 1);
+}
+
+#[test]
+fn unknown_key_names_line_and_suggests() {
+    let err = Config::parse(
+        "[servers.a]\nurl = \"http://x\"\ntimout = 3\n",
+        Some(Path::new("/c.toml")),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("/c.toml"), "{err}");
+    assert!(err.contains("line 3"), "{err}");
+    assert!(err.contains("timout"), "{err}");
+    assert!(err.contains("did you mean `timeout`"), "{err}");
+}
+
+#[test]
+fn bad_transport_lists_choices() {
+    let err = Config::parse("[servers.a]\ntransport = \"websocket\"\n", None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("line 2"), "{err}");
+    assert!(err.contains("streamable-http"), "{err}");
+}
+
+#[test]
+fn default_must_name_a_server() {
+    let err = Config::parse("default = \"b\"\n[servers.a]\nurl = \"http://x\"\n", None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("line 1") && err.contains("names no server"), "{err}");
+}
+
+#[test]
+fn select_suggests_close_server_name() {
+    let cfg = Config::parse("[servers.zapier]\n[servers.pipedream]\n", None).unwrap();
+    let err = cfg.select(Some("zappier")).unwrap_err().to_string();
+    assert!(err.contains("Did you mean `zapier`"), "{err}");
+}
+
+#[test]
+fn durations() {
+    assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+    assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
+    assert_eq!(parse_duration("3 m"), Some(Duration::from_secs(180)));
+    assert_eq!(parse_duration("3d"), None);
+    assert_eq!(parse_duration("0s"), None);
+}

@@ -1,0 +1,93 @@
+//! Credentials: what the bridge adds to each request so the remote accepts
+//! it, and what it does when the remote says 401.
+//!
+//! A `Credential` is asked for fresh `Auth` before every request (it may
+//! fetch or refresh a token first) and told about each 401 so it can refresh
+//! once; the remote session then replays the request.
+
+use futures::future::BoxFuture;
+use http::{HeaderName, HeaderValue};
+
+/// Headers and query parameters that authorise one request.
+#[derive(Debug, Clone, Default)]
+pub struct Auth {
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub query: Vec<(String, String)>,
+}
+
+/// A credential failure, already worded for the person: what went wrong and
+/// which key or command fixes it. Never contains a secret.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct CredentialError(pub String);
+
+/// What the credential wants after a 401.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// It has something new (e.g. a refreshed token): replay the request.
+    Replay,
+    /// Nothing more to try: report the 401.
+    GiveUp,
+}
+
+pub trait Credential: Send + Sync {
+    /// Auth for the next request.
+    fn auth(&self) -> BoxFuture<'_, Result<Auth, CredentialError>>;
+    /// The remote answered 401 to a request sent with `used`. `challenge` is
+    /// the `WWW-Authenticate` header, if any.
+    fn unauthorized<'a>(
+        &'a self,
+        used: &'a Auth,
+        challenge: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Retry, CredentialError>>;
+    /// Advice for a final 401: which key or command fixes it.
+    fn unauthorized_hint(&self) -> String {
+        "check the server's credentials in the config".to_string()
+    }
+}
+
+/// Fixed headers and query parameters: a static bearer token, an API key
+/// header, or nothing at all.
+#[derive(Debug, Clone, Default)]
+pub struct Static {
+    pub auth: Auth,
+    pub hint: Option<String>,
+}
+
+impl Static {
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// `Authorization: Bearer <token>`.
+    pub fn bearer(token: &str, hint: impl Into<String>) -> Result<Self, CredentialError> {
+        let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| CredentialError("the bearer token holds characters not allowed in a header".into()))?;
+        value.set_sensitive(true);
+        Ok(Self {
+            auth: Auth {
+                headers: vec![(http::header::AUTHORIZATION, value)],
+                query: vec![],
+            },
+            hint: Some(hint.into()),
+        })
+    }
+}
+
+impl Credential for Static {
+    fn auth(&self) -> BoxFuture<'_, Result<Auth, CredentialError>> {
+        Box::pin(async move { Ok(self.auth.clone()) })
+    }
+    fn unauthorized<'a>(
+        &'a self,
+        _used: &'a Auth,
+        _challenge: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Retry, CredentialError>> {
+        Box::pin(async { Ok(Retry::GiveUp) })
+    }
+    fn unauthorized_hint(&self) -> String {
+        self.hint.clone().unwrap_or_else(|| {
+            "the remote wants credentials: set `bearer` or `headers` for this server in the config".into()
+        })
+    }
+}

@@ -1,0 +1,83 @@
+//! Small helpers over raw JSON-RPC messages (`serde_json::Value`).
+//!
+//! The relay never converts a message into a typed struct: it only peeks at
+//! `id` and `method` to route it, so every field the client or the remote
+//! sends travels through unchanged.
+
+use serde_json::{Value, json};
+
+/// The standard JSON-RPC error codes the bridge itself produces.
+pub const PARSE_ERROR: i64 = -32700;
+pub const INVALID_REQUEST: i64 = -32600;
+pub const INTERNAL_ERROR: i64 = -32603;
+/// Server-defined range: the remote could not be reached or answered badly.
+pub const REMOTE_ERROR: i64 = -32000;
+/// Server-defined range: the request timed out waiting for the remote.
+pub const TIMEOUT_ERROR: i64 = -32001;
+
+/// What a message is, judged by its `id` and `method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Request,
+    Notification,
+    Response,
+    Invalid,
+}
+
+pub fn kind(msg: &Value) -> Kind {
+    let Some(obj) = msg.as_object() else {
+        return Kind::Invalid;
+    };
+    let has_method = obj.get("method").is_some_and(Value::is_string);
+    let has_id = obj.get("id").is_some_and(|id| !id.is_null());
+    match (has_method, has_id) {
+        (true, true) => Kind::Request,
+        (true, false) => Kind::Notification,
+        (false, _) if obj.contains_key("result") || obj.contains_key("error") => Kind::Response,
+        _ => Kind::Invalid,
+    }
+}
+
+pub fn method(msg: &Value) -> Option<&str> {
+    msg.get("method").and_then(Value::as_str)
+}
+
+/// A hashable key for a JSON-RPC id: `1` and `"1"` stay distinct.
+pub fn id_key(id: &Value) -> String {
+    id.to_string()
+}
+
+/// Build an error response for `id`.
+pub fn error(id: Value, code: i64, message: impl Into<String>, data: Option<Value>) -> Value {
+    let mut err = json!({ "code": code, "message": message.into() });
+    if let Some(d) = data {
+        err["data"] = d;
+    }
+    json!({ "jsonrpc": "2.0", "id": id, "error": err })
+}
+
+/// Serialise one message as a single line (no trailing newline).
+pub fn to_line(msg: &Value) -> String {
+    // A Value always serialises; serde_json never emits raw newlines.
+    serde_json::to_string(msg).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds() {
+        assert_eq!(kind(&json!({"jsonrpc":"2.0","id":1,"method":"x"})), Kind::Request);
+        assert_eq!(kind(&json!({"jsonrpc":"2.0","method":"x"})), Kind::Notification);
+        assert_eq!(kind(&json!({"jsonrpc":"2.0","id":1,"result":{}})), Kind::Response);
+        assert_eq!(kind(&json!({"jsonrpc":"2.0","id":null,"error":{}})), Kind::Response);
+        assert_eq!(kind(&json!([1])), Kind::Invalid);
+        assert_eq!(kind(&json!({"id":1})), Kind::Invalid);
+    }
+
+    #[test]
+    fn id_keys_keep_types_apart() {
+        assert_ne!(id_key(&json!(1)), id_key(&json!("1")));
+    }
+}

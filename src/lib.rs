@@ -1,0 +1,16 @@
+//! mcp-bridge: a stdio MCP server that relays every message to a remote MCP
+//! provider over Streamable HTTP (or legacy HTTP+SSE), injecting the
+//! credentials that provider needs from a local TOML config.
+//!
+//! See `ARCHITECTURE.md` for how a message travels through these modules.
+
+pub mod cli;
+pub mod config;
+pub mod credential;
+pub mod jsonrpc;
+pub mod logging;
+pub mod provider;
+pub mod redact;
+pub mod relay;
+pub mod remote;
+pub mod sandbox;

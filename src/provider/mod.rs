@@ -1,0 +1,191 @@
+//! Providers: one file each, turning a `[servers.<name>]` entry into an
+//! `Endpoint` (URL, headers, query parameters, credential) plus optional
+//! hooks on answered requests. Adding a provider means adding a file here
+//! and a line to `prepare`.
+
+mod generic;
+mod sandbox;
+
+use crate::config::{Config, ConfigError, ConfigValue, Resolver, ServerEntry, closest};
+use crate::credential::{Credential, Static};
+use crate::redact::Redactor;
+use crate::relay::AfterResponse;
+use crate::remote::Endpoint;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use std::any::Any;
+use std::sync::Arc;
+use url::Url;
+
+/// Every provider name `provider = "…"` accepts.
+pub const PROVIDERS: &[&str] = &["generic", "sandbox"];
+
+/// A server ready to be relayed to.
+pub struct Prepared {
+    pub endpoint: Endpoint,
+    pub hooks: Option<Arc<dyn AfterResponse>>,
+    /// Whatever must live as long as the relay (e.g. an in-process sandbox).
+    pub keep_alive: Vec<Box<dyn Any + Send>>,
+}
+
+/// What a provider file gets to build its endpoint from.
+pub struct Setup<'a> {
+    pub name: &'a str,
+    pub entry: &'a ServerEntry,
+    pub config: &'a Config,
+    pub resolver: &'a Resolver,
+    pub redactor: &'a Redactor,
+}
+
+impl Setup<'_> {
+    /// An error about `key` of this server, pointing at its line.
+    pub fn error(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        self.config.error_at(Some(self.name), key, message)
+    }
+
+    /// Resolve a value that is not secret.
+    pub fn plain(&self, key: &str, value: &ConfigValue) -> Result<String, ConfigError> {
+        self.resolver
+            .resolve(self.name, key, value)
+            .map_err(|e| self.error(key, e.problem))
+    }
+
+    /// Resolve a secret and register it for redaction.
+    pub fn secret(&self, key: &str, value: &ConfigValue) -> Result<String, ConfigError> {
+        let v = self.plain(key, value)?;
+        self.redactor.add(v.clone());
+        Ok(v)
+    }
+
+    /// A required secret key.
+    pub fn required_secret(&self, key: &str, value: Option<&ConfigValue>, what: &str) -> Result<String, ConfigError> {
+        match value {
+            Some(v) => self.secret(key, v),
+            None => Err(self.error(
+                key,
+                format!(
+                    "`{key}` is required for provider `{}`: {what}",
+                    self.entry.provider_name()
+                ),
+            )),
+        }
+    }
+
+    /// The server URL: `url` from the config, else the provider's default.
+    pub fn url(&self, default: Option<&str>) -> Result<Url, ConfigError> {
+        let text = match (&self.entry.url, default) {
+            (Some(v), _) => self.plain("url", v)?,
+            (None, Some(d)) => d.to_string(),
+            (None, None) => {
+                return Err(self.error(
+                    "url",
+                    "`url` is required: the MCP endpoint, e.g. \"https://example.com/mcp\"",
+                ));
+            }
+        };
+        let url = Url::parse(&text).map_err(|e| self.error("url", format!("not a valid URL ({e})")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(self.error("url", "the URL must start with http:// or https://"));
+        }
+        // Query strings often carry tokens.
+        if let Some(q) = url.query() {
+            self.redactor.add(q.to_string());
+        }
+        Ok(url)
+    }
+
+    /// `headers = { … }` from the config.
+    pub fn headers(&self) -> Result<HeaderMap, ConfigError> {
+        let mut map = HeaderMap::new();
+        for (k, v) in &self.entry.headers {
+            let key = format!("headers.{k}");
+            let name =
+                HeaderName::from_bytes(k.as_bytes()).map_err(|_| self.error(&key, "not a valid HTTP header name"))?;
+            let text = if is_sensitive(k) {
+                self.secret(&key, v)?
+            } else {
+                self.plain(&key, v)?
+            };
+            let mut value = HeaderValue::from_str(&text)
+                .map_err(|_| self.error(&key, "the value holds characters not allowed in a header"))?;
+            if is_sensitive(k) {
+                value.set_sensitive(true);
+            }
+            map.append(name, value);
+        }
+        Ok(map)
+    }
+
+    /// Apply `query = { … }` from the config to `url`.
+    pub fn apply_query(&self, url: &mut Url) -> Result<(), ConfigError> {
+        for (k, v) in &self.entry.query {
+            let key = format!("query.{k}");
+            let text = if is_sensitive(k) {
+                self.secret(&key, v)?
+            } else {
+                self.plain(&key, v)?
+            };
+            url.query_pairs_mut().append_pair(k, &text);
+        }
+        Ok(())
+    }
+
+    /// `bearer` as a static credential, or none.
+    pub fn bearer(&self) -> Result<Arc<dyn Credential>, ConfigError> {
+        match &self.entry.bearer {
+            Some(v) => {
+                let token = self.secret("bearer", v)?;
+                let cred = Static::bearer(
+                    &token,
+                    format!(
+                        "the token in `bearer` of [servers.{}] was refused; replace it",
+                        self.name
+                    ),
+                )
+                .map_err(|e| self.error("bearer", e.0))?;
+                Ok(Arc::new(cred))
+            }
+            None => Ok(Arc::new(Static::none())),
+        }
+    }
+
+    /// The endpoint with everything common to all providers filled in.
+    pub fn endpoint(&self, url: Url, credential: Arc<dyn Credential>) -> Result<Endpoint, ConfigError> {
+        Ok(Endpoint {
+            server: self.name.to_string(),
+            url,
+            headers: self.headers()?,
+            credential,
+            transport: self.entry.transport,
+            timeout: self.entry.timeout(),
+            redactor: self.redactor.clone(),
+        })
+    }
+}
+
+/// Header and query names whose values are treated as secrets.
+fn is_sensitive(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["auth", "token", "key", "secret", "cookie", "password", "sig"]
+        .iter()
+        .any(|s| n.contains(s))
+}
+
+/// Build the endpoint for server `name`.
+pub async fn prepare(setup: Setup<'_>) -> Result<Prepared, ConfigError> {
+    match setup.entry.provider_name() {
+        "generic" => generic::prepare(&setup),
+        "sandbox" => sandbox::prepare(&setup).await,
+        other => {
+            let hint = closest(other, PROVIDERS)
+                .map(|c| format!("did you mean `{c}`? "))
+                .unwrap_or_default();
+            Err(setup.error(
+                "provider",
+                format!(
+                    "unknown provider `{other}`; {hint}choose one of: {}",
+                    PROVIDERS.join(", ")
+                ),
+            ))
+        }
+    }
+}

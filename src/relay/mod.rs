@@ -1,0 +1,145 @@
+//! The relay: the stdio side of the bridge.
+//!
+//! It reads newline-delimited JSON-RPC from stdin and hands each message to
+//! the `Remote` untouched: requests run concurrently (one slow call never
+//! holds up another), notifications and responses go out in order. Bad
+//! lines get a JSON-RPC error and the relay goes on. When stdin closes, it
+//! lets in-flight requests finish (each bounded by its timeout), ends the
+//! remote session and returns.
+
+mod stdout;
+
+pub use stdout::spawn_writer;
+
+use crate::jsonrpc::{self, Kind};
+use crate::remote::Remote;
+use crate::remote::inbound::Outbox;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::task::JoinSet;
+
+/// What the relay calls after each answered request, so a provider can act
+/// on results (e.g. announce a changed tool list, surface a connect link).
+pub trait AfterResponse: Send + Sync {
+    fn after_response(&self, request: &Value, response: &Value, out: &Outbox);
+}
+
+/// The longest the relay waits for one notification or response to be
+/// accepted by the remote before reading on.
+const SEND_LIMIT: Duration = Duration::from_secs(30);
+
+/// Relay messages from `input` until it closes.
+pub async fn run(
+    input: impl AsyncRead + Unpin,
+    remote: Arc<Remote>,
+    out: Outbox,
+    hooks: Option<Arc<dyn AfterResponse>>,
+) {
+    let mut lines = BufReader::new(input);
+    let mut buf = Vec::new();
+    let mut in_flight = JoinSet::new();
+    loop {
+        buf.clear();
+        match lines.read_until(b'\n', &mut buf).await {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!("stdin read failed: {e}");
+                break;
+            }
+        }
+        while in_flight.try_join_next().is_some() {}
+        let line = trim_ascii(&buf);
+        if line.is_empty() {
+            continue;
+        }
+        let parsed: Value = match serde_json::from_slice(line) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!("stdin: not JSON ({e})");
+                let _ = out.send(jsonrpc::error(
+                    Value::Null,
+                    jsonrpc::PARSE_ERROR,
+                    format!("Parse error: {e}"),
+                    None,
+                ));
+                continue;
+            }
+        };
+        let messages = match parsed {
+            Value::Array(batch) if !batch.is_empty() => batch,
+            Value::Array(_) => {
+                let _ = out.send(jsonrpc::error(
+                    Value::Null,
+                    jsonrpc::INVALID_REQUEST,
+                    "Invalid Request: empty batch",
+                    None,
+                ));
+                continue;
+            }
+            single => vec![single],
+        };
+        for msg in messages {
+            match jsonrpc::kind(&msg) {
+                // The handshake goes first: nothing is sent until the
+                // remote has answered it and named the session.
+                Kind::Request if jsonrpc::method(&msg) == Some("initialize") => {
+                    let resp = remote.request(msg.clone()).await;
+                    if let (Some(h), Some(r)) = (&hooks, resp) {
+                        h.after_response(&msg, &r, &out);
+                    }
+                }
+                Kind::Request => {
+                    let remote = remote.clone();
+                    let hooks = hooks.clone();
+                    let out = out.clone();
+                    in_flight.spawn(async move {
+                        let resp = remote.request(msg.clone()).await;
+                        if let (Some(h), Some(r)) = (hooks, resp) {
+                            h.after_response(&msg, &r, &out);
+                        }
+                    });
+                }
+                Kind::Notification | Kind::Response => {
+                    if jsonrpc::method(&msg) == Some("notifications/cancelled")
+                        && let Some(id) = msg.pointer("/params/requestId")
+                    {
+                        remote.cancelled(id);
+                    }
+                    if tokio::time::timeout(SEND_LIMIT, remote.send(msg)).await.is_err() {
+                        tracing::warn!(
+                            "server `{}` took over {SEND_LIMIT:?} to accept a message",
+                            remote.server()
+                        );
+                    }
+                }
+                Kind::Invalid => {
+                    let id = msg.get("id").cloned().unwrap_or(Value::Null);
+                    let _ = out.send(jsonrpc::error(
+                        id,
+                        jsonrpc::INVALID_REQUEST,
+                        "Invalid Request: expected a JSON-RPC request, notification or response",
+                        None,
+                    ));
+                }
+            }
+        }
+    }
+    tracing::debug!(
+        in_flight = in_flight.len(),
+        "stdin closed; finishing in-flight requests"
+    );
+    while in_flight.join_next().await.is_some() {}
+    remote.close().await;
+}
+
+fn trim_ascii(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &b[start..end]
+}

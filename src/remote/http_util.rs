@@ -1,0 +1,194 @@
+//! HTTP plumbing shared by both transports: building an authorised request,
+//! replaying it once after a 401 the credential can fix, and reading JSON or
+//! SSE bodies into `Inbound`.
+
+use super::{Ctx, RemoteError};
+use crate::credential::{Auth, Retry};
+use futures::StreamExt;
+use reqwest::{RequestBuilder, Response};
+use serde_json::Value;
+use sse_stream::{Sse, SseStream};
+use std::time::Duration;
+use url::Url;
+
+pub const ACCEPT_BOTH: &str = "application/json, text/event-stream";
+pub const SESSION_ID: &str = "mcp-session-id";
+pub const PROTOCOL_VERSION: &str = "mcp-protocol-version";
+pub const LAST_EVENT_ID: &str = "last-event-id";
+
+/// The longest body excerpt put in an error message.
+const BODY_EXCERPT: usize = 300;
+
+impl Ctx {
+    /// A request to `url` with the configured headers and `auth` applied.
+    pub fn build(&self, method: reqwest::Method, url: &Url, auth: &Auth) -> RequestBuilder {
+        let mut url = url.clone();
+        if !auth.query.is_empty() {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in &auth.query {
+                q.append_pair(k, v);
+            }
+        }
+        let mut req = self.http.request(method, url).headers(self.endpoint.headers.clone());
+        for (k, v) in &auth.headers {
+            req = req.header(k, v);
+        }
+        req
+    }
+
+    /// Send the request `make` builds, with fresh auth; after a 401, let the
+    /// credential refresh and replay once.
+    pub async fn send_authorized(&self, make: impl Fn(&Auth) -> RequestBuilder) -> Result<Response, RemoteError> {
+        let cred = &self.endpoint.credential;
+        let mut replayed = false;
+        loop {
+            let auth = cred.auth().await.map_err(|e| RemoteError::Credential(e.0))?;
+            let resp = make(&auth).send().await.map_err(|e| self.transport_error(e))?;
+            if resp.status() != reqwest::StatusCode::UNAUTHORIZED {
+                return Ok(resp);
+            }
+            let challenge = resp
+                .headers()
+                .get(http::header::WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            if !replayed {
+                let retry = cred
+                    .unauthorized(&auth, challenge.as_deref())
+                    .await
+                    .map_err(|e| RemoteError::Credential(e.0))?;
+                if retry == Retry::Replay {
+                    replayed = true;
+                    continue;
+                }
+            }
+            return Err(RemoteError::Unauthorized {
+                hint: cred.unauthorized_hint(),
+            });
+        }
+    }
+
+    /// A transport error as text with no URL (URLs can carry secrets).
+    pub fn transport_error(&self, e: reqwest::Error) -> RemoteError {
+        let timeout = e.is_timeout();
+        let e = e.without_url();
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            text.push_str(": ");
+            text.push_str(&s.to_string());
+            source = s.source();
+        }
+        if timeout {
+            text.push_str(" (timed out)");
+        }
+        RemoteError::Unreachable(self.redact(&text))
+    }
+
+    /// A short, redacted excerpt of an error body.
+    pub async fn body_excerpt(&self, resp: Response) -> String {
+        let text = resp.text().await.unwrap_or_default();
+        let mut t: String = text.trim().chars().take(BODY_EXCERPT).collect();
+        if text.trim().chars().count() > BODY_EXCERPT {
+            t.push('…');
+        }
+        self.redact(&t)
+    }
+
+    /// Read a JSON body: one message or a batch, each dispatched.
+    pub async fn read_json(&self, resp: Response) -> Result<(), RemoteError> {
+        let bytes = resp.bytes().await.map_err(|e| self.transport_error(e))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        let value: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| RemoteError::Protocol(format!("the response body is not valid JSON ({e})")))?;
+        self.dispatch_value(value);
+        Ok(())
+    }
+
+    fn dispatch_value(&self, value: Value) {
+        match value {
+            Value::Array(batch) => batch.into_iter().for_each(|m| self.inbound.dispatch(m)),
+            m => self.inbound.dispatch(m),
+        }
+    }
+
+    /// Read an SSE body. Message events are dispatched; other named events
+    /// go to `on_event`. Stops at the end of the stream, or as soon as
+    /// `done()` is true after a message.
+    pub async fn read_sse(&self, resp: Response, mut on_event: impl FnMut(&Sse), done: impl Fn() -> bool) -> StreamEnd {
+        let mut end = StreamEnd::default();
+        let mut events = SseStream::from_bytes_stream(resp.bytes_stream());
+        while let Some(item) = events.next().await {
+            let sse = match item {
+                Ok(sse) => sse,
+                Err(e) => {
+                    tracing::debug!("SSE stream broke: {}", self.redact(&e.to_string()));
+                    end.broken = true;
+                    break;
+                }
+            };
+            if let Some(id) = &sse.id {
+                end.last_event_id = Some(id.clone());
+            }
+            if let Some(ms) = sse.retry {
+                end.retry = Some(Duration::from_millis(ms));
+            }
+            match sse.event.as_deref() {
+                None | Some("message") => {
+                    let Some(data) = sse.data.as_deref().filter(|d| !d.trim().is_empty()) else {
+                        continue;
+                    };
+                    match serde_json::from_str::<Value>(data) {
+                        Ok(v) => self.dispatch_value(v),
+                        Err(e) => tracing::warn!(
+                            "server `{}` sent an SSE event that is not JSON ({e}); skipped",
+                            self.endpoint.server
+                        ),
+                    }
+                    if done() {
+                        end.finished = true;
+                        break;
+                    }
+                }
+                Some(_) => on_event(&sse),
+            }
+        }
+        end
+    }
+}
+
+/// How an SSE stream ended.
+#[derive(Debug, Default, Clone)]
+pub struct StreamEnd {
+    pub last_event_id: Option<String>,
+    pub retry: Option<Duration>,
+    /// The reader stopped because what it waited for had arrived.
+    pub finished: bool,
+    /// The connection broke mid-stream.
+    pub broken: bool,
+}
+
+/// The response's media type, lower-cased, without parameters.
+pub fn content_type(resp: &Response) -> String {
+    resp.headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Whether a 400 body says the session ID is unknown (Integration.app and
+/// server-everything answer a stale session this way instead of 404).
+pub fn says_invalid_session(body: &str) -> bool {
+    let b = body.to_ascii_lowercase();
+    b.contains("session")
+        && (b.contains("no valid")
+            || b.contains("invalid")
+            || b.contains("not found")
+            || b.contains("unknown")
+            || b.contains("expired"))
+}

@@ -1,0 +1,271 @@
+//! The remote side of the bridge: one MCP server reached over HTTP.
+//!
+//! `Remote` takes each message from the client and delivers it over the
+//! configured transport: Streamable HTTP (`streamable`) or the legacy
+//! HTTP+SSE transport (`legacy`), switching to legacy when `transport =
+//! "auto"` and the remote refuses a Streamable HTTP initialize. Every message
+//! the remote sends back goes through `inbound`. A request from the client
+//! always ends in exactly one response: the remote's, or an error written by
+//! the bridge naming the server and what went wrong.
+
+mod http_util;
+pub mod inbound;
+mod legacy;
+mod streamable;
+
+use crate::config::Transport;
+use crate::credential::Credential;
+use crate::jsonrpc;
+use crate::redact::{Redactor, display_url};
+use inbound::Inbound;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use url::Url;
+
+/// Everything needed to reach one configured server.
+pub struct Endpoint {
+    /// The server's name in the config, used in every error.
+    pub server: String,
+    /// The MCP URL, with the configured query parameters already applied.
+    pub url: Url,
+    /// Extra headers from the config and the provider.
+    pub headers: http::HeaderMap,
+    pub credential: Arc<dyn Credential>,
+    pub transport: Transport,
+    /// The longest the bridge waits for one answer.
+    pub timeout: Duration,
+    pub redactor: Redactor,
+}
+
+/// Why a message could not be delivered or answered.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    #[error("cannot reach the server: {0}")]
+    Unreachable(String),
+    #[error("the server answered HTTP {status}{}", body_suffix(.body))]
+    Status { status: u16, body: String },
+    #[error("the server refused the credentials (HTTP 401); {hint}")]
+    Unauthorized { hint: String },
+    #[error("{0}")]
+    Credential(String),
+    #[error("the server broke the protocol: {0}")]
+    Protocol(String),
+    #[error("the session expired and could not be re-established: {0}")]
+    SessionLost(String),
+    #[error("no answer within {0:?} (raise `timeout` for this server in the config)")]
+    Timeout(Duration),
+}
+
+fn body_suffix(body: &str) -> String {
+    if body.is_empty() {
+        String::new()
+    } else {
+        format!(": {body}")
+    }
+}
+
+impl RemoteError {
+    fn code(&self) -> i64 {
+        match self {
+            RemoteError::Timeout(_) => jsonrpc::TIMEOUT_ERROR,
+            _ => jsonrpc::REMOTE_ERROR,
+        }
+    }
+}
+
+/// State shared by both transports.
+pub(crate) struct Ctx {
+    pub endpoint: Endpoint,
+    pub http: reqwest::Client,
+    pub inbound: Arc<Inbound>,
+    /// The client's own `initialize` request, replayed when a session is lost.
+    init: Mutex<Option<Value>>,
+    /// Whether the client has sent `notifications/initialized`.
+    initialized: Mutex<bool>,
+}
+
+impl Ctx {
+    pub fn init_request(&self) -> Option<Value> {
+        self.init.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+    pub fn client_initialized(&self) -> bool {
+        *self.initialized.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    pub fn redact(&self, s: &str) -> String {
+        self.endpoint.redactor.apply(s)
+    }
+}
+
+pub struct Remote {
+    ctx: Arc<Ctx>,
+    streamable: Arc<streamable::Streamable>,
+    legacy: Mutex<Option<Arc<legacy::Legacy>>>,
+}
+
+impl Remote {
+    pub fn new(endpoint: Endpoint, inbound: Arc<Inbound>) -> Result<Remote, RemoteError> {
+        let http = reqwest::Client::builder()
+            .tcp_nodelay(true)
+            .connect_timeout(Duration::from_secs(15))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| RemoteError::Unreachable(format!("cannot build the HTTP client: {e}")))?;
+        let ctx = Arc::new(Ctx {
+            endpoint,
+            http,
+            inbound,
+            init: Mutex::new(None),
+            initialized: Mutex::new(false),
+        });
+        let streamable = streamable::Streamable::new(ctx.clone());
+        let remote = Remote {
+            ctx: ctx.clone(),
+            streamable,
+            legacy: Mutex::new(None),
+        };
+        if ctx.endpoint.transport == Transport::Sse {
+            *remote.legacy.lock().unwrap_or_else(|e| e.into_inner()) = Some(legacy::Legacy::new(ctx));
+        }
+        Ok(remote)
+    }
+
+    pub fn server(&self) -> &str {
+        &self.ctx.endpoint.server
+    }
+
+    fn legacy(&self) -> Option<Arc<legacy::Legacy>> {
+        self.legacy.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Relay a client request and see that it is answered: by the remote's
+    /// response (written by `inbound`), or by an error written here. Returns
+    /// the remote's response when there was one.
+    pub async fn request(&self, msg: Value) -> Option<Value> {
+        let id = msg.get("id").cloned().unwrap_or(Value::Null);
+        let method = jsonrpc::method(&msg).unwrap_or("").to_string();
+        if method == "initialize" {
+            *self.ctx.init.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.clone());
+        }
+        let mut answer = self.ctx.inbound.expect(&id, true);
+        let timeout = self.ctx.endpoint.timeout;
+        let outcome = tokio::time::timeout(timeout, async {
+            let deliver = self.deliver_request(&msg, &id, &method);
+            tokio::pin!(deliver);
+            let mut delivered = false;
+            loop {
+                tokio::select! {
+                    resp = &mut answer => return resp.ok(),
+                    r = &mut deliver, if !delivered => {
+                        delivered = true;
+                        if let Err(e) = r {
+                            self.fail(&id, e);
+                            return None;
+                        }
+                    }
+                }
+            }
+        })
+        .await;
+        match outcome {
+            Ok(resp) => {
+                if let Some(r) = &resp
+                    && method == "initialize"
+                {
+                    self.streamable.on_initialized_result(r);
+                }
+                resp
+            }
+            Err(_) => {
+                self.fail(&id, RemoteError::Timeout(timeout));
+                None
+            }
+        }
+    }
+
+    /// Answer request `id` with an error, unless it was already answered or
+    /// cancelled.
+    fn fail(&self, id: &Value, e: RemoteError) {
+        if !self.ctx.inbound.forget(id) {
+            return;
+        }
+        let ep = &self.ctx.endpoint;
+        let message = self.ctx.redact(&format!(
+            "mcp-bridge: server `{}` ({}): {e}",
+            ep.server,
+            display_url(&ep.url)
+        ));
+        tracing::warn!("{message}");
+        let data = json!({ "server": ep.server, "url": display_url(&ep.url) });
+        self.ctx
+            .inbound
+            .to_client(jsonrpc::error(id.clone(), e.code(), message, Some(data)));
+    }
+
+    async fn deliver_request(&self, msg: &Value, id: &Value, method: &str) -> Result<(), RemoteError> {
+        if let Some(legacy) = self.legacy() {
+            return legacy.send(msg).await;
+        }
+        match self.streamable.request(msg, id).await {
+            Err(RemoteError::Status { status, body })
+                if method == "initialize"
+                    && self.ctx.endpoint.transport == Transport::Auto
+                    && matches!(status, 400 | 404 | 405) =>
+            {
+                tracing::info!(
+                    status,
+                    "initialize refused over Streamable HTTP; trying the legacy HTTP+SSE transport"
+                );
+                let legacy = legacy::Legacy::new(self.ctx.clone());
+                match legacy.send(msg).await {
+                    Ok(()) => {
+                        *self.legacy.lock().unwrap_or_else(|e| e.into_inner()) = Some(legacy);
+                        Ok(())
+                    }
+                    Err(e) => {
+                        tracing::debug!("legacy fallback failed: {e}");
+                        Err(RemoteError::Status { status, body })
+                    }
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Relay a client notification or response. Failures are logged: there
+    /// is no request to answer.
+    pub async fn send(&self, msg: Value) {
+        let method = jsonrpc::method(&msg).map(str::to_string);
+        let result = match self.legacy() {
+            Some(legacy) => legacy.send(&msg).await,
+            None => self.streamable.send(&msg).await,
+        };
+        if let Err(e) = result {
+            let what = method.as_deref().unwrap_or("response");
+            tracing::warn!(
+                "{}",
+                self.ctx
+                    .redact(&format!("server `{}`: could not deliver {what}: {e}", self.server()))
+            );
+        }
+        if method.as_deref() == Some("notifications/initialized") {
+            *self.ctx.initialized.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            if self.legacy().is_none() {
+                self.streamable.listen();
+            }
+        }
+    }
+
+    /// The client cancelled request `id`: stop waiting for it, quietly.
+    pub fn cancelled(&self, id: &Value) {
+        self.ctx.inbound.forget(id);
+    }
+
+    /// End the remote session (DELETE) and stop background streams.
+    pub async fn close(&self) {
+        if let Some(legacy) = self.legacy() {
+            legacy.close();
+        }
+        self.streamable.close().await;
+    }
+}

@@ -1,0 +1,382 @@
+//! The Streamable HTTP transport (MCP 2025-03-26 … 2025-11-25, and the
+//! sessionless 2026-07-28 revision).
+//!
+//! It owns the remote session: the `Mcp-Session-Id` and negotiated protocol
+//! version sent on every request, transparent re-initialisation when the
+//! remote forgets the session (404, or a 400 saying the ID is not valid),
+//! resumption of a cut response stream with `Last-Event-ID`, the GET stream
+//! for server-initiated messages, and DELETE at the end.
+
+use super::http_util::{self, ACCEPT_BOTH, LAST_EVENT_ID, PROTOCOL_VERSION, SESSION_ID, StreamEnd};
+use super::{Ctx, RemoteError};
+use crate::jsonrpc;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// How often a cut stream is resumed before the bridge gives up on it.
+const MAX_RESUMES: usize = 5;
+/// The wait before resuming when the server set no `retry`.
+const DEFAULT_RETRY: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone, Default)]
+struct SessionState {
+    id: Option<String>,
+    protocol: Option<String>,
+    /// Bumped at each re-initialisation, so concurrent failures re-init once.
+    generation: u64,
+}
+
+/// What a POST came to.
+enum Posted {
+    /// 202 or an empty body: any answer comes on another stream.
+    Accepted,
+    /// A JSON or SSE body was read.
+    Body(StreamEnd),
+    /// The remote no longer knows our session.
+    SessionGone,
+}
+
+pub struct Streamable {
+    ctx: Arc<Ctx>,
+    state: Mutex<SessionState>,
+    reinit: tokio::sync::Mutex<()>,
+    listener: Mutex<Option<JoinHandle<()>>>,
+    bridge_ids: AtomicU64,
+}
+
+impl Streamable {
+    pub(crate) fn new(ctx: Arc<Ctx>) -> Arc<Self> {
+        Arc::new(Self {
+            ctx,
+            state: Mutex::new(SessionState::default()),
+            reinit: tokio::sync::Mutex::new(()),
+            listener: Mutex::new(None),
+            bridge_ids: AtomicU64::new(0),
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, SessionState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn snapshot(&self) -> SessionState {
+        self.state().clone()
+    }
+
+    /// Remember the protocol version the remote chose in its initialize result.
+    pub fn on_initialized_result(&self, resp: &Value) {
+        if let Some(v) = resp.pointer("/result/protocolVersion").and_then(Value::as_str) {
+            self.state().protocol = Some(v.to_string());
+        }
+    }
+
+    /// Headers that mark a request as part of the session.
+    fn session_headers(&self, req: reqwest::RequestBuilder, s: &SessionState) -> reqwest::RequestBuilder {
+        let mut req = req;
+        if let Some(id) = &s.id {
+            req = req.header(SESSION_ID, id);
+        }
+        if let Some(p) = &s.protocol {
+            req = req.header(PROTOCOL_VERSION, p);
+        }
+        req
+    }
+
+    /// POST one message and read whatever body comes back.
+    async fn post(&self, msg: &Value, s: &SessionState, awaited: Option<&Value>) -> Result<Posted, RemoteError> {
+        let ctx = &self.ctx;
+        let body = serde_json::to_vec(msg).unwrap_or_default();
+        let method = jsonrpc::method(msg);
+        let resp = ctx
+            .send_authorized(|auth| {
+                let mut req = ctx
+                    .build(Method::POST, &ctx.endpoint.url, auth)
+                    .header(http::header::ACCEPT, ACCEPT_BOTH)
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+                if let Some(m) = method {
+                    req = req.header("mcp-method", m);
+                    if let Some(name) = msg
+                        .pointer("/params/name")
+                        .or_else(|| msg.pointer("/params/uri"))
+                        .and_then(Value::as_str)
+                        && name.is_ascii()
+                    {
+                        req = req.header("mcp-name", name);
+                    }
+                }
+                self.session_headers(req, s)
+            })
+            .await?;
+        let status = resp.status();
+        if s.id.is_some() && status == StatusCode::NOT_FOUND {
+            return Ok(Posted::SessionGone);
+        }
+        if !status.is_success() {
+            let body = ctx.body_excerpt(resp).await;
+            if s.id.is_some() && status == StatusCode::BAD_REQUEST && http_util::says_invalid_session(&body) {
+                return Ok(Posted::SessionGone);
+            }
+            return Err(RemoteError::Status {
+                status: status.as_u16(),
+                body,
+            });
+        }
+        if method == Some("initialize")
+            && let Some(id) = resp.headers().get(SESSION_ID).and_then(|v| v.to_str().ok())
+        {
+            self.state().id = Some(id.to_string());
+        }
+        if status == StatusCode::ACCEPTED {
+            return Ok(Posted::Accepted);
+        }
+        match http_util::content_type(&resp).as_str() {
+            "text/event-stream" => {
+                let inbound = &ctx.inbound;
+                let end = ctx
+                    .read_sse(resp, |_| {}, || awaited.is_some_and(|id| !inbound.is_pending(id)))
+                    .await;
+                Ok(Posted::Body(end))
+            }
+            "application/json" => {
+                ctx.read_json(resp).await?;
+                Ok(Posted::Body(StreamEnd::default()))
+            }
+            "" => Ok(Posted::Accepted),
+            other => Err(RemoteError::Protocol(format!(
+                "unexpected content type `{other}` (expected JSON or an event stream)"
+            ))),
+        }
+    }
+
+    /// Deliver a client request; its response is dispatched to `Inbound`.
+    pub async fn request(self: &Arc<Self>, msg: &Value, id: &Value) -> Result<(), RemoteError> {
+        let mut reinitialised = false;
+        loop {
+            let s = self.snapshot();
+            match self.post(msg, &s, Some(id)).await? {
+                Posted::SessionGone if !reinitialised => {
+                    self.reinitialise(s.generation).await?;
+                    reinitialised = true;
+                }
+                Posted::SessionGone => {
+                    return Err(RemoteError::SessionLost(
+                        "the server dropped the new session at once".into(),
+                    ));
+                }
+                Posted::Accepted => return Ok(()),
+                Posted::Body(end) => {
+                    if !self.ctx.inbound.is_pending(id) {
+                        return Ok(());
+                    }
+                    return self.resume(id, end).await;
+                }
+            }
+        }
+    }
+
+    /// Deliver a client notification or response.
+    pub async fn send(self: &Arc<Self>, msg: &Value) -> Result<(), RemoteError> {
+        let s = self.snapshot();
+        match self.post(msg, &s, None).await? {
+            Posted::SessionGone if jsonrpc::method(msg) != Some("notifications/initialized") => {
+                self.reinitialise(s.generation).await?;
+                let s = self.snapshot();
+                self.post(msg, &s, None).await.map(|_| ())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The response stream for `id` ended before its answer: resume it with
+    /// GET and `Last-Event-ID`, after the server's `retry` delay.
+    async fn resume(&self, id: &Value, mut end: StreamEnd) -> Result<(), RemoteError> {
+        let ctx = &self.ctx;
+        for _ in 0..MAX_RESUMES {
+            let Some(last) = end.last_event_id.clone() else {
+                return Err(RemoteError::Protocol(
+                    "the response stream ended without an answer and cannot be resumed (no event id)".into(),
+                ));
+            };
+            tokio::time::sleep(end.retry.unwrap_or(DEFAULT_RETRY)).await;
+            let s = self.snapshot();
+            let resp = ctx
+                .send_authorized(|auth| {
+                    let req = ctx
+                        .build(Method::GET, &ctx.endpoint.url, auth)
+                        .header(http::header::ACCEPT, "text/event-stream")
+                        .header(LAST_EVENT_ID, &last);
+                    self.session_headers(req, &s)
+                })
+                .await?;
+            if !resp.status().is_success() {
+                let status = resp.status().as_u16();
+                let body = ctx.body_excerpt(resp).await;
+                return Err(RemoteError::Protocol(format!(
+                    "the response stream was cut and resuming it failed (HTTP {status}{})",
+                    if body.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {body}")
+                    }
+                )));
+            }
+            let retry = end.retry;
+            end = ctx.read_sse(resp, |_| {}, || !ctx.inbound.is_pending(id)).await;
+            if !ctx.inbound.is_pending(id) {
+                return Ok(());
+            }
+            end.retry = end.retry.or(retry);
+            end.last_event_id = end.last_event_id.or(Some(last));
+        }
+        Err(RemoteError::Protocol(
+            "the response stream kept breaking before the answer came".into(),
+        ))
+    }
+
+    /// Re-create the session by replaying the client's own `initialize` and
+    /// `notifications/initialized`. Runs once for all requests that saw the
+    /// session of `failed` generation die.
+    async fn reinitialise(self: &Arc<Self>, failed: u64) -> Result<(), RemoteError> {
+        let _one_at_a_time = self.reinit.lock().await;
+        if self.snapshot().generation != failed {
+            return Ok(());
+        }
+        tracing::info!(server = %self.ctx.endpoint.server, "remote session expired; re-initialising");
+        let init = self.ctx.init_request();
+        {
+            let mut st = self.state();
+            st.id = None;
+        }
+        if let Some(mut init) = init {
+            let n = self.bridge_ids.fetch_add(1, Ordering::Relaxed);
+            let id = json!(format!("mcp-bridge-reinit-{n}"));
+            init["id"] = id.clone();
+            let answer = self.ctx.inbound.expect(&id, false);
+            let s = self.snapshot();
+            let posted = tokio::time::timeout(self.ctx.endpoint.timeout, self.post(&init, &s, Some(&id))).await;
+            let result = match posted {
+                Ok(Ok(_)) => tokio::time::timeout(Duration::from_secs(30), answer)
+                    .await
+                    .ok()
+                    .and_then(Result::ok),
+                Ok(Err(e)) => {
+                    self.ctx.inbound.forget(&id);
+                    return Err(RemoteError::SessionLost(e.to_string()));
+                }
+                Err(_) => None,
+            };
+            self.ctx.inbound.forget(&id);
+            let Some(result) = result else {
+                return Err(RemoteError::SessionLost("the server did not answer initialize".into()));
+            };
+            if let Some(err) = result.get("error") {
+                return Err(RemoteError::SessionLost(format!(
+                    "the server refused initialize: {err}"
+                )));
+            }
+            self.on_initialized_result(&result);
+            if self.ctx.client_initialized() {
+                let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+                let s = self.snapshot();
+                self.post(&note, &s, None).await?;
+            }
+        }
+        self.state().generation += 1;
+        if self.ctx.client_initialized() {
+            self.listen();
+        }
+        Ok(())
+    }
+
+    /// Open (or re-open) the GET stream for server-initiated messages.
+    pub fn listen(self: &Arc<Self>) {
+        let me = self.clone();
+        let task = tokio::spawn(async move { me.listen_loop().await });
+        if let Some(old) = self.listener.lock().unwrap_or_else(|e| e.into_inner()).replace(task) {
+            old.abort();
+        }
+    }
+
+    async fn listen_loop(self: Arc<Self>) {
+        let ctx = &self.ctx;
+        let mut last: Option<String> = None;
+        let mut wait = DEFAULT_RETRY;
+        let mut failures = 0u32;
+        loop {
+            let s = self.snapshot();
+            let resp = ctx
+                .send_authorized(|auth| {
+                    let mut req = ctx
+                        .build(Method::GET, &ctx.endpoint.url, auth)
+                        .header(http::header::ACCEPT, "text/event-stream");
+                    if let Some(l) = &last {
+                        req = req.header(LAST_EVENT_ID, l);
+                    }
+                    self.session_headers(req, &s)
+                })
+                .await;
+            match resp {
+                Ok(r) if r.status() == StatusCode::METHOD_NOT_ALLOWED => {
+                    tracing::debug!("server offers no GET stream (405)");
+                    return;
+                }
+                Ok(r) if r.status().is_success() && http_util::content_type(&r) == "text/event-stream" => {
+                    failures = 0;
+                    let end = ctx.read_sse(r, |_| {}, || false).await;
+                    last = end.last_event_id.or(last);
+                    wait = end.retry.unwrap_or(wait);
+                }
+                Ok(r) if s.id.is_some() && matches!(r.status(), StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST) => {
+                    let status = r.status();
+                    let body = ctx.body_excerpt(r).await;
+                    if status == StatusCode::NOT_FOUND || http_util::says_invalid_session(&body) {
+                        // The session is gone; re-initialising starts a new listener.
+                        if let Err(e) = self.reinitialise(s.generation).await {
+                            tracing::warn!("{}", ctx.redact(&format!("server `{}`: {e}", ctx.endpoint.server)));
+                        }
+                        return;
+                    }
+                    failures += 1;
+                }
+                Ok(r) => {
+                    tracing::debug!(status = r.status().as_u16(), "GET stream refused");
+                    failures += 1;
+                }
+                Err(e) => {
+                    tracing::debug!("GET stream failed: {e}");
+                    failures += 1;
+                }
+            }
+            if failures > 8 {
+                tracing::info!("giving up on the GET stream after repeated failures");
+                return;
+            }
+            let backoff = wait * 2u32.saturating_pow(failures.min(5));
+            tokio::time::sleep(backoff.min(Duration::from_secs(30))).await;
+        }
+    }
+
+    /// Stop the GET stream and end the session with DELETE.
+    pub async fn close(&self) {
+        if let Some(task) = self.listener.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            task.abort();
+        }
+        let s = self.snapshot();
+        if s.id.is_none() {
+            return;
+        }
+        let ctx = &self.ctx;
+        let del =
+            ctx.send_authorized(|auth| self.session_headers(ctx.build(Method::DELETE, &ctx.endpoint.url, auth), &s));
+        match tokio::time::timeout(Duration::from_secs(3), del).await {
+            Ok(Ok(r)) => tracing::debug!(status = r.status().as_u16(), "session closed"),
+            Ok(Err(e)) => tracing::debug!("DELETE failed: {e}"),
+            Err(_) => tracing::debug!("DELETE timed out"),
+        }
+    }
+}
