@@ -14,3 +14,4 @@ pub mod redact;
 pub mod relay;
 pub mod remote;
 pub mod sandbox;
+pub mod store;
