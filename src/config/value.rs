@@ -109,9 +109,9 @@ pub fn interpolate(text: &str) -> Result<String, String> {
     while let Some(pos) = rest.find('$') {
         out.push_str(&rest[..pos]);
         let after = &rest[pos..];
-        if after.starts_with("$${") {
+        if let Some(literal) = after.strip_prefix("$${") {
             out.push_str("${");
-            rest = &after[3..];
+            rest = literal;
         } else if let Some(body) = after.strip_prefix("${") {
             let end = body
                 .find('}')

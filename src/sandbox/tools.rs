@@ -1,0 +1,238 @@
+//! The sandbox's MCP server handler: the tools of a fake chat app
+//! (`chat_*`) plus tools that exercise transport features (`slow_echo`,
+//! `progress_demo`, `ask_user`, `sample_llm`). One handler is created per
+//! session; the chat state behind it is shared.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
+use rmcp::model::{
+    CallToolResult, ContentBlock, Implementation, ProgressNotificationParam, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::chat::ChatState;
+use super::peer_requests;
+
+/// The `serverInfo.name` the sandbox reports.
+pub const SERVER_NAME: &str = "mcp-bridge-sandbox";
+
+/// Upper bound for `delay_ms` arguments, so a typo cannot hang a test.
+const MAX_DELAY_MS: u64 = 60_000;
+
+const INSTRUCTIONS: &str = "Sandbox integration provider emulating a hosted chat app. \
+Use chat_list_channels to see channels, chat_send_message to post and \
+chat_read_messages to read. slow_echo, progress_demo, ask_user and sample_llm \
+exist to exercise the transport.";
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SendMessageArgs {
+    /// Channel name, e.g. "general" (a leading '#' is ignored).
+    pub channel: String,
+    /// The message text to post.
+    pub text: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ReadMessagesArgs {
+    /// Channel name, e.g. "general" (a leading '#' is ignored).
+    pub channel: String,
+    /// Return only the most recent N messages.
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SlowEchoArgs {
+    /// Text to echo back.
+    pub text: String,
+    /// Milliseconds to wait before answering (capped at 60000).
+    #[serde(default)]
+    pub delay_ms: u64,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ProgressArgs {
+    /// Number of progress notifications to send (capped at 100).
+    pub steps: u32,
+    /// Milliseconds between steps (default 50, capped at 60000).
+    #[serde(default)]
+    pub delay_ms: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct AskUserArgs {
+    /// The question to put to the user.
+    pub question: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SampleLlmArgs {
+    /// The prompt to send to the client's model.
+    pub prompt: String,
+    /// Maximum tokens for the completion (default 256).
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
+}
+
+/// A tool-level error result (`isError: true`) with one text block.
+pub(crate) fn tool_error(text: impl Into<String>) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(text)])
+}
+
+fn text_and_structured(text: String, structured: serde_json::Value) -> CallToolResult {
+    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+    result.structured_content = Some(structured);
+    result
+}
+
+/// Sleeps for `ms` (capped) unless the request is cancelled first; returns
+/// false on cancellation.
+async fn sleep_unless_cancelled(ctx: &RequestContext<RoleServer>, ms: u64) -> bool {
+    let sleep = tokio::time::sleep(Duration::from_millis(ms.min(MAX_DELAY_MS)));
+    tokio::select! {
+        () = sleep => true,
+        () = ctx.ct.cancelled() => false,
+    }
+}
+
+/// The per-session MCP handler.
+#[derive(Clone)]
+pub struct SandboxServer {
+    chat: Arc<ChatState>,
+    tool_router: ToolRouter<Self>,
+}
+
+#[tool_router]
+impl SandboxServer {
+    pub fn new(chat: Arc<ChatState>) -> Self {
+        Self {
+            chat,
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    #[tool(description = "List the channels of the chat workspace.")]
+    async fn chat_list_channels(&self) -> CallToolResult {
+        let channels = self.chat.channels();
+        let text = channels
+            .iter()
+            .map(|c| format!("#{} ({} messages): {}", c.name, c.message_count, c.topic))
+            .collect::<Vec<_>>()
+            .join("\n");
+        text_and_structured(text, json!({ "channels": channels }))
+    }
+
+    #[tool(description = "Post a message to a chat channel. Returns the new message id.")]
+    async fn chat_send_message(&self, Parameters(args): Parameters<SendMessageArgs>) -> CallToolResult {
+        match self.chat.post(&args.channel, "sandbox-user", &args.text) {
+            Ok(message) => text_and_structured(
+                format!("Message {} posted to #{}.", message.id, message.channel),
+                json!({ "message_id": message.id, "channel": message.channel }),
+            ),
+            Err(e) => tool_error(format!(
+                "Cannot post: {e}. Known channels: {}.",
+                self.chat.channel_names().join(", ")
+            )),
+        }
+    }
+
+    #[tool(description = "Read the messages of a chat channel, oldest first.")]
+    async fn chat_read_messages(&self, Parameters(args): Parameters<ReadMessagesArgs>) -> CallToolResult {
+        match self.chat.read(&args.channel, args.limit) {
+            Ok(messages) => {
+                let text = if messages.is_empty() {
+                    format!("No messages in #{}.", args.channel.trim_start_matches('#'))
+                } else {
+                    messages
+                        .iter()
+                        .map(|m| format!("[{}] {}: {}", m.id, m.author, m.text))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                };
+                text_and_structured(text, json!({ "messages": messages }))
+            }
+            Err(e) => tool_error(format!(
+                "Cannot read: {e}. Known channels: {}.",
+                self.chat.channel_names().join(", ")
+            )),
+        }
+    }
+
+    #[tool(description = "Wait delay_ms milliseconds, then echo the text back.")]
+    async fn slow_echo(
+        &self,
+        ctx: RequestContext<RoleServer>,
+        Parameters(args): Parameters<SlowEchoArgs>,
+    ) -> CallToolResult {
+        if !sleep_unless_cancelled(&ctx, args.delay_ms).await {
+            return tool_error("slow_echo cancelled");
+        }
+        CallToolResult::success(vec![ContentBlock::text(args.text)])
+    }
+
+    #[tool(description = "Send one notifications/progress per step (needs a progressToken in _meta), then finish.")]
+    async fn progress_demo(
+        &self,
+        ctx: RequestContext<RoleServer>,
+        Parameters(args): Parameters<ProgressArgs>,
+    ) -> CallToolResult {
+        let steps = args.steps.min(100);
+        let delay = args.delay_ms.unwrap_or(50);
+        let token = ctx.meta.get_progress_token();
+        for step in 1..=steps {
+            if !sleep_unless_cancelled(&ctx, delay).await {
+                return tool_error(format!("progress_demo cancelled after {} steps", step - 1));
+            }
+            if let Some(token) = &token {
+                let param = ProgressNotificationParam::new(token.clone(), f64::from(step))
+                    .with_total(f64::from(steps))
+                    .with_message(format!("step {step}/{steps}"));
+                if let Err(e) = ctx.peer.notify_progress(param).await {
+                    return tool_error(format!("could not send progress: {e}"));
+                }
+            }
+        }
+        let text = match token {
+            Some(_) => format!("Completed {steps} steps."),
+            None => format!("Completed {steps} steps (no progressToken, so no notifications)."),
+        };
+        text_and_structured(text, json!({ "steps": steps }))
+    }
+
+    #[tool(description = "Ask the user a question (elicitation/create) and return the answer.")]
+    async fn ask_user(
+        &self,
+        ctx: RequestContext<RoleServer>,
+        Parameters(args): Parameters<AskUserArgs>,
+    ) -> CallToolResult {
+        peer_requests::ask_user(&ctx.peer, args.question).await
+    }
+
+    #[tool(description = "Ask the client's LLM (sampling/createMessage) and return its reply.")]
+    async fn sample_llm(
+        &self,
+        ctx: RequestContext<RoleServer>,
+        Parameters(args): Parameters<SampleLlmArgs>,
+    ) -> CallToolResult {
+        peer_requests::sample(&ctx.peer, args.prompt, args.max_tokens.unwrap_or(256)).await
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for SandboxServer {
+    fn get_info(&self) -> ServerConfig {
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_tool_list_changed()
+            .build();
+        ServerConfig::new(capabilities)
+            .with_server_info(Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS)
+    }
+}
