@@ -61,6 +61,11 @@ pub enum Command {
         /// Check only this server.
         name: Option<String>,
     },
+    /// Drive `serve` with a scripted MCP client and narrate the exchange (try it against the sandbox).
+    Demo {
+        /// The server to relay to; defaults like `serve`.
+        name: Option<String>,
+    },
     /// List the configured servers.
     Servers,
     /// Print where the config file is looked for.
@@ -91,6 +96,9 @@ async fn dispatch(cli: Cli) -> ExitCode {
             session_ttl,
         } => sandbox(port, token.clone(), session_ttl).await,
         Command::Check { ref name } => check(&cli, name.as_deref()).await,
+        Command::Demo { ref name } => crate::demo::run(cli.config.as_deref(), name.as_deref(), cli.log.as_deref())
+            .await
+            .map_err(CliError::Other),
         Command::Servers => servers(&cli),
         Command::ConfigPath => {
             match config::locate(cli.config.as_deref()) {

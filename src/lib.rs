@@ -7,6 +7,8 @@
 pub mod cli;
 pub mod config;
 pub mod credential;
+pub mod demo;
+pub mod emulator;
 pub mod jsonrpc;
 pub mod logging;
 pub mod provider;
