@@ -1,0 +1,276 @@
+//! The relay against the sandbox provider, through the public surface: the
+//! test spawns `mcp-bridge serve`, speaks stdio to it, and points it at a
+//! sandbox it starts itself on loopback (in this process, so it can look at
+//! what the sandbox received, or as a separate `mcp-bridge sandbox` process
+//! it can kill and restart).
+
+mod support;
+
+use mcp_bridge::sandbox::{Sandbox, SandboxOptions};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use support::{Bridge, PeerProcess, toml_string};
+
+const CAPS: fn() -> Value = || json!({"elicitation": {}, "sampling": {}, "roots": {"listChanged": true}});
+
+async fn sandbox(token: Option<&str>, ttl: Option<Duration>) -> Sandbox {
+    Sandbox::start(SandboxOptions {
+        port: 0,
+        token: token.map(str::to_string),
+        session_ttl: ttl,
+    })
+    .await
+    .expect("start sandbox")
+}
+
+fn config_for(url: &str, extra: &str) -> String {
+    format!("[servers.remote]\nurl = {}\n{extra}\n", toml_string(url))
+}
+
+fn text(result: &Value) -> String {
+    result["content"][0]["text"].as_str().unwrap_or_default().to_string()
+}
+
+async fn call(bridge: &mut Bridge, tool: &str, args: Value) -> Value {
+    bridge.request_ok("tools/call", json!({"name": tool, "arguments": args})).await
+}
+
+#[tokio::test]
+async fn builtin_sandbox_provider_initialize_list_call() {
+    let mut b = Bridge::serve("[servers.sbx]\nprovider = \"sandbox\"\n", "sbx");
+    let init = b.initialize(CAPS()).await;
+    assert_eq!(init["serverInfo"]["name"], "mcp-bridge-sandbox");
+    let tools = b.request_ok("tools/list", json!({})).await;
+    let names: Vec<&str> = tools["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    for want in ["chat_list_channels", "chat_send_message", "progress_demo", "ask_user"] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    let sent = call(&mut b, "chat_send_message", json!({"channel": "general", "text": "hi there"})).await;
+    let id = sent["structuredContent"]["message_id"].as_str().expect("message id").to_string();
+    let read = call(&mut b, "chat_read_messages", json!({"channel": "general"})).await;
+    assert!(read.to_string().contains(&id) && read.to_string().contains("hi there"), "{read}");
+}
+
+#[tokio::test]
+async fn injects_the_bearer_and_session_headers() {
+    let sbx = sandbox(Some("tok-injected-123"), None).await;
+    let mut b = Bridge::serve(&config_for(&sbx.url(), "bearer = \"tok-injected-123\""), "remote");
+    b.initialize(CAPS()).await;
+    call(&mut b, "chat_list_channels", json!({})).await;
+    let reqs = sbx.requests();
+    let posts: Vec<_> = reqs.iter().filter(|r| r.http_method == "POST").collect();
+    assert!(posts.len() >= 3, "{reqs:?}");
+    assert!(posts.iter().all(|r| r.authorization.as_deref() == Some("Bearer tok-injected-123")));
+    let after_init: Vec<_> = posts.iter().filter(|r| r.rpc_method.as_deref() != Some("initialize")).collect();
+    assert!(after_init.iter().all(|r| r.session_id.is_some() && r.protocol_version.as_deref() == Some("2025-11-25")), "{reqs:?}");
+}
+
+#[tokio::test]
+async fn wrong_token_gives_a_clear_error_without_the_token() {
+    let sbx = sandbox(Some("the-right-token"), None).await;
+    let mut b = Bridge::serve(&config_for(&sbx.url(), "bearer = \"a-wrong-token-xyz\""), "remote");
+    let resp = b
+        .request("initialize", json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}))
+        .await;
+    let msg = resp["error"]["message"].as_str().expect("error").to_string();
+    assert!(msg.contains("`remote`") && msg.contains("401") && msg.contains("bearer"), "{msg}");
+    assert!(!msg.contains("a-wrong-token-xyz") && !b.stderr_text().contains("a-wrong-token-xyz"));
+}
+
+#[tokio::test]
+async fn progress_arrives_before_the_result() {
+    let sbx = sandbox(None, None).await;
+    let mut b = Bridge::serve(&config_for(&sbx.url(), ""), "remote");
+    b.initialize(CAPS()).await;
+    let resp = b
+        .request("tools/call", json!({"name": "progress_demo", "arguments": {"steps": 4, "delay_ms": 10}, "_meta": {"progressToken": "p-1"}}))
+        .await;
+    assert_eq!(text(&resp["result"]), "Completed 4 steps.");
+    let mut seen = vec![];
+    while let Some(n) = b.next_other() {
+        assert_eq!(n["method"], "notifications/progress");
+        assert_eq!(n["params"]["progressToken"], "p-1");
+        seen.push(n["params"]["progress"].as_f64().unwrap());
+    }
+    assert_eq!(seen, vec![1.0, 2.0, 3.0, 4.0]);
+}
+
+#[tokio::test]
+async fn server_to_client_requests_are_answered_by_the_client() {
+    let sbx = sandbox(None, None).await;
+    let mut b = Bridge::serve(&config_for(&sbx.url(), ""), "remote");
+    b.initialize(CAPS()).await;
+    let id = b.next_id();
+    b.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "ask_user", "arguments": {"question": "Colour?"}}}))
+        .await;
+    let ask = b.next_other_timeout(Duration::from_secs(10)).await;
+    assert_eq!(ask["method"], "elicitation/create", "{ask}");
+    assert_eq!(ask["params"]["message"], "Colour?");
+    b.respond(&ask["id"], json!({"action": "accept", "content": {"answer": "teal"}})).await;
+    let resp = b.wait_response(&id, Duration::from_secs(10)).await;
+    assert_eq!(text(&resp["result"]), "The user answered: teal");
+
+    let id = b.next_id();
+    b.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "sample_llm", "arguments": {"prompt": "Say hi"}}}))
+        .await;
+    let sample = b.next_other_timeout(Duration::from_secs(10)).await;
+    assert_eq!(sample["method"], "sampling/createMessage", "{sample}");
+    b.respond(&sample["id"], json!({"role": "assistant", "content": {"type": "text", "text": "hi from the model"}, "model": "test-model"}))
+        .await;
+    let resp = b.wait_response(&id, Duration::from_secs(10)).await;
+    assert!(resp["result"].to_string().contains("hi from the model"), "{resp}");
+}
+
+#[tokio::test]
+async fn a_slow_call_does_not_block_a_fast_one() {
+    let sbx = sandbox(None, None).await;
+    let mut b = Bridge::serve(&config_for(&sbx.url(), ""), "remote");
+    b.initialize(CAPS()).await;
+    let slow = b.next_id();
+    b.send(&json!({"jsonrpc": "2.0", "id": slow, "method": "tools/call", "params": {"name": "slow_echo", "arguments": {"text": "slow", "delay_ms": 1500}}}))
+        .await;
+    let fast = b.next_id();
+    b.send(&json!({"jsonrpc": "2.0", "id": fast, "method": "tools/call", "params": {"name": "chat_list_channels", "arguments": {}}}))
+        .await;
+    let first = b.recv_timeout(Duration::from_secs(10)).await;
+    assert_eq!(first["id"], fast, "the fast call must be answered first: {first}");
+    let second = b.wait_response(&slow, Duration::from_secs(10)).await;
+    assert_eq!(text(&second["result"]), "slow");
+}
+
+#[tokio::test]
+async fn cancellation_reaches_the_remote_and_nothing_hangs() {
+    let sbx = sandbox(None, None).await;
+    let mut b = Bridge::serve(&config_for(&sbx.url(), ""), "remote");
+    b.initialize(CAPS()).await;
+    let id = b.next_id();
+    b.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "slow_echo", "arguments": {"text": "x", "delay_ms": 20000}}}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    b.notify("notifications/cancelled", json!({"requestId": id, "reason": "user pressed stop"})).await;
+    // The bridge keeps working, and sends nothing for the cancelled request.
+    let ok = call(&mut b, "chat_list_channels", json!({})).await;
+    assert!(text(&ok).contains("#general"));
+    b.expect_silence(Duration::from_millis(500)).await;
+    let saw_cancel = sbx.requests().iter().any(|r| r.rpc_method.as_deref() == Some("notifications/cancelled"));
+    assert!(saw_cancel, "the remote never got the cancellation: {:?}", sbx.requests());
+    // And stdin closing does not wait 20 s for the cancelled call.
+    let started = Instant::now();
+    b.close_stdin();
+    assert!(b.wait_exit(Duration::from_secs(10)).await.success());
+    assert!(started.elapsed() < Duration::from_secs(8));
+}
+
+#[tokio::test]
+async fn session_expiry_mid_conversation_is_invisible() {
+    let sbx = sandbox(None, None).await;
+    let mut b = Bridge::serve(&config_for(&sbx.url(), ""), "remote");
+    b.initialize(CAPS()).await;
+    call(&mut b, "chat_send_message", json!({"channel": "random", "text": "before"})).await;
+    let ids = sbx.session_ids().await;
+    assert_eq!(ids.len(), 1);
+    assert!(sbx.expire_session(&ids[0]).await);
+    // Several calls at once all see the dead session; one re-initialise serves them all.
+    let a = b.next_id();
+    let c = b.next_id();
+    for id in [&a, &c] {
+        b.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "chat_read_messages", "arguments": {"channel": "random"}}}))
+            .await;
+    }
+    for id in [&a, &c] {
+        let r = b.wait_response(id, Duration::from_secs(10)).await;
+        assert!(r["result"].to_string().contains("before"), "{r}");
+    }
+    assert!(b.unread().is_empty(), "the client saw extra messages: {:?}", b.unread());
+    let inits = sbx.requests().iter().filter(|r| r.rpc_method.as_deref() == Some("initialize")).count();
+    assert_eq!(inits, 2, "one initialize, one replay");
+    assert_eq!(sbx.session_ids().await.len(), 1);
+}
+
+#[tokio::test]
+async fn idle_session_ttl_expiry_is_invisible() {
+    let sbx = sandbox(None, Some(Duration::from_millis(400))).await;
+    let mut b = Bridge::serve(&config_for(&sbx.url(), ""), "remote");
+    b.initialize(CAPS()).await;
+    call(&mut b, "chat_list_channels", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let r = call(&mut b, "chat_list_channels", json!({})).await;
+    assert!(text(&r).contains("#general"));
+    assert!(sbx.requests().iter().any(|r| r.status == 404), "the session should have expired: {:?}", sbx.requests());
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn sandbox_process(port: u16) -> PeerProcess {
+    let mut cmd = std::process::Command::new(support::bridge_bin());
+    cmd.args(["sandbox", "--port", &port.to_string()]);
+    let mut p = PeerProcess::spawn("sandbox", cmd);
+    p.wait_for_line(support::Stream::Stdout, Duration::from_secs(20), |l| l.starts_with("http://"));
+    p
+}
+
+#[tokio::test]
+async fn remote_restart_between_calls() {
+    let port = free_port();
+    let mut remote = sandbox_process(port);
+    let mut b = Bridge::serve(&config_for(&format!("http://127.0.0.1:{port}/mcp"), ""), "remote");
+    b.initialize(CAPS()).await;
+    call(&mut b, "chat_send_message", json!({"channel": "general", "text": "one"})).await;
+    remote.kill().unwrap();
+    remote.wait().unwrap();
+    let _remote = sandbox_process(port);
+    let r = call(&mut b, "chat_list_channels", json!({})).await;
+    assert!(text(&r).contains("#general"), "{r}");
+    assert!(b.unread().is_empty(), "{:?}", b.unread());
+}
+
+#[tokio::test]
+async fn malformed_lines_get_parse_errors_and_the_bridge_goes_on() {
+    let sbx = sandbox(None, None).await;
+    let mut b = Bridge::serve(&config_for(&sbx.url(), ""), "remote");
+    b.send_raw("this is not json").await;
+    let e = b.recv_timeout(Duration::from_secs(5)).await;
+    assert_eq!(e["error"]["code"], -32700);
+    assert_eq!(e["id"], Value::Null);
+    b.send_raw("{\"jsonrpc\":\"2.0\",\"id\":7}").await;
+    let e = b.recv_timeout(Duration::from_secs(5)).await;
+    assert_eq!((e["id"].clone(), e["error"]["code"].clone()), (json!(7), json!(-32600)));
+    b.send_bytes(b"\xff\xfe\n").await;
+    assert_eq!(b.recv_timeout(Duration::from_secs(5)).await["error"]["code"], -32700);
+    b.initialize(CAPS()).await;
+    assert!(text(&call(&mut b, "chat_list_channels", json!({})).await).contains("#general"));
+}
+
+#[tokio::test]
+async fn stdin_close_finishes_in_flight_requests_then_exits_0() {
+    let sbx = sandbox(None, None).await;
+    let mut b = Bridge::serve(&config_for(&sbx.url(), ""), "remote");
+    b.initialize(CAPS()).await;
+    let id = b.next_id();
+    b.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "slow_echo", "arguments": {"text": "last words", "delay_ms": 700}}}))
+        .await;
+    b.close_stdin();
+    let r = b.wait_response(&id, Duration::from_secs(10)).await;
+    assert_eq!(text(&r["result"]), "last words");
+    b.expect_eof(Duration::from_secs(10)).await;
+    assert!(b.wait_exit(Duration::from_secs(10)).await.success());
+    assert!(sbx.requests().iter().any(|r| r.http_method == "DELETE"), "no DELETE at exit");
+}
+
+#[tokio::test]
+async fn unreachable_remote_and_timeouts_get_errors_naming_the_server() {
+    let port = free_port();
+    let mut b = Bridge::serve(&config_for(&format!("http://127.0.0.1:{port}/mcp"), ""), "remote");
+    let r = b.request("initialize", json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}})).await;
+    let msg = r["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("`remote`") && msg.contains("cannot reach"), "{msg}");
+
+    let sbx = sandbox(None, None).await;
+    let mut b = Bridge::serve(&config_for(&sbx.url(), "timeout = \"1s\""), "remote");
+    b.initialize(CAPS()).await;
+    let r = b.request("tools/call", json!({"name": "slow_echo", "arguments": {"text": "x", "delay_ms": 5000}})).await;
+    assert_eq!(r["error"]["code"], -32001, "{r}");
+    assert!(r["error"]["message"].as_str().unwrap().contains("timeout"), "{r}");
+}
