@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod connect_link;
 pub mod credential;
 pub mod demo;
 pub mod emulator;

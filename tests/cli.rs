@@ -28,19 +28,40 @@ fn misspelt_key_names_file_line_key_and_suggestion() {
     let (code, _, err) = run(&["--config", path.to_str().unwrap(), "check"], &[]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains(path.to_str().unwrap()) && err.contains("line 3"), "{err}");
-    assert!(err.contains("servers.a.tranport") && err.contains("did you mean `transport`"), "{err}");
+    assert!(
+        err.contains("servers.a.tranport") && err.contains("did you mean `transport`"),
+        "{err}"
+    );
 }
 
 #[test]
 fn bad_values_are_explained() {
     for (toml, wants) in [
-        ("[servers.a]\ntransport = \"websocket\"\n", vec!["line 2", "auto", "streamable-http", "sse"]),
+        (
+            "[servers.a]\ntransport = \"websocket\"\n",
+            vec!["line 2", "auto", "streamable-http", "sse"],
+        ),
         ("[servers.a]\nurl = \"ftp://x\"\n", vec!["servers.a.url", "http://"]),
-        ("[servers.a]\nurl = \"http://x/${MCPB_TEST_UNSET_VAR}\"\n", vec!["servers.a.url", "MCPB_TEST_UNSET_VAR", "not set"]),
-        ("[servers.a]\nurl = \"http://x\"\ntimeout = \"soon\"\n", vec!["line 3", "timeout", "30s"]),
-        ("[servers.a]\nprovider = \"zappier\"\n", vec!["provider", "did you mean `zapier`"]),
-        ("[servers.a]\nurl = \"http://x\"\nbearer = { command = [\"false\"] }\n", vec!["servers.a.bearer", "`false` failed"]),
-        ("default = \"b\"\n[servers.a]\nurl = \"http://x\"\n", vec!["line 1", "names no server", "known servers: a"]),
+        (
+            "[servers.a]\nurl = \"http://x/${MCPB_TEST_UNSET_VAR}\"\n",
+            vec!["servers.a.url", "MCPB_TEST_UNSET_VAR", "not set"],
+        ),
+        (
+            "[servers.a]\nurl = \"http://x\"\ntimeout = \"soon\"\n",
+            vec!["line 3", "timeout", "30s"],
+        ),
+        (
+            "[servers.a]\nprovider = \"zappier\"\n",
+            vec!["provider", "did you mean `zapier`"],
+        ),
+        (
+            "[servers.a]\nurl = \"http://x\"\nbearer = { command = [\"false\"] }\n",
+            vec!["servers.a.bearer", "`false` failed"],
+        ),
+        (
+            "default = \"b\"\n[servers.a]\nurl = \"http://x\"\n",
+            vec!["line 1", "names no server", "known servers: a"],
+        ),
         ("[servers.a\nurl = 1\n", vec!["line 1"]),
     ] {
         let (_d, path) = write_config(toml);
@@ -59,7 +80,10 @@ fn env_var_overrides_location_and_flag_overrides_env() {
     let (code, out, _) = run(&["servers"], &[("MCP_BRIDGE_CONFIG", a.to_str().unwrap())]);
     assert_eq!(code, 0);
     assert!(out.contains("from-env"), "{out}");
-    let (_, out, _) = run(&["--config", b.to_str().unwrap(), "servers"], &[("MCP_BRIDGE_CONFIG", a.to_str().unwrap())]);
+    let (_, out, _) = run(
+        &["--config", b.to_str().unwrap(), "servers"],
+        &[("MCP_BRIDGE_CONFIG", a.to_str().unwrap())],
+    );
     assert!(out.contains("from-flag") && !out.contains("from-env"), "{out}");
     let (code, _, err) = run(&["servers"], &[("MCP_BRIDGE_CONFIG", "/nonexistent/mcp-bridge.toml")]);
     assert_eq!(code, 2);
@@ -70,7 +94,13 @@ fn env_var_overrides_location_and_flag_overrides_env() {
 fn config_path_follows_the_os_config_dir() {
     let home = tempfile::tempdir().unwrap();
     let xdg = home.path().join("xdg");
-    let (_, out, _) = run(&["config-path"], &[("HOME", home.path().to_str().unwrap()), ("XDG_CONFIG_HOME", xdg.to_str().unwrap())]);
+    let (_, out, _) = run(
+        &["config-path"],
+        &[
+            ("HOME", home.path().to_str().unwrap()),
+            ("XDG_CONFIG_HOME", xdg.to_str().unwrap()),
+        ],
+    );
     assert_eq!(out.trim(), xdg.join("mcp-bridge").join("config.toml").to_str().unwrap());
 }
 
@@ -94,5 +124,8 @@ fn example_config_is_valid_and_demo_runs() {
     assert_eq!(code, 0, "{out}{err}");
     let (code, out, err) = run(&["--config", example.to_str().unwrap(), "demo"], &[]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("The user answered: teal") && out.contains("exited with exit status: 0"), "{out}");
+    assert!(
+        out.contains("The user answered: teal") && out.contains("exited with exit status: 0"),
+        "{out}"
+    );
 }

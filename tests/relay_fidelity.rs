@@ -35,7 +35,10 @@ fn odd_request() -> Value {
 async fn mcp(State(seen): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let msg: Value = serde_json::from_slice(&body).unwrap();
     let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
-    seen.lock().unwrap().posts.push((msg.clone(), h("mcp-session-id"), h("mcp-method")));
+    seen.lock()
+        .unwrap()
+        .posts
+        .push((msg.clone(), h("mcp-session-id"), h("mcp-method")));
     let Some(id) = msg.get("id").cloned().filter(|_| msg.get("method").is_some()) else {
         return StatusCode::ACCEPTED.into_response();
     };
@@ -66,7 +69,12 @@ async fn mcp(State(seen): State<Shared>, headers: HeaderMap, body: Bytes) -> Res
 async fn start_echo() -> (String, Shared) {
     let seen = Shared::default();
     let app = axum::Router::new()
-        .route("/mcp", axum::routing::post(mcp).get(|| async { StatusCode::METHOD_NOT_ALLOWED }).delete(|| async { StatusCode::OK }))
+        .route(
+            "/mcp",
+            axum::routing::post(mcp)
+                .get(|| async { StatusCode::METHOD_NOT_ALLOWED })
+                .delete(|| async { StatusCode::OK }),
+        )
         .with_state(seen.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/mcp", listener.local_addr().unwrap());
@@ -89,19 +97,32 @@ async fn unknown_fields_and_methods_pass_both_ways_unchanged() {
     // The client's capabilities reach the remote unchanged ...
     assert_eq!(init["echo"]["capabilities"], caps);
     // ... and the server's, including ones no SDK models, reach the client.
-    assert_eq!(init["capabilities"]["tasks"], json!({"list": {}, "requests": {"tools": {"call": {}}}}));
+    assert_eq!(
+        init["capabilities"]["tasks"],
+        json!({"list": {}, "requests": {"tools": {"call": {}}}})
+    );
     assert_eq!(init["capabilities"]["x-vendor"], json!({"on": true}));
 
     let sent = json!({"jsonrpc": "2.0", "id": "abc", "method": "vendor/thing",
         "params": {"_meta": {"progressToken": 1, "k": [1, 2.5, {"n": null}]}, "task": {"ttl": 60000}, "weird": "ü ✓"}});
     b.send(&sent).await;
     let resp = b.wait_response(&json!("abc"), WAIT).await;
-    assert_eq!(resp["result"]["echo"], sent, "the remote must receive exactly what the client sent");
+    assert_eq!(
+        resp["result"]["echo"], sent,
+        "the remote must receive exactly what the client sent"
+    );
     assert_eq!(resp["x-top"], 1, "unknown top-level response fields survive");
     // `1` stays an integer (typed SDKs turn it into 1.0).
     assert!(resp.to_string().contains("\"progressToken\":1,"), "{resp}");
 
-    let posted = seen.lock().unwrap().posts.iter().find(|p| p.0["id"] == "abc").cloned().unwrap();
+    let posted = seen
+        .lock()
+        .unwrap()
+        .posts
+        .iter()
+        .find(|p| p.0["id"] == "abc")
+        .cloned()
+        .unwrap();
     assert_eq!(posted.1.as_deref(), Some("sess-1"));
     assert_eq!(posted.2.as_deref(), Some("vendor/thing"));
 }
@@ -112,13 +133,15 @@ async fn server_initiated_odd_messages_reach_the_client_and_answers_go_back() {
     let mut b = bridge(&url);
     b.initialize(json!({})).await;
     let id = b.next_id();
-    b.send(&json!({"jsonrpc": "2.0", "id": id, "method": "custom/stream"})).await;
+    b.send(&json!({"jsonrpc": "2.0", "id": id, "method": "custom/stream"}))
+        .await;
     let resp = b.wait_response(&id, WAIT).await;
     assert_eq!(resp["result"], json!({"done": true, "x-extra": [1, 2]}));
     assert_eq!(b.next_other().unwrap(), odd_notification());
     let req = b.next_other().unwrap();
     assert_eq!(req, odd_request());
-    let answer = json!({"jsonrpc": "2.0", "id": "srv-1", "result": {"ok": true, "_meta": {"x": 1}}, "x-client-extra": "kept"});
+    let answer =
+        json!({"jsonrpc": "2.0", "id": "srv-1", "result": {"ok": true, "_meta": {"x": 1}}, "x-client-extra": "kept"});
     b.send(&answer).await;
     // The client's answer reaches the remote unchanged.
     let deadline = std::time::Instant::now() + WAIT;
@@ -126,7 +149,10 @@ async fn server_initiated_odd_messages_reach_the_client_and_answers_go_back() {
         if seen.lock().unwrap().posts.iter().any(|p| p.0 == answer) {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the answer never reached the remote");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the answer never reached the remote"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -145,6 +171,9 @@ async fn sessionless_requests_are_forwarded_as_they_are() {
     b.send(&call).await;
     assert_eq!(b.wait_response(&json!(2), WAIT).await["result"]["echo"], call);
     let posts = seen.lock().unwrap().posts.clone();
-    assert!(posts.iter().all(|p| p.1.is_none()), "no session id without initialize: {posts:?}");
+    assert!(
+        posts.iter().all(|p| p.1.is_none()),
+        "no session id without initialize: {posts:?}"
+    );
     assert_eq!(posts[0].2.as_deref(), Some("server/discover"));
 }

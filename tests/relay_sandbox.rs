@@ -32,7 +32,9 @@ fn text(result: &Value) -> String {
 }
 
 async fn call(bridge: &mut Bridge, tool: &str, args: Value) -> Value {
-    bridge.request_ok("tools/call", json!({"name": tool, "arguments": args})).await
+    bridge
+        .request_ok("tools/call", json!({"name": tool, "arguments": args}))
+        .await
 }
 
 #[tokio::test]
@@ -41,14 +43,30 @@ async fn builtin_sandbox_provider_initialize_list_call() {
     let init = b.initialize(CAPS()).await;
     assert_eq!(init["serverInfo"]["name"], "mcp-bridge-sandbox");
     let tools = b.request_ok("tools/list", json!({})).await;
-    let names: Vec<&str> = tools["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = tools["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
     for want in ["chat_list_channels", "chat_send_message", "progress_demo", "ask_user"] {
         assert!(names.contains(&want), "{want} missing from {names:?}");
     }
-    let sent = call(&mut b, "chat_send_message", json!({"channel": "general", "text": "hi there"})).await;
-    let id = sent["structuredContent"]["message_id"].as_str().expect("message id").to_string();
+    let sent = call(
+        &mut b,
+        "chat_send_message",
+        json!({"channel": "general", "text": "hi there"}),
+    )
+    .await;
+    let id = sent["structuredContent"]["message_id"]
+        .as_str()
+        .expect("message id")
+        .to_string();
     let read = call(&mut b, "chat_read_messages", json!({"channel": "general"})).await;
-    assert!(read.to_string().contains(&id) && read.to_string().contains("hi there"), "{read}");
+    assert!(
+        read.to_string().contains(&id) && read.to_string().contains("hi there"),
+        "{read}"
+    );
 }
 
 #[tokio::test]
@@ -60,9 +78,21 @@ async fn injects_the_bearer_and_session_headers() {
     let reqs = sbx.requests();
     let posts: Vec<_> = reqs.iter().filter(|r| r.http_method == "POST").collect();
     assert!(posts.len() >= 3, "{reqs:?}");
-    assert!(posts.iter().all(|r| r.authorization.as_deref() == Some("Bearer tok-injected-123")));
-    let after_init: Vec<_> = posts.iter().filter(|r| r.rpc_method.as_deref() != Some("initialize")).collect();
-    assert!(after_init.iter().all(|r| r.session_id.is_some() && r.protocol_version.as_deref() == Some("2025-11-25")), "{reqs:?}");
+    assert!(
+        posts
+            .iter()
+            .all(|r| r.authorization.as_deref() == Some("Bearer tok-injected-123"))
+    );
+    let after_init: Vec<_> = posts
+        .iter()
+        .filter(|r| r.rpc_method.as_deref() != Some("initialize"))
+        .collect();
+    assert!(
+        after_init
+            .iter()
+            .all(|r| r.session_id.is_some() && r.protocol_version.as_deref() == Some("2025-11-25")),
+        "{reqs:?}"
+    );
 }
 
 #[tokio::test]
@@ -70,10 +100,16 @@ async fn wrong_token_gives_a_clear_error_without_the_token() {
     let sbx = sandbox(Some("the-right-token"), None).await;
     let mut b = Bridge::serve(&config_for(&sbx.url(), "bearer = \"a-wrong-token-xyz\""), "remote");
     let resp = b
-        .request("initialize", json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}))
+        .request(
+            "initialize",
+            json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}),
+        )
         .await;
     let msg = resp["error"]["message"].as_str().expect("error").to_string();
-    assert!(msg.contains("`remote`") && msg.contains("401") && msg.contains("bearer"), "{msg}");
+    assert!(
+        msg.contains("`remote`") && msg.contains("401") && msg.contains("bearer"),
+        "{msg}"
+    );
     assert!(!msg.contains("a-wrong-token-xyz") && !b.stderr_text().contains("a-wrong-token-xyz"));
 }
 
@@ -106,7 +142,8 @@ async fn server_to_client_requests_are_answered_by_the_client() {
     let ask = b.next_other_timeout(Duration::from_secs(10)).await;
     assert_eq!(ask["method"], "elicitation/create", "{ask}");
     assert_eq!(ask["params"]["message"], "Colour?");
-    b.respond(&ask["id"], json!({"action": "accept", "content": {"answer": "teal"}})).await;
+    b.respond(&ask["id"], json!({"action": "accept", "content": {"answer": "teal"}}))
+        .await;
     let resp = b.wait_response(&id, Duration::from_secs(10)).await;
     assert_eq!(text(&resp["result"]), "The user answered: teal");
 
@@ -115,8 +152,11 @@ async fn server_to_client_requests_are_answered_by_the_client() {
         .await;
     let sample = b.next_other_timeout(Duration::from_secs(10)).await;
     assert_eq!(sample["method"], "sampling/createMessage", "{sample}");
-    b.respond(&sample["id"], json!({"role": "assistant", "content": {"type": "text", "text": "hi from the model"}, "model": "test-model"}))
-        .await;
+    b.respond(
+        &sample["id"],
+        json!({"role": "assistant", "content": {"type": "text", "text": "hi from the model"}, "model": "test-model"}),
+    )
+    .await;
     let resp = b.wait_response(&id, Duration::from_secs(10)).await;
     assert!(resp["result"].to_string().contains("hi from the model"), "{resp}");
 }
@@ -147,13 +187,24 @@ async fn cancellation_reaches_the_remote_and_nothing_hangs() {
     b.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "slow_echo", "arguments": {"text": "x", "delay_ms": 20000}}}))
         .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    b.notify("notifications/cancelled", json!({"requestId": id, "reason": "user pressed stop"})).await;
+    b.notify(
+        "notifications/cancelled",
+        json!({"requestId": id, "reason": "user pressed stop"}),
+    )
+    .await;
     // The bridge keeps working, and sends nothing for the cancelled request.
     let ok = call(&mut b, "chat_list_channels", json!({})).await;
     assert!(text(&ok).contains("#general"));
     b.expect_silence(Duration::from_millis(500)).await;
-    let saw_cancel = sbx.requests().iter().any(|r| r.rpc_method.as_deref() == Some("notifications/cancelled"));
-    assert!(saw_cancel, "the remote never got the cancellation: {:?}", sbx.requests());
+    let saw_cancel = sbx
+        .requests()
+        .iter()
+        .any(|r| r.rpc_method.as_deref() == Some("notifications/cancelled"));
+    assert!(
+        saw_cancel,
+        "the remote never got the cancellation: {:?}",
+        sbx.requests()
+    );
     // And stdin closing does not wait 20 s for the cancelled call.
     let started = Instant::now();
     b.close_stdin();
@@ -166,7 +217,12 @@ async fn session_expiry_mid_conversation_is_invisible() {
     let sbx = sandbox(None, None).await;
     let mut b = Bridge::serve(&config_for(&sbx.url(), ""), "remote");
     b.initialize(CAPS()).await;
-    call(&mut b, "chat_send_message", json!({"channel": "random", "text": "before"})).await;
+    call(
+        &mut b,
+        "chat_send_message",
+        json!({"channel": "random", "text": "before"}),
+    )
+    .await;
     let ids = sbx.session_ids().await;
     assert_eq!(ids.len(), 1);
     assert!(sbx.expire_session(&ids[0]).await);
@@ -182,7 +238,11 @@ async fn session_expiry_mid_conversation_is_invisible() {
         assert!(r["result"].to_string().contains("before"), "{r}");
     }
     assert!(b.unread().is_empty(), "the client saw extra messages: {:?}", b.unread());
-    let inits = sbx.requests().iter().filter(|r| r.rpc_method.as_deref() == Some("initialize")).count();
+    let inits = sbx
+        .requests()
+        .iter()
+        .filter(|r| r.rpc_method.as_deref() == Some("initialize"))
+        .count();
     assert_eq!(inits, 2, "one initialize, one replay");
     assert_eq!(sbx.session_ids().await.len(), 1);
 }
@@ -196,18 +256,28 @@ async fn idle_session_ttl_expiry_is_invisible() {
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let r = call(&mut b, "chat_list_channels", json!({})).await;
     assert!(text(&r).contains("#general"));
-    assert!(sbx.requests().iter().any(|r| r.status == 404), "the session should have expired: {:?}", sbx.requests());
+    assert!(
+        sbx.requests().iter().any(|r| r.status == 404),
+        "the session should have expired: {:?}",
+        sbx.requests()
+    );
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn sandbox_process(port: u16) -> PeerProcess {
     let mut cmd = std::process::Command::new(support::bridge_bin());
     cmd.args(["sandbox", "--port", &port.to_string()]);
     let mut p = PeerProcess::spawn("sandbox", cmd);
-    p.wait_for_line(support::Stream::Stdout, Duration::from_secs(20), |l| l.starts_with("http://"));
+    p.wait_for_line(support::Stream::Stdout, Duration::from_secs(20), |l| {
+        l.starts_with("http://")
+    });
     p
 }
 
@@ -217,7 +287,12 @@ async fn remote_restart_between_calls() {
     let mut remote = sandbox_process(port);
     let mut b = Bridge::serve(&config_for(&format!("http://127.0.0.1:{port}/mcp"), ""), "remote");
     b.initialize(CAPS()).await;
-    call(&mut b, "chat_send_message", json!({"channel": "general", "text": "one"})).await;
+    call(
+        &mut b,
+        "chat_send_message",
+        json!({"channel": "general", "text": "one"}),
+    )
+    .await;
     remote.kill().unwrap();
     remote.wait().unwrap();
     let _remote = sandbox_process(port);
@@ -256,21 +331,34 @@ async fn stdin_close_finishes_in_flight_requests_then_exits_0() {
     assert_eq!(text(&r["result"]), "last words");
     b.expect_eof(Duration::from_secs(10)).await;
     assert!(b.wait_exit(Duration::from_secs(10)).await.success());
-    assert!(sbx.requests().iter().any(|r| r.http_method == "DELETE"), "no DELETE at exit");
+    assert!(
+        sbx.requests().iter().any(|r| r.http_method == "DELETE"),
+        "no DELETE at exit"
+    );
 }
 
 #[tokio::test]
 async fn unreachable_remote_and_timeouts_get_errors_naming_the_server() {
     let port = free_port();
     let mut b = Bridge::serve(&config_for(&format!("http://127.0.0.1:{port}/mcp"), ""), "remote");
-    let r = b.request("initialize", json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}})).await;
+    let r = b
+        .request(
+            "initialize",
+            json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}),
+        )
+        .await;
     let msg = r["error"]["message"].as_str().unwrap();
     assert!(msg.contains("`remote`") && msg.contains("cannot reach"), "{msg}");
 
     let sbx = sandbox(None, None).await;
     let mut b = Bridge::serve(&config_for(&sbx.url(), "timeout = \"1s\""), "remote");
     b.initialize(CAPS()).await;
-    let r = b.request("tools/call", json!({"name": "slow_echo", "arguments": {"text": "x", "delay_ms": 5000}})).await;
+    let r = b
+        .request(
+            "tools/call",
+            json!({"name": "slow_echo", "arguments": {"text": "x", "delay_ms": 5000}}),
+        )
+        .await;
     assert_eq!(r["error"]["code"], -32001, "{r}");
     assert!(r["error"]["message"].as_str().unwrap().contains("timeout"), "{r}");
 }

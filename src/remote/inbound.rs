@@ -4,6 +4,7 @@
 //! bridge sent that request itself); anything else (server→client requests,
 //! notifications, progress, logs) is written to the client as it is.
 
+use crate::connect_link::ConnectLinks;
 use crate::jsonrpc::{self, Kind};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -15,12 +16,16 @@ pub type Outbox = mpsc::UnboundedSender<Value>;
 
 struct Pending {
     forward: bool,
+    method: String,
     done: oneshot::Sender<Value>,
 }
 
 pub struct Inbound {
     out: Outbox,
     pending: Mutex<HashMap<String, Pending>>,
+    /// The capabilities the client declared in `initialize`.
+    client_caps: Mutex<Option<Value>>,
+    connect_links: ConnectLinks,
 }
 
 impl Inbound {
@@ -28,14 +33,23 @@ impl Inbound {
         Self {
             out,
             pending: Mutex::new(HashMap::new()),
+            client_caps: Mutex::new(None),
+            connect_links: ConnectLinks::default(),
         }
+    }
+
+    /// Remember what the client can do (from its `initialize`).
+    pub fn set_client_caps(&self, caps: Option<Value>) {
+        *self.client_caps.lock().unwrap_or_else(|e| e.into_inner()) = caps;
     }
 
     /// Wait for the response to request `id`. `forward` says whether the
     /// response goes to the client (false for the bridge's own requests).
-    pub fn expect(&self, id: &Value, forward: bool) -> oneshot::Receiver<Value> {
+    pub fn expect(&self, id: &Value, method: &str, forward: bool) -> oneshot::Receiver<Value> {
         let (done, rx) = oneshot::channel();
-        self.lock().insert(jsonrpc::id_key(id), Pending { forward, done });
+        let method = method.to_string();
+        self.lock()
+            .insert(jsonrpc::id_key(id), Pending { forward, method, done });
         rx
     }
 
@@ -50,7 +64,7 @@ impl Inbound {
     }
 
     /// Route one message that came from the remote.
-    pub fn dispatch(&self, msg: Value) {
+    pub fn dispatch(&self, mut msg: Value) {
         if jsonrpc::kind(&msg) == Kind::Response {
             let id = msg.get("id").cloned().unwrap_or(Value::Null);
             if id.is_null() {
@@ -63,6 +77,12 @@ impl Inbound {
                 return;
             };
             if p.forward {
+                if p.method == "tools/call" {
+                    let caps = self.client_caps.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                    if let Some(ask) = self.connect_links.surface(&mut msg, caps.as_ref()) {
+                        self.to_client(ask);
+                    }
+                }
                 self.to_client(msg.clone());
             }
             let _ = p.done.send(msg);

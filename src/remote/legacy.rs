@@ -154,7 +154,7 @@ impl Legacy {
             self.bridge_ids.fetch_add(1, Ordering::Relaxed)
         ));
         init["id"] = id.clone();
-        let answer = self.ctx.inbound.expect(&id, false);
+        let answer = self.ctx.inbound.expect(&id, "initialize", false);
         self.post(url, &init).await?;
         let got = tokio::time::timeout(self.ctx.endpoint.timeout, answer).await;
         self.ctx.inbound.forget(&id);

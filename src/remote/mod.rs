@@ -14,6 +14,7 @@ mod legacy;
 mod streamable;
 
 use crate::config::Transport;
+use crate::connect_link::BRIDGE_ID_PREFIX;
 use crate::credential::Credential;
 use crate::jsonrpc;
 use crate::redact::{Redactor, display_url};
@@ -146,8 +147,11 @@ impl Remote {
         let method = jsonrpc::method(&msg).unwrap_or("").to_string();
         if method == "initialize" {
             *self.ctx.init.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.clone());
+            self.ctx
+                .inbound
+                .set_client_caps(msg.pointer("/params/capabilities").cloned());
         }
-        let mut answer = self.ctx.inbound.expect(&id, true);
+        let mut answer = self.ctx.inbound.expect(&id, &method, true);
         let timeout = self.ctx.endpoint.timeout;
         let outcome = tokio::time::timeout(timeout, async {
             let deliver = self.deliver_request(&msg, &id, &method);
@@ -236,6 +240,17 @@ impl Remote {
     /// is no request to answer.
     pub async fn send(&self, msg: Value) {
         let method = jsonrpc::method(&msg).map(str::to_string);
+        // The client answering a request the bridge itself sent (e.g. a
+        // connect-link elicitation) is not for the remote.
+        if method.is_none()
+            && msg
+                .get("id")
+                .and_then(Value::as_str)
+                .is_some_and(|id| id.starts_with(BRIDGE_ID_PREFIX))
+        {
+            tracing::debug!("client answered the bridge's own request");
+            return;
+        }
         let result = match self.legacy() {
             Some(legacy) => legacy.send(&msg).await,
             None => self.streamable.send(&msg).await,

@@ -256,7 +256,7 @@ impl Streamable {
             let n = self.bridge_ids.fetch_add(1, Ordering::Relaxed);
             let id = json!(format!("mcp-bridge-reinit-{n}"));
             init["id"] = id.clone();
-            let answer = self.ctx.inbound.expect(&id, false);
+            let answer = self.ctx.inbound.expect(&id, "initialize", false);
             let s = self.snapshot();
             let posted = tokio::time::timeout(self.ctx.endpoint.timeout, self.post(&init, &s, Some(&id))).await;
             let result = match posted {
