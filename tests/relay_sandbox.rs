@@ -362,3 +362,23 @@ async fn unreachable_remote_and_timeouts_get_errors_naming_the_server() {
     assert_eq!(r["error"]["code"], -32001, "{r}");
     assert!(r["error"]["message"].as_str().unwrap().contains("timeout"), "{r}");
 }
+
+#[tokio::test]
+async fn closing_stdin_while_the_server_waits_on_the_client_does_not_hang() {
+    let sbx = sandbox(None, None).await;
+    let mut b = Bridge::serve(&config_for(&sbx.url(), ""), "remote");
+    b.initialize(CAPS()).await;
+    let id = b.next_id();
+    b.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "ask_user", "arguments": {"question": "Still there?"}}}))
+        .await;
+    let ask = b.next_other_timeout(Duration::from_secs(10)).await;
+    assert_eq!(ask["method"], "elicitation/create");
+    let started = Instant::now();
+    b.close_stdin();
+    // The bridge tells the remote the client is gone, so the call ends now
+    // rather than at the 5-minute timeout.
+    let r = b.wait_response(&id, Duration::from_secs(10)).await;
+    assert_eq!(r["result"]["isError"], true, "{r}");
+    assert!(b.wait_exit(Duration::from_secs(10)).await.success());
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+}

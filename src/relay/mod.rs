@@ -24,6 +24,13 @@ use tokio::task::JoinSet;
 /// on results (e.g. announce a changed tool list, surface a connect link).
 pub trait AfterResponse: Send + Sync {
     fn after_response(&self, request: &Value, response: &Value, out: &Outbox);
+
+    /// Called before each client message goes to the remote. Returning true
+    /// means the hook took the message over (answered or relays it itself),
+    /// as the OAuth sign-in gate does while the person is signed out.
+    fn intercept(&self, _message: &Value, _remote: &Arc<Remote>, _out: &Outbox) -> bool {
+        false
+    }
 }
 
 /// The longest the relay waits for one notification or response to be
@@ -82,6 +89,11 @@ pub async fn run(
             single => vec![single],
         };
         for msg in messages {
+            if let Some(h) = &hooks
+                && h.intercept(&msg, &remote, &out)
+            {
+                continue;
+            }
             match jsonrpc::kind(&msg) {
                 // The handshake goes first: nothing is sent until the
                 // remote has answered it and named the session.
@@ -131,6 +143,7 @@ pub async fn run(
         in_flight = in_flight.len(),
         "stdin closed; finishing in-flight requests"
     );
+    remote.client_gone().await;
     while in_flight.join_next().await.is_some() {}
     remote.close().await;
 }

@@ -44,7 +44,8 @@ impl Ctx {
         loop {
             let auth = cred.auth().await.map_err(|e| RemoteError::Credential(e.0))?;
             let resp = make(&auth).send().await.map_err(|e| self.transport_error(e))?;
-            if resp.status() != reqwest::StatusCode::UNAUTHORIZED {
+            let status = resp.status();
+            if status != reqwest::StatusCode::UNAUTHORIZED && status != reqwest::StatusCode::FORBIDDEN {
                 return Ok(resp);
             }
             let challenge = resp
@@ -52,6 +53,12 @@ impl Ctx {
                 .get(http::header::WWW_AUTHENTICATE)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
+            // A 403 goes to the credential only as a step-up (`insufficient_scope`);
+            // otherwise, or if it cannot step up, the 403 is reported as it is.
+            let step_up = status == reqwest::StatusCode::FORBIDDEN;
+            if step_up && !challenge.as_deref().is_some_and(|c| c.contains("insufficient_scope")) {
+                return Ok(resp);
+            }
             if !replayed {
                 let retry = cred
                     .unauthorized(&auth, challenge.as_deref())
@@ -61,6 +68,9 @@ impl Ctx {
                     replayed = true;
                     continue;
                 }
+            }
+            if step_up {
+                return Ok(resp);
             }
             return Err(RemoteError::Unauthorized {
                 hint: cred.unauthorized_hint(),

@@ -26,6 +26,8 @@ pub struct Inbound {
     /// The capabilities the client declared in `initialize`.
     client_caps: Mutex<Option<Value>>,
     connect_links: ConnectLinks,
+    /// Ids of server→client requests the client has not answered yet.
+    unanswered: Mutex<Vec<Value>>,
 }
 
 impl Inbound {
@@ -35,7 +37,22 @@ impl Inbound {
             pending: Mutex::new(HashMap::new()),
             client_caps: Mutex::new(None),
             connect_links: ConnectLinks::default(),
+            unanswered: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The client answered the server's request `id`.
+    pub fn answered(&self, id: &Value) {
+        self.unanswered
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|u| u != id);
+    }
+
+    /// The server's requests the client never answered (taken, so each is
+    /// reported once).
+    pub fn take_unanswered(&self) -> Vec<Value> {
+        std::mem::take(&mut *self.unanswered.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Remember what the client can do (from its `initialize`).
@@ -87,6 +104,12 @@ impl Inbound {
             }
             let _ = p.done.send(msg);
         } else {
+            if let Some(id) = msg.get("id").filter(|id| !id.is_null()) {
+                self.unanswered
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(id.clone());
+            }
             self.to_client(msg);
         }
     }

@@ -187,6 +187,32 @@ impl Remote {
         }
     }
 
+    /// Send a request of the bridge's own (e.g. the client's `initialize`
+    /// replayed after sign-in) and return the remote's response without
+    /// writing it to the client.
+    pub async fn request_internal(&self, msg: Value) -> Result<Value, RemoteError> {
+        let id = msg.get("id").cloned().unwrap_or(Value::Null);
+        let method = jsonrpc::method(&msg).unwrap_or("").to_string();
+        if method == "initialize" {
+            *self.ctx.init.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.clone());
+        }
+        let answer = self.ctx.inbound.expect(&id, &method, false);
+        let timeout = self.ctx.endpoint.timeout;
+        let outcome = tokio::time::timeout(timeout, async {
+            self.deliver_request(&msg, &id, &method).await?;
+            answer
+                .await
+                .map_err(|_| RemoteError::Protocol("the request was dropped unanswered".into()))
+        })
+        .await;
+        self.ctx.inbound.forget(&id);
+        let resp = outcome.map_err(|_| RemoteError::Timeout(timeout))??;
+        if method == "initialize" {
+            self.streamable.on_initialized_result(&resp);
+        }
+        Ok(resp)
+    }
+
     /// Answer request `id` with an error, unless it was already answered or
     /// cancelled.
     fn fail(&self, id: &Value, e: RemoteError) {
@@ -240,6 +266,11 @@ impl Remote {
     /// is no request to answer.
     pub async fn send(&self, msg: Value) {
         let method = jsonrpc::method(&msg).map(str::to_string);
+        if method.is_none()
+            && let Some(id) = msg.get("id")
+        {
+            self.ctx.inbound.answered(id);
+        }
         // The client answering a request the bridge itself sent (e.g. a
         // connect-link elicitation) is not for the remote.
         if method.is_none()
@@ -274,6 +305,21 @@ impl Remote {
     /// The client cancelled request `id`: stop waiting for it, quietly.
     pub fn cancelled(&self, id: &Value) {
         self.ctx.inbound.forget(id);
+    }
+
+    /// The client is gone (stdin closed): answer the server's requests it
+    /// left unanswered with an error, so the remote's tools stop waiting and
+    /// in-flight calls can finish.
+    pub async fn client_gone(&self) {
+        for id in self.ctx.inbound.take_unanswered() {
+            let err = jsonrpc::error(
+                id,
+                jsonrpc::INTERNAL_ERROR,
+                "the client disconnected before answering",
+                None,
+            );
+            self.send(err).await;
+        }
     }
 
     /// End the remote session (DELETE) and stop background streams.

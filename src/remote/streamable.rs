@@ -67,6 +67,13 @@ impl Streamable {
         self.state().clone()
     }
 
+    /// The session state once no re-initialisation is under way, so no
+    /// message goes out in the moment between two sessions.
+    async fn settled_snapshot(&self) -> SessionState {
+        drop(self.reinit.lock().await);
+        self.snapshot()
+    }
+
     /// Remember the protocol version the remote chose in its initialize result.
     pub fn on_initialized_result(&self, resp: &Value) {
         if let Some(v) = resp.pointer("/result/protocolVersion").and_then(Value::as_str) {
@@ -157,7 +164,7 @@ impl Streamable {
     pub async fn request(self: &Arc<Self>, msg: &Value, id: &Value) -> Result<(), RemoteError> {
         let mut reinitialised = false;
         loop {
-            let s = self.snapshot();
+            let s = self.settled_snapshot().await;
             match self.post(msg, &s, Some(id)).await? {
                 Posted::SessionGone if !reinitialised => {
                     self.reinitialise(s.generation).await?;
@@ -181,7 +188,7 @@ impl Streamable {
 
     /// Deliver a client notification or response.
     pub async fn send(self: &Arc<Self>, msg: &Value) -> Result<(), RemoteError> {
-        let s = self.snapshot();
+        let s = self.settled_snapshot().await;
         match self.post(msg, &s, None).await? {
             Posted::SessionGone if jsonrpc::method(msg) != Some("notifications/initialized") => {
                 self.reinitialise(s.generation).await?;
