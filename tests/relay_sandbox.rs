@@ -382,3 +382,25 @@ async fn closing_stdin_while_the_server_waits_on_the_client_does_not_hang() {
     assert!(b.wait_exit(Duration::from_secs(10)).await.success());
     assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_ends_the_session_cleanly() {
+    let sbx = sandbox(None, None).await;
+    let mut b = Bridge::serve(&config_for(&sbx.url(), ""), "remote");
+    b.initialize(CAPS()).await;
+    call(&mut b, "chat_list_channels", json!({})).await;
+    let pid = b.pid().unwrap();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(b.wait_exit(Duration::from_secs(10)).await.success());
+    assert!(
+        sbx.requests().iter().any(|r| r.http_method == "DELETE"),
+        "no DELETE after SIGTERM"
+    );
+}

@@ -47,9 +47,18 @@ pub async fn run(
     let mut lines = BufReader::new(input);
     let mut buf = Vec::new();
     let mut in_flight = JoinSet::new();
+    let stop = terminated();
+    tokio::pin!(stop);
     loop {
         buf.clear();
-        match lines.read_until(b'\n', &mut buf).await {
+        let read = tokio::select! {
+            r = lines.read_until(b'\n', &mut buf) => r,
+            _ = &mut stop => {
+                tracing::info!("terminated by signal; finishing as if stdin had closed");
+                break;
+            }
+        };
+        match read {
             Ok(0) => break,
             Ok(_) => {}
             Err(e) => {
@@ -155,4 +164,21 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
         .rposition(|c| !c.is_ascii_whitespace())
         .map_or(start, |e| e + 1);
     &b[start..end]
+}
+
+/// Resolves when the process is asked to stop (SIGTERM or Ctrl-C), so the
+/// bridge can end the remote session cleanly.
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
