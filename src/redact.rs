@@ -47,14 +47,27 @@ impl Redactor {
 }
 
 /// A URL as it may be shown to a person: scheme, host, port and path only.
-/// Query strings and userinfo can carry tokens, so they never appear.
+/// Query strings and userinfo can carry tokens, so they never appear; nor
+/// does a secret path segment (see `secret_segment`).
 pub fn display_url(url: &url::Url) -> String {
     let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
     if let Some(port) = url.port() {
         shown.push_str(&format!(":{port}"));
     }
-    shown.push_str(url.path());
+    match secret_segment(url) {
+        Some(secret) => shown.push_str(&url.path().replace(&secret, "[redacted]")),
+        None => shown.push_str(url.path()),
+    }
     shown
+}
+
+/// The secret in a URL whose path carries one, as Zapier's legacy server
+/// URLs do: `…/mcp/s/<secret>/…`.
+pub fn secret_segment(url: &url::Url) -> Option<String> {
+    let segs: Vec<&str> = url.path_segments()?.collect();
+    segs.windows(3)
+        .find(|w| w[0] == "mcp" && w[1] == "s" && !w[2].is_empty())
+        .map(|w| w[2].to_string())
 }
 
 #[cfg(test)]
@@ -75,5 +88,10 @@ mod tests {
     fn display_url_drops_query_and_userinfo() {
         let u = url::Url::parse("https://user:pw@h.example:8443/p/q?token=s3cret").unwrap();
         assert_eq!(display_url(&u), "https://h.example:8443/p/q");
+        let z = url::Url::parse("https://mcp.zapier.com/api/mcp/s/Zs3cr3t/mcp").unwrap();
+        assert_eq!(secret_segment(&z).as_deref(), Some("Zs3cr3t"));
+        assert_eq!(display_url(&z), "https://mcp.zapier.com/api/mcp/s/[redacted]/mcp");
+        let c = url::Url::parse("https://mcp.zapier.com/api/v1/connect").unwrap();
+        assert_eq!(secret_segment(&c), None);
     }
 }

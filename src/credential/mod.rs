@@ -5,6 +5,10 @@
 //! fetch or refresh a token first) and told about each 401 so it can refresh
 //! once; the remote session then replays the request.
 
+pub mod client_credentials;
+pub mod refresh_token;
+pub mod token_source;
+
 use futures::future::BoxFuture;
 use http::{HeaderName, HeaderValue};
 

@@ -4,7 +4,11 @@
 //! and a line to `prepare`.
 
 mod generic;
+mod integration_app;
+mod pipe2;
+mod pipedream;
 mod sandbox;
+mod zapier;
 
 use crate::config::{Config, ConfigError, ConfigValue, Resolver, ServerEntry, closest};
 use crate::credential::{Credential, Static};
@@ -17,7 +21,19 @@ use std::sync::Arc;
 use url::Url;
 
 /// Every provider name `provider = "…"` accepts.
-pub const PROVIDERS: &[&str] = &["generic", "sandbox"];
+pub const PROVIDERS: &[&str] = &["generic", "sandbox", "pipedream", "zapier", "integration-app", "pipe2"];
+
+/// Keys every provider accepts.
+const COMMON_KEYS: &[&str] = &["provider", "url", "transport", "headers", "query", "timeout"];
+
+/// The provider-specific keys of the providers that check their keys, used
+/// to say which provider a misplaced key belongs to.
+const PROVIDER_KEYS: &[(&str, &[&str])] = &[
+    ("pipedream", pipedream::KEYS),
+    ("zapier", zapier::KEYS),
+    ("integration-app", integration_app::KEYS),
+    ("pipe2", pipe2::KEYS),
+];
 
 /// A server ready to be relayed to.
 pub struct Prepared {
@@ -72,19 +88,24 @@ impl Setup<'_> {
 
     /// The server URL: `url` from the config, else the provider's default.
     pub fn url(&self, default: Option<&str>) -> Result<Url, ConfigError> {
-        let text = match (&self.entry.url, default) {
-            (Some(v), _) => self.plain("url", v)?,
+        self.url_at("url", self.entry.url.as_ref(), default)
+    }
+
+    /// An http(s) URL from `key`, else `default`.
+    pub fn url_at(&self, key: &str, value: Option<&ConfigValue>, default: Option<&str>) -> Result<Url, ConfigError> {
+        let text = match (value, default) {
+            (Some(v), _) => self.plain(key, v)?,
             (None, Some(d)) => d.to_string(),
             (None, None) => {
                 return Err(self.error(
-                    "url",
-                    "`url` is required: the MCP endpoint, e.g. \"https://example.com/mcp\"",
+                    key,
+                    format!("`{key}` is required: the MCP endpoint, e.g. \"https://example.com/mcp\""),
                 ));
             }
         };
-        let url = Url::parse(&text).map_err(|e| self.error("url", format!("not a valid URL ({e})")))?;
+        let url = Url::parse(&text).map_err(|e| self.error(key, format!("not a valid URL ({e})")))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(self.error("url", "the URL must start with http:// or https://"));
+            return Err(self.error(key, "the URL must start with http:// or https://"));
         }
         // Query strings often carry tokens.
         if let Some(q) = url.query() {
@@ -162,6 +183,94 @@ impl Setup<'_> {
     }
 }
 
+impl Setup<'_> {
+    /// Refuse keys set in this server's table that are neither common keys
+    /// nor in `allowed`, naming the provider they belong to.
+    pub fn allow_only(&self, allowed: &[&str]) -> Result<(), ConfigError> {
+        let Ok(doc) = toml::from_str::<toml::Table>(&self.config.source) else {
+            return Ok(());
+        };
+        let Some(table) = doc
+            .get("servers")
+            .and_then(|s| s.get(self.name))
+            .and_then(toml::Value::as_table)
+        else {
+            return Ok(());
+        };
+        let provider = self.entry.provider_name();
+        for key in table.keys() {
+            let oauth_key = self.entry.auth.is_some() && crate::auth::KEYS.contains(&key.as_str());
+            if COMMON_KEYS.contains(&key.as_str()) || allowed.contains(&key.as_str()) || oauth_key {
+                continue;
+            }
+            let owners: Vec<&str> = PROVIDER_KEYS
+                .iter()
+                .filter(|(_, keys)| keys.contains(&key.as_str()))
+                .map(|(p, _)| *p)
+                .collect();
+            let belongs = if owners.is_empty() {
+                String::new()
+            } else {
+                format!(" (it is a key of provider `{}`)", owners.join("`, `"))
+            };
+            let mut accepted: Vec<&str> = COMMON_KEYS.to_vec();
+            accepted.extend_from_slice(allowed);
+            return Err(self.error(
+                key,
+                format!(
+                    "provider `{provider}` does not use `{key}`{belongs}; it accepts: {}",
+                    accepted.join(", ")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A value of `key` that must be one of `allowed`.
+    pub fn choice<'v>(
+        &self,
+        key: &str,
+        value: Option<&'v str>,
+        allowed: &[&str],
+    ) -> Result<Option<&'v str>, ConfigError> {
+        match value {
+            Some(v) if !allowed.contains(&v) => {
+                let hint = closest(v, allowed)
+                    .map(|c| format!("did you mean `{c}`? "))
+                    .unwrap_or_default();
+                Err(self.error(
+                    key,
+                    format!(
+                        "`{v}` is not a valid `{key}`; {hint}allowed values: {}",
+                        allowed.join(", ")
+                    ),
+                ))
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// Append header `name: value` (from `key`) to `map`.
+    pub fn put_header(
+        &self,
+        map: &mut HeaderMap,
+        key: &str,
+        name: &'static str,
+        value: &str,
+    ) -> Result<(), ConfigError> {
+        let v = HeaderValue::from_str(value)
+            .map_err(|_| self.error(key, "the value holds characters not allowed in an HTTP header"))?;
+        map.insert(HeaderName::from_static(name), v);
+        Ok(())
+    }
+
+    /// The token store.
+    pub fn store(&self) -> Result<crate::store::Store, ConfigError> {
+        crate::store::Store::open_default()
+            .map_err(|e| self.error("provider", format!("cannot find the token store ({e})")))
+    }
+}
+
 /// Header and query names whose values are treated as secrets.
 fn is_sensitive(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
@@ -172,9 +281,26 @@ fn is_sensitive(name: &str) -> bool {
 
 /// Build the endpoint for server `name`.
 pub async fn prepare(setup: Setup<'_>) -> Result<Prepared, ConfigError> {
+    let prepared = prepare_provider(&setup).await?;
+    // `auth = "oauth"` on any server: the OAuth credential and sign-in gate.
+    match setup.entry.auth.as_deref() {
+        Some("oauth") => crate::auth::attach(&setup, prepared),
+        Some(other) => Err(setup.error(
+            "auth",
+            format!("unknown `auth = \"{other}\"`; the only value is \"oauth\" (the MCP authorization flow)"),
+        )),
+        None => Ok(prepared),
+    }
+}
+
+async fn prepare_provider(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
     match setup.entry.provider_name() {
-        "generic" => generic::prepare(&setup),
-        "sandbox" => sandbox::prepare(&setup).await,
+        "generic" => generic::prepare(setup),
+        "sandbox" => sandbox::prepare(setup).await,
+        "pipedream" => pipedream::prepare(setup),
+        "zapier" => zapier::prepare(setup),
+        "integration-app" => integration_app::prepare(setup),
+        "pipe2" => pipe2::prepare(setup),
         other => {
             let hint = closest(other, PROVIDERS)
                 .map(|c| format!("did you mean `{c}`? "))

@@ -1,0 +1,176 @@
+//! A client-credentials access token (Pipedream Connect): fetched from the
+//! token endpoint, cached in the token store with its absolute expiry,
+//! refreshed a margin before it expires and once after a 401.
+//!
+//! Every fetch happens under the store's advisory lock, after re-reading
+//! the store, so bridge processes for the same server that start together
+//! make one token request between them.
+
+use super::token_source::{TokenBody, TokenEndpoint, bearer_auth, bearer_of};
+use super::{Auth, Credential, CredentialError, Retry};
+use crate::store::{Record, Store, now};
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+use std::sync::Mutex;
+
+/// Refresh this many seconds before the token expires.
+pub const REFRESH_MARGIN: u64 = 120;
+/// The lifetime assumed when the endpoint names none.
+const DEFAULT_LIFETIME: u64 = 3600;
+
+#[derive(Debug, Clone)]
+struct Current {
+    token: String,
+    expires_at: u64,
+}
+
+pub struct ClientCredentials {
+    server: String,
+    /// Names the provider in messages, e.g. "Pipedream".
+    provider: &'static str,
+    endpoint: TokenEndpoint,
+    client_id: String,
+    client_secret: String,
+    store: Store,
+    current: Mutex<Option<Current>>,
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+impl ClientCredentials {
+    pub fn new(
+        server: &str,
+        provider: &'static str,
+        endpoint: TokenEndpoint,
+        client_id: String,
+        client_secret: String,
+        store: Store,
+    ) -> Self {
+        Self {
+            server: server.to_string(),
+            provider,
+            endpoint,
+            client_id,
+            client_secret,
+            store,
+            current: Mutex::new(None),
+            refreshing: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The cached token, if it is good for more than the margin.
+    fn fresh(&self) -> Option<String> {
+        let cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        cur.as_ref()
+            .filter(|c| c.expires_at > now() + REFRESH_MARGIN)
+            .map(|c| c.token.clone())
+    }
+
+    fn adopt(&self, token: &str, expires_at: u64) {
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(Current {
+            token: token.to_string(),
+            expires_at,
+        });
+    }
+
+    /// Whether a stored record was issued to this client at this endpoint.
+    fn ours(&self, rec: &Record) -> bool {
+        rec.extra.get("client_id").and_then(Value::as_str) == Some(self.client_id.as_str())
+            && rec.extra.get("token_url").and_then(Value::as_str) == Some(self.endpoint.url.as_str())
+    }
+
+    /// A token other than `stale` that is good for more than the margin:
+    /// from memory, from the store (another process may have fetched it), or
+    /// from the token endpoint.
+    async fn obtain(&self, stale: Option<&str>) -> Result<String, CredentialError> {
+        let _one_task = self.refreshing.lock().await;
+        if let Some(t) = self.fresh().filter(|t| Some(t.as_str()) != stale) {
+            return Ok(t);
+        }
+        let lock = match self.store.lock(&self.server).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                tracing::warn!(server = %self.server, "cannot lock the token store ({e}); fetching without it");
+                None
+            }
+        };
+        let stored = self.store.load(&self.server).unwrap_or_else(|e| {
+            tracing::warn!(server = %self.server, "cannot read the token store ({e})");
+            None
+        });
+        if let Some(rec) = stored.as_ref().filter(|r| self.ours(r))
+            && let Some(t) = rec.fresh_token(REFRESH_MARGIN).filter(|t| Some(*t) != stale)
+        {
+            tracing::debug!(server = %self.server, "using the access token from the token store");
+            self.endpoint.add_secret(t);
+            self.adopt(t, rec.expires_at.unwrap_or(u64::MAX));
+            return Ok(t.to_string());
+        }
+        tracing::debug!(server = %self.server, "requesting a {} access token", self.provider);
+        let body = json!({
+            "grant_type": "client_credentials",
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+        });
+        let got = self.endpoint.request(TokenBody::Json(body)).await.map_err(|e| {
+            CredentialError(format!(
+                "server `{}`: cannot get a {} access token: {e}; check `client_id` and `client_secret` \
+                 (and `api_base`) for this server in the config",
+                self.server, self.provider
+            ))
+        })?;
+        let expires_at = now() + got.expires_in.unwrap_or(DEFAULT_LIFETIME);
+        let mut rec = Record {
+            access_token: Some(got.access_token.clone()),
+            expires_at: Some(expires_at),
+            scope: got.scope.clone(),
+            ..Default::default()
+        };
+        rec.extra.insert("client_id".into(), json!(self.client_id));
+        rec.extra.insert("token_url".into(), json!(self.endpoint.url.as_str()));
+        if let Err(e) = self.store.save(&self.server, &rec) {
+            tracing::warn!(server = %self.server, "cannot save the access token in the token store ({e})");
+        }
+        drop(lock);
+        tracing::debug!(
+            server = %self.server,
+            expires_in = got.expires_in.unwrap_or(DEFAULT_LIFETIME),
+            "got a {} access token",
+            self.provider
+        );
+        self.adopt(&got.access_token, expires_at);
+        Ok(got.access_token)
+    }
+}
+
+impl Credential for ClientCredentials {
+    fn auth(&self) -> BoxFuture<'_, Result<Auth, CredentialError>> {
+        Box::pin(async move {
+            let token = match self.fresh() {
+                Some(t) => t,
+                None => self.obtain(None).await?,
+            };
+            bearer_auth(&token)
+        })
+    }
+
+    fn unauthorized<'a>(
+        &'a self,
+        used: &'a Auth,
+        _challenge: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Retry, CredentialError>> {
+        Box::pin(async move {
+            let stale = bearer_of(used).map(str::to_string);
+            tracing::info!(server = %self.server, "{} refused the access token; fetching a new one", self.provider);
+            self.obtain(Some(stale.as_deref().unwrap_or(""))).await?;
+            Ok(Retry::Replay)
+        })
+    }
+
+    fn unauthorized_hint(&self) -> String {
+        format!(
+            "{} refused a freshly issued access token; check `project_id`, `environment` and the \
+             client's access to that project",
+            self.provider
+        )
+    }
+}

@@ -1,0 +1,10 @@
+//! Provider emulators: local HTTP servers that copy what each hosted
+//! provider does on the wire (token endpoints, required headers, refresh and
+//! rotation, session quirks, an OAuth authorization server) and answer MCP
+//! themselves with small app tool sets. They serve the tests.
+
+pub mod common;
+pub mod integration_app;
+pub mod oauth;
+pub mod pipedream;
+pub mod zapier;

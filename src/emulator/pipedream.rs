@@ -1,0 +1,270 @@
+//! Emulator of Pipedream Connect: the client-credentials token endpoint
+//! (`POST /v1/oauth/token`, JSON body, configurable `expires_in` and delay)
+//! and the remote MCP server at `/` and `/v3`, which checks the bearer token
+//! (issued, unexpired, not revoked; else 401) and the required Connect
+//! parameters (as `x-pd-*` headers or query parameters; else a 400 naming
+//! the missing header) before serving app tools shaped by the tool mode.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use super::common::{Answer, Log, Mcp, Recorded, RpcError, Running, Session, Tools, bearer, json_error};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub const TOKEN_PATH: &str = "/v1/oauth/token";
+
+/// Required Connect parameters: header, query parameter.
+const REQUIRED: &[(&str, &str)] = &[
+    ("x-pd-project-id", "projectId"),
+    ("x-pd-environment", "environment"),
+    ("x-pd-external-user-id", "externalUserId"),
+];
+
+#[derive(Debug, Clone)]
+pub struct PipedreamOptions {
+    pub client_id: String,
+    pub client_secret: String,
+    /// `expires_in` of issued tokens, in seconds.
+    pub expires_in: u64,
+    /// How long the token endpoint takes to answer.
+    pub token_delay: Duration,
+}
+
+impl Default for PipedreamOptions {
+    fn default() -> Self {
+        Self {
+            client_id: "pd-client-id".into(),
+            client_secret: "pd-client-secret".into(),
+            expires_in: 3600,
+            token_delay: Duration::ZERO,
+        }
+    }
+}
+
+struct Issued {
+    token: String,
+    expires: Instant,
+    revoked: bool,
+}
+
+struct Pd {
+    opts: PipedreamOptions,
+    issued: Mutex<Vec<Issued>>,
+    counter: AtomicU64,
+    mcp: Mcp<PdTools>,
+}
+
+/// A running Pipedream emulator.
+pub struct PipedreamEmulator {
+    server: Running,
+    log: Log,
+    pd: Arc<Pd>,
+}
+
+impl PipedreamEmulator {
+    pub async fn start(opts: PipedreamOptions) -> std::io::Result<Self> {
+        let pd = Arc::new(Pd {
+            opts,
+            issued: Mutex::new(vec![]),
+            counter: AtomicU64::new(0),
+            mcp: Mcp::new(PdTools, false),
+        });
+        let log = Log::default();
+        let router = Router::new()
+            .route(TOKEN_PATH, post(token))
+            .fallback(mcp)
+            .with_state(pd.clone())
+            .layer(axum::middleware::from_fn_with_state(log.clone(), super::common::record));
+        Ok(Self {
+            server: Running::start(router).await?,
+            log,
+            pd,
+        })
+    }
+
+    /// `base_url` and `api_base` for the config: `http://127.0.0.1:PORT`.
+    pub fn base(&self) -> String {
+        self.server.base()
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.log.snapshot()
+    }
+
+    /// Requests to the token endpoint.
+    pub fn token_requests(&self) -> Vec<Recorded> {
+        self.requests().into_iter().filter(|r| r.path == TOKEN_PATH).collect()
+    }
+
+    /// Requests to the MCP server.
+    pub fn mcp_requests(&self) -> Vec<Recorded> {
+        self.requests().into_iter().filter(|r| r.path != TOKEN_PATH).collect()
+    }
+
+    /// Revoke every token issued so far: their next use gets 401.
+    pub fn revoke_tokens(&self) {
+        for t in self.pd.issued.lock().unwrap_or_else(|e| e.into_inner()).iter_mut() {
+            t.revoked = true;
+        }
+    }
+
+    /// Tokens issued so far, oldest first.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        let issued = self.pd.issued.lock().unwrap_or_else(|e| e.into_inner());
+        issued.iter().map(|t| t.token.clone()).collect()
+    }
+}
+
+async fn token(State(pd): State<Arc<Pd>>, headers: HeaderMap, body: Bytes) -> Response {
+    tokio::time::sleep(pd.opts.token_delay).await;
+    let is_json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let Some(req) = serde_json::from_slice::<Value>(&body).ok().filter(|_| is_json) else {
+        return json_error(StatusCode::BAD_REQUEST, json!({"error": "invalid_request"}));
+    };
+    if req["grant_type"] != "client_credentials" {
+        return json_error(StatusCode::BAD_REQUEST, json!({"error": "unsupported_grant_type"}));
+    }
+    if req["client_id"] != pd.opts.client_id.as_str() || req["client_secret"] != pd.opts.client_secret.as_str() {
+        return json_error(StatusCode::UNAUTHORIZED, json!({"error": "invalid_client"}));
+    }
+    let n = pd.counter.fetch_add(1, Ordering::SeqCst) + 1;
+    let token = format!("pd_at_{n}_{}", uuid::Uuid::new_v4().simple());
+    pd.issued.lock().unwrap_or_else(|e| e.into_inner()).push(Issued {
+        token: token.clone(),
+        expires: Instant::now() + Duration::from_secs(pd.opts.expires_in),
+        revoked: false,
+    });
+    let created_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    axum::Json(json!({
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": pd.opts.expires_in,
+        "created_at": created_at,
+    }))
+    .into_response()
+}
+
+/// A Connect parameter from its header or query parameter.
+fn param(headers: &HeaderMap, query: &HashMap<String, String>, header: &str, q: &str) -> Option<String> {
+    headers
+        .get(header)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| query.get(q).cloned())
+        .filter(|v| !v.is_empty())
+}
+
+async fn mcp(
+    State(pd): State<Arc<Pd>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
+    if !matches!(uri.path().trim_end_matches('/'), "" | "/v3") {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let query: HashMap<String, String> = url::form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect();
+    let valid = bearer(&headers).is_some_and(|t| {
+        let issued = pd.issued.lock().unwrap_or_else(|e| e.into_inner());
+        issued
+            .iter()
+            .any(|i| i.token == t && !i.revoked && i.expires > Instant::now())
+    });
+    if !valid {
+        return json_error(StatusCode::UNAUTHORIZED, json!({"error": "Unauthorized"}));
+    }
+    for (h, q) in REQUIRED {
+        if param(&headers, &query, h, q).is_none() {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                json!({"error": format!("Missing required header: {h}")}),
+            );
+        }
+    }
+    let env = param(&headers, &query, "x-pd-environment", "environment").unwrap_or_default();
+    if !matches!(env.as_str(), "development" | "production") {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "x-pd-environment must be development or production"}),
+        );
+    }
+    let discovery = param(&headers, &query, "x-pd-app-discovery", "appDiscovery").as_deref() == Some("true");
+    if !discovery && param(&headers, &query, "x-pd-app-slug", "app").is_none() {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "Missing required header: x-pd-app-slug"}),
+        );
+    }
+    pd.mcp.http(&method, &headers, &query, &body)
+}
+
+/// Tools for the app named in `x-pd-app-slug`, shaped by `x-pd-tool-mode`.
+struct PdTools;
+
+fn header(h: &HeaderMap, name: &str) -> String {
+    h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
+}
+
+fn tool_names(h: &HeaderMap) -> (String, Vec<String>) {
+    let app = Some(header(h, "x-pd-app-slug"))
+        .filter(|a| !a.is_empty())
+        .unwrap_or("pipedream".into());
+    let mode = Some(header(h, "x-pd-tool-mode"))
+        .filter(|m| !m.is_empty())
+        .unwrap_or("sub-agent".into());
+    let names = ["send-message", "list-channels"].iter().map(|a| format!("{app}-{a}"));
+    let names = if mode == "sub-agent" {
+        names.map(|n| n.to_uppercase()).collect()
+    } else {
+        names.collect()
+    };
+    (mode, names)
+}
+
+impl Tools for PdTools {
+    fn server_name(&self) -> &'static str {
+        "pipedream-emulator"
+    }
+
+    fn list(&self, _s: &Session, h: &HeaderMap) -> Vec<Value> {
+        let (mode, names) = tool_names(h);
+        let schema = if mode == "sub-agent" {
+            json!({"type": "object", "properties": {"instruction": {"type": "string"}}, "required": ["instruction"]})
+        } else {
+            json!({"type": "object", "properties": {"channel": {"type": "string"}, "text": {"type": "string"}}})
+        };
+        names
+            .into_iter()
+            .map(|n| json!({"name": n, "description": format!("Pipedream action {n}"), "inputSchema": schema}))
+            .collect()
+    }
+
+    fn call(&self, _s: &Session, h: &HeaderMap, name: &str, args: &Value) -> Result<Answer, RpcError> {
+        let (_, names) = tool_names(h);
+        if !names.iter().any(|n| n == name) {
+            return Err(RpcError {
+                code: -32602,
+                message: format!("Tool {name} not found"),
+            });
+        }
+        let user = header(h, "x-pd-external-user-id");
+        Ok(Answer::text(format!("{name} ran for {user} with {args}"), false))
+    }
+}

@@ -1,0 +1,136 @@
+//! `provider = "integration-app"`: the Integration.app (Membrane) MCP server.
+//!
+//! The access token goes as `Authorization: Bearer` to `/mcp`, and as
+//! `?token=` only for the legacy `/sse` transport. `mode` and `apps` become
+//! query parameters, `chat_id` the `x-chat-id` header. In dynamic mode the
+//! server's own `tools/list_changed` is lost when no GET stream is open, so
+//! after each successful `enable-tools` call the bridge announces the change
+//! to the client itself. A 400 "No valid session ID" is treated as session
+//! expiry by the Streamable HTTP transport.
+
+use super::{Prepared, Setup};
+use crate::config::{ConfigError, Transport};
+use crate::credential::{Auth, Static};
+use crate::jsonrpc;
+use crate::relay::AfterResponse;
+use crate::remote::inbound::Outbox;
+use http::HeaderMap;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// The keys this provider reads (besides the common ones).
+pub const KEYS: &[&str] = &["token", "mode", "apps", "chat_id"];
+
+const MODES: &[&str] = &["static", "dynamic"];
+/// The dynamic-mode tool that changes the tool list.
+pub const ENABLE_TOOLS: &str = "enable-tools";
+
+pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
+    setup.allow_only(KEYS)?;
+    let e = setup.entry;
+    let token = setup.required_secret(
+        "token",
+        e.token.as_ref(),
+        "an Integration.app access token for your customer (generated with your workspace key and secret)",
+    )?;
+    let mut url = setup.url(None)?;
+    let mode = setup.choice("mode", e.mode.as_deref(), MODES)?;
+    if let Some(apps) = &e.apps {
+        if apps.is_empty() {
+            return Err(setup.error(
+                "apps",
+                "`apps` is empty; list integration keys, e.g. [\"gmail\", \"slack\"], or remove it",
+            ));
+        }
+        if let Some(bad) = apps
+            .iter()
+            .find(|a| a.trim().is_empty() || a.contains(',') || a.contains(char::is_whitespace))
+        {
+            return Err(setup.error(
+                "apps",
+                format!("`{bad}` is not an integration key (no spaces or commas), e.g. \"google-calendar\""),
+            ));
+        }
+        url.query_pairs_mut().append_pair("apps", &apps.join(","));
+    }
+    if let Some(m) = mode {
+        url.query_pairs_mut().append_pair("mode", m);
+    }
+    setup.apply_query(&mut url)?;
+
+    let legacy = e.transport == Transport::Sse || url.path().trim_end_matches('/').ends_with("/sse");
+    let hint = format!(
+        "Integration.app refused the token in `token` of [servers.{}]; generate a fresh access token",
+        setup.name
+    );
+    let credential = if legacy {
+        Static {
+            auth: Auth {
+                headers: vec![],
+                query: vec![("token".into(), token)],
+            },
+            hint: Some(hint),
+        }
+    } else {
+        Static::bearer(&token, hint).map_err(|err| setup.error("token", err.0))?
+    };
+
+    let mut extra = HeaderMap::new();
+    if let Some(c) = &e.chat_id {
+        let chat = setup.plain("chat_id", c)?;
+        setup.put_header(&mut extra, "chat_id", "x-chat-id", &chat)?;
+    }
+    let mut endpoint = setup.endpoint(url, Arc::new(credential))?;
+    endpoint.headers.extend(extra);
+    let hooks: Option<Arc<dyn AfterResponse>> = match mode {
+        Some("dynamic") => Some(Arc::new(AnnounceEnabledTools)),
+        _ => None,
+    };
+    Ok(Prepared {
+        endpoint,
+        hooks,
+        keep_alive: vec![],
+    })
+}
+
+/// Sends `notifications/tools/list_changed` to the client after a
+/// successful `enable-tools` call.
+pub struct AnnounceEnabledTools;
+
+impl AfterResponse for AnnounceEnabledTools {
+    fn after_response(&self, request: &Value, response: &Value, out: &Outbox) {
+        let enabled = jsonrpc::method(request) == Some("tools/call")
+            && request.pointer("/params/name").and_then(Value::as_str) == Some(ENABLE_TOOLS)
+            && response.get("result").is_some_and(Value::is_object)
+            && response.pointer("/result/isError").and_then(Value::as_bool) != Some(true);
+        if enabled {
+            tracing::debug!("enable-tools succeeded; announcing the changed tool list");
+            let _ = out.send(json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(request: Value, response: Value) -> Vec<Value> {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        AnnounceEnabledTools.after_response(&request, &response, &tx);
+        drop(tx);
+        std::iter::from_fn(|| rx.try_recv().ok()).collect()
+    }
+
+    #[test]
+    fn announces_only_successful_enable_tools() {
+        let call = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"enable-tools"}});
+        let ok = json!({"jsonrpc":"2.0","id":1,"result":{"content":[]}});
+        assert_eq!(run(call.clone(), ok.clone()).len(), 1);
+        let failed = json!({"jsonrpc":"2.0","id":1,"result":{"content":[],"isError":true}});
+        assert!(run(call.clone(), failed).is_empty());
+        let error = json!({"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"x"}});
+        assert!(run(call, error).is_empty());
+        let other = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"gmail_send-email"}});
+        assert!(run(other, ok).is_empty());
+    }
+}

@@ -1,0 +1,176 @@
+//! `provider = "pipedream"`: Pipedream Connect's remote MCP server.
+//!
+//! The bridge gets an access token with the project's OAuth client
+//! (`POST {api_base}/v1/oauth/token`, client-credentials grant, cached in the
+//! token store and refreshed two minutes before it expires or after a 401)
+//! and sends the Connect parameters as `x-pd-*` headers on every request.
+//! Values are checked at startup so a typo fails before any request.
+
+use super::{Prepared, Setup};
+use crate::config::{ConfigError, ConfigValue};
+use crate::credential::client_credentials::ClientCredentials;
+use crate::credential::token_source::TokenEndpoint;
+use http::HeaderMap;
+use std::sync::Arc;
+
+/// The keys this provider reads (besides the common ones).
+pub const KEYS: &[&str] = &[
+    "client_id",
+    "client_secret",
+    "project_id",
+    "environment",
+    "external_user_id",
+    "app",
+    "app_discovery",
+    "account_id",
+    "tool_mode",
+    "conversation_id",
+    "base_url",
+    "api_base",
+];
+
+pub const DEFAULT_BASE_URL: &str = "https://remote.mcp.pipedream.net";
+pub const DEFAULT_API_BASE: &str = "https://api.pipedream.com";
+const ENVIRONMENTS: &[&str] = &["development", "production"];
+const TOOL_MODES: &[&str] = &["sub-agent", "tools-only", "full-config"];
+
+/// A required value that is not secret.
+fn required(setup: &Setup<'_>, key: &str, value: Option<&ConfigValue>, what: &str) -> Result<String, ConfigError> {
+    let missing = || setup.error(key, format!("`{key}` is required for provider `pipedream`: {what}"));
+    let v = setup.plain(key, value.ok_or_else(missing)?)?;
+    if v.trim().is_empty() {
+        return Err(missing());
+    }
+    Ok(v)
+}
+
+pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
+    setup.allow_only(KEYS)?;
+    let e = setup.entry;
+    if e.url.is_some() {
+        return Err(setup.error(
+            "url",
+            format!("provider `pipedream` takes its endpoint from `base_url` (default {DEFAULT_BASE_URL}), not `url`"),
+        ));
+    }
+    let client_id = required(
+        setup,
+        "client_id",
+        e.client_id.as_ref(),
+        "the OAuth client ID from Pipedream (workspace settings → API)",
+    )?;
+    let client_secret = setup.required_secret(
+        "client_secret",
+        e.client_secret.as_ref(),
+        "the OAuth client secret shown once when the client was created",
+    )?;
+    let project_id = required(
+        setup,
+        "project_id",
+        e.project_id.as_ref(),
+        "the Connect project ID, `proj_…`",
+    )?;
+    if !project_id.starts_with("proj_") || project_id.len() <= "proj_".len() {
+        return Err(setup.error(
+            "project_id",
+            format!("`{project_id}` is not a Pipedream project ID; it starts with `proj_` (e.g. \"proj_abc123\")"),
+        ));
+    }
+    let environment = setup
+        .choice("environment", e.environment.as_deref(), ENVIRONMENTS)?
+        .ok_or_else(|| {
+            setup.error(
+                "environment",
+                format!(
+                    "`environment` is required for provider `pipedream`; allowed values: {}",
+                    ENVIRONMENTS.join(", ")
+                ),
+            )
+        })?;
+    let external_user_id = required(
+        setup,
+        "external_user_id",
+        e.external_user_id.as_ref(),
+        "your user's ID in your own system",
+    )?;
+    let discovery = e.app_discovery.unwrap_or(false);
+    let mut tool_mode = setup.choice("tool_mode", e.tool_mode.as_deref(), TOOL_MODES)?;
+    if discovery {
+        match tool_mode {
+            None => tool_mode = Some("full-config"),
+            Some("full-config") => {}
+            Some(other) => {
+                return Err(setup.error(
+                    "tool_mode",
+                    format!("`app_discovery = true` needs `tool_mode = \"full-config\"`, not `{other}`"),
+                ));
+            }
+        }
+    }
+    let app = match e.app.as_deref().map(str::trim) {
+        Some("") => return Err(setup.error("app", "`app` is empty; give the app's slug, e.g. \"slack\"")),
+        Some(a) => Some(a),
+        None if discovery => None,
+        None => {
+            return Err(setup.error(
+                "app",
+                "`app` (the app's slug, e.g. \"slack\") is required for provider `pipedream` unless \
+                 `app_discovery = true`",
+            ));
+        }
+    };
+    let account_id = match &e.account_id {
+        Some(v) => Some(setup.plain("account_id", v)?),
+        None => None,
+    };
+    let conversation_id = match (&e.conversation_id, tool_mode) {
+        (Some(c), _) => Some(c.clone()),
+        (None, Some("full-config")) => Some(uuid::Uuid::new_v4().to_string()),
+        (None, _) => None,
+    };
+
+    let mut url = setup.url_at("base_url", e.base_url.as_ref(), Some(DEFAULT_BASE_URL))?;
+    setup.apply_query(&mut url)?;
+    let mut token_url = setup.url_at("api_base", e.api_base.as_ref(), Some(DEFAULT_API_BASE))?;
+    let path = format!("{}/v1/oauth/token", token_url.path().trim_end_matches('/'));
+    token_url.set_path(&path);
+    token_url.set_query(None);
+
+    let endpoint = TokenEndpoint::new(token_url, setup.redactor.clone()).map_err(|e| setup.error("api_base", e.0))?;
+    let credential = ClientCredentials::new(
+        setup.name,
+        "Pipedream",
+        endpoint,
+        client_id,
+        client_secret,
+        setup.store()?,
+    );
+
+    let mut pd = HeaderMap::new();
+    setup.put_header(&mut pd, "project_id", "x-pd-project-id", &project_id)?;
+    setup.put_header(&mut pd, "environment", "x-pd-environment", environment)?;
+    setup.put_header(&mut pd, "external_user_id", "x-pd-external-user-id", &external_user_id)?;
+    if let Some(a) = app {
+        setup.put_header(&mut pd, "app", "x-pd-app-slug", a)?;
+    }
+    if let Some(a) = &account_id {
+        setup.put_header(&mut pd, "account_id", "x-pd-account-id", a)?;
+    }
+    if let Some(m) = tool_mode {
+        setup.put_header(&mut pd, "tool_mode", "x-pd-tool-mode", m)?;
+    }
+    if discovery {
+        setup.put_header(&mut pd, "app_discovery", "x-pd-app-discovery", "true")?;
+    }
+    if let Some(c) = &conversation_id {
+        setup.put_header(&mut pd, "conversation_id", "x-pd-conversation-id", c)?;
+    }
+
+    let mut endpoint = setup.endpoint(url, Arc::new(credential))?;
+    endpoint.headers.extend(pd);
+    Ok(Prepared {
+        endpoint,
+        hooks: None,
+        keep_alive: vec![],
+    })
+}

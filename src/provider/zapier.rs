@@ -1,0 +1,166 @@
+//! `provider = "zapier"`: Zapier MCP, with one of three credentials:
+//! - `token`: a connection token, sent as Bearer to the connect endpoint;
+//! - a legacy secret server URL (`…/api/mcp/s/<secret>/mcp`) in `url`: the
+//!   whole URL is a secret and is registered for redaction;
+//! - white-label OAuth: `access_token`, `refresh_token`, `client_id`,
+//!   `client_secret` (and `token_url`); refreshed after a 401, with the
+//!   rotated refresh token stored at once.
+//!
+//! - `auth = "oauth"`: Zapier's MCP authorization flow (`crate::auth`).
+//!
+//! Zapier's tool list changes during a session; its `tools/list_changed`
+//! notifications pass through the relay untouched.
+
+use super::{Prepared, Setup};
+use crate::config::ConfigError;
+use crate::credential::refresh_token::{RefreshingToken, RefreshingTokenConfig};
+use crate::credential::token_source::TokenEndpoint;
+use crate::credential::{Credential, Static};
+use crate::redact::secret_segment;
+use std::sync::Arc;
+
+/// The keys this provider reads (besides the common ones).
+pub const KEYS: &[&str] = &[
+    "token",
+    "access_token",
+    "refresh_token",
+    "client_id",
+    "client_secret",
+    "token_url",
+];
+
+pub const DEFAULT_URL: &str = "https://mcp.zapier.com/api/v1/connect";
+pub const DEFAULT_TOKEN_URL: &str = "https://zapier.com/oauth/token";
+const OAUTH_KEYS: [&str; 4] = ["access_token", "refresh_token", "client_id", "client_secret"];
+
+pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
+    let e = setup.entry;
+    let oauth_flow = e.auth.is_some();
+    setup.allow_only(KEYS)?;
+    let mut url = setup.url(Some(DEFAULT_URL))?;
+    let secret_url = secret_segment(&url);
+    if let Some(seg) = &secret_url {
+        // The whole URL is a secret: hide every form it may be shown in.
+        if let Some(raw) = e.url.as_ref().and_then(|v| setup.plain("url", v).ok()) {
+            setup.redactor.add(raw);
+        }
+        setup.redactor.add(url.as_str().to_string());
+        setup.redactor.add(seg.clone());
+    }
+    setup.apply_query(&mut url)?;
+
+    if oauth_flow {
+        // `auth = "oauth"`: Zapier's own MCP authorization; the OAuth layer
+        // supplies the credential.
+        if let Some(key) = [
+            ("token", &e.token),
+            ("access_token", &e.access_token),
+            ("refresh_token", &e.refresh_token),
+        ]
+        .iter()
+        .find(|(_, v)| v.is_some())
+        .map(|(k, _)| *k)
+        {
+            return Err(setup.error(
+                key,
+                format!("`auth = \"oauth\"` signs in through the browser; remove `{key}`"),
+            ));
+        }
+        return Ok(Prepared {
+            endpoint: setup.endpoint(url, Arc::new(Static::none()))?,
+            hooks: None,
+            keep_alive: vec![],
+        });
+    }
+    let oauth = [&e.access_token, &e.refresh_token, &e.client_id, &e.client_secret];
+    let given: Vec<&str> = OAUTH_KEYS
+        .iter()
+        .zip(oauth)
+        .filter(|(_, v)| v.is_some())
+        .map(|(k, _)| *k)
+        .collect();
+    if e.token_url.is_some() && given.is_empty() {
+        return Err(setup.error(
+            "token_url",
+            "`token_url` is only used with white-label OAuth (`access_token`, `refresh_token`, `client_id`, \
+             `client_secret`)",
+        ));
+    }
+    let credential: Arc<dyn Credential> = match (&e.token, given.len()) {
+        (Some(_), n) if n > 0 => {
+            return Err(setup.error(
+                given[0],
+                "set either `token` (a connection token) or the white-label OAuth keys, not both",
+            ));
+        }
+        (Some(t), _) => {
+            let token = setup.secret("token", t)?;
+            let hint = format!(
+                "Zapier refused the connection token in `token` of [servers.{}]; create a new one at \
+                 mcp.zapier.com and put it there",
+                setup.name
+            );
+            Arc::new(Static::bearer(&token, hint).map_err(|err| setup.error("token", err.0))?)
+        }
+        (None, 0) if secret_url.is_some() => Arc::new(Static {
+            auth: Default::default(),
+            hint: Some(format!(
+                "Zapier refused the secret server URL in `url` of [servers.{}]; copy a fresh one from \
+                 mcp.zapier.com",
+                setup.name
+            )),
+        }),
+        (None, 0) => {
+            return Err(setup.error(
+                "token",
+                "provider `zapier` needs a credential: `token` (a connection token from mcp.zapier.com), a \
+                 secret server URL in `url` (https://mcp.zapier.com/api/mcp/s/<secret>/mcp), or white-label \
+                 OAuth keys `access_token`, `refresh_token`, `client_id` and `client_secret`",
+            ));
+        }
+        (None, 4) => Arc::new(oauth_credential(setup)?),
+        (None, _) => {
+            let missing: Vec<&str> = OAUTH_KEYS.iter().copied().filter(|k| !given.contains(k)).collect();
+            return Err(setup.error(
+                missing[0],
+                format!(
+                    "white-label OAuth needs `access_token`, `refresh_token`, `client_id` and `client_secret`; \
+                     missing: {}",
+                    missing.join(", ")
+                ),
+            ));
+        }
+    };
+    Ok(Prepared {
+        endpoint: setup.endpoint(url, credential)?,
+        hooks: None,
+        keep_alive: vec![],
+    })
+}
+
+fn oauth_credential(setup: &Setup<'_>) -> Result<RefreshingToken, ConfigError> {
+    let e = setup.entry;
+    let need = |key: &str, v: &Option<crate::config::ConfigValue>| {
+        setup.required_secret(key, v.as_ref(), "part of the white-label OAuth credentials")
+    };
+    let access_token = need("access_token", &e.access_token)?;
+    let refresh_token = need("refresh_token", &e.refresh_token)?;
+    let client_secret = need("client_secret", &e.client_secret)?;
+    let client_id = match &e.client_id {
+        Some(v) => setup.plain("client_id", v)?,
+        None => return Err(setup.error("client_id", "`client_id` is required for white-label OAuth")),
+    };
+    let token_url = setup.url_at("token_url", e.token_url.as_ref(), Some(DEFAULT_TOKEN_URL))?;
+    let endpoint =
+        TokenEndpoint::new(token_url, setup.redactor.clone()).map_err(|err| setup.error("token_url", err.0))?;
+    Ok(RefreshingToken::new(RefreshingTokenConfig {
+        server: setup.name.to_string(),
+        provider: "Zapier",
+        endpoint,
+        access_token,
+        refresh_token,
+        client_id,
+        client_secret,
+        store: setup.store()?,
+    }))
+}

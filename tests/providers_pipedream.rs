@@ -1,0 +1,305 @@
+//! `provider = "pipedream"` end to end: the bridge binary over stdio against
+//! the Pipedream emulator. Asserts the token request and every `x-pd-*`
+//! header on the emulator's side, the `/v3` base path, conversation IDs,
+//! refresh before expiry and after a 401 (with replay), the token store
+//! (absolute expiry, file modes, reuse across runs) and one token request
+//! from two bridge processes started at once.
+
+mod providers_common;
+mod support;
+
+use mcp_bridge::emulator::pipedream::{PipedreamEmulator, PipedreamOptions};
+use providers_common::{data_dir, mode, now, serve, store_path, text_of, token_file, tool_names, wait_for};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+const SECRET: &str = "pd-secret-0b5e7a";
+
+fn options() -> PipedreamOptions {
+    PipedreamOptions {
+        client_id: "pd-client-42".into(),
+        client_secret: SECRET.into(),
+        ..Default::default()
+    }
+}
+
+fn config(emu: &PipedreamEmulator, base_path: &str, extra: &str) -> String {
+    format!(
+        "[servers.pd]\nprovider = \"pipedream\"\nclient_id = \"pd-client-42\"\nclient_secret = \"{SECRET}\"\n\
+         project_id = \"proj_x7Yz\"\nenvironment = \"development\"\nexternal_user_id = \"user-17\"\n\
+         base_url = \"{base}{base_path}\"\napi_base = \"{base}\"\n{extra}",
+        base = emu.base()
+    )
+}
+
+/// The `x-pd-*` headers of a recorded request.
+fn pd_headers(r: &mcp_bridge::emulator::common::Recorded) -> BTreeMap<String, String> {
+    r.headers
+        .iter()
+        .filter(|(k, _)| k.starts_with("x-pd-"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_the_token_request_and_every_header_to_the_v3_path() {
+    let emu = PipedreamEmulator::start(options()).await.unwrap();
+    let store = data_dir();
+    let extra = "app = \"slack\"\naccount_id = \"apn_9Qr\"\ntool_mode = \"tools-only\"\n";
+    let mut b = serve(&config(&emu, "/v3", extra), "pd", &store_path(&store), &[]);
+    b.initialize(json!({})).await;
+    let tools = b.request_ok("tools/list", Value::Null).await;
+    assert_eq!(tool_names(&tools), ["slack-send-message", "slack-list-channels"]);
+    let call = b
+        .request_ok(
+            "tools/call",
+            json!({"name": "slack-send-message", "arguments": {"channel": "general", "text": "hi"}}),
+        )
+        .await;
+    assert!(text_of(&call).contains("for user-17"), "{call}");
+
+    let tokens = emu.token_requests();
+    assert_eq!(tokens.len(), 1, "one token request");
+    let t = &tokens[0];
+    assert_eq!(t.method, "POST");
+    assert_eq!(t.header("content-type"), Some("application/json"));
+    assert_eq!(
+        t.json().unwrap(),
+        json!({"grant_type": "client_credentials", "client_id": "pd-client-42", "client_secret": SECRET})
+    );
+
+    let token = &emu.issued_tokens()[0];
+    let expected: BTreeMap<String, String> = [
+        ("x-pd-project-id", "proj_x7Yz"),
+        ("x-pd-environment", "development"),
+        ("x-pd-external-user-id", "user-17"),
+        ("x-pd-app-slug", "slack"),
+        ("x-pd-account-id", "apn_9Qr"),
+        ("x-pd-tool-mode", "tools-only"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let posts: Vec<_> = emu.mcp_requests().into_iter().filter(|r| r.method == "POST").collect();
+    assert!(posts.len() >= 4, "initialize, initialized, list, call: {posts:?}");
+    for r in &posts {
+        assert_eq!(r.path, "/v3", "the /v3 base path is kept");
+        assert_eq!(
+            r.status,
+            if r.rpc_method().as_deref() == Some("notifications/initialized") {
+                202
+            } else {
+                200
+            }
+        );
+        assert_eq!(r.header("authorization"), Some(format!("Bearer {token}").as_str()));
+        assert_eq!(pd_headers(r), expected, "{} {:?}", r.body, r.headers);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_config_gets_one_conversation_id_per_run_and_discovery_headers() {
+    let emu = PipedreamEmulator::start(options()).await.unwrap();
+    let store = data_dir();
+    let cfg = config(&emu, "", "app_discovery = true\n");
+    let mut ids = vec![];
+    for _ in 0..2 {
+        let before = emu.mcp_requests().len();
+        let mut b = serve(&cfg, "pd", &store_path(&store), &[]);
+        b.initialize(json!({})).await;
+        b.request_ok("tools/list", Value::Null).await;
+        let run: Vec<_> = emu
+            .mcp_requests()
+            .into_iter()
+            .skip(before)
+            .filter(|r| r.method == "POST")
+            .collect();
+        let conv: Vec<_> = run
+            .iter()
+            .map(|r| r.header("x-pd-conversation-id").map(str::to_string))
+            .collect();
+        let first = conv[0].clone().expect("x-pd-conversation-id sent");
+        assert!(uuid::Uuid::parse_str(&first).is_ok(), "{first}");
+        assert!(conv.iter().all(|c| c.as_deref() == Some(first.as_str())), "{conv:?}");
+        for r in &run {
+            assert_eq!(r.header("x-pd-tool-mode"), Some("full-config"));
+            assert_eq!(r.header("x-pd-app-discovery"), Some("true"));
+            assert_eq!(r.header("x-pd-app-slug"), None);
+        }
+        ids.push(first);
+    }
+    assert_ne!(ids[0], ids[1], "a new conversation per run");
+
+    // A configured conversation_id is sent as is.
+    let cfg = config(
+        &emu,
+        "",
+        "app = \"gmail\"\ntool_mode = \"full-config\"\nconversation_id = \"conv-7\"\n",
+    );
+    let mut b = serve(&cfg, "pd", &store_path(&store), &[]);
+    b.initialize(json!({})).await;
+    let last = emu
+        .mcp_requests()
+        .into_iter()
+        .rev()
+        .find(|r| r.method == "POST")
+        .unwrap();
+    assert_eq!(last.header("x-pd-conversation-id"), Some("conv-7"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refreshes_two_minutes_before_expiry_and_stores_the_absolute_expiry() {
+    let emu = PipedreamEmulator::start(PipedreamOptions {
+        expires_in: 126,
+        ..options()
+    })
+    .await
+    .unwrap();
+    let store = data_dir();
+    let cfg = config(&emu, "", "app = \"slack\"\n");
+    let mut b = serve(&cfg, "pd", &store_path(&store), &[]);
+    let started = now();
+    b.initialize(json!({})).await;
+    b.request_ok("tools/list", Value::Null).await;
+    assert_eq!(emu.token_requests().len(), 1, "the fresh token is reused");
+
+    let rec = token_file(&store_path(&store), "pd");
+    let expires_at = rec["expires_at"].as_u64().expect("absolute expires_at");
+    assert!(expires_at >= started + 126 && expires_at <= now() + 126, "{rec}");
+    assert!(rec.get("expires_in").is_none(), "{rec}");
+    assert_eq!(rec["access_token"], json!(emu.issued_tokens()[0]));
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&store_path(&store)), 0o700);
+        assert_eq!(mode(&store_path(&store).join("pd.json")), 0o600);
+    }
+
+    // Within 120 s of expiry: a new token before the old one expires.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    b.request_ok("tools/list", Value::Null).await;
+    assert_eq!(emu.token_requests().len(), 2, "refreshed inside the margin");
+    let issued = emu.issued_tokens();
+    let last = emu
+        .mcp_requests()
+        .into_iter()
+        .rfind(|r| r.rpc_method().as_deref() == Some("tools/list"))
+        .unwrap();
+    assert_eq!(
+        last.header("authorization"),
+        Some(format!("Bearer {}", issued[1]).as_str())
+    );
+    assert!(emu.requests().iter().all(|r| r.status != 401), "no request was refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refreshes_once_after_a_401_and_replays_the_request() {
+    let emu = PipedreamEmulator::start(options()).await.unwrap();
+    let store = data_dir();
+    let mut b = serve(&config(&emu, "", "app = \"slack\"\n"), "pd", &store_path(&store), &[]);
+    b.initialize(json!({})).await;
+    // The bridge's GET stream attempt (405 here) must not take the 401 below.
+    wait_for("the GET stream attempt", || {
+        emu.mcp_requests().iter().any(|r| r.method == "GET")
+    })
+    .await;
+    emu.revoke_tokens();
+    let tools = b.request_ok("tools/list", Value::Null).await;
+    assert_eq!(tool_names(&tools), ["SLACK-SEND-MESSAGE", "SLACK-LIST-CHANNELS"]);
+
+    assert_eq!(emu.token_requests().len(), 2);
+    let lists: Vec<_> = emu
+        .mcp_requests()
+        .into_iter()
+        .filter(|r| r.rpc_method().as_deref() == Some("tools/list"))
+        .collect();
+    assert_eq!(lists.len(), 2, "sent, then replayed once");
+    assert_eq!(lists[0].status, 401);
+    assert_eq!(lists[1].status, 200);
+    assert_eq!(lists[0].body, lists[1].body, "the same request is replayed");
+    let issued = emu.issued_tokens();
+    assert_eq!(
+        lists[1].header("authorization"),
+        Some(format!("Bearer {}", issued[1]).as_str())
+    );
+    assert_eq!(token_file(&store_path(&store), "pd")["access_token"], json!(issued[1]));
+
+    // A later 401 gets its own single refresh.
+    emu.revoke_tokens();
+    let before = emu.token_requests().len();
+    let r = b.request_ok("tools/list", Value::Null).await;
+    assert!(r["tools"].is_array());
+    assert_eq!(emu.token_requests().len(), before + 1, "exactly one refresh per 401");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_reuses_the_stored_token() {
+    let emu = PipedreamEmulator::start(options()).await.unwrap();
+    let store = data_dir();
+    let cfg = config(&emu, "", "app = \"slack\"\n");
+    for _ in 0..2 {
+        let mut b = serve(&cfg, "pd", &store_path(&store), &[]);
+        b.initialize(json!({})).await;
+    }
+    assert_eq!(emu.token_requests().len(), 1, "the stored token is still fresh");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_bridges_starting_together_make_one_token_request() {
+    let emu = PipedreamEmulator::start(PipedreamOptions {
+        token_delay: Duration::from_millis(700),
+        ..options()
+    })
+    .await
+    .unwrap();
+    let store = data_dir();
+    let cfg = config(&emu, "", "app = \"slack\"\n");
+    let mut a = serve(&cfg, "pd", &store_path(&store), &[]);
+    let mut b = serve(&cfg, "pd", &store_path(&store), &[]);
+    let (ra, rb) = tokio::join!(a.initialize(json!({})), b.initialize(json!({})));
+    assert_eq!(ra["serverInfo"]["name"], "pipedream-emulator");
+    assert_eq!(rb["serverInfo"]["name"], "pipedream-emulator");
+    assert_eq!(
+        emu.token_requests().len(),
+        1,
+        "one token request between both processes"
+    );
+    let token = format!("Bearer {}", emu.issued_tokens()[0]);
+    let inits: Vec<_> = emu
+        .mcp_requests()
+        .into_iter()
+        .filter(|r| r.rpc_method().as_deref() == Some("initialize"))
+        .collect();
+    assert_eq!(inits.len(), 2);
+    assert!(inits.iter().all(|r| r.header("authorization") == Some(token.as_str())));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_emulator_names_a_missing_header() {
+    let emu = PipedreamEmulator::start(options()).await.unwrap();
+    let http = reqwest::Client::new();
+    let tok: Value = http
+        .post(format!("{}/v1/oauth/token", emu.base()))
+        .json(&json!({"grant_type": "client_credentials", "client_id": "pd-client-42", "client_secret": SECRET}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tok["token_type"], "Bearer");
+    assert_eq!(tok["expires_in"], 3600);
+    let resp = http
+        .post(format!("{}/v3", emu.base()))
+        .bearer_auth(tok["access_token"].as_str().unwrap())
+        .header("accept", "application/json, text/event-stream")
+        .header("x-pd-project-id", "proj_1")
+        .header("x-pd-environment", "production")
+        .header("x-pd-external-user-id", "u")
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert!(resp.text().await.unwrap().contains("x-pd-app-slug"));
+}
