@@ -70,6 +70,24 @@ pub fn secret_segment(url: &url::Url) -> Option<String> {
         .map(|w| w[2].to_string())
 }
 
+/// An HTTP client error as text to show a person: the error and its causes
+/// (e.g. "connection refused"), without the URL, which can carry secrets.
+pub fn http_error_text(e: reqwest::Error) -> String {
+    let timeout = e.is_timeout();
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    if timeout && !text.contains("timed out") {
+        text.push_str(" (timed out)");
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -91,7 +91,7 @@ impl TokenEndpoint {
         };
         let resp = req.send().await.map_err(|e| TokenFailure::Unreachable {
             url: shown.clone(),
-            reason: self.redactor.apply(&error_chain(e)),
+            reason: self.redactor.apply(&crate::redact::http_error_text(e)),
         })?;
         let status = resp.status();
         let text = resp.text().await.unwrap_or_default();
@@ -122,19 +122,6 @@ impl TokenEndpoint {
         }
         Ok(parsed)
     }
-}
-
-/// A reqwest error and its causes, without the URL.
-fn error_chain(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// `Authorization: Bearer <token>`, marked sensitive.

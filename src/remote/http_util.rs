@@ -80,18 +80,7 @@ impl Ctx {
 
     /// A transport error as text with no URL (URLs can carry secrets).
     pub fn transport_error(&self, e: reqwest::Error) -> RemoteError {
-        let timeout = e.is_timeout();
-        let e = e.without_url();
-        let mut text = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            text.push_str(": ");
-            text.push_str(&s.to_string());
-            source = s.source();
-        }
-        if timeout {
-            text.push_str(" (timed out)");
-        }
+        let text = crate::redact::http_error_text(e);
         RemoteError::Unreachable(self.redact(&text))
     }
 
