@@ -68,6 +68,21 @@ pub enum Command {
     },
     /// List the configured servers.
     Servers,
+    /// Sign in to a server that uses `auth = "oauth"` (opens the browser).
+    Login {
+        /// The `[servers.<name>]` entry.
+        name: String,
+        /// Only print the sign-in URL; do not open the browser.
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// Sign out of a server: revoke its tokens where it supports that, and forget them and the client registration.
+    Logout {
+        /// The `[servers.<name>]` entry.
+        name: String,
+    },
+    /// Show the sign-in state of each `auth = "oauth"` server (never a secret).
+    Status,
     /// Print where the config file is looked for.
     ConfigPath,
 }
@@ -100,6 +115,17 @@ async fn dispatch(cli: Cli) -> ExitCode {
             .await
             .map_err(CliError::Other),
         Command::Servers => servers(&cli),
+        Command::Login { ref name, no_browser } => {
+            crate::auth::commands::login(cli.config.as_deref(), name, no_browser)
+                .await
+                .map_err(CliError::Other)
+        }
+        Command::Logout { ref name } => crate::auth::commands::logout(cli.config.as_deref(), name)
+            .await
+            .map_err(CliError::Other),
+        Command::Status => crate::auth::commands::status(cli.config.as_deref())
+            .await
+            .map_err(CliError::Other),
         Command::ConfigPath => {
             match config::locate(cli.config.as_deref()) {
                 Some(p) => println!("{}", p.display()),

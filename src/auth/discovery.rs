@@ -1,0 +1,311 @@
+//! Authorization discovery, in the order of MCP authorization 2025-11-25:
+//! the 401's `resource_metadata`, else `/.well-known/oauth-protected-resource`
+//! with the MCP path and then at the root (RFC 9728); then the authorization
+//! server's metadata, RFC 8414 before OpenID Connect, path-insertion forms
+//! first. With no protected-resource metadata at all (2025-03-26 servers,
+//! Pipe2.ai) the MCP origin's own metadata is used, and failing that the
+//! default `/authorize`, `/token` and `/register` endpoints.
+//!
+//! rmcp's resolver is not used: it requires the metadata `issuer` to equal
+//! the discovery URL exactly (servers, and the conformance suite, publish a
+//! path-based location with the origin as issuer), it GETs the MCP endpoint
+//! itself (which opens an event stream on some servers), and it falls back
+//! to the root metadata URL for path-based issuers. Here an issuer must be
+//! same-origin with where it was found, which still stops mix-ups across
+//! servers. rmcp's challenge parser and metadata type are used.
+
+use super::Settings;
+use rmcp::transport::auth::{AuthorizationMetadata, WWWAuthenticateParams};
+use serde::Deserialize;
+use url::Url;
+
+/// What discovery found.
+#[derive(Debug, Clone)]
+pub struct Discovered {
+    pub metadata: AuthorizationMetadata,
+    /// The RFC 8707 resource indicator to send.
+    pub resource: String,
+    /// `scopes_supported` of the protected-resource metadata.
+    pub resource_scopes: Vec<String>,
+    /// No metadata was published: the endpoints are the 2025-03-26 defaults.
+    pub legacy: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct ResourceMetadata {
+    resource: Option<String>,
+    #[serde(default)]
+    authorization_servers: Vec<String>,
+    scopes_supported: Option<Vec<String>>,
+}
+
+/// POST a side-effect-free request without credentials and return the
+/// `WWW-Authenticate` of a 401, if that is what comes back.
+pub async fn probe(http: &reqwest::Client, s: &Settings) -> Result<Option<String>, String> {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": "mcp-bridge-auth-probe", "method": "tools/list"});
+    let resp = http
+        .post(s.url.clone())
+        .headers(s.headers.clone())
+        .header(http::header::ACCEPT, "application/json, text/event-stream")
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach the server: {}", e.without_url()))?;
+    if resp.status() != reqwest::StatusCode::UNAUTHORIZED {
+        return Ok(None);
+    }
+    Ok(resp
+        .headers()
+        .get_all(http::header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.to_ascii_lowercase().trim_start().starts_with("bearer"))
+        .map(str::to_string))
+}
+
+/// Parse a challenge against the MCP URL.
+pub fn parse_challenge(s: &Settings, challenge: &str) -> WWWAuthenticateParams {
+    let base = Url::parse(&s.canonical_url()).unwrap_or_else(|_| s.url.clone());
+    WWWAuthenticateParams::parse(challenge, &base)
+}
+
+async fn get_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: &Url) -> Result<Option<T>, String> {
+    let resp = http
+        .get(url.clone())
+        .header(http::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| format!("cannot fetch {url}: {}", e.without_url()))?;
+    if !resp.status().is_success() {
+        tracing::debug!(%url, status = resp.status().as_u16(), "no metadata here");
+        return Ok(None);
+    }
+    Ok(resp.json::<T>().await.ok())
+}
+
+fn with_path(base: &Url, path: &str) -> Url {
+    let mut u = base.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    u.set_path(path);
+    u
+}
+
+/// The well-known places of a URL's metadata: path insertion first.
+fn well_known(base: &Url, suffixes: &[&str], append_oidc: bool) -> Vec<Url> {
+    let path = base.path().trim_matches('/');
+    let mut out = Vec::new();
+    for s in suffixes {
+        out.push(with_path(
+            base,
+            &if path.is_empty() {
+                format!("/.well-known/{s}")
+            } else {
+                format!("/.well-known/{s}/{path}")
+            },
+        ));
+    }
+    if append_oidc && !path.is_empty() {
+        out.push(with_path(base, &format!("/{path}/.well-known/openid-configuration")));
+    }
+    out
+}
+
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme() && a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// RFC 9728 §3.3: the metadata must be for this resource. A resource whose
+/// path is a prefix of the MCP URL's (at a segment boundary) covers it.
+fn covers(resource: &Url, mcp: &Url) -> bool {
+    if !same_origin(resource, mcp) || resource.fragment().is_some() {
+        return false;
+    }
+    let (r, m) = (resource.path().trim_end_matches('/'), mcp.path().trim_end_matches('/'));
+    m == r || m.starts_with(&format!("{r}/"))
+}
+
+/// Authorization-server metadata for `issuer`, from the first well-known
+/// location that has it.
+async fn server_metadata(http: &reqwest::Client, issuer: &Url) -> Result<Option<AuthorizationMetadata>, String> {
+    for url in well_known(issuer, &["oauth-authorization-server", "openid-configuration"], true) {
+        if let Some(m) = get_json::<AuthorizationMetadata>(http, &url).await? {
+            let named = m.issuer.as_deref().and_then(|i| Url::parse(i).ok());
+            if named.as_ref().is_some_and(|n| !same_origin(n, issuer)) {
+                tracing::warn!(%url, "ignoring authorization-server metadata naming an issuer on another origin");
+                continue;
+            }
+            return Ok(Some(m));
+        }
+    }
+    Ok(None)
+}
+
+/// Run discovery, seeded by the server's `WWW-Authenticate` if there is one.
+pub async fn discover(http: &reqwest::Client, s: &Settings, challenge: Option<&str>) -> Result<Discovered, String> {
+    let mcp = Url::parse(&s.canonical_url()).map_err(|e| format!("bad server URL: {e}"))?;
+    let advertised = challenge.and_then(|c| parse_challenge(s, c).resource_metadata_url);
+    let mut candidates: Vec<Url> = advertised.into_iter().collect();
+    candidates.extend(well_known(&mcp, &["oauth-protected-resource"], false));
+    if !mcp.path().trim_matches('/').is_empty() {
+        candidates.push(with_path(&mcp, "/.well-known/oauth-protected-resource"));
+    }
+    let mut found = None;
+    for url in candidates {
+        // A document naming no authorization server is not one we can use.
+        if let Some(doc) = get_json::<ResourceMetadata>(http, &url).await?
+            && !doc.authorization_servers.is_empty()
+        {
+            found = Some((url, doc));
+            break;
+        }
+    }
+    let Some((prm_url, prm)) = found else {
+        return origin_metadata(http, s, &mcp).await;
+    };
+    tracing::debug!(url = %prm_url, "protected-resource metadata found");
+    if let Some(r) = &prm.resource {
+        let ok = Url::parse(r).is_ok_and(|r| covers(&r, &mcp));
+        if !ok {
+            return Err(format!(
+                "the server's protected-resource metadata ({prm_url}) describes `{r}`, not {mcp}; \
+                 refusing to sign in (it may be misconfigured or impersonated)"
+            ));
+        }
+    }
+    for server in &prm.authorization_servers {
+        let Ok(issuer) = prm_url.join(server) else {
+            continue;
+        };
+        if let Some(metadata) = server_metadata(http, &issuer).await? {
+            return Ok(Discovered {
+                metadata,
+                resource: s
+                    .resource
+                    .clone()
+                    .or(prm.resource.clone())
+                    .unwrap_or_else(|| mcp.to_string()),
+                resource_scopes: prm.scopes_supported.unwrap_or_default(),
+                legacy: false,
+            });
+        }
+    }
+    Err(format!(
+        "none of the authorization servers named in {prm_url} ({}) publishes its metadata",
+        prm.authorization_servers.join(", ")
+    ))
+}
+
+/// No protected-resource metadata: the MCP origin's own authorization-server
+/// metadata, else the 2025-03-26 default endpoints.
+async fn origin_metadata(http: &reqwest::Client, s: &Settings, mcp: &Url) -> Result<Discovered, String> {
+    let origin = with_path(mcp, "/");
+    let resource = s.resource.clone().unwrap_or_else(|| mcp.to_string());
+    if let Some(metadata) = server_metadata(http, &origin).await? {
+        return Ok(Discovered {
+            metadata,
+            resource,
+            resource_scopes: vec![],
+            legacy: false,
+        });
+    }
+    tracing::info!("no authorization metadata published; trying the default endpoints");
+    let at = |p: &str| with_path(mcp, p).to_string();
+    let metadata: AuthorizationMetadata = serde_json::from_value(serde_json::json!({
+        "authorization_endpoint": at("/authorize"),
+        "token_endpoint": at("/token"),
+        "registration_endpoint": at("/register"),
+    }))
+    .map_err(|e| e.to_string())?;
+    Ok(Discovered {
+        metadata,
+        resource,
+        resource_scopes: vec![],
+        legacy: true,
+    })
+}
+
+/// MCP requires PKCE with S256: refuse a server that does not advertise it
+/// (only the metadata-less 2025-03-26 fallback is taken on trust).
+pub fn require_s256(d: &Discovered) -> Result<(), String> {
+    if d.legacy {
+        return Ok(());
+    }
+    match &d.metadata.code_challenge_methods_supported {
+        Some(m) if m.iter().any(|x| x == "S256") => Ok(()),
+        Some(m) => Err(format!(
+            "the authorization server supports PKCE only with {} and MCP requires S256; refusing to sign in",
+            m.join(", ")
+        )),
+        None => Err(
+            "the authorization server does not advertise PKCE (no `code_challenge_methods_supported`); \
+                     MCP requires S256, so mcp-bridge will not sign in"
+                .into(),
+        ),
+    }
+}
+
+/// Scopes to ask for: the challenge's, else the resource's `scopes_supported`,
+/// else the config's; plus `offline_access` when the server offers it.
+pub fn select_scopes(challenge_scope: Option<&str>, d: &Discovered, configured: &[String]) -> Vec<String> {
+    let from_challenge: Vec<String> = challenge_scope
+        .unwrap_or("")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let mut scopes = if !from_challenge.is_empty() {
+        from_challenge
+    } else if !d.resource_scopes.is_empty() {
+        d.resource_scopes.clone()
+    } else {
+        configured.to_vec()
+    };
+    let offers_offline = d
+        .metadata
+        .scopes_supported
+        .as_ref()
+        .is_some_and(|s| s.iter().any(|x| x == "offline_access"));
+    if !scopes.is_empty() && offers_offline && !scopes.iter().any(|x| x == "offline_access") {
+        scopes.push("offline_access".into());
+    }
+    scopes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn well_known_order_follows_the_spec() {
+        let u = Url::parse("https://a.example/tenant1").unwrap();
+        let got: Vec<String> = well_known(&u, &["oauth-authorization-server", "openid-configuration"], true)
+            .iter()
+            .map(|u| u.path().to_string())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "/.well-known/oauth-authorization-server/tenant1",
+                "/.well-known/openid-configuration/tenant1",
+                "/tenant1/.well-known/openid-configuration"
+            ]
+        );
+        let root = Url::parse("https://a.example").unwrap();
+        assert_eq!(
+            well_known(&root, &["oauth-authorization-server", "openid-configuration"], true).len(),
+            2
+        );
+    }
+
+    #[test]
+    fn resource_must_cover_the_mcp_url() {
+        let mcp = Url::parse("http://h:1/api/mcp").unwrap();
+        let ok = |r: &str| covers(&Url::parse(r).unwrap(), &mcp);
+        assert!(ok("http://h:1/api/mcp"));
+        assert!(ok("http://h:1/api"));
+        assert!(ok("http://h:1/"));
+        assert!(!ok("http://h:1/ap"));
+        assert!(!ok("https://evil.example.com/api/mcp"));
+        assert!(!ok("http://h:2/api/mcp"));
+    }
+}

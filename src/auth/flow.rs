@@ -1,0 +1,253 @@
+//! Starting a sign-in: discovery, scopes, client identity, the loopback
+//! listener and the authorize URL, recorded as the store's pending sign-in
+//! under the store's lock, so bridges started side by side make one
+//! registration and send the person to one browser tab.
+//!
+//! rmcp's `AuthorizationManager` registers the client (RFC 7591) and builds
+//! the authorize URL (PKCE S256, `state`, RFC 8707 `resource`, scopes); a
+//! small `StateStore` hands us the PKCE verifier and state it generated.
+
+use super::callback;
+use super::discovery::{self, Discovered};
+use super::grant::Exchange;
+use super::record::{self, Client, Pending};
+use super::{OAuth, browser};
+use crate::store::{Record, now};
+use rmcp::transport::auth::{AuthError, AuthorizationManager, StateStore, StoredAuthorizationState};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// How a sign-in is going.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    Waiting,
+    Done,
+    Failed(String),
+}
+
+/// This process's sign-in in progress.
+pub struct Attempt {
+    pub url: String,
+    pub scopes: Vec<String>,
+    pub expires: Instant,
+    pub done: watch::Receiver<Progress>,
+}
+
+/// What the caller wants from `begin`.
+pub struct Want {
+    pub open_browser: bool,
+    /// Scopes to ask for (a step-up); `None` selects them from discovery.
+    pub scopes: Option<Vec<String>>,
+    /// Start a new sign-in even if one is already waiting.
+    pub fresh: bool,
+    pub timeout: Duration,
+}
+
+/// A sign-in to send the person to.
+pub struct Begun {
+    pub url: String,
+    /// Whether this call opened the browser.
+    pub opened: bool,
+    /// Progress of this process's sign-in (`None`: another process owns it).
+    pub done: Option<watch::Receiver<Progress>>,
+}
+
+/// Receives the PKCE verifier and state rmcp generates for the URL.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Option<(String, String)>>>);
+
+#[async_trait::async_trait]
+impl StateStore for Capture {
+    async fn save(&self, csrf_token: &str, state: StoredAuthorizationState) -> Result<(), AuthError> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((csrf_token.to_string(), state.pkce_verifier));
+        Ok(())
+    }
+    async fn load(&self, _csrf_token: &str) -> Result<Option<StoredAuthorizationState>, AuthError> {
+        Ok(None)
+    }
+    async fn delete(&self, _csrf_token: &str) -> Result<(), AuthError> {
+        Ok(())
+    }
+}
+
+fn port_of(uri: &str) -> Option<u16> {
+    url::Url::parse(uri).ok()?.port()
+}
+
+impl OAuth {
+    fn io(&self, e: std::io::Error) -> String {
+        format!("token store ({}): {e}", self.store.dir().display())
+    }
+
+    /// Start a sign-in, or join the one already waiting (in this process or
+    /// another), and return its URL.
+    pub async fn begin(self: &Arc<Self>, want: Want) -> Result<Begun, String> {
+        let mut slot = self.attempt.lock().await;
+        if let Some(a) = slot.as_ref() {
+            let alive = a.expires > Instant::now() && *a.done.borrow() == Progress::Waiting;
+            let enough = want
+                .scopes
+                .as_ref()
+                .is_none_or(|w| w.iter().all(|s| a.scopes.contains(s)));
+            if alive && enough && !want.fresh {
+                return Ok(Begun {
+                    url: a.url.clone(),
+                    opened: false,
+                    done: Some(a.done.clone()),
+                });
+            }
+        }
+        let name = self.name().to_string();
+        let lock = self.store.lock(&name).await.map_err(|e| self.io(e))?;
+        let mut rec = self.store.load(&name).map_err(|e| self.io(e))?.unwrap_or_default();
+        if !want.fresh
+            && want.scopes.is_none()
+            && let Some(p) = record::live_pending(&rec)
+        {
+            tracing::info!(pid = p.pid, "joining the sign-in another mcp-bridge started");
+            return Ok(Begun {
+                url: p.url,
+                opened: false,
+                done: None,
+            });
+        }
+        let challenge = match self.last_challenge() {
+            Some(c) => Some(c),
+            None => discovery::probe(&self.http, &self.settings).await?,
+        };
+        let d = discovery::discover(&self.http, &self.settings, challenge.as_deref()).await?;
+        discovery::require_s256(&d)?;
+        let challenge_scope = challenge
+            .as_deref()
+            .and_then(|c| discovery::parse_challenge(&self.settings, c).scope);
+        let scopes = want
+            .scopes
+            .clone()
+            .unwrap_or_else(|| discovery::select_scopes(challenge_scope.as_deref(), &d, &self.settings.scopes));
+        let listener = self.listen(&rec).await?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let redirect_uri = format!("http://127.0.0.1:{port}/callback");
+        let mut mgr = AuthorizationManager::new(d.resource.as_str())
+            .await
+            .map_err(|e| self.auth_error(e))?;
+        mgr.set_metadata(d.metadata.clone());
+        let capture = Capture::default();
+        mgr.set_state_store(capture.clone());
+        let client = self.client(&mut mgr, &rec, &d, &redirect_uri, &scopes).await?;
+        let refs: Vec<&str> = scopes.iter().map(String::as_str).collect();
+        let url = mgr.get_authorization_url(&refs).await.map_err(|e| self.auth_error(e))?;
+        let (state, verifier) = capture
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .ok_or("rmcp produced no authorization state")?;
+        // Send the token endpoint exactly the resource the URL carries.
+        let resource = url::Url::parse(&url)
+            .ok()
+            .and_then(|u| {
+                u.query_pairs()
+                    .find(|(k, _)| k == "resource")
+                    .map(|(_, v)| v.into_owned())
+            })
+            .unwrap_or(d.resource.clone());
+        let timeout = want.timeout;
+        self.record_start(
+            &mut rec,
+            &d,
+            &client,
+            &resource,
+            Pending {
+                url: url.clone(),
+                port,
+                pid: std::process::id(),
+                expires_at: now() + timeout.as_secs(),
+            },
+        );
+        self.store.save(&name, &rec).map_err(|e| self.io(e))?;
+        drop(lock);
+
+        let (tx, rx) = watch::channel(Progress::Waiting);
+        let exchange = Exchange {
+            url: url.clone(),
+            state,
+            verifier,
+            redirect_uri,
+            client: self.effective(client),
+            token_endpoint: d.metadata.token_endpoint.clone(),
+            issuer: d.metadata.issuer.clone(),
+            resource,
+            scopes: scopes.clone(),
+        };
+        let me = self.clone();
+        tokio::spawn(async move { me.complete(listener, exchange, tx, timeout).await });
+        let opened = want.open_browser
+            && browser::open(&url)
+                .map_err(|e| tracing::warn!("{e}; open the sign-in link yourself"))
+                .is_ok();
+        *slot = Some(Attempt {
+            url: url.clone(),
+            scopes,
+            expires: Instant::now() + timeout,
+            done: rx.clone(),
+        });
+        Ok(Begun {
+            url,
+            opened,
+            done: Some(rx),
+        })
+    }
+
+    pub(super) fn auth_error(&self, e: AuthError) -> String {
+        self.settings.redactor.apply(&e.to_string())
+    }
+
+    /// The callback listener: `callback_port`, else the port the stored
+    /// registration names (so it stays valid), else a free one.
+    async fn listen(&self, rec: &Record) -> Result<tokio::net::TcpListener, String> {
+        if let Some(p) = self.settings.callback_port {
+            return callback::bind(Some(p)).await.map_err(|e| {
+                format!(
+                    "cannot listen on 127.0.0.1:{p} for the sign-in (`callback_port` of [servers.{}]): {e}",
+                    self.name()
+                )
+            });
+        }
+        let registered = record::oauth(rec)
+            .client
+            .filter(|c| c.dynamic)
+            .and_then(|c| c.redirect_uri)
+            .and_then(|u| port_of(&u));
+        if let Some(p) = registered
+            && let Ok(l) = callback::bind(Some(p)).await
+        {
+            return Ok(l);
+        }
+        callback::bind(None)
+            .await
+            .map_err(|e| format!("cannot listen on 127.0.0.1 for the sign-in: {e}"))
+    }
+
+    /// Write what the sign-in needs later (endpoints, client, pending) into `rec`.
+    fn record_start(&self, rec: &mut Record, d: &Discovered, client: &Client, resource: &str, pending: Pending) {
+        let url = self.settings.canonical_url();
+        let mut o = record::oauth(rec);
+        if o.server_url.as_deref() != Some(url.as_str()) {
+            record::clear_tokens(rec);
+        }
+        o.server_url = Some(url);
+        o.resource = Some(resource.to_string());
+        o.issuer = d.metadata.issuer.clone();
+        o.token_endpoint = Some(d.metadata.token_endpoint.clone());
+        o.revocation_endpoint = d
+            .metadata
+            .additional_fields
+            .get("revocation_endpoint")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+        o.client = Some(client.clone());
+        o.pending = Some(pending);
+        record::set_oauth(rec, &o);
+    }
+}

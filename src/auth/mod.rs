@@ -1,0 +1,254 @@
+//! OAuth 2.1 sign-in for `auth = "oauth"` servers (MCP authorization,
+//! revision 2025-11-25, with the 2025-03-26 fallbacks).
+//!
+//! How the pieces fit:
+//! - [`discovery`] finds the protected-resource and authorization-server
+//!   metadata (challenge, well-known paths, RFC 8414 and OIDC, the origin's
+//!   own metadata as Pipe2.ai publishes it, then the legacy endpoints).
+//! - [`flow`] starts a sign-in: scopes, the client identity
+//!   ([`registration`]: pre-registered, client ID metadata document, or
+//!   dynamic registration, reused and redone after `invalid_client`), the
+//!   loopback [`callback`] and the authorize URL (rmcp builds it: PKCE S256,
+//!   state, `resource`, scopes). It records the attempt in the token store,
+//!   so bridges started side by side share one browser tab.
+//! - [`grant`] exchanges the code and refreshes under the store's lock;
+//!   [`token`] talks to the token and revocation endpoints; [`credential`]
+//!   puts the token on requests and steps up on `insufficient_scope`.
+//! - [`gate`] keeps `serve` answering while signed out ([`offline`] holds
+//!   its answers).
+//! - [`commands`] are `login`, `logout` and `status`.
+//!
+//! rmcp's `auth` feature supplies the metadata types, the challenge parser,
+//! dynamic registration and the authorize URL; discovery and the token
+//! endpoint are ours because rmcp's versions differ from what the spec and
+//! the conformance suite ask (see `discovery` and `token` for why).
+
+mod browser;
+mod callback;
+pub mod commands;
+mod credential;
+mod discovery;
+mod flow;
+pub mod gate;
+mod grant;
+mod offline;
+mod record;
+mod registration;
+mod token;
+
+pub use credential::OAuthCredential;
+pub use gate::Gate;
+
+use crate::config::ConfigError;
+use crate::provider::{Prepared, Setup};
+use crate::redact::Redactor;
+use crate::store::{Record, Store};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use url::Url;
+
+/// Config keys that belong to `auth = "oauth"` (accepted on any provider).
+pub const KEYS: &[&str] = &[
+    "auth",
+    "scopes",
+    "client_id",
+    "client_secret",
+    "callback_port",
+    "resource",
+];
+
+/// Environment variable naming the command that opens the browser (the
+/// authorize URL is appended as its last argument). Tests count opens with it.
+pub const BROWSER_ENV: &str = "MCP_BRIDGE_BROWSER";
+
+/// Environment variable: seconds a sign-in waits for the browser.
+pub const LOGIN_TIMEOUT_ENV: &str = "MCP_BRIDGE_LOGIN_TIMEOUT";
+
+/// What the OAuth code needs from one `[servers.<name>]` entry.
+#[derive(Clone)]
+pub struct Settings {
+    pub server: String,
+    /// The MCP endpoint, with configured query parameters.
+    pub url: Url,
+    /// Configured headers, sent on the discovery probe too.
+    pub headers: http::HeaderMap,
+    pub scopes: Vec<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub callback_port: Option<u16>,
+    /// Overrides the RFC 8707 resource indicator.
+    pub resource: Option<String>,
+    pub redactor: Redactor,
+}
+
+impl Settings {
+    /// The MCP URL without query or fragment: the default resource and what
+    /// stored tokens are bound to.
+    pub fn canonical_url(&self) -> String {
+        let mut u = self.url.clone();
+        u.set_query(None);
+        u.set_fragment(None);
+        u.to_string()
+    }
+}
+
+/// One server's OAuth state in this process, shared by its credential, its
+/// gate and the CLI commands.
+pub struct OAuth {
+    pub settings: Settings,
+    pub store: Store,
+    http: reqwest::Client,
+    /// The last `WWW-Authenticate` the server sent (seeds discovery).
+    challenge: Mutex<Option<String>>,
+    /// This process's sign-in in progress.
+    attempt: tokio::sync::Mutex<Option<flow::Attempt>>,
+    /// Bumped whenever this process stores new tokens.
+    signed_in: tokio::sync::watch::Sender<u64>,
+    step_ups: std::sync::atomic::AtomicU32,
+    /// The record as last read, keyed by the file's identity and mtime.
+    snapshot: Mutex<Option<(FileKey, Arc<Record>)>>,
+}
+
+type FileKey = (Option<std::time::SystemTime>, u64, u64);
+
+fn file_key(m: &std::fs::Metadata) -> FileKey {
+    #[cfg(unix)]
+    let ino = std::os::unix::fs::MetadataExt::ino(m);
+    #[cfg(not(unix))]
+    let ino = 0;
+    (m.modified().ok(), m.len(), ino)
+}
+
+impl OAuth {
+    pub fn new(settings: Settings, store: Store) -> Arc<OAuth> {
+        let http = reqwest::Client::builder()
+            .tcp_nodelay(true)
+            .connect_timeout(Duration::from_secs(15))
+            .timeout(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        if let Some(s) = &settings.client_secret {
+            settings.redactor.add(s.clone());
+        }
+        Arc::new(OAuth {
+            settings,
+            store,
+            http,
+            challenge: Mutex::new(None),
+            attempt: tokio::sync::Mutex::new(None),
+            signed_in: tokio::sync::watch::channel(0).0,
+            step_ups: std::sync::atomic::AtomicU32::new(0),
+            snapshot: Mutex::new(None),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.settings.server
+    }
+
+    /// Remember a challenge from the server for the next sign-in.
+    pub fn remember_challenge(&self, challenge: &str) {
+        *self.challenge.lock().unwrap_or_else(|e| e.into_inner()) = Some(challenge.to_string());
+    }
+
+    fn last_challenge(&self) -> Option<String> {
+        self.challenge.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The stored record, re-read only when the file changed (the gate and
+    /// the credential look at it for every message).
+    pub fn snapshot(&self) -> Arc<Record> {
+        let key = std::fs::metadata(self.store.path_of(self.name()))
+            .ok()
+            .map(|m| file_key(&m));
+        let mut cache = self.snapshot.lock().unwrap_or_else(|e| e.into_inner());
+        if let (Some(k), Some((cached_key, rec))) = (&key, cache.as_ref())
+            && k == cached_key
+        {
+            return rec.clone();
+        }
+        let rec = Arc::new(self.store.load(self.name()).ok().flatten().unwrap_or_default());
+        *cache = key.map(|k| (k, rec.clone()));
+        rec
+    }
+
+    /// Whether the store holds a usable token (fresh, or refreshable).
+    pub fn is_signed_in(&self) -> bool {
+        record::usable(&self.snapshot(), &self.settings.canonical_url())
+    }
+
+    /// Notified when this process stores new tokens.
+    pub fn watch_sign_in(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.signed_in.subscribe()
+    }
+
+    fn announce_sign_in(&self) {
+        self.signed_in.send_modify(|n| *n += 1);
+    }
+
+    /// Advice for when the remote refuses the token.
+    pub fn sign_in_hint(&self) -> String {
+        format!(
+            "not signed in to `{0}` (or the sign-in expired): call one of its tools to get a sign-in link, \
+             or run `mcp-bridge login {0}`",
+            self.name()
+        )
+    }
+}
+
+/// How long a sign-in waits for the browser: `$MCP_BRIDGE_LOGIN_TIMEOUT`
+/// seconds, else `default`.
+pub fn login_timeout(default: Duration) -> Duration {
+    std::env::var(LOGIN_TIMEOUT_ENV)
+        .ok()
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|s| *s > 0.0 && s.is_finite())
+        .map(Duration::from_secs_f64)
+        .unwrap_or(default)
+}
+
+/// Resolve the OAuth keys of a server entry.
+pub fn settings(setup: &Setup<'_>, prepared: &Prepared) -> Result<Settings, ConfigError> {
+    let entry = setup.entry;
+    let client_id = entry
+        .client_id
+        .as_ref()
+        .map(|v| setup.plain("client_id", v))
+        .transpose()?;
+    let client_secret = entry
+        .client_secret
+        .as_ref()
+        .map(|v| setup.secret("client_secret", v))
+        .transpose()?;
+    if client_secret.is_some() && client_id.is_none() {
+        return Err(setup.error("client_secret", "`client_secret` needs the `client_id` it belongs to"));
+    }
+    if let Some(r) = &entry.resource
+        && Url::parse(r).is_err()
+    {
+        return Err(setup.error("resource", "`resource` must be an absolute URL (RFC 8707)"));
+    }
+    Ok(Settings {
+        server: setup.name.to_string(),
+        url: prepared.endpoint.url.clone(),
+        headers: prepared.endpoint.headers.clone(),
+        scopes: entry.scopes.clone().unwrap_or_default(),
+        client_id,
+        client_secret,
+        callback_port: entry.callback_port,
+        resource: entry.resource.clone(),
+        redactor: prepared.endpoint.redactor.clone(),
+    })
+}
+
+/// Give a prepared server the OAuth credential and the sign-in gate (wrapping
+/// whatever hooks its provider set).
+pub fn attach(setup: &Setup<'_>, mut prepared: Prepared) -> Result<Prepared, ConfigError> {
+    let settings = settings(setup, &prepared)?;
+    let store = Store::open_default().map_err(|e| setup.error("auth", format!("cannot open the token store: {e}")))?;
+    let oauth = OAuth::new(settings, store);
+    prepared.endpoint.credential = Arc::new(OAuthCredential::new(oauth.clone()));
+    prepared.hooks = Some(Gate::new(oauth, prepared.hooks.take()));
+    Ok(prepared)
+}

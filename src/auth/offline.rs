@@ -1,0 +1,106 @@
+//! What the sign-in gate answers while signed out: the last good
+//! `initialize` result (or minimal capabilities), the cached tool list (or a
+//! single `sign_in` tool), empty lists, and for a tool call the sign-in link
+//! (starting or joining the one sign-in shared by every bridge on the server).
+
+use super::flow::Want;
+use super::{OAuth, login_timeout, record};
+use crate::jsonrpc;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a sign-in started by a tool call waits for the browser.
+const SERVE_LOGIN_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The answer to a request made while signed out.
+pub enum Answer {
+    Result(Value),
+    Error(String),
+    /// A tool call: answer with [`sign_in_result`].
+    SignIn,
+}
+
+fn cached(oauth: &OAuth, key: &str) -> Option<Value> {
+    record::cached(&oauth.snapshot(), key)
+}
+
+/// The last good `initialize` result, or minimal capabilities; either way
+/// announcing `tools.listChanged` so the client re-lists after sign-in.
+pub fn initialize_result(oauth: &OAuth, request: &Value) -> Value {
+    let name = oauth.name();
+    let mut r = cached(oauth, record::INITIALIZE).unwrap_or_else(|| {
+        let version = request
+            .pointer("/params/protocolVersion")
+            .cloned()
+            .unwrap_or(json!("2025-06-18"));
+        json!({
+            "protocolVersion": version,
+            "capabilities": {},
+            "serverInfo": {"name": format!("{name} (via mcp-bridge)"), "version": env!("CARGO_PKG_VERSION")},
+            "instructions": format!("Not signed in to `{name}` yet: calling a tool returns a sign-in link.")
+        })
+    });
+    if !r["capabilities"].is_object() {
+        r["capabilities"] = json!({});
+    }
+    if !r["capabilities"]["tools"].is_object() {
+        r["capabilities"]["tools"] = json!({});
+    }
+    r["capabilities"]["tools"]["listChanged"] = json!(true);
+    r
+}
+
+pub fn answer(oauth: &OAuth, msg: &Value) -> Answer {
+    let name = oauth.name();
+    match jsonrpc::method(msg).unwrap_or("") {
+        "tools/list" => {
+            let first_page = msg.pointer("/params/cursor").is_none();
+            Answer::Result(cached(oauth, record::TOOLS).filter(|_| first_page).unwrap_or_else(|| {
+                json!({"tools": [{
+                    "name": "sign_in",
+                    "description": format!("Sign in to `{name}`: returns the sign-in link and opens the browser. \
+                                            Its tools appear once you are signed in."),
+                    "inputSchema": {"type": "object", "properties": {}}
+                }]})
+            }))
+        }
+        "tools/call" => Answer::SignIn,
+        "ping" | "logging/setLevel" => Answer::Result(json!({})),
+        "resources/list" => Answer::Result(json!({"resources": []})),
+        "resources/templates/list" => Answer::Result(json!({"resourceTemplates": []})),
+        "prompts/list" => Answer::Result(json!({"prompts": []})),
+        m => Answer::Error(format!("mcp-bridge: cannot run `{m}`: {}", oauth.sign_in_hint())),
+    }
+}
+
+/// The result of a tool call made while signed out: the sign-in link.
+pub async fn sign_in_result(oauth: &Arc<OAuth>) -> Value {
+    let name = oauth.name();
+    let want = Want {
+        open_browser: true,
+        scopes: None,
+        fresh: false,
+        timeout: login_timeout(SERVE_LOGIN_TIMEOUT),
+    };
+    match oauth.begin(want).await {
+        Ok(b) => {
+            let opened = if b.opened {
+                "A browser tab has been opened for it. "
+            } else {
+                ""
+            };
+            json!({
+                "content": [{"type": "text", "text": format!(
+                    "Sign-in required: mcp-bridge is not signed in to `{name}`. {opened}Open this link to sign in:\n\n{}\n\n\
+                     Once you have signed in, the tools of `{name}` become available; then try again.", b.url)}],
+                "isError": true,
+                "_meta": {"mcp-bridge/sign-in": {"server": name, "url": b.url}}
+            })
+        }
+        Err(e) => json!({
+            "content": [{"type": "text", "text": format!("Sign-in required for `{name}`, but it cannot start: {e}")}],
+            "isError": true
+        }),
+    }
+}

@@ -1,0 +1,245 @@
+//! Emulator: an OAuth 2.1 authorization server and the MCP server it
+//! protects, on one loopback port, for the tests and the sandbox.
+//!
+//! It publishes protected-resource metadata and authorization-server
+//! metadata in the arrangement [`Discovery`] picks (advertised in the 401,
+//! well-known with the MCP path or at the root, RFC 8414 or OIDC paths, or
+//! Pipe2.ai's origin-only metadata, or nothing at all), and serves dynamic
+//! registration, authorize (redirecting with `code` and `state`, checking
+//! PKCE S256 and `resource`), token (authorization code with the verifier
+//! checked, refresh with rotation) and revocation. The MCP endpoint `/mcp`
+//! wants the bearer (401 with `resource_metadata`, 403 `insufficient_scope`
+//! when so configured) and serves two tools: `echo` and `whoami`. Every
+//! request is recorded for assertions. The handlers are in `oauth/`.
+
+mod authz;
+mod resource;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Where the emulator publishes its metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Discovery {
+    /// The 401 names `/meta/prm.json`; the issuer `/as` has RFC 8414 path-insertion metadata.
+    Challenge,
+    /// `/.well-known/oauth-protected-resource/mcp`; OIDC metadata appended to the issuer path.
+    PathWellKnown,
+    /// `/.well-known/oauth-protected-resource` only; OIDC path-insertion metadata.
+    RootWellKnown,
+    /// No resource metadata; `/.well-known/oauth-authorization-server` on the MCP origin (Pipe2.ai).
+    OriginOnly,
+    /// Nothing: the 2025-03-26 default endpoints.
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct OAuthOptions {
+    pub discovery: Discovery,
+    /// List S256 in `code_challenge_methods_supported` (else the field is absent).
+    pub advertise_s256: bool,
+    /// Offer dynamic client registration.
+    pub registration: bool,
+    /// Access-token lifetime in seconds.
+    pub access_ttl: u64,
+    /// Issue a new refresh token on each refresh (and retire the old one).
+    pub rotate_refresh: bool,
+    /// `scopes_supported` of the protected-resource metadata.
+    pub resource_scopes: Option<Vec<String>>,
+    /// `scope` in the 401 challenge.
+    pub challenge_scope: Option<String>,
+    /// A scope `tools/call` needs (403 `insufficient_scope` without it).
+    pub call_scope: Option<String>,
+    /// A pre-registered client: id and optional secret.
+    pub preregistered: Option<(String, Option<String>)>,
+    pub token_auth_methods: Vec<String>,
+}
+
+impl Default for OAuthOptions {
+    fn default() -> Self {
+        Self {
+            discovery: Discovery::Challenge,
+            advertise_s256: true,
+            registration: true,
+            access_ttl: 3600,
+            rotate_refresh: true,
+            resource_scopes: None,
+            challenge_scope: None,
+            call_scope: None,
+            preregistered: None,
+            token_auth_methods: vec!["client_secret_basic".into(), "client_secret_post".into(), "none".into()],
+        }
+    }
+}
+
+/// One request the emulator answered.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    pub method: String,
+    pub path: String,
+    /// Query and form parameters, plus `rpc_method` for MCP posts and
+    /// `authorization` when the header was sent.
+    pub params: BTreeMap<String, String>,
+    pub status: u16,
+}
+
+#[derive(Debug, Clone)]
+struct Client {
+    secret: Option<String>,
+    redirect_uris: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Grant {
+    client_id: String,
+    scope: String,
+    resource: String,
+    expires_at: u64,
+}
+
+#[derive(Default)]
+struct State {
+    clients: HashMap<String, Client>,
+    /// code → (grant, redirect_uri, code_challenge)
+    codes: HashMap<String, (Grant, String, String)>,
+    access: HashMap<String, Grant>,
+    refresh: HashMap<String, Grant>,
+    log: Vec<Logged>,
+    registrations: usize,
+}
+
+/// Shared by the handlers.
+pub(crate) struct Emu {
+    opts: OAuthOptions,
+    base: String,
+    state: Mutex<State>,
+}
+
+impl Emu {
+    fn st(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn mcp_url(&self) -> String {
+        format!("{}/mcp", self.base)
+    }
+    fn issuer(&self) -> String {
+        match self.opts.discovery {
+            Discovery::OriginOnly | Discovery::None => self.base.clone(),
+            _ => format!("{}/as", self.base),
+        }
+    }
+}
+
+pub struct OAuthEmulator {
+    pub addr: SocketAddr,
+    emu: Arc<Emu>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl OAuthEmulator {
+    /// Serve on 127.0.0.1 at a free port.
+    pub async fn start(opts: OAuthOptions) -> std::io::Result<OAuthEmulator> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let mut state = State::default();
+        if let Some((id, secret)) = &opts.preregistered {
+            state.clients.insert(
+                id.clone(),
+                Client {
+                    secret: secret.clone(),
+                    redirect_uris: vec![],
+                },
+            );
+        }
+        let emu = Arc::new(Emu {
+            opts,
+            base: format!("http://{addr}"),
+            state: Mutex::new(state),
+        });
+        let app = axum::Router::new().fallback(resource::handle).with_state(emu.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(OAuthEmulator {
+            addr,
+            emu,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// The MCP endpoint, `http://127.0.0.1:PORT/mcp`.
+    pub fn url(&self) -> String {
+        self.emu.mcp_url()
+    }
+
+    /// The authorization server's issuer.
+    pub fn issuer(&self) -> String {
+        self.emu.issuer()
+    }
+
+    /// Every request so far, oldest first.
+    pub fn log(&self) -> Vec<Logged> {
+        self.emu.st().log.clone()
+    }
+
+    /// Requests to `path` (and, when given, with `param` = `value`).
+    pub fn count(&self, path: &str, param: Option<(&str, &str)>) -> usize {
+        self.log()
+            .iter()
+            .filter(|l| l.path == path)
+            .filter(|l| param.is_none_or(|(k, v)| l.params.get(k).map(String::as_str) == Some(v)))
+            .count()
+    }
+
+    /// Successful dynamic registrations.
+    pub fn registrations(&self) -> usize {
+        self.emu.st().registrations
+    }
+
+    /// Forget every client and the tokens issued to them (a redeployed server).
+    pub fn forget_clients(&self) {
+        let mut st = self.emu.st();
+        st.clients
+            .retain(|id, _| self.emu.opts.preregistered.as_ref().is_some_and(|(p, _)| p == id));
+        st.access.clear();
+        st.refresh.clear();
+        st.codes.clear();
+    }
+
+    /// Expire every access token now (refresh tokens stay valid).
+    pub fn expire_access_tokens(&self) {
+        for g in self.emu.st().access.values_mut() {
+            g.expires_at = 0;
+        }
+    }
+
+    /// Refresh tokens currently valid.
+    pub fn live_refresh_tokens(&self) -> Vec<String> {
+        self.emu.st().refresh.keys().cloned().collect()
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(3), &mut self.task).await;
+    }
+}
+
+impl Drop for OAuthEmulator {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
