@@ -9,9 +9,7 @@
 
 mod sse;
 
-use super::common::{
-    self, Answer, Log, Mcp, Recorded, RpcError, Running, Session, Tools, bearer, json_error,
-};
+use super::common::{self, Answer, Log, Mcp, Recorded, RpcError, Running, Session, Tools, bearer, json_error};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};

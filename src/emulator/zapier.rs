@@ -6,9 +6,7 @@
 //! every use. Tools: the `enable_zapier_action` meta-tool, whose call adds a
 //! tool and emits `notifications/tools/list_changed` before its result.
 
-use super::common::{
-    self, Answer, Log, Mcp, Recorded, RpcError, Running, Session, Tools, bearer, json_error,
-};
+use super::common::{self, Answer, Log, Mcp, Recorded, RpcError, Running, Session, Tools, bearer, json_error};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
