@@ -63,6 +63,14 @@ fn bad_values_are_explained() {
             vec!["line 1", "names no server", "known servers: a"],
         ),
         ("[servers.a\nurl = 1\n", vec!["line 1"]),
+        (
+            "[servers.a]\nprovider = \"pipedream\"\nauth = \"oauth\"\n",
+            vec!["line 3", "servers.a.auth", "does not apply"],
+        ),
+        (
+            "[servers.a]\nurl = \"http://x\"\nauth = \"basic\"\n",
+            vec!["servers.a.auth", "the only value is \"oauth\""],
+        ),
     ] {
         let (_d, path) = write_config(toml);
         let (code, _, err) = run(&["--config", path.to_str().unwrap(), "check"], &[]);

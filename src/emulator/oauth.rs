@@ -15,6 +15,7 @@
 mod authz;
 mod resource;
 
+use axum::serve::ListenerExt;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -163,11 +164,16 @@ impl OAuthEmulator {
         let app = axum::Router::new().fallback(resource::handle).with_state(emu.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await;
+            let _ = axum::serve(
+                listener.tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                }),
+                app,
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await;
         });
         Ok(OAuthEmulator {
             addr,

@@ -279,8 +279,21 @@ fn is_sensitive(name: &str) -> bool {
         .any(|s| n.contains(s))
 }
 
+/// Providers whose credential is their own (client credentials, a token
+/// the product team signs, a local token): OAuth login does not apply.
+const OWN_CREDENTIALS: &[&str] = &["pipedream", "integration-app", "sandbox"];
+
 /// Build the endpoint for server `name`.
 pub async fn prepare(setup: Setup<'_>) -> Result<Prepared, ConfigError> {
+    let provider = setup.entry.provider_name();
+    if setup.entry.auth.is_some() && OWN_CREDENTIALS.contains(&provider) {
+        return Err(setup.error(
+            "auth",
+            format!(
+                "provider `{provider}` gets its credentials its own way, so `auth` does not apply; remove it                  (use `provider = \"generic\"` with `auth = \"oauth\"` for a plain OAuth server)"
+            ),
+        ));
+    }
     let prepared = prepare_provider(&setup).await?;
     // `auth = "oauth"` on any server: the OAuth credential and sign-in gate.
     match setup.entry.auth.as_deref() {

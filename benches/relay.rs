@@ -1,0 +1,947 @@
+//! Relay overhead benchmark (`cargo bench --bench relay`).
+//!
+//! Starts ONE sandbox provider in this process on 127.0.0.1 and measures,
+//! side by side in one run, three ways of calling its `chat_list_channels`
+//! tool:
+//!
+//! - `direct`: a minimal Streamable HTTP client right here (reqwest, pooled,
+//!   TCP_NODELAY), i.e. no bridge at all: the baseline;
+//! - `mcp-bridge`: the release-built binary as a stdio server
+//!   (`mcp-bridge --config FILE serve bench`), spoken to over its pipes;
+//! - `mcp-remote`: the npm `mcp-remote` proxy from `tests/peers` as a stdio
+//!   server pointed at the same URL, spoken to over its pipes.
+//!
+//! Metrics per target: sequential per-call latency after warm-up (median,
+//! p95), throughput with N in-flight calls (calls/s), and startup time
+//! (spawn, or a fresh HTTP client for `direct`, until `initialize` is
+//! answered). Rounds are interleaved (the target order rotates every round)
+//! so drift (thermal, page cache, other load) hits all targets alike. The
+//! result is printed as a table with the ratios mcp-bridge/direct and
+//! mcp-bridge/mcp-remote, and written as JSON to `target/bench-relay.json`.
+//!
+//! Options (after `--`): `--quick`, `--calls N` (sequential measured calls per
+//! target), `--rounds N`, `--warmup N`, `--concurrency N`, `--burst N` (calls
+//! per throughput round), `--startups N`, `--no-mcp-remote`, `--out PATH`.
+//! Everything stays on loopback: the children get a temporary HOME (and
+//! `MCP_REMOTE_CONFIG_DIR`, `MCP_BRIDGE_DATA_DIR`) and no proxy settings.
+
+use std::collections::HashMap;
+use std::error::Error;
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use mcp_bridge::sandbox::{Sandbox, SandboxOptions};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::sync::oneshot;
+use tokio::task::{JoinHandle, JoinSet};
+
+type BoxError = Box<dyn Error + Send + Sync>;
+type Res<T> = Result<T, BoxError>;
+
+const PROTOCOL_VERSION: &str = "2025-11-25";
+const TOOL: &str = "chat_list_channels";
+const SERVER_NAME: &str = "bench";
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+const EXIT_GRACE: Duration = Duration::from_millis(1500);
+const PROXY_VARS: [&str; 8] = [
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NODE_OPTIONS",
+    "RUST_LOG",
+];
+
+// ------------------------------------------------------------------ options
+
+#[derive(Debug, Clone)]
+struct Opts {
+    quick: bool,
+    calls: usize,
+    rounds: usize,
+    warmup: usize,
+    concurrency: usize,
+    burst: usize,
+    startups: usize,
+    mcp_remote: bool,
+    out: PathBuf,
+}
+
+impl Opts {
+    fn parse() -> Res<Opts> {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this
+        // binary without it, and then a smoke run checks the harness works.
+        let smoke = !args.iter().any(|a| a == "--bench");
+        let quick = smoke || args.iter().any(|a| a == "--quick");
+        let pick = |smoke_n: usize, quick_n: usize, full_n: usize| match (smoke, quick) {
+            (true, _) => smoke_n,
+            (false, true) => quick_n,
+            (false, false) => full_n,
+        };
+        let mut o = Opts {
+            quick,
+            calls: pick(20, 300, 3000),
+            rounds: pick(1, 3, 10),
+            warmup: pick(5, 50, 200),
+            concurrency: 16,
+            burst: pick(32, 400, 2000),
+            startups: pick(1, 3, 8),
+            mcp_remote: true,
+            out: target_dir().join(if smoke {
+                "bench-relay-smoke.json"
+            } else {
+                "bench-relay.json"
+            }),
+        };
+        let mut it = args.into_iter();
+        while let Some(arg) = it.next() {
+            let mut num = || -> Res<usize> {
+                let v = it.next().ok_or_else(|| format!("{arg} needs a value"))?;
+                v.parse::<usize>().map_err(|e| format!("{arg} {v}: {e}").into())
+            };
+            match arg.as_str() {
+                "--quick" | "--bench" => {}
+                "--calls" => o.calls = num()?,
+                "--rounds" => o.rounds = num()?.max(1),
+                "--warmup" => o.warmup = num()?,
+                "--concurrency" => o.concurrency = num()?.max(1),
+                "--burst" => o.burst = num()?,
+                "--startups" => o.startups = num()?,
+                "--no-mcp-remote" => o.mcp_remote = false,
+                "--out" => o.out = PathBuf::from(it.next().ok_or("--out needs a value")?),
+                "-h" | "--help" => {
+                    println!(
+                        "cargo bench --bench relay -- [--quick] [--calls N] [--rounds N] [--warmup N] \
+                         [--concurrency N] [--burst N] [--startups N] [--no-mcp-remote] [--out PATH]"
+                    );
+                    std::process::exit(0);
+                }
+                other => eprintln!("relay bench: ignoring argument {other:?}"),
+            }
+        }
+        o.calls = o.calls.max(o.rounds);
+        Ok(o)
+    }
+}
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { repo_root().join(p) })
+        .unwrap_or_else(|| repo_root().join("target"))
+}
+
+fn mcp_remote_bin() -> PathBuf {
+    repo_root().join("tests/peers/node_modules/.bin/mcp-remote")
+}
+
+// ---------------------------------------------------------------- targets
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Direct,
+    Bridge,
+    McpRemote,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Direct => "direct",
+            Kind::Bridge => "mcp-bridge",
+            Kind::McpRemote => "mcp-remote",
+        }
+    }
+}
+
+/// What the bench needs to start any target: the sandbox URL and a private
+/// HOME for the children.
+struct Env {
+    url: String,
+    home: PathBuf,
+    bridge_config: PathBuf,
+}
+
+impl Env {
+    fn command(&self, kind: Kind) -> Command {
+        let mut cmd = match kind {
+            Kind::Bridge => {
+                let mut c = Command::new(env!("CARGO_BIN_EXE_mcp-bridge"));
+                c.arg("--config").arg(&self.bridge_config).arg("serve").arg(SERVER_NAME);
+                c
+            }
+            Kind::McpRemote => {
+                // http://127.0.0.1 is allowed without --allow-http, but pass
+                // it so a change of that rule cannot turn into a failed run.
+                let mut c = Command::new(mcp_remote_bin());
+                c.arg(&self.url).arg("--allow-http");
+                c
+            }
+            Kind::Direct => unreachable!("direct is not a process"),
+        };
+        for var in PROXY_VARS {
+            cmd.env_remove(var);
+        }
+        cmd.env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", self.home.join(".config"))
+            .env("XDG_DATA_HOME", self.home.join(".local/share"))
+            .env("MCP_REMOTE_CONFIG_DIR", self.home.join(".mcp-auth"))
+            .env("MCP_BRIDGE_DATA_DIR", self.home.join("mcp-bridge-data"))
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .env("no_proxy", "127.0.0.1,localhost")
+            .current_dir(&self.home);
+        cmd
+    }
+
+    /// Starts a target and returns it with the time from spawn (or from
+    /// building a fresh HTTP client) until `initialize` was answered.
+    async fn connect(&self, kind: Kind, stderr_name: &str) -> Res<(Client, Duration)> {
+        match kind {
+            Kind::Direct => {
+                let start = Instant::now();
+                let client = HttpClient::connect(&self.url).await?;
+                let took = start.elapsed();
+                client.initialized().await?;
+                Ok((Client::Http(client), took))
+            }
+            _ => {
+                let stderr_path = self.home.join(format!("{stderr_name}.stderr.log"));
+                let start = Instant::now();
+                let client = StdioClient::spawn(self.command(kind), stderr_path)?;
+                let init = tokio::time::timeout(STARTUP_TIMEOUT, client.request("initialize", init_params()))
+                    .await
+                    .map_err(|_| format!("no answer to initialize within {STARTUP_TIMEOUT:?}"))
+                    .and_then(|r| r.map_err(|e| e.to_string()));
+                let took = start.elapsed();
+                if let Err(e) = init {
+                    let stderr = client.stderr_tail();
+                    client.close().await;
+                    return Err(
+                        format!("{} did not initialize: {e}\n--- its stderr ---\n{stderr}", kind.name()).into(),
+                    );
+                }
+                client.notify("notifications/initialized").await?;
+                Ok((Client::Stdio(Box::new(client)), took))
+            }
+        }
+    }
+}
+
+fn init_params() -> Value {
+    json!({
+        "protocolVersion": PROTOCOL_VERSION,
+        "capabilities": {},
+        "clientInfo": {"name": "mcp-bridge-relay-bench", "version": "0.0.0"}
+    })
+}
+
+fn call_params() -> Value {
+    json!({"name": TOOL, "arguments": {}})
+}
+
+/// Checks that a `tools/call chat_list_channels` response is a success.
+fn check_call(response: &Value) -> Res<()> {
+    let ok =
+        response["result"]["isError"] != json!(true) && response["result"]["structuredContent"]["channels"].is_array();
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("unexpected tools/call answer: {response}").into())
+    }
+}
+
+enum Client {
+    Http(HttpClient),
+    Stdio(Box<StdioClient>),
+}
+
+impl Client {
+    async fn call(&self) -> Res<()> {
+        let response = match self {
+            Client::Http(c) => c.request("tools/call", call_params()).await?,
+            Client::Stdio(c) => tokio::time::timeout(CALL_TIMEOUT, c.request("tools/call", call_params()))
+                .await
+                .map_err(|_| format!("no answer within {CALL_TIMEOUT:?}"))??,
+        };
+        check_call(&response)
+    }
+
+    async fn close(self) {
+        match self {
+            Client::Http(c) => c.close().await,
+            Client::Stdio(c) => c.close().await,
+        }
+    }
+}
+
+// ------------------------------------------------- direct Streamable HTTP
+
+/// A minimal Streamable HTTP client: one pooled reqwest client with
+/// TCP_NODELAY (without it a pooled loopback client pays ~40 ms of delayed
+/// ACK per call), the session id from `initialize`, SSE or JSON answers.
+struct HttpClient {
+    http: reqwest::Client,
+    url: String,
+    session: Option<String>,
+    next_id: AtomicU64,
+}
+
+impl HttpClient {
+    async fn connect(url: &str) -> Res<HttpClient> {
+        let http = reqwest::Client::builder()
+            .tcp_nodelay(true)
+            .no_proxy()
+            .pool_idle_timeout(Duration::from_secs(90))
+            .timeout(CALL_TIMEOUT)
+            .build()?;
+        let mut client = HttpClient {
+            http,
+            url: url.to_string(),
+            session: None,
+            next_id: AtomicU64::new(1),
+        };
+        let (session, response) = client.post(&rpc(0, "initialize", init_params())).await?;
+        let response = response.ok_or("initialize got no answer")?;
+        if response.get("result").is_none() {
+            return Err(format!("initialize failed: {response}").into());
+        }
+        client.session = Some(session.ok_or("initialize answer carries no Mcp-Session-Id")?);
+        Ok(client)
+    }
+
+    async fn initialized(&self) -> Res<()> {
+        self.post(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await?;
+        Ok(())
+    }
+
+    async fn request(&self, method: &str, params: Value) -> Res<Value> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (_, response) = self.post(&rpc(id, method, params)).await?;
+        response.ok_or_else(|| format!("{method}: no answer").into())
+    }
+
+    /// POSTs one message; returns the session id header and the response
+    /// whose id matches (None for a 202 to a notification).
+    async fn post(&self, message: &Value) -> Res<(Option<String>, Option<Value>)> {
+        let mut req = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(serde_json::to_vec(message)?);
+        if let Some(session) = &self.session {
+            req = req
+                .header("mcp-session-id", session)
+                .header("mcp-protocol-version", PROTOCOL_VERSION);
+        }
+        let resp = req.send().await?;
+        let status = resp.status();
+        let session = resp
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let sse = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("text/event-stream"));
+        // The sandbox ends a request's SSE stream right after the answer, so
+        // reading to the end keeps the pooled connection reusable.
+        let body = resp.bytes().await?;
+        if !status.is_success() {
+            return Err(format!("HTTP {status}: {}", String::from_utf8_lossy(&body)).into());
+        }
+        let Some(id) = message.get("id") else {
+            return Ok((session, None));
+        };
+        let found = if sse {
+            sse_messages(&body)
+                .into_iter()
+                .find(|m| m.get("id") == Some(id) && m.get("method").is_none())
+        } else if body.iter().all(u8::is_ascii_whitespace) {
+            None
+        } else {
+            Some(serde_json::from_slice::<Value>(&body)?)
+        };
+        Ok((session, found))
+    }
+
+    async fn close(self) {
+        if let Some(session) = &self.session {
+            let _ = self
+                .http
+                .delete(&self.url)
+                .header("mcp-session-id", session)
+                .header("mcp-protocol-version", PROTOCOL_VERSION)
+                .send()
+                .await;
+        }
+    }
+}
+
+fn rpc(id: u64, method: &str, params: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+}
+
+/// The JSON messages in an SSE body (`data:` lines of each event).
+fn sse_messages(body: &[u8]) -> Vec<Value> {
+    let text = String::from_utf8_lossy(body);
+    let mut out = Vec::new();
+    let mut data = String::new();
+    let mut flush = |data: &mut String| {
+        if !data.trim().is_empty()
+            && let Ok(v) = serde_json::from_str::<Value>(data)
+        {
+            out.push(v);
+        }
+        data.clear();
+    };
+    for line in text.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.is_empty() {
+            flush(&mut data);
+        } else if let Some(rest) = line.strip_prefix("data:") {
+            if !data.is_empty() {
+                data.push('\n');
+            }
+            data.push_str(rest.strip_prefix(' ').unwrap_or(rest));
+        }
+    }
+    flush(&mut data);
+    out
+}
+
+// ---------------------------------------------------- stdio MCP servers
+
+type Pending = Arc<std::sync::Mutex<HashMap<u64, oneshot::Sender<Value>>>>;
+
+/// A child process spoken to as a stdio MCP server: newline-delimited
+/// JSON-RPC on its stdin/stdout; answers are matched to callers by id, so
+/// many requests can be in flight.
+struct StdioClient {
+    child: Child,
+    stdin: tokio::sync::Mutex<Option<ChildStdin>>,
+    pending: Pending,
+    next_id: AtomicU64,
+    reader: JoinHandle<()>,
+    stderr_path: PathBuf,
+}
+
+impl StdioClient {
+    fn spawn(mut cmd: Command, stderr_path: PathBuf) -> Res<StdioClient> {
+        let stderr = std::fs::File::create(&stderr_path)?;
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr))
+            .kill_on_drop(true);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start {:?}: {e}", cmd.as_std().get_program()))?;
+        let stdin = child.stdin.take().ok_or("no stdin pipe")?;
+        let stdout = child.stdout.take().ok_or("no stdout pipe")?;
+        let pending: Pending = Arc::default();
+        let reader_pending = pending.clone();
+        let reader = tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let Ok(message) = serde_json::from_str::<Value>(&line) else {
+                    continue;
+                };
+                if message.get("method").is_some() {
+                    continue; // notifications and server→client requests: none expected
+                }
+                let Some(id) = message.get("id").and_then(Value::as_u64) else {
+                    continue;
+                };
+                let waiter = reader_pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+                if let Some(tx) = waiter {
+                    let _ = tx.send(message);
+                }
+            }
+            // EOF: drop every waiter so callers fail instead of hanging.
+            reader_pending.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        });
+        Ok(StdioClient {
+            child,
+            stdin: tokio::sync::Mutex::new(Some(stdin)),
+            pending,
+            next_id: AtomicU64::new(1),
+            reader,
+            stderr_path,
+        })
+    }
+
+    async fn send(&self, message: &Value) -> Res<()> {
+        let mut line = serde_json::to_vec(message)?;
+        line.push(b'\n');
+        let mut stdin = self.stdin.lock().await;
+        let pipe = stdin.as_mut().ok_or("stdin already closed")?;
+        pipe.write_all(&line).await?;
+        pipe.flush().await?;
+        Ok(())
+    }
+
+    async fn notify(&self, method: &str) -> Res<()> {
+        self.send(&json!({"jsonrpc": "2.0", "method": method})).await
+    }
+
+    async fn request(&self, method: &str, params: Value) -> Res<Value> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(id, tx);
+        if let Err(e) = self.send(&rpc(id, method, params)).await {
+            self.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+            return Err(e);
+        }
+        rx.await
+            .map_err(|_| format!("{method}: the process closed stdout without answering").into())
+    }
+
+    fn stderr_tail(&self) -> String {
+        let text = std::fs::read(&self.stderr_path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    /// Closes stdin (a stdio server's cue to exit); kills the child if it is
+    /// still running after a grace period.
+    async fn close(mut self) {
+        drop(self.stdin.lock().await.take());
+        if tokio::time::timeout(EXIT_GRACE, self.child.wait()).await.is_err() {
+            let _ = self.child.start_kill();
+            let _ = self.child.wait().await;
+        }
+        self.reader.abort();
+    }
+}
+
+// ------------------------------------------------------------ measuring
+
+#[derive(Debug, Default)]
+struct Samples {
+    latency_us: Vec<f64>,
+    throughput: Vec<f64>,
+    burst_calls: usize,
+    burst_secs: f64,
+    startup_ms: Vec<f64>,
+}
+
+async fn sequential(client: &Client, n: usize, out: &mut Vec<f64>) -> Res<()> {
+    for _ in 0..n {
+        let start = Instant::now();
+        client.call().await?;
+        out.push(start.elapsed().as_secs_f64() * 1e6);
+    }
+    Ok(())
+}
+
+/// `total` calls, `concurrency` in flight at any time; returns the seconds.
+async fn burst(client: &Arc<Client>, total: usize, concurrency: usize) -> Res<f64> {
+    let started = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut workers = JoinSet::new();
+    for _ in 0..concurrency.min(total.max(1)) {
+        let client = client.clone();
+        let started = started.clone();
+        workers.spawn(async move {
+            while started.fetch_add(1, Ordering::Relaxed) < total {
+                client.call().await?;
+            }
+            Ok::<(), BoxError>(())
+        });
+    }
+    while let Some(joined) = workers.join_next().await {
+        joined??;
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
+/// The order of the targets in round `round`: rotated so none is always first.
+fn rotated(kinds: &[Kind], round: usize) -> Vec<Kind> {
+    let mut order = kinds.to_vec();
+    if !order.is_empty() {
+        let len = order.len();
+        order.rotate_left(round % len);
+    }
+    order
+}
+
+async fn run(opts: &Opts, sandbox: &Sandbox, env: &Env, notes: &mut Vec<String>) -> Res<HashMap<Kind, Samples>> {
+    let mut kinds = vec![Kind::Direct, Kind::Bridge];
+    if opts.mcp_remote {
+        if mcp_remote_bin().exists() {
+            kinds.push(Kind::McpRemote);
+        } else {
+            notes.push(format!(
+                "mcp-remote skipped: {} is missing (run scripts/install-test-peers.sh)",
+                mcp_remote_bin().display()
+            ));
+        }
+    }
+    eprintln!("sandbox at {}; targets: {}", sandbox.url(), names(&kinds));
+
+    // Startup: one untimed start per target (warms the page cache), then
+    // `startups` timed ones, interleaved.
+    let mut samples: HashMap<Kind, Samples> = kinds.iter().map(|k| (*k, Samples::default())).collect();
+    let mut failed: Vec<Kind> = Vec::new();
+    for round in 0..=opts.startups {
+        for kind in rotated(&kinds, round) {
+            if failed.contains(&kind) {
+                continue;
+            }
+            match env.connect(kind, &format!("{}-startup-{round}", kind.name())).await {
+                Ok((client, took)) => {
+                    if round > 0 {
+                        samples
+                            .get_mut(&kind)
+                            .ok_or("no samples")?
+                            .startup_ms
+                            .push(took.as_secs_f64() * 1e3);
+                    }
+                    client.close().await;
+                }
+                Err(e) if kind == Kind::McpRemote => {
+                    notes.push(format!("mcp-remote dropped: {e}"));
+                    failed.push(kind);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    kinds.retain(|k| !failed.contains(k));
+    for kind in &failed {
+        samples.remove(kind);
+    }
+    eprintln!("startup done ({} timed starts each)", opts.startups);
+
+    // Long-lived sessions for the call metrics.
+    let mut clients: Vec<(Kind, Arc<Client>)> = Vec::new();
+    for &kind in &kinds {
+        let (client, _) = env.connect(kind, &format!("{}-calls", kind.name())).await?;
+        let client = Arc::new(client);
+        sequential(&client, opts.warmup, &mut Vec::new()).await?;
+        burst(&client, opts.burst.min(500), opts.concurrency).await?;
+        clients.push((kind, client));
+    }
+    eprintln!("warm-up done ({} sequential calls and a burst each)", opts.warmup);
+
+    let per_round = opts.calls.div_ceil(opts.rounds);
+    for round in 0..opts.rounds {
+        let order = rotated(&kinds, round);
+        for kind in &order {
+            let client = &clients.iter().find(|(k, _)| k == kind).ok_or("no client")?.1;
+            let s = samples.get_mut(kind).ok_or("no samples")?;
+            sequential(client, per_round, &mut s.latency_us)
+                .await
+                .map_err(|e| format!("{} sequential call: {e}", kind.name()))?;
+        }
+        for kind in &order {
+            let client = &clients.iter().find(|(k, _)| k == kind).ok_or("no client")?.1;
+            let secs = burst(client, opts.burst, opts.concurrency)
+                .await
+                .map_err(|e| format!("{} concurrent call: {e}", kind.name()))?;
+            let s = samples.get_mut(kind).ok_or("no samples")?;
+            s.throughput.push(opts.burst as f64 / secs);
+            s.burst_calls += opts.burst;
+            s.burst_secs += secs;
+        }
+        eprintln!("round {}/{} done", round + 1, opts.rounds);
+    }
+    for (kind, client) in clients {
+        match Arc::try_unwrap(client) {
+            Ok(client) => client.close().await,
+            Err(_) => notes.push(format!("{} client still shared at the end", kind.name())),
+        }
+    }
+    Ok(samples)
+}
+
+fn names(kinds: &[Kind]) -> String {
+    kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")
+}
+
+// ------------------------------------------------------------ reporting
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn sorted(v: &[f64]) -> Vec<f64> {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Summary {
+    lat_median_us: f64,
+    lat_p95_us: f64,
+    lat_mean_us: f64,
+    lat_n: usize,
+    tput_median: f64,
+    tput_min: f64,
+    tput_max: f64,
+    tput_overall: f64,
+    startup_median_ms: f64,
+    startup_min_ms: f64,
+    startup_max_ms: f64,
+    startup_n: usize,
+}
+
+fn summarize(s: &Samples) -> Summary {
+    let lat = sorted(&s.latency_us);
+    let tput = sorted(&s.throughput);
+    let up = sorted(&s.startup_ms);
+    Summary {
+        lat_median_us: percentile(&lat, 50.0),
+        lat_p95_us: percentile(&lat, 95.0),
+        lat_mean_us: lat.iter().sum::<f64>() / lat.len().max(1) as f64,
+        lat_n: lat.len(),
+        tput_median: percentile(&tput, 50.0),
+        tput_min: tput.first().copied().unwrap_or(f64::NAN),
+        tput_max: tput.last().copied().unwrap_or(f64::NAN),
+        tput_overall: s.burst_calls as f64 / s.burst_secs,
+        startup_median_ms: percentile(&up, 50.0),
+        startup_min_ms: up.first().copied().unwrap_or(f64::NAN),
+        startup_max_ms: up.last().copied().unwrap_or(f64::NAN),
+        startup_n: up.len(),
+    }
+}
+
+impl Summary {
+    fn to_json(self) -> Value {
+        json!({
+            "latency_us": {"median": self.lat_median_us, "p95": self.lat_p95_us, "mean": self.lat_mean_us, "n": self.lat_n},
+            "throughput_calls_per_s": {
+                "median_of_rounds": self.tput_median, "min_round": self.tput_min, "max_round": self.tput_max,
+                "overall": self.tput_overall,
+            },
+            "startup_ms": {"median": self.startup_median_ms, "min": self.startup_min_ms, "max": self.startup_max_ms, "n": self.startup_n},
+        })
+    }
+}
+
+struct Metric {
+    key: &'static str,
+    label: &'static str,
+    get: fn(&Summary) -> f64,
+    decimals: usize,
+}
+
+const METRICS: [Metric; 4] = [
+    Metric {
+        key: "latency_median_us",
+        label: "latency median (µs)",
+        get: |s| s.lat_median_us,
+        decimals: 0,
+    },
+    Metric {
+        key: "latency_p95_us",
+        label: "latency p95 (µs)",
+        get: |s| s.lat_p95_us,
+        decimals: 0,
+    },
+    Metric {
+        key: "throughput_calls_per_s",
+        label: "throughput (calls/s)",
+        get: |s| s.tput_median,
+        decimals: 0,
+    },
+    Metric {
+        key: "startup_median_ms",
+        label: "startup→init median (ms)",
+        get: |s| s.startup_median_ms,
+        decimals: 1,
+    },
+];
+
+fn fmt(v: Option<f64>, decimals: usize) -> String {
+    match v {
+        Some(v) if v.is_finite() => format!("{v:.decimals$}"),
+        _ => "-".into(),
+    }
+}
+
+fn report(opts: &Opts, samples: &HashMap<Kind, Samples>, notes: &[String], url: &str) -> Res<()> {
+    let sum = |k: Kind| samples.get(&k).map(summarize);
+    let (direct, bridge, remote) = (sum(Kind::Direct), sum(Kind::Bridge), sum(Kind::McpRemote));
+    let ratio = |m: &Metric, a: Option<Summary>, b: Option<Summary>| match (a, b) {
+        (Some(a), Some(b)) => Some((m.get)(&a) / (m.get)(&b)),
+        _ => None,
+    };
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+
+    println!();
+    println!(
+        "relay bench: tools/call {TOOL} against one in-process sandbox ({cores} cores, {} rounds interleaved)",
+        opts.rounds
+    );
+    println!(
+        "  sequential: {} calls/target after {} warm-up; throughput: {} calls x {} rounds at {} in flight; \
+         startup: {} starts/target",
+        samples.get(&Kind::Bridge).map_or(0, |s| s.latency_us.len()),
+        opts.warmup,
+        opts.burst,
+        opts.rounds,
+        opts.concurrency,
+        opts.startups
+    );
+    println!();
+    println!(
+        "{:<26} {:>10} {:>11} {:>11} {:>14} {:>18}",
+        "metric", "direct", "mcp-bridge", "mcp-remote", "bridge/direct", "bridge/mcp-remote"
+    );
+    let mut ratios = serde_json::Map::new();
+    for m in &METRICS {
+        let get = |s: Option<Summary>| s.map(|s| (m.get)(&s));
+        let (rd, rr) = (ratio(m, bridge, direct), ratio(m, bridge, remote));
+        println!(
+            "{:<26} {:>10} {:>11} {:>11} {:>14} {:>18}",
+            m.label,
+            fmt(get(direct), m.decimals),
+            fmt(get(bridge), m.decimals),
+            fmt(get(remote), m.decimals),
+            fmt(rd, 2),
+            fmt(rr, 2)
+        );
+        ratios.insert(
+            m.key.into(),
+            json!({"bridge_over_direct": rd.filter(|v| v.is_finite()), "bridge_over_mcp_remote": rr.filter(|v| v.is_finite())}),
+        );
+    }
+    println!();
+    println!("  ratios are mcp-bridge ÷ other: above 1 = bridge slower for latency/startup, faster for throughput");
+    if let (Some(b), Some(d)) = (bridge, direct) {
+        println!(
+            "  bridge adds {:.0} µs per call at the median over the direct client (p95 {:.0} µs)",
+            b.lat_median_us - d.lat_median_us,
+            b.lat_p95_us - d.lat_p95_us
+        );
+    }
+    for note in notes {
+        println!("  note: {note}");
+    }
+
+    let mut targets = serde_json::Map::new();
+    for (kind, s) in [
+        (Kind::Direct, direct),
+        (Kind::Bridge, bridge),
+        (Kind::McpRemote, remote),
+    ] {
+        if let Some(s) = s {
+            targets.insert(kind.name().into(), s.to_json());
+        }
+    }
+    let result = json!({
+        "bench": "relay",
+        "tool": TOOL,
+        "sandbox_url": url,
+        "cores": cores,
+        "options": {
+            "quick": opts.quick, "calls": opts.calls, "rounds": opts.rounds, "warmup": opts.warmup,
+            "concurrency": opts.concurrency, "burst": opts.burst, "startups": opts.startups,
+        },
+        "versions": {
+            "mcp_bridge": env!("CARGO_PKG_VERSION"),
+            "mcp_remote": peer_version(&repo_root().join("tests/peers/node_modules/mcp-remote/package.json")),
+        },
+        "targets": targets,
+        "ratios": ratios,
+        "notes": notes,
+    });
+    if let Some(dir) = opts.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&opts.out, serde_json::to_string_pretty(&result)? + "\n")?;
+    println!("  JSON written to {}", opts.out.display());
+    Ok(())
+}
+
+fn peer_version(package_json: &Path) -> Value {
+    std::fs::read(package_json)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .map(|v| v["version"].clone())
+        .unwrap_or(Value::Null)
+}
+
+// ------------------------------------------------------------------ main
+
+async fn bench(opts: Opts) -> Res<()> {
+    let started = Instant::now();
+    let sandbox = Sandbox::start(SandboxOptions {
+        port: 0,
+        token: None,
+        session_ttl: None,
+    })
+    .await?;
+    let mut notes = Vec::new();
+    let home = tempfile::Builder::new().prefix("mcp-bridge-relay-bench-").tempdir()?;
+    let bridge_config = home.path().join("bridge.toml");
+    std::fs::write(
+        &bridge_config,
+        format!("[servers.{SERVER_NAME}]\nurl = {}\n", toml_quote(&sandbox.url())),
+    )?;
+    let env = Env {
+        url: sandbox.url(),
+        home: home.path().to_path_buf(),
+        bridge_config,
+    };
+    let result = run(&opts, &sandbox, &env, &mut notes).await;
+
+    let url = sandbox.url();
+    sandbox.shutdown().await;
+    let samples = result?;
+    report(&opts, &samples, &notes, &url)?;
+    println!("  total bench time {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn toml_quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+fn main() -> ExitCode {
+    let opts = match Opts::parse() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("relay bench: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("relay bench: cannot start tokio: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(bench(opts)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("relay bench failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
