@@ -62,6 +62,10 @@ async fn mcp(State(seen): State<Shared>, headers: HeaderMap, body: Bytes) -> Res
                 .collect::<String>();
             ([("content-type", "text/event-stream")], body).into_response()
         }
+        // Remotes misbehaving in the ways the bridge must explain.
+        "fail/503" => (StatusCode::SERVICE_UNAVAILABLE, "upstream is down for maintenance").into_response(),
+        "fail/json" => ([("content-type", "application/json")], "{not json").into_response(),
+        "fail/html" => ([("content-type", "text/html")], "<html>login</html>").into_response(),
         _ => axum::Json(json!({"jsonrpc": "2.0", "id": id, "result": {"echo": msg}, "x-top": 1})).into_response(),
     }
 }
@@ -176,4 +180,30 @@ async fn sessionless_requests_are_forwarded_as_they_are() {
         "no session id without initialize: {posts:?}"
     );
     assert_eq!(posts[0].2.as_deref(), Some("server/discover"));
+}
+
+#[tokio::test]
+async fn a_misbehaving_remote_gets_a_clear_error_and_the_bridge_goes_on() {
+    let (url, _seen) = start_echo().await;
+    let mut b = bridge(&url);
+    b.initialize(json!({})).await;
+    for (method, wants) in [
+        (
+            "fail/503",
+            vec!["`echo`", "HTTP 503", "upstream is down for maintenance"],
+        ),
+        ("fail/json", vec!["`echo`", "not valid JSON"]),
+        ("fail/html", vec!["`echo`", "text/html"]),
+    ] {
+        let r = b.request(method, json!({})).await;
+        let msg = r["error"]["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{method}: no error in {r}"));
+        for w in wants {
+            assert!(msg.contains(w), "{method}: {w:?} missing from {msg}");
+        }
+        assert_eq!(r["error"]["data"]["server"], "echo");
+    }
+    let ok = b.request("vendor/ok", json!({})).await;
+    assert_eq!(ok["result"]["echo"]["method"], "vendor/ok");
 }
