@@ -17,6 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
+mod listener;
+
 /// How often a cut stream is resumed before the bridge gives up on it.
 const MAX_RESUMES: usize = 5;
 /// The wait before resuming when the server set no `retry`.
@@ -298,74 +300,6 @@ impl Streamable {
             self.listen();
         }
         Ok(())
-    }
-
-    /// Open (or re-open) the GET stream for server-initiated messages.
-    pub fn listen(self: &Arc<Self>) {
-        let me = self.clone();
-        let task = tokio::spawn(async move { me.listen_loop().await });
-        if let Some(old) = self.listener.lock().unwrap_or_else(|e| e.into_inner()).replace(task) {
-            old.abort();
-        }
-    }
-
-    async fn listen_loop(self: Arc<Self>) {
-        let ctx = &self.ctx;
-        let mut last: Option<String> = None;
-        let mut wait = DEFAULT_RETRY;
-        let mut failures = 0u32;
-        loop {
-            let s = self.snapshot();
-            let resp = ctx
-                .send_authorized(|auth| {
-                    let mut req = ctx
-                        .build(Method::GET, &ctx.endpoint.url, auth)
-                        .header(http::header::ACCEPT, "text/event-stream");
-                    if let Some(l) = &last {
-                        req = req.header(LAST_EVENT_ID, l);
-                    }
-                    self.session_headers(req, &s)
-                })
-                .await;
-            match resp {
-                Ok(r) if r.status() == StatusCode::METHOD_NOT_ALLOWED => {
-                    tracing::debug!("server offers no GET stream (405)");
-                    return;
-                }
-                Ok(r) if r.status().is_success() && http_util::content_type(&r) == "text/event-stream" => {
-                    failures = 0;
-                    let end = ctx.read_sse(r, |_| {}, || false).await;
-                    last = end.last_event_id.or(last);
-                    wait = end.retry.unwrap_or(wait);
-                }
-                Ok(r) if s.id.is_some() && matches!(r.status(), StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST) => {
-                    let status = r.status();
-                    let body = ctx.body_excerpt(r).await;
-                    if status == StatusCode::NOT_FOUND || http_util::says_invalid_session(&body) {
-                        // The session is gone; re-initialising starts a new listener.
-                        if let Err(e) = self.reinitialise(s.generation).await {
-                            tracing::warn!("{}", ctx.redact(&format!("server `{}`: {e}", ctx.endpoint.server)));
-                        }
-                        return;
-                    }
-                    failures += 1;
-                }
-                Ok(r) => {
-                    tracing::debug!(status = r.status().as_u16(), "GET stream refused");
-                    failures += 1;
-                }
-                Err(e) => {
-                    tracing::debug!("GET stream failed: {e}");
-                    failures += 1;
-                }
-            }
-            if failures > 8 {
-                tracing::info!("giving up on the GET stream after repeated failures");
-                return;
-            }
-            let backoff = wait * 2u32.saturating_pow(failures.min(5));
-            tokio::time::sleep(backoff.min(Duration::from_secs(30))).await;
-        }
     }
 
     /// Stop the GET stream and end the session with DELETE.
