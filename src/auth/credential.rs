@@ -9,7 +9,6 @@ use super::{OAuth, discovery, login_timeout, record};
 use crate::credential::{Auth, Credential, CredentialError, Retry};
 use crate::store::now;
 use futures::future::BoxFuture;
-use http::HeaderValue;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -29,13 +28,7 @@ impl OAuthCredential {
 
     fn bearer(&self, token: &str) -> Result<Auth, CredentialError> {
         self.oauth.settings.redactor.add(token.to_string());
-        let mut v = HeaderValue::from_str(&format!("Bearer {token}"))
-            .map_err(|_| CredentialError("the access token holds characters not allowed in a header".into()))?;
-        v.set_sensitive(true);
-        Ok(Auth {
-            headers: vec![(http::header::AUTHORIZATION, v)],
-            query: vec![],
-        })
+        Auth::bearer(token)
     }
 
     async fn current(&self) -> Result<Auth, CredentialError> {

@@ -6,7 +6,7 @@
 //! the store, so bridge processes for the same server that start together
 //! make one token request between them.
 
-use super::token_source::{TokenBody, TokenEndpoint, bearer_auth, bearer_of};
+use super::token_source::{TokenBody, TokenEndpoint, bearer_of};
 use super::{Auth, Credential, CredentialError, Retry};
 use crate::store::{Record, Store, now};
 use futures::future::BoxFuture;
@@ -149,7 +149,7 @@ impl Credential for ClientCredentials {
                 Some(t) => t,
                 None => self.obtain(None).await?,
             };
-            bearer_auth(&token)
+            Auth::bearer(&token)
         })
     }
 

@@ -19,6 +19,20 @@ pub struct Auth {
     pub query: Vec<(String, String)>,
 }
 
+impl Auth {
+    /// `Authorization: Bearer <token>`, marked sensitive so it never shows
+    /// in debug output.
+    pub fn bearer(token: &str) -> Result<Auth, CredentialError> {
+        let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| CredentialError("the token holds characters not allowed in a header".into()))?;
+        value.set_sensitive(true);
+        Ok(Auth {
+            headers: vec![(http::header::AUTHORIZATION, value)],
+            query: vec![],
+        })
+    }
+}
+
 /// A credential failure, already worded for the person: what went wrong and
 /// which key or command fixes it. Never contains a secret.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -65,14 +79,8 @@ impl Static {
 
     /// `Authorization: Bearer <token>`.
     pub fn bearer(token: &str, hint: impl Into<String>) -> Result<Self, CredentialError> {
-        let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
-            .map_err(|_| CredentialError("the bearer token holds characters not allowed in a header".into()))?;
-        value.set_sensitive(true);
         Ok(Self {
-            auth: Auth {
-                headers: vec![(http::header::AUTHORIZATION, value)],
-                query: vec![],
-            },
+            auth: Auth::bearer(token)?,
             hint: Some(hint.into()),
         })
     }

@@ -8,7 +8,7 @@
 //! as long as the config's refresh token is unchanged; putting new tokens in
 //! the config starts over from them.
 
-use super::token_source::{TokenBody, TokenEndpoint, bearer_auth, bearer_of};
+use super::token_source::{TokenBody, TokenEndpoint, bearer_of};
 use super::{Auth, Credential, CredentialError, Retry};
 use crate::store::{Record, Store, now};
 use futures::future::BoxFuture;
@@ -167,7 +167,7 @@ impl RefreshingToken {
 
 impl Credential for RefreshingToken {
     fn auth(&self) -> BoxFuture<'_, Result<Auth, CredentialError>> {
-        Box::pin(async move { bearer_auth(&self.pair().access) })
+        Box::pin(async move { Auth::bearer(&self.pair().access) })
     }
 
     fn unauthorized<'a>(

@@ -5,7 +5,6 @@
 
 use super::{Auth, CredentialError};
 use crate::redact::{Redactor, display_url};
-use http::HeaderValue;
 use serde::Deserialize;
 use std::time::Duration;
 use url::Url;
@@ -124,17 +123,6 @@ impl TokenEndpoint {
     }
 }
 
-/// `Authorization: Bearer <token>`, marked sensitive.
-pub fn bearer_auth(token: &str) -> Result<Auth, CredentialError> {
-    let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
-        .map_err(|_| CredentialError("the access token holds characters not allowed in a header".into()))?;
-    value.set_sensitive(true);
-    Ok(Auth {
-        headers: vec![(http::header::AUTHORIZATION, value)],
-        query: vec![],
-    })
-}
-
 /// The bearer token `auth` carried, if any.
 pub fn bearer_of(auth: &Auth) -> Option<&str> {
     auth.headers
@@ -150,7 +138,7 @@ mod tests {
 
     #[test]
     fn bearer_round_trip() {
-        let auth = bearer_auth("t0k").unwrap();
+        let auth = Auth::bearer("t0k").unwrap();
         assert_eq!(bearer_of(&auth), Some("t0k"));
         assert!(auth.headers[0].1.is_sensitive());
         assert_eq!(bearer_of(&Auth::default()), None);
