@@ -81,7 +81,7 @@ pub enum Command {
         /// The `[servers.<name>]` entry.
         name: String,
     },
-    /// Show the sign-in state of each `auth = "oauth"` server (never a secret).
+    /// Show the token state of each server: valid until …, refreshable, missing (never a secret).
     Status,
     /// Print where the config file is looked for.
     ConfigPath,

@@ -242,6 +242,19 @@ async fn a_second_run_reuses_the_stored_token() {
         b.initialize(json!({})).await;
     }
     assert_eq!(emu.token_requests().len(), 1, "the stored token is still fresh");
+    // `status` reports the stored token's state, never the token itself.
+    let (_dir, file) = support::write_config(&cfg);
+    let out = std::process::Command::new(support::bridge_bin())
+        .args(["--config", file.to_str().unwrap(), "status"])
+        .env("MCP_BRIDGE_DATA_DIR", store_path(&store))
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.starts_with("pd") && shown.contains("pipedream token valid until"),
+        "{shown}"
+    );
+    assert!(!shown.contains(&emu.issued_tokens()[0]), "{shown}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

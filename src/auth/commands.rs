@@ -143,21 +143,47 @@ pub async fn logout(flag: Option<&Path>, name: &str) -> Result<(), String> {
 pub async fn status(flag: Option<&Path>) -> Result<(), String> {
     let config = Config::load(flag).map_err(|e| e.to_string())?;
     let store = Store::open_default().map_err(|e| format!("cannot open the token store: {e}"))?;
-    let oauth_servers: Vec<&String> = config
-        .servers
-        .iter()
-        .filter(|(_, e)| e.auth.as_deref() == Some("oauth"))
-        .map(|(n, _)| n)
-        .collect();
-    if oauth_servers.is_empty() {
-        println!("No server in {} uses `auth = \"oauth\"`.", config.display_path());
+    if config.servers.is_empty() {
+        println!("No servers in {}.", config.display_path());
         return Ok(());
     }
-    for name in oauth_servers {
-        let rec = store.load(name).map_err(|e| e.to_string())?.unwrap_or_default();
-        println!("{name:<16} {}", describe(&rec));
+    for (name, entry) in &config.servers {
+        let rec = store.load(name).map_err(|e| e.to_string())?;
+        println!("{name:<16} {}", server_state(entry, rec));
     }
     Ok(())
+}
+
+/// What the bridge holds for one server, in words with no secret.
+fn server_state(entry: &crate::config::ServerEntry, rec: Option<Record>) -> String {
+    let stored = rec.filter(|r| r.access_token.is_some() || r.refresh_token.is_some());
+    match (entry.auth.as_deref(), entry.provider_name(), stored) {
+        (Some("oauth"), _, rec) => describe(&rec.unwrap_or_default()),
+        (_, "sandbox", _) => "built-in sandbox: no sign-in needed".to_string(),
+        (_, provider, Some(rec)) => format!("{provider} token {}", token_words(&rec)),
+        (_, "pipedream", None) => "no token yet: fetched with `client_id`/`client_secret` on first use".to_string(),
+        (_, "zapier", None) if entry.refresh_token.is_some() => {
+            "white-label tokens from the config (not refreshed yet)".to_string()
+        }
+        _ if entry.bearer.is_some() || entry.token.is_some() || !entry.headers.is_empty() => {
+            "static credentials from the config".to_string()
+        }
+        _ => "no credentials configured".to_string(),
+    }
+}
+
+/// A stored token's lifetime in words: "valid until …, refreshable", …
+fn token_words(rec: &Record) -> String {
+    let refreshable = if rec.refresh_token.is_some() {
+        ", refreshable"
+    } else {
+        ""
+    };
+    match rec.expires_at {
+        Some(e) if e > now() => format!("valid until {}{refreshable}", utc(e)),
+        Some(_) => format!("expired{refreshable} (renewed on next use)"),
+        None => format!("held (no expiry given){refreshable}"),
+    }
 }
 
 /// A record's token state in words, with no secret.
