@@ -9,6 +9,7 @@ use crate::relay;
 use crate::remote::{Remote, inbound::Inbound};
 use crate::sandbox::{Sandbox, SandboxOptions};
 use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -136,6 +137,7 @@ async fn dispatch(cli: Cli) -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Reported) => ExitCode::from(2),
         Err(e) => {
             eprintln!("mcp-bridge: {e}");
             ExitCode::from(2)
@@ -149,21 +151,28 @@ enum CliError {
     Config(#[from] ConfigError),
     #[error("{0}")]
     Other(String),
+    /// Already told to the person (and the client); just exit with 2.
+    #[error("")]
+    Reported,
 }
 
 async fn serve(cli: &Cli, name: Option<&str>) -> Result<(), CliError> {
-    let config = Config::load(cli.config.as_deref())?;
-    let (name, entry) = config.select(name)?;
     let redactor = Redactor::new();
-    let resolver = Resolver::new();
-    let prepared = provider::prepare(Setup {
-        name,
-        entry,
-        config: &config,
-        resolver: &resolver,
-        redactor: &redactor,
-    })
-    .await?;
+    let (name, prepared) = match prepare_server(cli, name, &redactor).await {
+        Ok(ready) => ready,
+        Err(e) => {
+            // A desktop client shows a failed initialize's message to the
+            // person; a bare exit only says "server disconnected".
+            if !std::io::stdin().is_terminal() {
+                eprintln!("mcp-bridge: {e}");
+                let why = format!("mcp-bridge cannot start: {e}");
+                relay::refuse_all(tokio::io::stdin(), tokio::io::stdout(), &why).await;
+                return Err(CliError::Reported);
+            }
+            return Err(e);
+        }
+    };
+    let name = name.as_str();
     tracing::info!(server = name, url = %display_url(&prepared.endpoint.url), "serving on stdio");
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let writer = relay::spawn_writer(rx, tokio::io::stdout());
@@ -177,6 +186,26 @@ async fn serve(cli: &Cli, name: Option<&str>) -> Result<(), CliError> {
     let _ = tokio::time::timeout(Duration::from_millis(500), writer).await;
     drop(prepared.keep_alive);
     Ok(())
+}
+
+/// Load the config and build the endpoint for the server `serve` runs.
+async fn prepare_server(
+    cli: &Cli,
+    name: Option<&str>,
+    redactor: &Redactor,
+) -> Result<(String, provider::Prepared), CliError> {
+    let config = Config::load(cli.config.as_deref())?;
+    let (name, entry) = config.select(name)?;
+    let resolver = Resolver::new();
+    let prepared = provider::prepare(Setup {
+        name,
+        entry,
+        config: &config,
+        resolver: &resolver,
+        redactor,
+    })
+    .await?;
+    Ok((name.to_string(), prepared))
 }
 
 async fn sandbox(port: u16, token: Option<String>, session_ttl: Option<f64>) -> Result<(), CliError> {

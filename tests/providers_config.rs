@@ -215,6 +215,17 @@ async fn serve_refuses_a_bad_value_with_exit_code_2() {
         &store_path(&store),
         &[],
     );
+    // The client's initialize gets the reason, so the person sees it.
+    let resp = b
+        .request("initialize", serde_json::json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}))
+        .await;
+    let shown = resp["error"]["message"].as_str().unwrap_or_default().to_string();
+    assert!(
+        shown.contains("servers.pd.environment") && shown.contains("production"),
+        "{resp}"
+    );
+    assert!(!shown.contains("pd-s3cret-value"), "{shown}");
+    b.close_stdin();
     let status = b.wait_exit(std::time::Duration::from_secs(10)).await;
     assert_eq!(status.code(), Some(2));
     let err = b.stderr_text();

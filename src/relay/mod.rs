@@ -182,3 +182,27 @@ async fn terminated() {
     }
     let _ = tokio::signal::ctrl_c().await;
 }
+
+/// Serve nothing but an explanation: answer every request with `why` (the
+/// bridge could not start, e.g. a config error) until stdin closes, so the
+/// desktop client shows the person what to fix.
+pub async fn refuse_all(
+    input: impl AsyncRead + Unpin,
+    output: impl tokio::io::AsyncWrite + Unpin + Send + 'static,
+    why: &str,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let writer = spawn_writer(rx, output);
+    let mut lines = BufReader::new(input);
+    let mut buf = Vec::new();
+    while matches!(lines.read_until(b'\n', &mut buf).await, Ok(n) if n > 0) {
+        let msg: Option<Value> = serde_json::from_slice(trim_ascii(&buf)).ok();
+        buf.clear();
+        if let Some(msg) = msg.filter(|m| jsonrpc::kind(m) == Kind::Request) {
+            let id = msg.get("id").cloned().unwrap_or(Value::Null);
+            let _ = tx.send(jsonrpc::error(id, jsonrpc::INTERNAL_ERROR, why, None));
+        }
+    }
+    drop(tx);
+    let _ = writer.await;
+}
