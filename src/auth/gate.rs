@@ -176,7 +176,7 @@ impl Gate {
                 return;
             };
             if request {
-                if let Some(resp) = remote.request(msg.clone()).await {
+                if let Some(resp) = remote.request(&msg).await {
                     me.after_response(&msg, &resp, &out);
                 }
             } else {

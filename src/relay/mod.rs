@@ -107,7 +107,7 @@ pub async fn run(
                 // The handshake goes first: nothing is sent until the
                 // remote has answered it and named the session.
                 Kind::Request if jsonrpc::method(&msg) == Some("initialize") => {
-                    let resp = remote.request(msg.clone()).await;
+                    let resp = remote.request(&msg).await;
                     if let (Some(h), Some(r)) = (&hooks, resp) {
                         h.after_response(&msg, &r, &out);
                     }
@@ -117,7 +117,7 @@ pub async fn run(
                     let hooks = hooks.clone();
                     let out = out.clone();
                     in_flight.spawn(async move {
-                        let resp = remote.request(msg.clone()).await;
+                        let resp = remote.request(&msg).await;
                         if let (Some(h), Some(r)) = (hooks, resp) {
                             h.after_response(&msg, &r, &out);
                         }

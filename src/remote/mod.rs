@@ -142,9 +142,9 @@ impl Remote {
     /// Relay a client request and see that it is answered: by the remote's
     /// response (written by `inbound`), or by an error written here. Returns
     /// the remote's response when there was one.
-    pub async fn request(&self, msg: Value) -> Option<Value> {
+    pub async fn request(&self, msg: &Value) -> Option<Value> {
         let id = msg.get("id").cloned().unwrap_or(Value::Null);
-        let method = jsonrpc::method(&msg).unwrap_or("").to_string();
+        let method = jsonrpc::method(msg).unwrap_or("").to_string();
         if method == "initialize" {
             *self.ctx.init.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.clone());
             self.ctx
@@ -154,7 +154,7 @@ impl Remote {
         let mut answer = self.ctx.inbound.expect(&id, &method, true);
         let timeout = self.ctx.endpoint.timeout;
         let outcome = tokio::time::timeout(timeout, async {
-            let deliver = self.deliver_request(&msg, &id, &method);
+            let deliver = self.deliver_request(msg, &id, &method);
             tokio::pin!(deliver);
             let mut delivered = false;
             loop {
