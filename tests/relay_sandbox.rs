@@ -404,3 +404,23 @@ async fn sigterm_ends_the_session_cleanly() {
         "no DELETE after SIGTERM"
     );
 }
+
+#[tokio::test]
+async fn a_proxy_in_the_environment_is_not_used_for_loopback_servers() {
+    let sbx = sandbox(None, None).await;
+    let (dir, config) = support::write_config(&config_for(&sbx.url(), ""));
+    let mut cmd = Bridge::command();
+    // A proxy that does not exist: using it would fail every request.
+    cmd.env("HTTP_PROXY", "http://127.0.0.1:9")
+        .env("http_proxy", "http://127.0.0.1:9")
+        .env("ALL_PROXY", "http://127.0.0.1:9")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .arg("--config")
+        .arg(&config)
+        .args(["serve", "remote"]);
+    let mut b = Bridge::spawn(cmd);
+    b.keep(dir);
+    b.initialize(CAPS()).await;
+    assert!(text(&call(&mut b, "chat_list_channels", json!({})).await).contains("#general"));
+}
