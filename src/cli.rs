@@ -47,7 +47,7 @@ pub enum Command {
     },
     /// Serve the built-in sandbox provider over Streamable HTTP on 127.0.0.1 and print its URL.
     Sandbox {
-        /// Port to listen on; 0 picks a free one.
+        /// Port to listen on; 0 picks a free one (the sandbox only; emulators always pick one).
         #[arg(long, default_value_t = 0)]
         port: u16,
         /// Require this bearer token on every request.
@@ -56,6 +56,10 @@ pub enum Command {
         /// Expire sessions idle this many seconds.
         #[arg(long, value_name = "SECS")]
         session_ttl: Option<f64>,
+        /// Emulate a hosted provider instead (pipedream, zapier, integration-app, oauth) and print
+        /// a config entry that reaches it.
+        #[arg(long, value_name = "NAME")]
+        provider: Option<String>,
     },
     /// Check the config (and resolve its credentials) without connecting.
     Check {
@@ -110,7 +114,11 @@ async fn dispatch(cli: Cli) -> ExitCode {
             port,
             ref token,
             session_ttl,
-        } => sandbox(port, token.clone(), session_ttl).await,
+            ref provider,
+        } => match provider.as_deref() {
+            None | Some("sandbox") => sandbox(port, token.clone(), session_ttl).await,
+            Some(kind) => emulate(kind).await,
+        },
         Command::Check { ref name } => check(&cli, name.as_deref()).await,
         Command::Demo { ref name } => crate::demo::run(cli.config.as_deref(), name.as_deref(), cli.log.as_deref())
             .await
@@ -220,6 +228,19 @@ async fn sandbox(port: u16, token: Option<String>, session_ttl: Option<f64>) -> 
     eprintln!("mcp-bridge sandbox listening at {} (Ctrl-C to stop)", sandbox.url());
     let _ = tokio::signal::ctrl_c().await;
     sandbox.shutdown().await;
+    Ok(())
+}
+
+async fn emulate(kind: &str) -> Result<(), CliError> {
+    let launched = crate::emulator::launch::launch(kind).await.map_err(CliError::Other)?;
+    println!("{}", launched.url);
+    println!("\n# A config entry that reaches this emulator:\n{}", launched.config);
+    eprintln!(
+        "mcp-bridge: {kind} emulator listening at {} (Ctrl-C to stop)",
+        launched.url
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    drop(launched.server);
     Ok(())
 }
 
