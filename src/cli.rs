@@ -187,6 +187,7 @@ async fn serve(cli: &Cli, name: Option<&str>) -> Result<(), CliError> {
     let inbound = Arc::new(Inbound::new(tx.clone()));
     let remote =
         Arc::new(Remote::new(prepared.endpoint, inbound).map_err(|e| CliError::Other(redactor.apply(&e.to_string())))?);
+    remote.keep_responses(prepared.hooks.is_some());
     relay::run(tokio::io::stdin(), remote, tx.clone(), prepared.hooks).await;
     drop(tx);
     // Everything queued is flushed by now or within moments; don't wait on

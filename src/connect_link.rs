@@ -116,6 +116,22 @@ impl ConnectLinks {
     }
 }
 
+impl crate::remote::inbound::Transform for ConnectLinks {
+    fn response(
+        &self,
+        reply: &crate::remote::inbound::Reply<'_>,
+        response: &mut Value,
+        out: &crate::remote::inbound::Outbox,
+    ) {
+        if reply.method != "tools/call" {
+            return;
+        }
+        if let Some(ask) = self.surface(response, reply.client_caps) {
+            let _ = out.send(ask);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

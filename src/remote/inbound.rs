@@ -3,19 +3,46 @@
 //! pending request completes it (and is written to the client unless the
 //! bridge sent that request itself); anything else (server→client requests,
 //! notifications, progress, logs) is written to the client as it is.
+//! Responses to the client's requests first pass through the `Transform`s
+//! (connect links, tool filters), which may rewrite them.
 
 use crate::connect_link::ConnectLinks;
 use crate::jsonrpc::{self, Kind};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
 /// The channel to the client (stdout writer).
 pub type Outbox = mpsc::UnboundedSender<Value>;
 
+/// What a transform knows about the response it looks at.
+pub struct Reply<'a> {
+    /// The method of the client's request this answers.
+    pub method: &'a str,
+    /// The capabilities the client declared in `initialize`.
+    pub client_caps: Option<&'a Value>,
+}
+
+/// A step that may rewrite a response on its way to the client, or send
+/// messages of its own before it (through `out`).
+pub trait Transform: Send + Sync {
+    fn response(&self, reply: &Reply<'_>, response: &mut Value, out: &Outbox);
+}
+
+/// Who gets the response to a pending request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// The client only; the waiter just learns it arrived (`Value::Null`).
+    Client,
+    /// The client, and a copy for the waiter (e.g. for hooks).
+    ClientAndCopy,
+    /// The waiter only: a request the bridge sent itself.
+    Bridge,
+}
+
 struct Pending {
-    forward: bool,
+    route: Route,
     method: String,
     done: oneshot::Sender<Value>,
 }
@@ -25,7 +52,7 @@ pub struct Inbound {
     pending: Mutex<HashMap<String, Pending>>,
     /// The capabilities the client declared in `initialize`.
     client_caps: Mutex<Option<Value>>,
-    connect_links: ConnectLinks,
+    transforms: Vec<Arc<dyn Transform>>,
     /// Ids of server→client requests the client has not answered yet.
     unanswered: Mutex<Vec<Value>>,
 }
@@ -36,7 +63,7 @@ impl Inbound {
             out,
             pending: Mutex::new(HashMap::new()),
             client_caps: Mutex::new(None),
-            connect_links: ConnectLinks::default(),
+            transforms: vec![Arc::new(ConnectLinks::default())],
             unanswered: Mutex::new(Vec::new()),
         }
     }
@@ -60,13 +87,11 @@ impl Inbound {
         *self.client_caps.lock().unwrap_or_else(|e| e.into_inner()) = caps;
     }
 
-    /// Wait for the response to request `id`. `forward` says whether the
-    /// response goes to the client (false for the bridge's own requests).
-    pub fn expect(&self, id: &Value, method: &str, forward: bool) -> oneshot::Receiver<Value> {
+    /// Wait for the response to request `id`; `route` says who gets it.
+    pub fn expect(&self, id: &Value, method: &str, route: Route) -> oneshot::Receiver<Value> {
         let (done, rx) = oneshot::channel();
         let method = method.to_string();
-        self.lock()
-            .insert(jsonrpc::id_key(id), Pending { forward, method, done });
+        self.lock().insert(jsonrpc::id_key(id), Pending { route, method, done });
         rx
     }
 
@@ -93,16 +118,28 @@ impl Inbound {
                 tracing::debug!(%id, "response for a request no longer pending; dropped");
                 return;
             };
-            if p.forward {
-                if p.method == "tools/call" {
-                    let caps = self.client_caps.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                    if let Some(ask) = self.connect_links.surface(&mut msg, caps.as_ref()) {
-                        self.to_client(ask);
-                    }
-                }
-                self.to_client(msg.clone());
+            if p.route == Route::Bridge {
+                let _ = p.done.send(msg);
+                return;
             }
-            let _ = p.done.send(msg);
+            if !self.transforms.is_empty() {
+                let caps = self.client_caps.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let reply = Reply {
+                    method: &p.method,
+                    client_caps: caps.as_ref(),
+                };
+                for t in &self.transforms {
+                    t.response(&reply, &mut msg, &self.out);
+                }
+            }
+            // Responses can be large: copy one only when the waiter needs it.
+            let copy = if p.route == Route::ClientAndCopy {
+                msg.clone()
+            } else {
+                Value::Null
+            };
+            self.to_client(msg);
+            let _ = p.done.send(copy);
         } else {
             if let Some(id) = msg.get("id").filter(|id| !id.is_null()) {
                 self.unanswered

@@ -7,6 +7,7 @@
 //! sees the break.
 
 use super::http_util;
+use super::inbound::Route;
 use super::{Ctx, RemoteError};
 use crate::jsonrpc;
 use reqwest::Method;
@@ -154,7 +155,7 @@ impl Legacy {
             self.bridge_ids.fetch_add(1, Ordering::Relaxed)
         ));
         init["id"] = id.clone();
-        let answer = self.ctx.inbound.expect(&id, "initialize", false);
+        let answer = self.ctx.inbound.expect(&id, "initialize", Route::Bridge);
         self.post(url, &init).await?;
         let got = tokio::time::timeout(self.ctx.endpoint.timeout, answer).await;
         self.ctx.inbound.forget(&id);

@@ -18,8 +18,9 @@ use crate::connect_link::BRIDGE_ID_PREFIX;
 use crate::credential::Credential;
 use crate::jsonrpc;
 use crate::redact::{Redactor, display_url};
-use inbound::Inbound;
+use inbound::{Inbound, Route};
 use serde_json::{Value, json};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
@@ -102,9 +103,17 @@ pub struct Remote {
     ctx: Arc<Ctx>,
     streamable: Arc<streamable::Streamable>,
     legacy: Mutex<Option<Arc<legacy::Legacy>>>,
+    /// Whether `request` returns a copy of each response (for hooks).
+    keep_responses: AtomicBool,
 }
 
 impl Remote {
+    /// Ask `request` to return each response, not only to write it to the
+    /// client (hooks that look at results need this; it costs a copy).
+    pub fn keep_responses(&self, keep: bool) {
+        self.keep_responses.store(keep, Ordering::Relaxed);
+    }
+
     pub fn new(endpoint: Endpoint, inbound: Arc<Inbound>) -> Result<Remote, RemoteError> {
         let mut builder = reqwest::Client::builder();
         // HTTP(S)_PROXY from the environment applies to remote servers, never
@@ -130,6 +139,7 @@ impl Remote {
             ctx: ctx.clone(),
             streamable,
             legacy: Mutex::new(None),
+            keep_responses: AtomicBool::new(false),
         };
         if ctx.endpoint.transport == Transport::Sse {
             *remote.legacy.lock().unwrap_or_else(|e| e.into_inner()) = Some(legacy::Legacy::new(ctx));
@@ -157,7 +167,12 @@ impl Remote {
                 .inbound
                 .set_client_caps(msg.pointer("/params/capabilities").cloned());
         }
-        let mut answer = self.ctx.inbound.expect(&id, &method, true);
+        let route = if method == "initialize" || self.keep_responses.load(Ordering::Relaxed) {
+            Route::ClientAndCopy
+        } else {
+            Route::Client
+        };
+        let mut answer = self.ctx.inbound.expect(&id, &method, route);
         let timeout = self.ctx.endpoint.timeout;
         let outcome = tokio::time::timeout(timeout, async {
             let deliver = self.deliver_request(msg, &id, &method);
@@ -202,7 +217,7 @@ impl Remote {
         if method == "initialize" {
             *self.ctx.init.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.clone());
         }
-        let answer = self.ctx.inbound.expect(&id, &method, false);
+        let answer = self.ctx.inbound.expect(&id, &method, Route::Bridge);
         let timeout = self.ctx.endpoint.timeout;
         let outcome = tokio::time::timeout(timeout, async {
             self.deliver_request(&msg, &id, &method).await?;

@@ -8,6 +8,7 @@
 //! for server-initiated messages, and DELETE at the end.
 
 use super::http_util::{self, ACCEPT_BOTH, LAST_EVENT_ID, PROTOCOL_VERSION, SESSION_ID, StreamEnd};
+use super::inbound::Route;
 use super::{Ctx, RemoteError};
 use crate::jsonrpc;
 use reqwest::{Method, StatusCode};
@@ -265,7 +266,7 @@ impl Streamable {
             let n = self.bridge_ids.fetch_add(1, Ordering::Relaxed);
             let id = json!(format!("mcp-bridge-reinit-{n}"));
             init["id"] = id.clone();
-            let answer = self.ctx.inbound.expect(&id, "initialize", false);
+            let answer = self.ctx.inbound.expect(&id, "initialize", Route::Bridge);
             let s = self.snapshot();
             let posted = tokio::time::timeout(self.ctx.endpoint.timeout, self.post(&init, &s, Some(&id))).await;
             let result = match posted {
