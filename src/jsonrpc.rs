@@ -77,6 +77,16 @@ mod tests {
     }
 
     #[test]
+    fn numbers_keep_their_value_through_the_relay() {
+        // Found by fuzz/stdin_line: without serde_json's `float_roundtrip`
+        // a 39-digit number came out one ULP off.
+        let line = r#"{"id":1,"method":"m","params":{"n":222222222222222222222222222222222222222}}"#;
+        let once: Value = serde_json::from_str(line).unwrap();
+        let twice: Value = serde_json::from_str(&to_line(&once)).unwrap();
+        assert_eq!(once, twice);
+    }
+
+    #[test]
     fn id_keys_keep_types_apart() {
         assert_ne!(id_key(&json!(1)), id_key(&json!("1")));
     }

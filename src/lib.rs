@@ -5,6 +5,7 @@
 //! See `ARCHITECTURE.md` for how a message travels through these modules.
 
 pub mod auth;
+pub mod bundle;
 pub mod cli;
 pub mod config;
 pub mod connect_link;

@@ -1,7 +1,8 @@
-//! Connect links reach the person once and clearly: a remote that answers a
-//! tool call like Pipedream does when the user's account is missing makes
-//! the bridge send a URL-mode elicitation (to a client that supports it) and
-//! put a plain notice first in the result, once per app.
+//! Connect links on a generic server (a stand-in answering like Pipedream's
+//! open-source MCP server): results that merely mention a URL or say
+//! `accountRequired: false` pass untouched; a `connect_link_pattern` finds
+//! a custom link; a client that asked for log messages gets a
+//! `notifications/message`; the elicitation's answer never reaches the remote.
 
 mod support;
 
@@ -15,8 +16,19 @@ use std::time::Duration;
 use support::{Bridge, toml_string};
 
 const LINK: &str = "https://pipedream.com/_static/connect.html?token=ctok_0123456789abcdef&connectLink=true&app=slack";
+const CUSTOM: &str = "https://auth.example.com/connect?app=jira&state=s1";
 
 type Posts = Arc<Mutex<Vec<Value>>>;
+
+fn result_for(tool: &str) -> Value {
+    let text = |t: String| json!({"content": [{"type": "text", "text": t}]});
+    match tool {
+        "plain" => text("Posted. See https://example.com/messages/42 and https://pipedream.com/docs".into()),
+        "said-no" => json!({"content": [{"type": "text", "text": format!("Go to: {LINK}")}], "accountRequired": false}),
+        "custom" => text(format!("Authorize first: {CUSTOM}")),
+        _ => text(format!("Go to: {LINK} to connect your account.")),
+    }
+}
 
 async fn mcp(State(posts): State<Posts>, body: Bytes) -> Response {
     let msg: Value = serde_json::from_slice(&body).unwrap();
@@ -26,10 +38,10 @@ async fn mcp(State(posts): State<Posts>, body: Bytes) -> Response {
     };
     let result = match msg["method"].as_str().unwrap() {
         "initialize" => {
-            json!({"protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "pd-like", "version": "1"}})
+            json!({"protocolVersion": "2025-11-25", "capabilities": {"tools": {}, "logging": {}}, "serverInfo": {"name": "pd-like", "version": "1"}})
         }
-        // The open-source Pipedream server's answer when no account is connected.
-        _ => json!({"content": [{"type": "text", "text": format!("Go to: {LINK} to connect your account.")}]}),
+        "tools/call" => result_for(msg["params"]["name"].as_str().unwrap_or("")),
+        _ => json!({}),
     };
     axum::Json(json!({"jsonrpc": "2.0", "id": id, "result": result})).into_response()
 }
@@ -48,68 +60,196 @@ async fn start() -> (String, Posts) {
     (url, posts)
 }
 
-#[tokio::test]
-async fn connect_link_is_surfaced_once_by_url_elicitation_and_a_notice() {
-    let (url, posts) = start().await;
+fn bridge(url: &str, extra: &str) -> Bridge {
+    bridge_with(url, extra, None)
+}
+
+fn bridge_with(url: &str, extra: &str, log: Option<&str>) -> Bridge {
+    let data = tempfile::tempdir().unwrap();
+    let (dir, config) = support::write_config(&format!(
+        "[servers.pd]\nurl = {}\ntimeout = 10\n{extra}",
+        toml_string(url)
+    ));
     let mut cmd = Bridge::command();
-    let (dir, config) = support::write_config(&format!("[servers.pd]\nurl = {}\n", toml_string(&url)));
-    cmd.env("RUST_LOG", "trace")
+    match log {
+        Some(filter) => cmd.env("RUST_LOG", filter),
+        None => cmd.env_remove("RUST_LOG"),
+    };
+    cmd.env("MCP_BRIDGE_DATA_DIR", data.path())
         .arg("--config")
         .arg(&config)
         .arg("serve")
         .arg("pd");
     let mut b = Bridge::spawn(cmd);
     b.keep(dir);
-    b.initialize(json!({"elicitation": {"form": {}, "url": {}}})).await;
+    b.keep(data);
+    b
+}
 
-    let first = b
-        .request_ok(
-            "tools/call",
-            json!({"name": "SLACK-SEND-MESSAGE", "arguments": {"instruction": "hi"}}),
-        )
-        .await;
-    let ask = b.next_other().expect("a URL-mode elicitation before the result");
-    assert_eq!(ask["method"], "elicitation/create");
-    assert_eq!(ask["params"]["mode"], "url");
-    assert_eq!(ask["params"]["url"], LINK);
-    let notice = first["content"][0]["text"].as_str().unwrap();
-    assert!(
-        notice.starts_with("Action needed: connect your slack account.") && notice.contains(LINK),
-        "{notice}"
-    );
+async fn call(b: &mut Bridge, tool: &str) -> Value {
+    b.request_ok("tools/call", json!({"name": tool, "arguments": {}})).await
+}
+
+#[tokio::test]
+async fn false_positives_are_left_untouched() {
+    let (url, posts) = start().await;
+    let mut b = bridge(&url, "");
+    b.initialize(json!({"elicitation": {"url": {}}, "logging": {}})).await;
+    for tool in ["plain", "said-no", "custom"] {
+        let r = call(&mut b, tool).await;
+        assert_eq!(r, result_for(tool), "{tool} changed");
+    }
+    b.expect_silence(Duration::from_millis(300)).await;
+    let calls = posts
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|m| m["method"] == "tools/call")
+        .count();
+    assert_eq!(calls, 3, "no retries for results without a link");
+    assert!(!b.stderr_text().contains("WARN"), "{}", b.stderr_text());
+}
+
+#[tokio::test]
+async fn a_connect_link_pattern_finds_a_custom_link() {
+    let (url, _posts) = start().await;
+    let mut b = bridge(&url, "connect_link_pattern = \"https://auth.example.com/connect?*\"\n");
+    b.initialize(json!({})).await;
+    let r = call(&mut b, "custom").await;
     assert_eq!(
-        first["content"][1]["text"],
-        format!("Go to: {LINK} to connect your account."),
-        "the original text stays"
+        r["content"][0]["text"],
+        format!("Connect your Jira account to continue:\n{CUSTOM}")
     );
-
-    // The person's answer to the bridge's own question is not sent to the remote.
-    b.respond(&ask["id"], json!({"action": "accept"})).await;
-    let second = b
-        .request_ok(
-            "tools/call",
-            json!({"name": "SLACK-SEND-MESSAGE", "arguments": {"instruction": "again"}}),
-        )
-        .await;
-    assert_eq!(second["content"].as_array().unwrap().len(), 1, "shown once: {second}");
-    assert!(b.next_other().is_none(), "no second elicitation");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The provider's own recogniser still applies.
+    let r = call(&mut b, "send").await;
     assert!(
-        !posts.lock().unwrap().iter().any(|m| m.get("id") == Some(&ask["id"])),
-        "answer leaked to the remote"
-    );
-    assert!(
-        !b.stderr_text().contains("ctok_0123456789abcdef"),
-        "the one-time token was logged"
+        r["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Connect your Slack account")
     );
 }
 
 #[tokio::test]
-async fn without_url_elicitation_the_notice_alone_carries_the_link() {
+async fn a_client_taking_log_messages_gets_one_and_the_elicitation_answer_stays_here() {
+    let (url, posts) = start().await;
+    let mut b = bridge(&url, "[servers.pd.connect]\nretry_on_account_required = 0\n");
+    b.initialize(json!({"elicitation": {"url": {}}})).await;
+    b.request_ok("logging/setLevel", json!({"level": "info"})).await;
+    let id = b.next_id();
+    b.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "send", "arguments": {}}}))
+        .await;
+    let note = b.next_other_timeout(Duration::from_secs(5)).await;
+    assert_eq!(note["method"], "notifications/message");
+    assert_eq!(note["params"]["level"], "warning");
+    assert_eq!(note["params"]["data"]["url"], LINK);
+    let ask = b.next_other_timeout(Duration::from_secs(5)).await;
+    assert_eq!(ask["method"], "elicitation/create");
+    b.respond(&ask["id"], json!({"action": "cancel"})).await;
+    let r = b.wait_response(&id, Duration::from_secs(5)).await;
+    assert!(r["result"]["content"][0]["text"].as_str().unwrap().contains(LINK));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        !posts.lock().unwrap().iter().any(|m| m.get("id") == Some(&ask["id"])),
+        "the answer leaked to the remote"
+    );
+}
+
+#[tokio::test]
+async fn surfacing_can_be_switched_off() {
     let (url, _posts) = start().await;
-    let mut b = Bridge::serve(&format!("[servers.pd]\nurl = {}\n", toml_string(&url)), "pd");
-    b.initialize(json!({"elicitation": {}})).await;
-    let r = b.request_ok("tools/call", json!({"name": "x", "arguments": {}})).await;
-    assert!(r["content"][0]["text"].as_str().unwrap().contains(LINK));
-    assert!(b.next_other().is_none());
+    let cfg = "[servers.pd.connect]\nnotice = false\nlog = false\nnotify = false\nelicit = false\nretry_on_account_required = 0\n";
+    let mut b = bridge(&url, cfg);
+    b.initialize(json!({"elicitation": {"url": {}}, "logging": {}})).await;
+    let r = call(&mut b, "send").await;
+    assert_eq!(r, result_for("send"));
+    b.expect_silence(Duration::from_millis(300)).await;
+    assert!(!b.stderr_text().contains("ctok_"), "{}", b.stderr_text());
+}
+
+#[tokio::test]
+async fn the_link_is_logged_in_the_warn_line_only_even_at_trace() {
+    let (url, _posts) = start().await;
+    let mut b = bridge_with(&url, "", Some("trace"));
+    b.initialize(json!({})).await;
+    call(&mut b, "send").await;
+    let stderr = b.stderr_text();
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("ctok_0123456789abcdef")).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].contains("WARN") && lines[0].contains("app=slack"),
+        "{}",
+        lines[0]
+    );
+}
+
+#[tokio::test]
+async fn an_unanswered_elicitation_ends_at_the_timeout_with_the_notice() {
+    let (url, _posts) = start().await;
+    let data = tempfile::tempdir().unwrap();
+    let cfg = format!("[servers.pd]\nurl = {}\ntimeout = 2\n", toml_string(&url));
+    let (dir, config) = support::write_config(&cfg);
+    let mut cmd = Bridge::command();
+    cmd.env_remove("RUST_LOG")
+        .env("MCP_BRIDGE_DATA_DIR", data.path())
+        .arg("--config")
+        .arg(&config)
+        .arg("serve")
+        .arg("pd");
+    let mut b = Bridge::spawn(cmd);
+    b.keep(dir);
+    b.keep(data);
+    b.initialize(json!({"elicitation": {"url": {}}})).await;
+    let started = std::time::Instant::now();
+    let r = call(&mut b, "send").await;
+    let waited = started.elapsed();
+    assert!(r["content"][0]["text"].as_str().unwrap().contains(LINK), "{r}");
+    assert!(
+        waited >= Duration::from_millis(1500) && waited < Duration::from_secs(8),
+        "{waited:?}"
+    );
+    assert_eq!(b.next_other().unwrap()["method"], "elicitation/create");
+
+    // The client leaving while a call is held still gets it answered.
+    let id = b.next_id();
+    b.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "send", "arguments": {}}}))
+        .await;
+    let ask = b.next_other_timeout(Duration::from_secs(5)).await;
+    assert_eq!(ask["method"], "elicitation/create");
+    b.close_stdin();
+    let r = b.wait_response(&id, Duration::from_secs(5)).await;
+    assert!(
+        r["result"]["content"][0]["text"].as_str().unwrap().contains(LINK),
+        "{r}"
+    );
+}
+
+#[tokio::test]
+async fn a_cancelled_held_call_gets_no_answer_and_the_next_one_is_asked_again() {
+    let (url, _posts) = start().await;
+    let mut b = bridge(&url, "");
+    b.initialize(json!({"elicitation": {"url": {}}})).await;
+    let id = b.next_id();
+    b.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "send", "arguments": {}}}))
+        .await;
+    let ask = b.next_other_timeout(Duration::from_secs(5)).await;
+    assert_eq!(ask["method"], "elicitation/create");
+    b.notify(
+        "notifications/cancelled",
+        json!({"requestId": id, "reason": "user stopped"}),
+    )
+    .await;
+    b.expect_silence(Duration::from_millis(500)).await;
+    // The app is not left marked as asked: a new call asks again.
+    let id2 = b.next_id();
+    b.send(&json!({"jsonrpc": "2.0", "id": id2, "method": "tools/call", "params": {"name": "send", "arguments": {}}}))
+        .await;
+    let again = b.next_other_timeout(Duration::from_secs(5)).await;
+    assert_eq!(again["method"], "elicitation/create");
+    b.respond(&again["id"], json!({"action": "decline"})).await;
+    let r = b.wait_response(&id2, Duration::from_secs(5)).await;
+    assert!(
+        r["result"]["content"][0]["text"].as_str().unwrap().contains(LINK),
+        "{r}"
+    );
 }

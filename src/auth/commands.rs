@@ -155,7 +155,7 @@ pub async fn status(flag: Option<&Path>) -> Result<(), String> {
 }
 
 /// What the bridge holds for one server, in words with no secret.
-fn server_state(entry: &crate::config::ServerEntry, rec: Option<Record>) -> String {
+pub fn server_state(entry: &crate::config::ServerEntry, rec: Option<Record>) -> String {
     let stored = rec.filter(|r| r.access_token.is_some() || r.refresh_token.is_some());
     match (entry.auth.as_deref(), entry.provider_name(), stored) {
         (Some("oauth"), _, rec) => describe(&rec.unwrap_or_default()),

@@ -38,6 +38,8 @@ mod token;
 
 pub use credential::OAuthCredential;
 pub use gate::Gate;
+/// Open a link in the person's browser (`$MCP_BRIDGE_BROWSER`, else the platform's opener).
+pub use browser::open as open_browser;
 
 use crate::config::ConfigError;
 use crate::provider::{Prepared, Setup};

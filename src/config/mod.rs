@@ -29,12 +29,22 @@ pub struct Config {
     pub default: Option<String>,
     #[serde(default)]
     pub servers: BTreeMap<String, ServerEntry>,
+    /// `[bundles.<name>]`: several servers served as one.
+    #[serde(default)]
+    pub bundles: BTreeMap<String, BundleEntry>,
     /// Where the file came from (not a TOML key).
     #[serde(skip)]
     pub path: Option<PathBuf>,
     /// The file's text, kept to point errors found after parsing at a line.
     #[serde(skip)]
     pub source: String,
+}
+
+/// One `[bundles.<name>]` table: the servers `serve <name>` merges.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct BundleEntry {
+    pub servers: Vec<String>,
 }
 
 /// How the bridge talks to the remote.
@@ -102,9 +112,18 @@ pub struct ServerEntry {
     #[serde(default)]
     pub query: BTreeMap<String, ConfigValue>,
     pub timeout: Option<Timeout>,
+    /// Globs (`*`, `?`) of the tools shown; others are hidden and refused.
+    pub allow_tools: Option<Vec<String>>,
+    /// Globs (`*`, `?`) of the tools hidden and refused.
+    pub deny_tools: Option<Vec<String>>,
     pub bearer: Option<ConfigValue>,
     /// `"oauth"` to log in with the MCP authorization flow.
     pub auth: Option<String>,
+    /// `[servers.<name>.connect]`: how connect links are shown.
+    #[serde(default)]
+    pub connect: crate::connect_link::ConnectSettings,
+    /// A glob (`*`) of the connect links this server sends.
+    pub connect_link_pattern: Option<String>,
 
     // ---- OAuth and client credentials ----
     pub scopes: Option<Vec<String>>,
@@ -181,6 +200,7 @@ pub fn builtin() -> Config {
     Config {
         default: Some("sandbox".into()),
         servers,
+        bundles: BTreeMap::new(),
         path: None,
         source: String::new(),
     }

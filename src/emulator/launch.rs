@@ -24,7 +24,11 @@ pub async fn launch(kind: &str) -> Result<Launched, String> {
     let io = |e: std::io::Error| format!("cannot start the {kind} emulator on 127.0.0.1: {e}");
     let launched = match kind {
         "pipedream" => {
-            let opts = PipedreamOptions::default();
+            // The whole connect-link flow: user-1 has no account until the link is opened.
+            let opts = PipedreamOptions {
+                require_accounts: true,
+                ..Default::default()
+            };
             let emu = PipedreamEmulator::start(opts.clone()).await.map_err(io)?;
             let base = emu.base();
             Launched {

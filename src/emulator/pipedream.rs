@@ -4,8 +4,15 @@
 //! (issued, unexpired, not revoked; else 401) and the required Connect
 //! parameters (as `x-pd-*` headers or query parameters; else a 400 naming
 //! the missing header) before serving app tools shaped by the tool mode.
+//! With `require_accounts`, users must connect an account first through a
+//! connect link on the emulator (`accounts.rs`).
 
-use super::common::{Answer, Log, Mcp, Recorded, RpcError, Running, Session, Tools, bearer, json_error};
+mod accounts;
+mod tools;
+
+use tools::PdTools;
+
+use super::common::{Log, Mcp, Recorded, Running, bearer, json_error};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -35,6 +42,8 @@ pub struct PipedreamOptions {
     pub expires_in: u64,
     /// How long the token endpoint takes to answer.
     pub token_delay: Duration,
+    /// Users start with no connected account (the connect-link flow).
+    pub require_accounts: bool,
 }
 
 impl Default for PipedreamOptions {
@@ -44,6 +53,7 @@ impl Default for PipedreamOptions {
             client_secret: "pd-client-secret".into(),
             expires_in: 3600,
             token_delay: Duration::ZERO,
+            require_accounts: false,
         }
     }
 }
@@ -59,6 +69,7 @@ struct Pd {
     issued: Mutex<Vec<Issued>>,
     counter: AtomicU64,
     mcp: Mcp<PdTools>,
+    accounts: Arc<accounts::Accounts>,
 }
 
 /// A running Pipedream emulator.
@@ -70,23 +81,27 @@ pub struct PipedreamEmulator {
 
 impl PipedreamEmulator {
     pub async fn start(opts: PipedreamOptions) -> std::io::Result<Self> {
+        let accounts = Arc::new(accounts::Accounts::new(opts.require_accounts));
         let pd = Arc::new(Pd {
             opts,
             issued: Mutex::new(vec![]),
             counter: AtomicU64::new(0),
-            mcp: Mcp::new(PdTools, false),
+            mcp: Mcp::new(PdTools(accounts.clone()), false),
+            accounts: accounts.clone(),
         });
+        let links = Router::new()
+            .route(accounts::CONNECT_PATH, axum::routing::get(accounts::connect))
+            .with_state(accounts.clone());
         let log = Log::default();
         let router = Router::new()
             .route(TOKEN_PATH, post(token))
             .fallback(mcp)
             .with_state(pd.clone())
+            .merge(links)
             .layer(axum::middleware::from_fn_with_state(log.clone(), super::common::record));
-        Ok(Self {
-            server: Running::start(router).await?,
-            log,
-            pd,
-        })
+        let server = Running::start(router).await?;
+        let _ = accounts.base.set(server.base());
+        Ok(Self { server, log, pd })
     }
 
     /// `base_url` and `api_base` for the config: `http://127.0.0.1:PORT`.
@@ -106,6 +121,16 @@ impl PipedreamEmulator {
     /// Requests to the MCP server.
     pub fn mcp_requests(&self) -> Vec<Recorded> {
         self.requests().into_iter().filter(|r| r.path != TOKEN_PATH).collect()
+    }
+
+    /// Whether `user` has connected `app`.
+    pub fn is_connected(&self, user: &str, app: &str) -> bool {
+        self.pd.accounts.is_connected(user, app)
+    }
+
+    /// The next `n` tool calls say `accountRequired` even with an account.
+    pub fn spurious_account_required(&self, n: u64) {
+        self.pd.accounts.set_spurious(n);
     }
 
     /// Revoke every token issued so far: their next use gets 401.
@@ -213,58 +238,4 @@ async fn mcp(
         );
     }
     pd.mcp.http(&method, &headers, &query, &body)
-}
-
-/// Tools for the app named in `x-pd-app-slug`, shaped by `x-pd-tool-mode`.
-struct PdTools;
-
-fn header(h: &HeaderMap, name: &str) -> String {
-    h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
-}
-
-fn tool_names(h: &HeaderMap) -> (String, Vec<String>) {
-    let app = Some(header(h, "x-pd-app-slug"))
-        .filter(|a| !a.is_empty())
-        .unwrap_or("pipedream".into());
-    let mode = Some(header(h, "x-pd-tool-mode"))
-        .filter(|m| !m.is_empty())
-        .unwrap_or("sub-agent".into());
-    let names = ["send-message", "list-channels"].iter().map(|a| format!("{app}-{a}"));
-    let names = if mode == "sub-agent" {
-        names.map(|n| n.to_uppercase()).collect()
-    } else {
-        names.collect()
-    };
-    (mode, names)
-}
-
-impl Tools for PdTools {
-    fn server_name(&self) -> &'static str {
-        "pipedream-emulator"
-    }
-
-    fn list(&self, _s: &Session, h: &HeaderMap) -> Vec<Value> {
-        let (mode, names) = tool_names(h);
-        let schema = if mode == "sub-agent" {
-            json!({"type": "object", "properties": {"instruction": {"type": "string"}}, "required": ["instruction"]})
-        } else {
-            json!({"type": "object", "properties": {"channel": {"type": "string"}, "text": {"type": "string"}}})
-        };
-        names
-            .into_iter()
-            .map(|n| json!({"name": n, "description": format!("Pipedream action {n}"), "inputSchema": schema}))
-            .collect()
-    }
-
-    fn call(&self, _s: &Session, h: &HeaderMap, name: &str, args: &Value) -> Result<Answer, RpcError> {
-        let (_, names) = tool_names(h);
-        if !names.iter().any(|n| n == name) {
-            return Err(RpcError {
-                code: -32602,
-                message: format!("Tool {name} not found"),
-            });
-        }
-        let user = header(h, "x-pd-external-user-id");
-        Ok(Answer::text(format!("{name} ran for {user} with {args}"), false))
-    }
 }

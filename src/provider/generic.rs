@@ -12,5 +12,6 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
         endpoint: setup.endpoint(url, credential)?,
         hooks: None,
         keep_alive: vec![],
+        transforms: vec![],
     })
 }

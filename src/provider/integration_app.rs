@@ -90,6 +90,7 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
         endpoint,
         hooks,
         keep_alive: vec![],
+        transforms: vec![],
     })
 }
 
@@ -132,5 +133,54 @@ mod tests {
         assert!(run(call, error).is_empty());
         let other = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"gmail_send-email"}});
         assert!(run(other, ok).is_empty());
+    }
+}
+
+/// Integration.app (Membrane) connection links: a page of its connection UI
+/// (`…integration.app/…/integrations/<key>/connect…`, or the same on
+/// getmembrane.com), in text or a `connectUrl`/`connectionUrl` field. The
+/// app is the integration key.
+pub fn recognise(result: &Value) -> Option<crate::connect_link::ConnectLink> {
+    use crate::connect_link::{ConnectLink, account_required, field_url, text_urls};
+    if account_required(result) == Some(false) {
+        return None;
+    }
+    let key_of = |u: &str| -> Option<String> {
+        let p = url::Url::parse(u).ok()?;
+        let host = p.host_str()?;
+        let ours = ["integration.app", "getmembrane.com"]
+            .iter()
+            .any(|d| host == *d || host.ends_with(&format!(".{d}")));
+        let segs: Vec<&str> = p.path_segments()?.collect();
+        let at = segs.iter().position(|s| *s == "integrations")?;
+        let key = segs.get(at + 1).filter(|k| !k.is_empty())?;
+        (ours && segs[at + 2..].iter().any(|s| s.starts_with("connect"))).then(|| key.to_string())
+    };
+    let url = field_url(result, &["connectUrl", "connectionUrl", "connect_url"])
+        .filter(|u| key_of(u).is_some())
+        .or_else(|| text_urls(result).into_iter().find(|u| key_of(u).is_some()))?;
+    Some(ConnectLink { app: key_of(&url), url })
+}
+
+#[cfg(test)]
+mod recognise_tests {
+    use super::recognise;
+    use serde_json::json;
+
+    #[test]
+    fn connection_links() {
+        let link = "https://ui.integration.app/embed/integrations/hubspot/connect?token=eyJhbGciOi";
+        let r = json!({"content": [{"type": "text", "text": format!("No connection for hubspot. Create one: {link}")}], "isError": true});
+        let l = recognise(&r).unwrap();
+        assert_eq!((l.url.as_str(), l.app.as_deref()), (link, Some("hubspot")));
+        let m = "https://ui.getmembrane.com/embed/integrations/google-calendar/connection?token=x";
+        let r = json!({"content": [], "structuredContent": {"connectionUrl": m}});
+        assert_eq!(recognise(&r).unwrap().app.as_deref(), Some("google-calendar"));
+    }
+
+    #[test]
+    fn no_false_alarms() {
+        let r = json!({"content": [{"type": "text", "text": "See https://integration.app/docs/integrations/hubspot and https://example.com/integrations/x/connect"}]});
+        assert_eq!(recognise(&r), None);
     }
 }

@@ -24,7 +24,18 @@ use url::Url;
 pub const PROVIDERS: &[&str] = &["generic", "sandbox", "pipedream", "zapier", "integration-app", "pipe2"];
 
 /// Keys every provider accepts.
-const COMMON_KEYS: &[&str] = &["provider", "url", "transport", "headers", "query", "timeout"];
+const COMMON_KEYS: &[&str] = &[
+    "provider",
+    "url",
+    "transport",
+    "headers",
+    "query",
+    "timeout",
+    "allow_tools",
+    "deny_tools",
+    "connect",
+    "connect_link_pattern",
+];
 
 /// The provider-specific keys of the providers that check their keys, used
 /// to say which provider a misplaced key belongs to.
@@ -41,6 +52,8 @@ pub struct Prepared {
     pub hooks: Option<Arc<dyn AfterResponse>>,
     /// Whatever must live as long as the relay (e.g. an in-process sandbox).
     pub keep_alive: Vec<Box<dyn Any + Send>>,
+    /// Steps on the server's answers (its connect links), run in `Inbound`.
+    pub transforms: Vec<Arc<dyn crate::remote::inbound::Transform>>,
 }
 
 /// What a provider file gets to build its endpoint from.
@@ -178,6 +191,7 @@ impl Setup<'_> {
             credential,
             transport: self.entry.transport,
             timeout: self.entry.timeout(),
+            tools: crate::remote::filter::ToolFilter::new(self.entry.allow_tools.clone(), self.entry.deny_tools.clone()),
             redactor: self.redactor.clone(),
         })
     }
@@ -294,7 +308,10 @@ pub async fn prepare(setup: Setup<'_>) -> Result<Prepared, ConfigError> {
             ),
         ));
     }
-    let prepared = prepare_provider(&setup).await?;
+    let mut prepared = prepare_provider(&setup).await?;
+    prepared
+        .transforms
+        .push(crate::connect_link::for_server(&setup, recogniser(provider))?);
     // `auth = "oauth"` on any server: the OAuth credential and sign-in gate.
     match setup.entry.auth.as_deref() {
         Some("oauth") => crate::auth::attach(&setup, prepared),
@@ -303,6 +320,24 @@ pub async fn prepare(setup: Setup<'_>) -> Result<Prepared, ConfigError> {
             format!("unknown `auth = \"{other}\"`; the only value is \"oauth\" (the MCP authorization flow)"),
         )),
         None => Ok(prepared),
+    }
+}
+
+/// A connect link by any provider's recogniser.
+pub fn recognise_any(result: &serde_json::Value) -> Option<crate::connect_link::ConnectLink> {
+    pipedream::recognise(result)
+        .or_else(|| zapier::recognise(result))
+        .or_else(|| integration_app::recognise(result))
+}
+
+/// The provider's own connect-link recogniser (next to its code).
+fn recogniser(provider: &str) -> Option<crate::connect_link::Recogniser> {
+    match provider {
+        // A generic server may be Pipedream's open-source MCP server.
+        "pipedream" | "generic" | "sandbox" => Some(Arc::new(pipedream::recognise)),
+        "zapier" => Some(Arc::new(zapier::recognise)),
+        "integration-app" => Some(Arc::new(integration_app::recognise)),
+        _ => None,
     }
 }
 

@@ -29,6 +29,7 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
             endpoint: setup.endpoint(url, Arc::new(Static::none()))?,
             hooks: None,
             keep_alive: vec![],
+            transforms: vec![],
         });
     }
     let token = setup.required_secret(
@@ -48,5 +49,6 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
         endpoint: setup.endpoint(url, Arc::new(credential))?,
         hooks: None,
         keep_alive: vec![],
+        transforms: vec![],
     })
 }

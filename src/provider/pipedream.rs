@@ -172,5 +172,63 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
         endpoint,
         hooks: None,
         keep_alive: vec![],
+        transforms: vec![],
     })
+}
+
+/// Pipedream's "connect your account first" answer: `accountRequired` /
+/// `connectUrl` anywhere in the result (top level, `structuredContent`,
+/// `_meta`), or the `connect.html?token=ctok_…` Connect Link in its text.
+/// An explicit `accountRequired: false` is never a connect request.
+pub fn recognise(result: &serde_json::Value) -> Option<crate::connect_link::ConnectLink> {
+    use crate::connect_link::{ConnectLink, account_required, field_url, query_param, text_urls};
+    if account_required(result) == Some(false) {
+        return None;
+    }
+    let is_link = |u: &String| {
+        url::Url::parse(u).is_ok_and(|p| p.path().ends_with("/_static/connect.html"))
+            && query_param(u, "token").is_some_and(|t| t.starts_with("ctok_"))
+    };
+    let url =
+        field_url(result, &["connectUrl", "connect_url"]).or_else(|| text_urls(result).into_iter().find(is_link))?;
+    Some(ConnectLink {
+        app: query_param(&url, "app"),
+        url,
+    })
+}
+
+#[cfg(test)]
+mod recognise_tests {
+    use super::recognise;
+    use serde_json::json;
+
+    const LINK: &str = "https://pipedream.com/_static/connect.html?token=ctok_cbb248e2374dc105ed42c5c01d7ac158&connectLink=true&app=slack";
+
+    #[test]
+    fn open_source_text_and_hosted_fields() {
+        // The open-source server: plain text, no isError.
+        let text = json!({"content": [{"type": "text", "text": format!("Go to: {LINK} to connect your account.")}]});
+        let l = recognise(&text).unwrap();
+        assert_eq!((l.url.as_str(), l.app.as_deref()), (LINK, Some("slack")));
+        // The hosted server: accountRequired + connectUrl, top level or nested.
+        let hosted = json!({"_meta": {"requestId": "ee7f"}, "content": [{"type": "text", "text": "Connect an account"}],
+                            "accountRequired": true, "connectUrl": LINK, "isError": false});
+        assert_eq!(recognise(&hosted).unwrap().url, LINK);
+        let nested = json!({"content": [], "structuredContent": {"accountRequired": true, "connectUrl": LINK}});
+        assert_eq!(recognise(&nested).unwrap().app.as_deref(), Some("slack"));
+        let meta = json!({"content": [], "_meta": {"accountRequired": true, "connectUrl": LINK}});
+        assert!(recognise(&meta).is_some());
+    }
+
+    #[test]
+    fn no_false_alarms() {
+        let plain = json!({"content": [{"type": "text", "text": "See https://pipedream.com/docs/connect and https://example.com/x?token=1"}]});
+        assert_eq!(recognise(&plain), None);
+        let said_no =
+            json!({"content": [{"type": "text", "text": format!("Go to: {LINK}")}], "accountRequired": false});
+        assert_eq!(recognise(&said_no), None);
+        let not_ctok =
+            json!({"content": [{"type": "text", "text": "https://pipedream.com/_static/connect.html?token=abc"}]});
+        assert_eq!(recognise(&not_ctok), None);
+    }
 }

@@ -26,5 +26,6 @@ pub async fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
         endpoint: setup.endpoint(url, Arc::new(credential))?,
         hooks: None,
         keep_alive: vec![Box::new(sandbox)],
+        transforms: vec![],
     })
 }

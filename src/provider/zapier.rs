@@ -70,6 +70,7 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
             endpoint: setup.endpoint(url, Arc::new(Static::none()))?,
             hooks: None,
             keep_alive: vec![],
+            transforms: vec![],
         });
     }
     let oauth = [&e.access_token, &e.refresh_token, &e.client_id, &e.client_secret];
@@ -135,6 +136,7 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
         endpoint: setup.endpoint(url, credential)?,
         hooks: None,
         keep_alive: vec![],
+        transforms: vec![],
     })
 }
 
@@ -163,4 +165,66 @@ fn oauth_credential(setup: &Setup<'_>) -> Result<RefreshingToken, ConfigError> {
         client_secret,
         store: setup.store()?,
     }))
+}
+
+/// Zapier's connect and authorize links: `connect.zapier.com/oauth/authorize`
+/// (the white-label MCP authorize step) and the `…/connections` pages of
+/// zapier.com where an app account is connected, in text or a
+/// `connectUrl`-like field. The app is the `resource`'s last path segment
+/// (`…/connect/SlackCLIAPI` → `Slack`) or the `app` parameter.
+pub fn recognise(result: &serde_json::Value) -> Option<crate::connect_link::ConnectLink> {
+    use crate::connect_link::{ConnectLink, account_required, field_url, query_param, text_urls};
+    if account_required(result) == Some(false) {
+        return None;
+    }
+    let is_link = |u: &String| {
+        let Ok(p) = url::Url::parse(u) else {
+            return false;
+        };
+        let host = p.host_str().unwrap_or("");
+        let zapier = host == "zapier.com" || host.ends_with(".zapier.com");
+        zapier
+            && (p.path().starts_with("/oauth/authorize")
+                || p.path_segments().is_some_and(|mut s| s.any(|s| s == "connections")))
+    };
+    let url = field_url(
+        result,
+        &["connectUrl", "connect_url", "authorizeUrl", "mcp_authorize_url"],
+    )
+    .filter(is_link)
+    .or_else(|| text_urls(result).into_iter().find(is_link))?;
+    let from_resource = query_param(&url, "resource").and_then(|r| {
+        let last = r.trim_end_matches('/').rsplit('/').next()?.to_string();
+        let app = last.trim_end_matches("CLIAPI").trim_end_matches("API");
+        (!app.is_empty() && app != "connect").then(|| app.to_string())
+    });
+    Some(ConnectLink {
+        app: query_param(&url, "app").or(from_resource),
+        url,
+    })
+}
+
+#[cfg(test)]
+mod recognise_tests {
+    use super::recognise;
+    use serde_json::json;
+
+    #[test]
+    fn authorize_and_connection_links() {
+        let auth = "https://connect.zapier.com/oauth/authorize?token=ct_1&resource=https%3A%2F%2Fmcp.zapier.com%2Fapi%2Fv1%2Fconnect%2FSlackCLIAPI&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&state=s&scope=mcp%3Arun&client_id=c&response_type=code";
+        let r = json!({"content": [{"type": "text", "text": format!("Authorize Slack first: {auth}")}]});
+        let l = recognise(&r).unwrap();
+        assert_eq!((l.url.as_str(), l.app.as_deref()), (auth, Some("Slack")));
+        let conn = "https://mcp.zapier.com/mcp/servers/4f1e/connections?app=gmail";
+        let r = json!({"content": [], "structuredContent": {"connectUrl": conn}});
+        assert_eq!(recognise(&r).unwrap().app.as_deref(), Some("gmail"));
+    }
+
+    #[test]
+    fn no_false_alarms() {
+        let r = json!({"content": [{"type": "text", "text": "Docs: https://zapier.com/apps and https://mcp.zapier.com/api/v1/connect"}]});
+        assert_eq!(recognise(&r), None);
+        let r = json!({"content": [{"type": "text", "text": "https://zapier.com/app/connections"}], "accountRequired": false});
+        assert_eq!(recognise(&r), None);
+    }
 }

@@ -67,35 +67,13 @@ pub async fn run(
             }
         }
         while in_flight.try_join_next().is_some() {}
-        let line = trim_ascii(&buf);
-        if line.is_empty() {
-            continue;
-        }
-        let parsed: Value = match serde_json::from_slice(line) {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::warn!("stdin: not JSON ({e})");
-                let _ = out.send(jsonrpc::error(
-                    Value::Null,
-                    jsonrpc::PARSE_ERROR,
-                    format!("Parse error: {e}"),
-                    None,
-                ));
+        let messages = match decode_line(&buf) {
+            Line::Blank => continue,
+            Line::Messages(messages) => messages,
+            Line::Error(answer) => {
+                let _ = out.send(answer);
                 continue;
             }
-        };
-        let messages = match parsed {
-            Value::Array(batch) if !batch.is_empty() => batch,
-            Value::Array(_) => {
-                let _ = out.send(jsonrpc::error(
-                    Value::Null,
-                    jsonrpc::INVALID_REQUEST,
-                    "Invalid Request: empty batch",
-                    None,
-                ));
-                continue;
-            }
-            single => vec![single],
         };
         for msg in messages {
             if let Some(h) = &hooks
@@ -155,6 +133,44 @@ pub async fn run(
     remote.client_gone().await;
     while in_flight.join_next().await.is_some() {}
     remote.close().await;
+}
+
+/// One stdin line, decoded.
+#[derive(Debug)]
+pub enum Line {
+    /// Only whitespace (a blank line, a lone CR): nothing to do.
+    Blank,
+    /// One message, or the members of a non-empty batch, in order.
+    Messages(Vec<Value>),
+    /// Not JSON, or an empty batch: the error to write to the client.
+    Error(Value),
+}
+
+/// Decode one line read from stdin (with or without its `\n` or `\r\n`).
+pub fn decode_line(buf: &[u8]) -> Line {
+    let line = trim_ascii(buf);
+    if line.is_empty() {
+        return Line::Blank;
+    }
+    match serde_json::from_slice(line) {
+        Ok(Value::Array(batch)) if !batch.is_empty() => Line::Messages(batch),
+        Ok(Value::Array(_)) => Line::Error(jsonrpc::error(
+            Value::Null,
+            jsonrpc::INVALID_REQUEST,
+            "Invalid Request: empty batch",
+            None,
+        )),
+        Ok(single) => Line::Messages(vec![single]),
+        Err(e) => {
+            tracing::warn!("stdin: not JSON ({e})");
+            Line::Error(jsonrpc::error(
+                Value::Null,
+                jsonrpc::PARSE_ERROR,
+                format!("Parse error: {e}"),
+                None,
+            ))
+        }
+    }
 }
 
 fn trim_ascii(b: &[u8]) -> &[u8] {

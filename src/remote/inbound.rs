@@ -6,12 +6,11 @@
 //! Responses to the client's requests first pass through the `Transform`s
 //! (connect links, tool filters), which may rewrite them.
 
-use crate::connect_link::ConnectLinks;
 use crate::jsonrpc::{self, Kind};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use tokio::sync::{mpsc, oneshot};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 /// The channel to the client (stdout writer).
 pub type Outbox = mpsc::UnboundedSender<Value>;
@@ -22,12 +21,23 @@ pub struct Reply<'a> {
     pub method: &'a str,
     /// The capabilities the client declared in `initialize`.
     pub client_caps: Option<&'a Value>,
+    /// The request's params, kept for the methods a transform asks for
+    /// (`Transform::wants_params`).
+    pub params: Option<&'a Value>,
+    /// The remote, for a transform that follows an answer up itself.
+    pub remote: Option<&'a Weak<crate::remote::Remote>>,
 }
 
 /// A step that may rewrite a response on its way to the client, or send
 /// messages of its own before it (through `out`).
 pub trait Transform: Send + Sync {
+    /// May rewrite `response`, or take it (leave `Value::Null`): the
+    /// transform then answers the client itself, later, through `out`.
     fn response(&self, reply: &Reply<'_>, response: &mut Value, out: &Outbox);
+    /// Whether `response` needs the request's params for `method`.
+    fn wants_params(&self, _method: &str) -> bool {
+        false
+    }
 }
 
 /// Who gets the response to a pending request.
@@ -44,6 +54,7 @@ pub enum Route {
 struct Pending {
     route: Route,
     method: String,
+    params: Option<Value>,
     done: oneshot::Sender<Value>,
 }
 
@@ -53,8 +64,15 @@ pub struct Inbound {
     /// The capabilities the client declared in `initialize`.
     client_caps: Mutex<Option<Value>>,
     transforms: Vec<Arc<dyn Transform>>,
+    /// A transform added after construction (the server's tool filter).
+    late_transform: OnceLock<Arc<dyn Transform>>,
+    /// Requests waiting on progress, by progress token: each
+    /// `notifications/progress` for one restarts its timeout.
+    progress: Mutex<HashMap<String, Arc<Notify>>>,
     /// Ids of server→client requests the client has not answered yet.
     unanswered: Mutex<Vec<Value>>,
+    /// The remote this feeds (`bind`), for transforms that retry.
+    remote: OnceLock<Weak<crate::remote::Remote>>,
 }
 
 impl Inbound {
@@ -63,8 +81,57 @@ impl Inbound {
             out,
             pending: Mutex::new(HashMap::new()),
             client_caps: Mutex::new(None),
-            transforms: vec![Arc::new(ConnectLinks::default())],
+            transforms: vec![],
+            late_transform: OnceLock::new(),
+            progress: Mutex::new(HashMap::new()),
             unanswered: Mutex::new(Vec::new()),
+            remote: OnceLock::new(),
+        }
+    }
+
+    /// The server's own transforms (its connect links), run first.
+    pub fn with_transforms(mut self, transforms: Vec<Arc<dyn Transform>>) -> Self {
+        self.transforms = transforms;
+        self
+    }
+
+    /// Let transforms reach `remote` (to retry a call).
+    pub fn bind(&self, remote: &Arc<crate::remote::Remote>) {
+        let _ = self.remote.set(Arc::downgrade(remote));
+    }
+
+    /// Add a transform after the built-in ones (once; later calls are ignored).
+    pub fn add_transform(&self, t: Arc<dyn Transform>) {
+        let _ = self.late_transform.set(t);
+    }
+
+    /// Be told of each `notifications/progress` carrying `token`.
+    pub fn watch_progress(&self, token: &Value) -> Arc<Notify> {
+        let notify = Arc::new(Notify::new());
+        self.progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(jsonrpc::id_key(token), notify.clone());
+        notify
+    }
+
+    /// Stop watching `token`.
+    pub fn unwatch_progress(&self, token: &Value) {
+        self.progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&jsonrpc::id_key(token));
+    }
+
+    fn saw_progress(&self, msg: &Value) {
+        if let Some(token) = msg.pointer("/params/progressToken")
+            && let Some(n) = self
+                .progress
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&jsonrpc::id_key(token))
+        {
+            n.notify_one();
         }
     }
 
@@ -89,9 +156,26 @@ impl Inbound {
 
     /// Wait for the response to request `id`; `route` says who gets it.
     pub fn expect(&self, id: &Value, method: &str, route: Route) -> oneshot::Receiver<Value> {
+        self.expect_request(id, method, None, route)
+    }
+
+    /// `expect`, keeping the request's `params` when a transform wants them.
+    pub fn expect_request(
+        &self,
+        id: &Value,
+        method: &str,
+        params: Option<&Value>,
+        route: Route,
+    ) -> oneshot::Receiver<Value> {
         let (done, rx) = oneshot::channel();
-        let method = method.to_string();
-        self.lock().insert(jsonrpc::id_key(id), Pending { route, method, done });
+        let params = params.filter(|_| self.transforms.iter().any(|t| t.wants_params(method)));
+        let pending = Pending {
+            route,
+            method: method.to_string(),
+            params: params.cloned(),
+            done,
+        };
+        self.lock().insert(jsonrpc::id_key(id), pending);
         rx
     }
 
@@ -122,14 +206,21 @@ impl Inbound {
                 let _ = p.done.send(msg);
                 return;
             }
-            if !self.transforms.is_empty() {
+            if !self.transforms.is_empty() || self.late_transform.get().is_some() {
                 let caps = self.client_caps.lock().unwrap_or_else(|e| e.into_inner()).clone();
                 let reply = Reply {
                     method: &p.method,
                     client_caps: caps.as_ref(),
+                    params: p.params.as_ref(),
+                    remote: self.remote.get(),
                 };
-                for t in &self.transforms {
+                for t in self.transforms.iter().chain(self.late_transform.get()) {
                     t.response(&reply, &mut msg, &self.out);
+                    if msg.is_null() {
+                        // Taken: that transform answers the client itself.
+                        let _ = p.done.send(Value::Null);
+                        return;
+                    }
                 }
             }
             // Responses can be large: copy one only when the waiter needs it.
@@ -141,6 +232,9 @@ impl Inbound {
             self.to_client(msg);
             let _ = p.done.send(copy);
         } else {
+            if jsonrpc::method(&msg) == Some("notifications/progress") {
+                self.saw_progress(&msg);
+            }
             if let Some(id) = msg.get("id").filter(|id| !id.is_null()) {
                 self.unanswered
                     .lock()

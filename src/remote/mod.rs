@@ -8,6 +8,7 @@
 //! always ends in exactly one response: the remote's, or an error written by
 //! the bridge naming the server and what went wrong.
 
+pub mod filter;
 mod http_util;
 pub mod inbound;
 mod legacy;
@@ -35,8 +36,11 @@ pub struct Endpoint {
     pub headers: http::HeaderMap,
     pub credential: Arc<dyn Credential>,
     pub transport: Transport,
-    /// The longest the bridge waits for one answer.
+    /// The longest the bridge waits for one answer (or between two progress
+    /// notifications of one request).
     pub timeout: Duration,
+    /// `allow_tools` / `deny_tools`.
+    pub tools: filter::ToolFilter,
     pub redactor: Redactor,
 }
 
@@ -127,6 +131,9 @@ impl Remote {
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| RemoteError::Unreachable(format!("cannot build the HTTP client: {e}")))?;
+        if !endpoint.tools.is_empty() {
+            inbound.add_transform(Arc::new(filter::ListFilter(endpoint.tools.clone())));
+        }
         let ctx = Arc::new(Ctx {
             endpoint,
             http,
@@ -159,6 +166,10 @@ impl Remote {
     /// response (written by `inbound`), or by an error written here. Returns
     /// the remote's response when there was one.
     pub async fn request(&self, msg: &Value) -> Option<Value> {
+        if let Some(refusal) = self.ctx.endpoint.tools.refusal(self.server(), msg) {
+            self.ctx.inbound.to_client(refusal);
+            return None;
+        }
         let id = msg.get("id").cloned().unwrap_or(Value::Null);
         let method = jsonrpc::method(msg).unwrap_or("").to_string();
         if method == "initialize" {
@@ -172,28 +183,44 @@ impl Remote {
         } else {
             Route::Client
         };
-        let mut answer = self.ctx.inbound.expect(&id, &method, route);
+        let mut answer = self.ctx.inbound.expect_request(&id, &method, msg.get("params"), route);
         let timeout = self.ctx.endpoint.timeout;
-        let outcome = tokio::time::timeout(timeout, async {
+        // Each progress notification for this request restarts its clock.
+        let token = msg.pointer("/params/_meta/progressToken");
+        let progress = token.map(|t| self.ctx.inbound.watch_progress(t));
+        let clock = tokio::time::sleep(timeout);
+        tokio::pin!(clock);
+        let outcome = {
             let deliver = self.deliver_request(msg, &id, &method);
             tokio::pin!(deliver);
             let mut delivered = false;
             loop {
                 tokio::select! {
-                    resp = &mut answer => return resp.ok(),
+                    resp = &mut answer => break Some(resp.ok()),
                     r = &mut deliver, if !delivered => {
                         delivered = true;
                         if let Err(e) = r {
                             self.fail(&id, e);
-                            return None;
+                            break Some(None);
                         }
+                    }
+                    () = &mut clock => break None,
+                    () = async {
+                        match &progress {
+                            Some(n) => n.notified().await,
+                            None => std::future::pending().await,
+                        }
+                    } => {
+                        clock.as_mut().reset(tokio::time::Instant::now() + timeout);
                     }
                 }
             }
-        })
-        .await;
+        };
+        if let Some(t) = token {
+            self.ctx.inbound.unwatch_progress(t);
+        }
         match outcome {
-            Ok(resp) => {
+            Some(resp) => {
                 if let Some(r) = &resp
                     && method == "initialize"
                 {
@@ -201,10 +228,30 @@ impl Remote {
                 }
                 resp
             }
-            Err(_) => {
+            None => {
+                let pending = self.ctx.inbound.is_pending(&id);
                 self.fail(&id, RemoteError::Timeout(timeout));
+                if pending {
+                    self.cancel_at_remote(&id, &format!("mcp-bridge: no answer within {timeout:?}"))
+                        .await;
+                }
                 None
             }
+        }
+    }
+
+    /// Tell the remote to stop working on request `id` (it timed out here).
+    async fn cancel_at_remote(&self, id: &Value, reason: &str) {
+        let note = json!({
+            "jsonrpc": "2.0",
+            "method": "notifications/cancelled",
+            "params": { "requestId": id, "reason": reason },
+        });
+        if tokio::time::timeout(Duration::from_secs(10), self.send(note))
+            .await
+            .is_err()
+        {
+            tracing::debug!(server = self.server(), "the cancellation was not accepted in time");
         }
     }
 
@@ -216,6 +263,9 @@ impl Remote {
         let method = jsonrpc::method(&msg).unwrap_or("").to_string();
         if method == "initialize" {
             *self.ctx.init.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.clone());
+            self.ctx
+                .inbound
+                .set_client_caps(msg.pointer("/params/capabilities").cloned());
         }
         let answer = self.ctx.inbound.expect(&id, &method, Route::Bridge);
         let timeout = self.ctx.endpoint.timeout;
@@ -301,6 +351,7 @@ impl Remote {
                 .is_some_and(|id| id.starts_with(BRIDGE_ID_PREFIX))
         {
             tracing::debug!("client answered the bridge's own request");
+            crate::connect_link::answered(&msg);
             return;
         }
         let result = match self.legacy() {
@@ -323,15 +374,19 @@ impl Remote {
         }
     }
 
-    /// The client cancelled request `id`: stop waiting for it, quietly.
+    /// The client cancelled request `id`: stop waiting for it, quietly (no
+    /// answer goes to the client, per the spec). The caller forwards the
+    /// client's `notifications/cancelled` itself with `send`, unchanged.
     pub fn cancelled(&self, id: &Value) {
         self.ctx.inbound.forget(id);
+        crate::connect_link::cancelled(id);
     }
 
     /// The client is gone (stdin closed): answer the server's requests it
     /// left unanswered with an error, so the remote's tools stop waiting and
     /// in-flight calls can finish.
     pub async fn client_gone(&self) {
+        crate::connect_link::client_gone();
         for id in self.ctx.inbound.take_unanswered() {
             let err = jsonrpc::error(
                 id,

@@ -1,6 +1,6 @@
 //! The sandbox's MCP server handler: the tools of a fake chat app
 //! (`chat_*`) plus tools that exercise transport features (`slow_echo`,
-//! `progress_demo`, `ask_user`, `sample_llm`). One handler is created per
+//! `big_result`, `progress_demo`, `ask_user`, `sample_llm`). One handler is created per
 //! session; the chat state behind it is shared.
 
 use std::sync::Arc;
@@ -25,9 +25,12 @@ pub const SERVER_NAME: &str = "mcp-bridge-sandbox";
 /// Upper bound for `delay_ms` arguments, so a typo cannot hang a test.
 const MAX_DELAY_MS: u64 = 60_000;
 
+/// Upper bound for `big_result`.
+const MAX_BIG_RESULT: usize = 128 << 20;
+
 const INSTRUCTIONS: &str = "Sandbox integration provider emulating a hosted chat app. \
 Use chat_list_channels to see channels, chat_send_message to post and \
-chat_read_messages to read. slow_echo, progress_demo, ask_user and sample_llm \
+chat_read_messages to read. slow_echo, big_result, progress_demo, ask_user and sample_llm \
 exist to exercise the transport.";
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -54,6 +57,12 @@ pub struct SlowEchoArgs {
     /// Milliseconds to wait before answering (capped at 60000).
     #[serde(default)]
     pub delay_ms: u64,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct BigResultArgs {
+    /// Size of the text block to return, in bytes (capped at 128 MiB).
+    pub bytes: usize,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -174,6 +183,12 @@ impl SandboxServer {
             return tool_error("slow_echo cancelled");
         }
         CallToolResult::success(vec![ContentBlock::text(args.text)])
+    }
+
+    #[tool(description = "Return one text block of exactly `bytes` bytes (for load and size tests).")]
+    async fn big_result(&self, Parameters(args): Parameters<BigResultArgs>) -> CallToolResult {
+        let text = "x".repeat(args.bytes.min(MAX_BIG_RESULT));
+        CallToolResult::success(vec![ContentBlock::text(text)])
     }
 
     #[tool(description = "Send one notifications/progress per step (needs a progressToken in _meta), then finish.")]

@@ -47,6 +47,7 @@ async fn initialize_and_list_tools() {
         names,
         [
             "ask_user",
+            "big_result",
             "chat_list_channels",
             "chat_read_messages",
             "chat_send_message",

@@ -1,0 +1,277 @@
+//! The client's side of a bundle: read stdin, and for each message decide
+//! which servers it is for. `initialize` and the lists fan out to every
+//! server; calls, reads and completions go to their owner with the prefix
+//! stripped; cancellations follow their request; answers to the servers'
+//! own requests go back to the server that asked, under its original id.
+
+use super::Bundle;
+use super::member::Member;
+use super::merge;
+use super::routes::split_name;
+use crate::jsonrpc::{self, Kind};
+use futures::future::join_all;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::task::JoinSet;
+
+const METHOD_NOT_FOUND: i64 = -32601;
+const INVALID_PARAMS: i64 = -32602;
+
+/// Read the client's messages until stdin closes, then finish in-flight
+/// requests and end every session.
+pub async fn run(bundle: Arc<Bundle>, input: impl AsyncRead + Unpin) {
+    let mut lines = BufReader::new(input);
+    let mut buf = Vec::new();
+    let mut in_flight = JoinSet::new();
+    loop {
+        buf.clear();
+        match lines.read_until(b'\n', &mut buf).await {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!("stdin read failed: {e}");
+                break;
+            }
+        }
+        while in_flight.try_join_next().is_some() {}
+        let text = String::from_utf8_lossy(&buf);
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let messages = match serde_json::from_str::<Value>(text) {
+            Ok(Value::Array(batch)) if !batch.is_empty() => batch,
+            Ok(Value::Array(_)) => {
+                bundle.send(jsonrpc::error(
+                    Value::Null,
+                    jsonrpc::INVALID_REQUEST,
+                    "Invalid Request: empty batch",
+                    None,
+                ));
+                continue;
+            }
+            Ok(one) => vec![one],
+            Err(e) => {
+                bundle.send(jsonrpc::error(
+                    Value::Null,
+                    jsonrpc::PARSE_ERROR,
+                    format!("Parse error: {e}"),
+                    None,
+                ));
+                continue;
+            }
+        };
+        for msg in messages {
+            match jsonrpc::kind(&msg) {
+                Kind::Request if jsonrpc::method(&msg) == Some("initialize") => bundle.initialize(msg).await,
+                Kind::Request => {
+                    let b = bundle.clone();
+                    in_flight.spawn(async move { b.request(msg).await });
+                }
+                Kind::Notification => bundle.notification(msg).await,
+                Kind::Response => bundle.answer(msg).await,
+                Kind::Invalid => {
+                    let id = msg.get("id").cloned().unwrap_or(Value::Null);
+                    bundle.send(jsonrpc::error(id, jsonrpc::INVALID_REQUEST, "Invalid Request", None));
+                }
+            }
+        }
+    }
+    for m in &bundle.members {
+        m.remote.client_gone().await;
+    }
+    while in_flight.join_next().await.is_some() {}
+    join_all(bundle.members.iter().map(|m| m.remote.close())).await;
+}
+
+impl Bundle {
+    /// Fan the client's `initialize` out and answer from the merged view.
+    async fn initialize(&self, msg: Value) {
+        let id = msg.get("id").cloned().unwrap_or(Value::Null);
+        *self.init.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.clone());
+        let results = join_all(self.members.iter().map(|m| m.initialize(&msg))).await;
+        let mut ok = Vec::new();
+        let mut failed = Vec::new();
+        for (m, r) in self.members.iter().zip(results) {
+            let outcome = r.as_ref().map(|_| ()).map_err(Clone::clone);
+            m.outcome(&outcome);
+            match r {
+                Ok(result) => ok.push((m.name.as_str(), result)),
+                Err(e) => failed.push(format!("`{}`: {e}", m.name)),
+            }
+        }
+        if ok.is_empty() {
+            let message = format!(
+                "mcp-bridge: no server of the bundle answered initialize: {}",
+                failed.join("; ")
+            );
+            self.send(jsonrpc::error(id, jsonrpc::REMOTE_ERROR, message, None));
+            return;
+        }
+        let result = merge::initialize_result(&ok);
+        self.send(json!({"jsonrpc": "2.0", "id": id, "result": result}));
+    }
+
+    async fn request(&self, msg: Value) {
+        let id = msg.get("id").cloned().unwrap_or(Value::Null);
+        let method = jsonrpc::method(&msg).unwrap_or("").to_string();
+        match method.as_str() {
+            "ping" => self.send(json!({"jsonrpc": "2.0", "id": id, "result": {}})),
+            "tools/list" => self.list(&msg, "tools").await,
+            "prompts/list" => self.list(&msg, "prompts").await,
+            "resources/list" => self.list(&msg, "resources").await,
+            "resources/templates/list" => self.list(&msg, "resourceTemplates").await,
+            "tools/call" | "prompts/get" => self.by_name(msg, "/params/name").await,
+            "completion/complete" => match msg.pointer("/params/ref/type").and_then(Value::as_str) {
+                Some("ref/prompt") => self.by_name(msg, "/params/ref/name").await,
+                _ => self.by_uri(msg, "/params/ref/uri").await,
+            },
+            "resources/read" | "resources/subscribe" | "resources/unsubscribe" => self.by_uri(msg, "/params/uri").await,
+            "logging/setLevel" => {
+                let ready: Vec<&Arc<Member>> = self.members.iter().filter(|m| m.is_ready()).collect();
+                join_all(ready.iter().map(|m| {
+                    let mut copy = msg.clone();
+                    copy["id"] = super::member::bridge_id();
+                    m.remote.request_internal(copy)
+                }))
+                .await;
+                self.send(json!({"jsonrpc": "2.0", "id": id, "result": {}}));
+            }
+            other => self.send(jsonrpc::error(
+                id,
+                METHOD_NOT_FOUND,
+                format!("mcp-bridge: `{other}` cannot be routed to one server of a bundle"),
+                None,
+            )),
+        }
+    }
+
+    /// Every server's list of `key`, merged, each name prefixed.
+    async fn list(&self, msg: &Value, key: &str) {
+        let id = msg.get("id").cloned().unwrap_or(Value::Null);
+        let method = jsonrpc::method(msg).unwrap_or("");
+        let params = msg.get("params").cloned().unwrap_or(Value::Null);
+        let init = self.init_request();
+        let initialized = self.client_initialized.load(Ordering::Acquire);
+        let fetched = join_all(self.members.iter().map(|m| async {
+            m.ensure_ready(init.as_ref(), initialized).await?;
+            m.list_all(method, key, &params).await
+        }))
+        .await;
+        let mut all = Vec::new();
+        for (i, (m, r)) in self.members.iter().zip(fetched).enumerate() {
+            let came_back = m.outcome(&r.as_ref().map(|_| ()).map_err(Clone::clone));
+            if came_back {
+                self.list_changed("notifications/tools/list_changed");
+            }
+            let Ok(mut items) = r else { continue };
+            for item in &items {
+                if let Some(uri) = item.get("uri").and_then(Value::as_str) {
+                    self.routes.learn_uri(uri, i);
+                }
+                if let Some(t) = item.get("uriTemplate").and_then(Value::as_str) {
+                    self.routes.learn_template(t, i);
+                }
+            }
+            merge::prefix_items(&m.name, &mut items);
+            all.extend(items);
+        }
+        let mut result = serde_json::Map::new();
+        result.insert(key.to_string(), Value::Array(all));
+        self.send(json!({"jsonrpc": "2.0", "id": id, "result": result}));
+    }
+
+    /// Route a request naming a prefixed tool or prompt at `pointer`.
+    async fn by_name(&self, mut msg: Value, pointer: &str) {
+        let id = msg.get("id").cloned().unwrap_or(Value::Null);
+        let full = msg.pointer(pointer).and_then(Value::as_str).unwrap_or("").to_string();
+        let names = self.names();
+        let Some((i, name)) = split_name(&names, &full) else {
+            let servers = names.join(", ");
+            let message = format!(
+                "mcp-bridge: unknown name `{full}`; in a bundle names are `<server>__<name>` (servers: {servers})"
+            );
+            self.send(jsonrpc::error(id, INVALID_PARAMS, message, None));
+            return;
+        };
+        if let Some(slot) = msg.pointer_mut(pointer) {
+            *slot = Value::String(name.to_string());
+        }
+        self.forward(i, msg).await;
+    }
+
+    /// Route a request naming a resource URI at `pointer`.
+    async fn by_uri(&self, msg: Value, pointer: &str) {
+        let id = msg.get("id").cloned().unwrap_or(Value::Null);
+        let uri = msg.pointer(pointer).and_then(Value::as_str).unwrap_or("");
+        match self.routes.uri_owner(uri) {
+            Some(i) => self.forward(i, msg).await,
+            None => {
+                let message =
+                    format!("mcp-bridge: no server of the bundle listed the resource `{uri}` (list resources first)");
+                self.send(jsonrpc::error(id, INVALID_PARAMS, message, None));
+            }
+        }
+    }
+
+    /// Relay a request to member `i`; its answer reaches the client through
+    /// the member's feed, unchanged.
+    async fn forward(&self, i: usize, msg: Value) {
+        let m = &self.members[i];
+        let id = msg.get("id").cloned().unwrap_or(Value::Null);
+        let init = self.init_request();
+        let initialized = self.client_initialized.load(Ordering::Acquire);
+        if let Err(e) = m.ensure_ready(init.as_ref(), initialized).await {
+            self.send(m.unavailable(id, &e));
+            return;
+        }
+        self.routes.start(&id, i);
+        m.remote.request(&msg).await;
+        self.routes.finish(&id);
+    }
+
+    async fn notification(&self, msg: Value) {
+        match jsonrpc::method(&msg) {
+            Some("notifications/cancelled") => {
+                let Some(rid) = msg.pointer("/params/requestId").cloned() else {
+                    return;
+                };
+                if let Some(i) = self.routes.owner_of_request(&rid) {
+                    let remote = &self.members[i].remote;
+                    remote.cancelled(&rid);
+                    remote.send(msg).await;
+                }
+            }
+            Some("notifications/initialized") => {
+                self.client_initialized.store(true, Ordering::Release);
+                self.to_ready(msg).await;
+            }
+            _ => self.to_ready(msg).await,
+        }
+    }
+
+    async fn to_ready(&self, msg: Value) {
+        join_all(
+            self.members
+                .iter()
+                .filter(|m| m.is_ready())
+                .map(|m| m.remote.send(msg.clone())),
+        )
+        .await;
+    }
+
+    /// The client answered a server's request: back to that server under
+    /// its own id.
+    async fn answer(&self, mut msg: Value) {
+        let id = msg.get("id").cloned().unwrap_or(Value::Null);
+        match self.routes.unmap(&id) {
+            Some((i, original)) => {
+                msg["id"] = original;
+                self.members[i].remote.send(msg).await;
+            }
+            None => tracing::debug!(%id, "the client answered a request no server is waiting on"),
+        }
+    }
+}

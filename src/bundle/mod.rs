@@ -1,0 +1,231 @@
+//! Several remotes behind one stdio server: `serve a b`, or `serve <name>`
+//! for a `[bundles.<name>]` entry (`servers = ["a", "b"]`).
+//!
+//! Each server keeps its own `Remote` and `Inbound` (session, re-init,
+//! timeouts, filters, connect links all work as for one server); the bundle
+//! sits between them and the client. It answers `initialize` from all of
+//! them, merges their lists with names prefixed `<server>__`, routes each
+//! call, read and cancellation to its owner, remaps the ids of the servers'
+//! own requests, and turns any server's `list_changed` (or a server coming
+//! back) into one notification. A server that fails drops out of the lists
+//! and comes back when it answers again. One server is never served through
+//! here: `serve <name>` keeps the direct relay.
+
+mod client;
+mod member;
+mod merge;
+mod routes;
+
+use crate::config::{Config, Resolver};
+use crate::jsonrpc::{self, Kind};
+use crate::provider::{self, Setup};
+use crate::redact::Redactor;
+use crate::relay;
+use crate::remote::Remote;
+use crate::remote::inbound::{Inbound, Outbox};
+use member::Member;
+use routes::Routes;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, mpsc};
+
+/// How long list changes are gathered into one notification.
+const COALESCE: Duration = Duration::from_millis(100);
+
+pub struct Bundle {
+    members: Vec<Arc<Member>>,
+    out: Outbox,
+    routes: Routes,
+    /// The client's `initialize`, replayed to servers that come up late.
+    init: Mutex<Option<Value>>,
+    client_initialized: std::sync::atomic::AtomicBool,
+    changed: Mutex<BTreeSet<&'static str>>,
+    change_bell: Notify,
+}
+
+/// The servers `serve NAMES` merges, or None when it serves one server
+/// directly: two or more names, or one naming a `[bundles.<name>]` entry.
+pub fn servers_of(config: &Config, names: &[String]) -> Option<Vec<String>> {
+    match names {
+        [] => None,
+        [one] => config.bundles.get(one).map(|b| b.servers.clone()),
+        many => Some(many.to_vec()),
+    }
+}
+
+/// Whether `serve NAMES` is a bundle (loads the config; a broken config is
+/// left to the caller's usual path to report).
+pub fn is_bundle(config_flag: Option<&Path>, names: &[String]) -> bool {
+    match names.len() {
+        0 => false,
+        1 => Config::load(config_flag).is_ok_and(|c| servers_of(&c, names).is_some()),
+        _ => true,
+    }
+}
+
+/// Run `serve` for a bundle until stdin closes.
+pub async fn serve(config_flag: Option<&Path>, names: &[String]) -> Result<(), String> {
+    let redactor = Redactor::new();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let prepared = match prepare(config_flag, names, &redactor).await {
+        Ok(p) => p,
+        Err(e) => {
+            if !std::io::stdin().is_terminal() {
+                let why = format!("mcp-bridge cannot start: {e}");
+                relay::refuse_all(tokio::io::stdin(), tokio::io::stdout(), &why).await;
+            }
+            return Err(e);
+        }
+    };
+    let writer = relay::spawn_writer(rx, tokio::io::stdout());
+    let mut keep_alive = Vec::new();
+    let mut members = Vec::new();
+    let mut feeds = Vec::new();
+    for (name, p) in prepared {
+        if p.hooks.is_some() {
+            tracing::warn!(server = %name, "provider hooks (e.g. OAuth sign-in) are not applied inside a bundle");
+        }
+        let (mtx, mrx) = mpsc::unbounded_channel();
+        let filter = p.endpoint.tools.clone();
+        let inbound = Arc::new(Inbound::new(mtx).with_transforms(p.transforms));
+        let remote =
+            Remote::new(p.endpoint, inbound.clone()).map_err(|e| redactor.apply(&format!("server `{name}`: {e}")))?;
+        let remote = Arc::new(remote);
+        inbound.bind(&remote);
+        members.push(Arc::new(Member::new(name, remote, filter)));
+        feeds.push(mrx);
+        keep_alive.push(p.keep_alive);
+    }
+    tracing::info!(servers = ?names, "serving a bundle on stdio");
+    let bundle = Arc::new(Bundle {
+        members,
+        out: tx.clone(),
+        routes: Routes::default(),
+        init: Mutex::new(None),
+        client_initialized: false.into(),
+        changed: Mutex::new(BTreeSet::new()),
+        change_bell: Notify::new(),
+    });
+    for (i, mut feed) in feeds.into_iter().enumerate() {
+        let b = bundle.clone();
+        tokio::spawn(async move {
+            while let Some(msg) = feed.recv().await {
+                b.remote_message(i, msg);
+            }
+        });
+    }
+    let b = bundle.clone();
+    let announcer = tokio::spawn(async move { b.announce_changes().await });
+    client::run(bundle.clone(), tokio::io::stdin()).await;
+    announcer.abort();
+    drop(bundle);
+    drop(tx);
+    let _ = tokio::time::timeout(Duration::from_millis(500), writer).await;
+    drop(keep_alive);
+    Ok(())
+}
+
+async fn prepare(
+    config_flag: Option<&Path>,
+    names: &[String],
+    redactor: &Redactor,
+) -> Result<Vec<(String, provider::Prepared)>, String> {
+    let config = Config::load(config_flag).map_err(|e| e.to_string())?;
+    let servers = servers_of(&config, names).unwrap_or_else(|| names.to_vec());
+    let mut seen = BTreeSet::new();
+    let resolver = Resolver::new();
+    let mut out = Vec::new();
+    for name in servers {
+        if !seen.insert(name.clone()) {
+            return Err(format!("server `{name}` is named twice in the bundle"));
+        }
+        let (name, entry) = config.select(Some(&name)).map_err(|e| e.to_string())?;
+        let setup = Setup {
+            name,
+            entry,
+            config: &config,
+            resolver: &resolver,
+            redactor,
+        };
+        let prepared = provider::prepare(setup).await.map_err(|e| e.to_string())?;
+        out.push((name.to_string(), prepared));
+    }
+    if out.len() < 2 {
+        return Err("a bundle needs at least two servers".into());
+    }
+    Ok(out)
+}
+
+impl Bundle {
+    fn names(&self) -> Vec<&str> {
+        self.members.iter().map(|m| m.name.as_str()).collect()
+    }
+
+    fn send(&self, msg: Value) {
+        let _ = self.out.send(msg);
+    }
+
+    fn init_request(&self) -> Option<Value> {
+        self.init.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// A list of kind `what` changed (or may have): tell the client soon,
+    /// once for a burst.
+    fn list_changed(&self, method: &'static str) {
+        self.changed.lock().unwrap_or_else(|e| e.into_inner()).insert(method);
+        self.change_bell.notify_one();
+    }
+
+    async fn announce_changes(&self) {
+        loop {
+            self.change_bell.notified().await;
+            tokio::time::sleep(COALESCE).await;
+            let methods = std::mem::take(&mut *self.changed.lock().unwrap_or_else(|e| e.into_inner()));
+            for m in methods {
+                self.send(json!({"jsonrpc": "2.0", "method": m}));
+            }
+        }
+    }
+
+    /// A message from member `i`'s remote, on its way to the client.
+    fn remote_message(&self, i: usize, mut msg: Value) {
+        let name = &self.members[i].name;
+        match jsonrpc::kind(&msg) {
+            Kind::Request => {
+                let id = msg.get("id").cloned().unwrap_or(Value::Null);
+                msg["id"] = self.routes.remap(name, i, &id);
+            }
+            Kind::Notification => match jsonrpc::method(&msg) {
+                Some(
+                    m @ ("notifications/tools/list_changed"
+                    | "notifications/prompts/list_changed"
+                    | "notifications/resources/list_changed"),
+                ) => {
+                    let m = match m {
+                        "notifications/tools/list_changed" => "notifications/tools/list_changed",
+                        "notifications/prompts/list_changed" => "notifications/prompts/list_changed",
+                        _ => "notifications/resources/list_changed",
+                    };
+                    self.list_changed(m);
+                    return;
+                }
+                Some("notifications/cancelled") => {
+                    // The server gave up on one of its own requests.
+                    let mapped = msg
+                        .pointer("/params/requestId")
+                        .and_then(|id| self.routes.mapped(name, id));
+                    if let Some(new) = mapped {
+                        msg["params"]["requestId"] = new;
+                    }
+                }
+                _ => {}
+            },
+            Kind::Response | Kind::Invalid => {}
+        }
+        self.send(msg);
+    }
+}

@@ -1,0 +1,190 @@
+//! `tools <server>` and `call <server> <tool> '<json>'`: one MCP session
+//! through `serve`'s relay (see `session`), for a person at a terminal.
+
+use super::CliError;
+use super::serve::prepare_server;
+use super::session::{Failure, Session};
+use crate::redact::Redactor;
+use serde_json::{Map, Value};
+use std::path::Path;
+
+/// Open a session with `name` and run `initialize`.
+async fn open(flag: Option<&Path>, name: &str) -> Result<Session, CliError> {
+    let redactor = Redactor::new();
+    let (name, prepared) = prepare_server(flag, Some(name), &redactor).await?;
+    let wait = prepared.endpoint.timeout + std::time::Duration::from_secs(5);
+    let mut session = Session::start(prepared, redactor, wait);
+    if let Err(e) = session.initialize().await {
+        session.close().await;
+        return Err(CliError::Failed(format!("`{name}` did not complete initialize: {e}")));
+    }
+    Ok(session)
+}
+
+pub async fn tools(flag: Option<&Path>, name: &str, as_json: bool) -> Result<(), CliError> {
+    let mut session = open(flag, name).await?;
+    let listed = session.list_tools().await;
+    session.close().await;
+    let tools = listed.map_err(|e| CliError::Failed(format!("tools/list on `{name}` failed: {e}")))?;
+    if as_json {
+        let text = serde_json::to_string_pretty(&tools).unwrap_or_default();
+        println!("{text}");
+        return Ok(());
+    }
+    print!("{}", table(&tools));
+    eprintln!("{} tools on `{name}`", tools.len());
+    Ok(())
+}
+
+/// The tools as a table: name, arguments (`*` = required), first sentence
+/// of the description.
+fn table(tools: &[Value]) -> String {
+    let rows: Vec<[String; 3]> = tools
+        .iter()
+        .map(|t| {
+            let required: Vec<&str> = t["inputSchema"]["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            let args: Vec<String> = t["inputSchema"]["properties"]
+                .as_object()
+                .into_iter()
+                .flat_map(|p| p.keys())
+                .map(|k| match required.contains(&k.as_str()) {
+                    true => format!("{k}*"),
+                    false => k.clone(),
+                })
+                .collect();
+            let description = t["description"].as_str().unwrap_or("").lines().next().unwrap_or("");
+            [
+                t["name"].as_str().unwrap_or("?").to_string(),
+                args.join(" "),
+                shorten(description, 72),
+            ]
+        })
+        .collect();
+    let name_w = rows.iter().map(|r| r[0].chars().count()).max().unwrap_or(0).max(4);
+    let args_w = rows.iter().map(|r| r[1].chars().count()).max().unwrap_or(0).max(9);
+    let mut out = format!("{:<name_w$}  {:<args_w$}  DESCRIPTION\n", "TOOL", "ARGUMENTS");
+    for [name, args, description] in rows {
+        out.push_str(format!("{name:<name_w$}  {args:<args_w$}  {description}").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max - 1).collect();
+    format!("{}…", cut.trim_end())
+}
+
+pub async fn call(
+    flag: Option<&Path>,
+    name: &str,
+    tool: &str,
+    arguments: Option<&str>,
+    as_json: bool,
+) -> Result<(), CliError> {
+    let arguments = parse_arguments(arguments)?;
+    let mut session = open(flag, name).await?;
+    let meta = serde_json::json!({"progressToken": "mcp-bridge-call"});
+    let params = serde_json::json!({"name": tool, "arguments": arguments, "_meta": meta});
+    let answer = session.request("tools/call", params).await;
+    let redactor = session.redactor.clone();
+    session.close().await;
+    let result = match answer {
+        Ok(result) => result,
+        Err(Failure::Rpc { code, message }) => {
+            return Err(CliError::Failed(format!(
+                "`{tool}` on `{name}` failed: {message} (JSON-RPC error {code})"
+            )));
+        }
+        Err(e) => return Err(CliError::Failed(format!("`{tool}` on `{name}` failed: {e}"))),
+    };
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
+    } else {
+        print!("{}", redactor.apply(&render(&result)));
+    }
+    if result["isError"] == Value::Bool(true) {
+        eprintln!("mcp-bridge: `{tool}` on `{name}` returned an error (isError)");
+        return Err(CliError::Found);
+    }
+    Ok(())
+}
+
+/// The arguments given on the command line: a JSON object, `{}` when absent.
+fn parse_arguments(text: Option<&str>) -> Result<Map<String, Value>, CliError> {
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        return Ok(Map::new());
+    };
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(CliError::Usage(format!(
+            "the tool's arguments must be a JSON object like '{{\"channel\":\"general\"}}', not {other}"
+        ))),
+        Err(e) => Err(CliError::Usage(format!(
+            "the tool's arguments are not valid JSON ({e}); quote them for the shell: '{{\"key\":\"value\"}}'"
+        ))),
+    }
+}
+
+/// A tool result for a person: each text block, other blocks described,
+/// then the structured content as JSON when there is no text.
+fn render(result: &Value) -> String {
+    let mut out = String::new();
+    for block in result["content"].as_array().into_iter().flatten() {
+        match block["type"].as_str() {
+            Some("text") => out.push_str(block["text"].as_str().unwrap_or("")),
+            Some("resource_link") => out.push_str(&format!("[link] {}", block["uri"].as_str().unwrap_or(""))),
+            Some("resource") => out.push_str(&format!(
+                "[resource] {}",
+                block["resource"]["uri"].as_str().unwrap_or("")
+            )),
+            Some(kind) => out.push_str(&format!(
+                "[{kind}] {}",
+                block["mimeType"].as_str().unwrap_or("(no MIME type)")
+            )),
+            None => out.push_str(&block.to_string()),
+        }
+        out.push('\n');
+    }
+    if out.is_empty()
+        && let Some(s) = result.get("structuredContent")
+    {
+        out = serde_json::to_string_pretty(s).unwrap_or_default() + "\n";
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn table_marks_required_arguments_and_shortens_descriptions() {
+        let tools = [
+            json!({"name": "send", "description": format!("Send it. {}", "x".repeat(100)),
+            "inputSchema": {"type": "object", "properties": {"channel": {}, "text": {}, "cc": {}},
+                            "required": ["channel", "text"]}}),
+        ];
+        let t = table(&tools);
+        assert!(t.starts_with("TOOL"), "{t}");
+        assert!(t.contains("send  channel* text* cc"), "{t}");
+        assert!(t.lines().all(|l| l.chars().count() < 120) && t.contains('…'), "{t}");
+    }
+
+    #[test]
+    fn arguments_must_be_a_json_object() {
+        assert!(parse_arguments(None).unwrap().is_empty());
+        assert_eq!(parse_arguments(Some(r#"{"a":1}"#)).unwrap()["a"], 1);
+        assert!(matches!(parse_arguments(Some("[1]")), Err(CliError::Usage(_))));
+        assert!(matches!(parse_arguments(Some("{a")), Err(CliError::Usage(_))));
+    }
+}

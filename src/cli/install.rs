@@ -1,0 +1,255 @@
+//! `install claude|cursor [server…]`: the `mcpServers` entry that starts this
+//! bridge from a desktop client, printed, or merged into the client's config
+//! file with `--write` (every other entry kept, the file backed up first, a
+//! file that is not valid JSON refused).
+
+use super::CliError;
+use crate::config::{self, Config};
+use serde_json::{Map, Value, json};
+use std::path::{Path, PathBuf};
+
+/// A desktop client whose config file `install` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Client {
+    /// Claude Desktop (`claude_desktop_config.json`).
+    Claude,
+    /// Cursor (`~/.cursor/mcp.json`).
+    Cursor,
+}
+
+impl Client {
+    fn label(self) -> &'static str {
+        match self {
+            Client::Claude => "Claude Desktop",
+            Client::Cursor => "Cursor",
+        }
+    }
+}
+
+/// Where the client keeps its config on `os` ("macos", "windows", other),
+/// given the home directory and, on Windows, `%APPDATA%`, and on Linux
+/// `$XDG_CONFIG_HOME`.
+pub fn client_file(client: Client, os: &str, home: &Path, appdata: Option<&Path>, xdg: Option<&Path>) -> PathBuf {
+    match (client, os) {
+        (Client::Cursor, _) => home.join(".cursor").join("mcp.json"),
+        (Client::Claude, "macos") => home.join("Library/Application Support/Claude/claude_desktop_config.json"),
+        (Client::Claude, "windows") => appdata
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| home.join("AppData").join("Roaming"))
+            .join("Claude")
+            .join("claude_desktop_config.json"),
+        (Client::Claude, _) => xdg
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| home.join(".config"))
+            .join("Claude")
+            .join("claude_desktop_config.json"),
+    }
+}
+
+/// The client's config file on this machine.
+fn default_file(client: Client) -> Result<PathBuf, CliError> {
+    let home = directories::BaseDirs::new()
+        .map(|d| d.home_dir().to_path_buf())
+        .ok_or_else(|| CliError::Usage("cannot find your home directory; pass --file PATH".into()))?;
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let xdg = env("XDG_CONFIG_HOME").filter(|p| p.is_absolute());
+    Ok(client_file(
+        client,
+        std::env::consts::OS,
+        &home,
+        env("APPDATA").as_deref(),
+        xdg.as_deref(),
+    ))
+}
+
+pub fn run(
+    flag: Option<&Path>,
+    client: Client,
+    names: &[String],
+    write: bool,
+    file: Option<&Path>,
+) -> Result<(), CliError> {
+    let config = Config::load(flag)?;
+    let names: Vec<String> = if names.is_empty() {
+        vec![config.select(None)?.0.to_string()]
+    } else {
+        names
+            .iter()
+            .map(|n| config.select(Some(n)).map(|(n, _)| n.to_string()))
+            .collect::<Result<_, _>>()?
+    };
+    let exe =
+        std::env::current_exe().map_err(|e| CliError::Failed(format!("cannot find this program's own path: {e}")))?;
+    // A config other than the default must be named in the entry: the
+    // desktop client starts the bridge without your shell's environment.
+    let config_arg = match (config::locate(flag), config::default_path()) {
+        (Some(used), default) if Some(&used) != default.as_ref() => Some(std::path::absolute(&used).unwrap_or(used)),
+        _ => None,
+    };
+    let mut servers = Map::new();
+    for name in &names {
+        let mut args: Vec<Value> = Vec::new();
+        if let Some(c) = &config_arg {
+            args.extend([json!("--config"), json!(c.to_string_lossy())]);
+        }
+        args.extend([json!("serve"), json!(name)]);
+        servers.insert(name.clone(), json!({"command": exe.to_string_lossy(), "args": args}));
+    }
+    let file = match file {
+        Some(f) => f.to_path_buf(),
+        None => default_file(client)?,
+    };
+    if !write {
+        let shown = json!({"mcpServers": servers});
+        println!("{}", serde_json::to_string_pretty(&shown).unwrap_or_default());
+        eprintln!(
+            "Add this to {} ({}), or run again with --write to merge it in.",
+            file.display(),
+            client.label()
+        );
+        return Ok(());
+    }
+    merge_into(&file, servers)?;
+    eprintln!("Restart {} to load the change.", client.label());
+    Ok(())
+}
+
+/// Merge `servers` into the `mcpServers` of the JSON file at `file`,
+/// creating it if absent, after backing it up.
+fn merge_into(file: &Path, servers: Map<String, Value>) -> Result<(), CliError> {
+    let fail = |what: String| CliError::Failed(what);
+    let existing = match std::fs::read_to_string(file) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(fail(format!("cannot read {}: {e}", file.display()))),
+    };
+    let mut doc = match existing.as_deref().filter(|t| !t.trim().is_empty()) {
+        None => Map::new(),
+        Some(text) => match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(map)) => map,
+            Ok(_) => {
+                return Err(fail(format!(
+                    "{} is not a JSON object; it was left untouched. Fix it, or add the entry by hand \
+                     (run without --write to print it)",
+                    file.display()
+                )));
+            }
+            Err(e) => {
+                return Err(fail(format!(
+                    "{} is not valid JSON ({e}); it was left untouched. Fix it, or add the entry by hand \
+                     (run without --write to print it)",
+                    file.display()
+                )));
+            }
+        },
+    };
+    let entry = doc.entry("mcpServers").or_insert_with(|| Value::Object(Map::new()));
+    let Value::Object(existing_servers) = entry else {
+        return Err(fail(format!(
+            "`mcpServers` in {} is not a JSON object; it was left untouched",
+            file.display()
+        )));
+    };
+    let mut report = Vec::new();
+    for (name, value) in servers {
+        let verb = if existing_servers.contains_key(&name) {
+            "updated"
+        } else {
+            "added"
+        };
+        report.push(format!("{verb} `{name}`"));
+        existing_servers.insert(name, value);
+    }
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    if existing.is_some() {
+        let backup = backup_path(file);
+        std::fs::copy(file, &backup).map_err(|e| {
+            fail(format!(
+                "cannot back up {} to {}: {e}",
+                file.display(),
+                backup.display()
+            ))
+        })?;
+        eprintln!("Backed up {} to {}", file.display(), backup.display());
+    }
+    let text = serde_json::to_string_pretty(&Value::Object(doc)).unwrap_or_default() + "\n";
+    let tmp = file.with_extension("json.mcp-bridge-tmp");
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, file))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            fail(format!("cannot write {}: {e}", file.display()))
+        })?;
+    println!("{} in {}", report.join(", "), file.display());
+    Ok(())
+}
+
+/// `<file>.bak-<YYYYMMDD-HHMMSS>` (UTC), with `-2`, `-3`… if taken.
+fn backup_path(file: &Path) -> PathBuf {
+    let stamp = timestamp(crate::store::now());
+    let base = format!("{}.bak-{stamp}", file.display());
+    let mut candidate = PathBuf::from(&base);
+    let mut n = 1;
+    while candidate.exists() {
+        n += 1;
+        candidate = PathBuf::from(format!("{base}-{n}"));
+    }
+    candidate
+}
+
+/// `secs` since the epoch as `YYYYMMDD-HHMMSS` (UTC).
+fn timestamp(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let (h, m, s) = ((secs % 86_400) / 3600, (secs % 3600) / 60, secs % 60);
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let (era, doe) = (z.div_euclid(146_097), z.rem_euclid(146_097));
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    format!("{y:04}{mo:02}{d:02}-{h:02}{m:02}{s:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_files_per_os() {
+        let home = Path::new("/h");
+        let f = |c, os, appdata: Option<&str>, xdg: Option<&str>| {
+            client_file(c, os, home, appdata.map(Path::new), xdg.map(Path::new))
+        };
+        let claude = "claude_desktop_config.json";
+        assert_eq!(
+            f(Client::Claude, "macos", None, None),
+            Path::new("/h/Library/Application Support/Claude").join(claude)
+        );
+        assert_eq!(
+            f(Client::Claude, "windows", Some("/h/AppData/Roaming"), None),
+            Path::new("/h/AppData/Roaming/Claude").join(claude)
+        );
+        assert_eq!(
+            f(Client::Claude, "linux", None, None),
+            Path::new("/h/.config/Claude").join(claude)
+        );
+        assert_eq!(
+            f(Client::Claude, "linux", None, Some("/x")),
+            Path::new("/x/Claude").join(claude)
+        );
+        for os in ["macos", "windows", "linux"] {
+            assert_eq!(f(Client::Cursor, os, None, None), Path::new("/h/.cursor/mcp.json"));
+        }
+    }
+
+    #[test]
+    fn timestamps_are_utc_and_sortable() {
+        assert_eq!(timestamp(0), "19700101-000000");
+        assert_eq!(timestamp(951_827_696), "20000229-123456");
+    }
+}

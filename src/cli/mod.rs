@@ -1,0 +1,267 @@
+//! The command line: the clap definitions and the dispatch to each command.
+//! `serve` is the stdio MCP server a desktop client starts; it never prints
+//! to stdout except protocol messages. The other subcommands are for people
+//! and live one group per file: `serve` (serve, sandbox), `config_cmd`
+//! (config path|init|check, servers), `doctor` (with its checks in `probe`),
+//! `install`, `call` (tools, call). `session` runs `serve`'s relay
+//! in-process for doctor, tools and call.
+
+mod call;
+mod config_cmd;
+mod doctor;
+mod help;
+mod install;
+mod probe;
+mod serve;
+mod session;
+
+use crate::config::ConfigError;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+pub use install::Client;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "mcp-bridge",
+    version,
+    about = "A local stdio MCP server that relays to a hosted MCP provider over Streamable HTTP",
+    long_about = help::LONG_ABOUT,
+    after_help = help::MAIN,
+    after_long_help = help::MAIN
+)]
+pub struct Cli {
+    /// Config file to read (overrides MCP_BRIDGE_CONFIG and the default location).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Log filter for stderr, e.g. `debug` or `mcp_bridge=trace` (overrides RUST_LOG).
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run as a stdio MCP server relaying to a configured server (what a desktop client starts).
+    #[command(after_help = help::SERVE)]
+    Serve {
+        /// `[servers.<name>]` or `[bundles.<name>]` entries (several are served as one); defaults to
+        /// `default = …` or the only server.
+        names: Vec<String>,
+    },
+    /// Check every server end to end (config, credential, token, network, MCP) and say what to fix.
+    #[command(after_help = help::DOCTOR)]
+    Doctor {
+        /// Check only this server.
+        name: Option<String>,
+    },
+    /// Print (or with --write, add) the entry that starts this bridge from Claude Desktop or Cursor.
+    #[command(after_help = help::INSTALL)]
+    Install {
+        /// The desktop client.
+        #[arg(value_enum)]
+        client: Client,
+        /// The servers to add; defaults to `default = …` or the only server.
+        servers: Vec<String>,
+        /// Merge the entry into the client's config file (backed up first).
+        #[arg(long)]
+        write: bool,
+        /// The client's config file, instead of its usual location.
+        #[arg(long, value_name = "PATH")]
+        file: Option<PathBuf>,
+    },
+    /// List a server's tools, through the same relay as `serve`.
+    #[command(after_help = help::TOOLS)]
+    Tools {
+        /// The `[servers.<name>]` entry.
+        name: String,
+        /// Print the tools as JSON, as the server sent them.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Call one tool and print its result, through the same relay as `serve`.
+    #[command(after_help = help::CALL)]
+    Call {
+        /// The `[servers.<name>]` entry.
+        name: String,
+        /// The tool's name (see `mcp-bridge tools <server>`).
+        tool: String,
+        /// The arguments as a JSON object; `{}` when left out.
+        #[arg(value_name = "JSON")]
+        arguments: Option<String>,
+        /// Print the whole result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show where the config lives, write a starter one, or check it.
+    #[command(subcommand, after_help = help::CONFIG)]
+    Config(ConfigAction),
+    /// Serve the built-in sandbox provider over Streamable HTTP on 127.0.0.1 and print its URL.
+    #[command(after_help = help::SANDBOX)]
+    Sandbox {
+        /// Port to listen on; 0 picks a free one (the sandbox only; emulators always pick one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Require this bearer token on every request.
+        #[arg(long, env = "MCP_BRIDGE_SANDBOX_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Expire sessions idle this many seconds.
+        #[arg(long, value_name = "SECS")]
+        session_ttl: Option<f64>,
+        /// Emulate a hosted provider instead (pipedream, zapier, integration-app, oauth) and print
+        /// a config entry that reaches it.
+        #[arg(long, value_name = "NAME")]
+        provider: Option<String>,
+    },
+    /// Check the config (and resolve its credentials) without connecting (same as `config check`).
+    #[command(after_help = help::CHECK)]
+    Check {
+        /// Check only this server.
+        name: Option<String>,
+    },
+    /// Drive `serve` with a scripted MCP client and narrate the exchange (try it against the sandbox).
+    Demo {
+        /// The server to relay to; defaults like `serve`.
+        name: Option<String>,
+    },
+    /// List the configured servers.
+    Servers,
+    /// Sign in to a server that uses `auth = "oauth"` (opens the browser).
+    #[command(after_help = help::LOGIN)]
+    Login {
+        /// The `[servers.<name>]` entry.
+        name: String,
+        /// Only print the sign-in URL; do not open the browser.
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// Sign out of a server: revoke its tokens where it supports that, and forget them and the client registration.
+    Logout {
+        /// The `[servers.<name>]` entry.
+        name: String,
+    },
+    /// Show the token state of each server: valid until …, refreshable, missing (never a secret).
+    Status,
+    /// Print where the config file is looked for (same as `config path`).
+    ConfigPath,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigAction {
+    /// Print where the config file is looked for.
+    Path,
+    /// Write a starter config (the sandbox and commented examples); never overwrites.
+    Init,
+    /// Check the config (and resolve its credentials) without connecting.
+    Check {
+        /// Check only this server.
+        name: Option<String>,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    crate::logging::init(cli.log.as_deref());
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mcp-bridge: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = rt.block_on(dispatch(cli));
+    rt.shutdown_timeout(Duration::from_secs(1));
+    code
+}
+
+async fn dispatch(cli: Cli) -> ExitCode {
+    let flag = cli.config.as_deref();
+    let result = match &cli.command {
+        Command::Serve { names } => serve::serve(flag, names).await,
+        Command::Doctor { name } => doctor::run(flag, name.as_deref()).await,
+        Command::Install {
+            client,
+            servers,
+            write,
+            file,
+        } => install::run(flag, *client, servers, *write, file.as_deref()),
+        Command::Tools { name, json } => call::tools(flag, name, *json).await,
+        Command::Call {
+            name,
+            tool,
+            arguments,
+            json,
+        } => call::call(flag, name, tool, arguments.as_deref(), *json).await,
+        Command::Config(ConfigAction::Path) | Command::ConfigPath => config_cmd::path(flag),
+        Command::Config(ConfigAction::Init) => config_cmd::init(flag),
+        Command::Config(ConfigAction::Check { name }) | Command::Check { name } => {
+            config_cmd::check(flag, name.as_deref()).await
+        }
+        Command::Sandbox {
+            port,
+            token,
+            session_ttl,
+            provider,
+        } => match provider.as_deref() {
+            None | Some("sandbox") => serve::sandbox(*port, token.clone(), *session_ttl).await,
+            Some(kind) => serve::emulate(kind).await,
+        },
+        Command::Demo { name } => crate::demo::run(flag, name.as_deref(), cli.log.as_deref())
+            .await
+            .map_err(CliError::Failed),
+        Command::Servers => config_cmd::servers(flag),
+        Command::Login { name, no_browser } => crate::auth::commands::login(flag, name, *no_browser)
+            .await
+            .map_err(CliError::Failed),
+        Command::Logout { name } => crate::auth::commands::logout(flag, name)
+            .await
+            .map_err(CliError::Failed),
+        Command::Status => crate::auth::commands::status(flag).await.map_err(CliError::Usage),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let text = e.to_string();
+            if !text.is_empty() {
+                eprintln!("mcp-bridge: {text}");
+            }
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Exit status 1: a check, a call, a sign-in or a write failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit status 2: the command line or the config is wrong; nothing was tried.
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    /// The config is wrong (exit 2).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The command line asks for something impossible (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// What was tried failed (exit 1).
+    #[error("{0}")]
+    Failed(String),
+    /// A failure already shown to the person (exit 1).
+    #[error("")]
+    Found,
+    /// `serve` told the person (and the client) why it cannot start (exit 2).
+    #[error("")]
+    Reported,
+}
+
+impl CliError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Failed(_) | CliError::Found => EXIT_FAILED,
+            CliError::Config(_) | CliError::Usage(_) | CliError::Reported => EXIT_USAGE,
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! The single checks behind `doctor`: which config values can fail to
+//! resolve, whether the token store holds a usable token, and whether the
+//! server's host accepts a TCP connection.
+
+use super::doctor::WAIT;
+use crate::config::{ConfigValue, ServerEntry};
+use crate::store::{Record, now};
+use std::time::Instant;
+
+/// The entry's values that come from the environment, a command or a file:
+/// the ones that can fail to resolve.
+pub fn indirect_values(entry: &ServerEntry) -> Vec<(String, &ConfigValue)> {
+    let single = [
+        ("url", &entry.url),
+        ("bearer", &entry.bearer),
+        ("token", &entry.token),
+        ("access_token", &entry.access_token),
+        ("refresh_token", &entry.refresh_token),
+        ("client_id", &entry.client_id),
+        ("client_secret", &entry.client_secret),
+        ("project_id", &entry.project_id),
+        ("external_user_id", &entry.external_user_id),
+        ("account_id", &entry.account_id),
+        ("base_url", &entry.base_url),
+        ("api_base", &entry.api_base),
+        ("token_url", &entry.token_url),
+        ("chat_id", &entry.chat_id),
+    ];
+    let tables = [("headers", &entry.headers), ("query", &entry.query)];
+    single
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), v)))
+        .chain(
+            tables
+                .into_iter()
+                .flat_map(|(t, m)| m.iter().map(move |(k, v)| (format!("{t}.{k}"), v))),
+        )
+        .filter(|(_, v)| !matches!(v, ConfigValue::Text(t) if !t.contains("${")))
+        .collect()
+}
+
+/// How the server's credential is given, in a word or two.
+pub fn credential_words(entry: &ServerEntry) -> &'static str {
+    match (entry.auth.as_deref(), entry.provider_name()) {
+        (Some("oauth"), _) => "ok (sign-in)",
+        (_, "sandbox") => "ok (generated)",
+        _ if indirect_values(entry).is_empty() && entry.bearer.is_none() && entry.token.is_none() => "ok",
+        _ => "ok (resolved)",
+    }
+}
+
+/// Whether the bridge holds a token it can use (or needs none from the store).
+pub fn token_usable(entry: &ServerEntry, rec: Option<&Record>) -> bool {
+    if entry.auth.as_deref() != Some("oauth") {
+        return true;
+    }
+    let Some(rec) = rec else { return false };
+    let live = rec.access_token.is_some() && rec.expires_at.is_none_or(|e| e > now());
+    live || rec.refresh_token.is_some()
+}
+
+/// Open a TCP connection to the URL's host and port; "ok, N ms" or why not.
+pub async fn reach(url: &url::Url) -> Result<String, String> {
+    let host = url.host_str().ok_or("the URL has no host")?.to_string();
+    let port = url.port_or_known_default().ok_or("the URL has no port")?;
+    let loopback = matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]" | "::1");
+    let proxy = [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ]
+    .iter()
+    .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()));
+    if proxy && !loopback {
+        return Ok("via proxy".into());
+    }
+    let started = Instant::now();
+    let target = (host.trim_start_matches('[').trim_end_matches(']'), port);
+    match tokio::time::timeout(WAIT, tokio::net::TcpStream::connect(target)).await {
+        Ok(Ok(_)) => Ok(format!("ok {} ms", started.elapsed().as_millis())),
+        Ok(Err(e)) => Err(format!("cannot connect to {host}:{port} ({e})")),
+        Err(_) => Err(format!("no connection to {host}:{port} within {WAIT:?}")),
+    }
+}

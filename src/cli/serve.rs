@@ -1,0 +1,120 @@
+//! `serve` (the stdio MCP server a desktop client starts) and `sandbox` (the
+//! built-in provider or an emulator, for other clients). `relay_prepared` is
+//! the one path from a prepared server to the relay: `serve` runs it on
+//! stdin/stdout, and `doctor`, `tools` and `call` run it on an in-memory pipe.
+
+use super::CliError;
+use crate::config::{Config, Resolver};
+use crate::provider::{self, Setup};
+use crate::redact::{Redactor, display_url};
+use crate::relay;
+use crate::remote::{Remote, inbound::Inbound};
+use crate::sandbox::{Sandbox, SandboxOptions};
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+pub async fn serve(flag: Option<&Path>, names: &[String]) -> Result<(), CliError> {
+    if crate::bundle::is_bundle(flag, names) {
+        return crate::bundle::serve(flag, names).await.map_err(CliError::Failed);
+    }
+    let redactor = Redactor::new();
+    let ready = match names {
+        [_, _, ..] => Err(CliError::Usage(format!(
+            "`serve` takes one server for now; got {}. Run one `mcp-bridge serve <name>` per server",
+            names.join(", ")
+        ))),
+        _ => prepare_server(flag, names.first().map(String::as_str), &redactor).await,
+    };
+    let (name, prepared) = match ready {
+        Ok(ready) => ready,
+        Err(e) => {
+            // A desktop client shows a failed initialize's message to the
+            // person; a bare exit only says "server disconnected".
+            if !std::io::stdin().is_terminal() {
+                eprintln!("mcp-bridge: {e}");
+                let why = format!("mcp-bridge cannot start: {e}");
+                relay::refuse_all(tokio::io::stdin(), tokio::io::stdout(), &why).await;
+                return Err(CliError::Reported);
+            }
+            return Err(e);
+        }
+    };
+    tracing::info!(server = name.as_str(), url = %display_url(&prepared.endpoint.url), "serving on stdio");
+    relay_prepared(prepared, &redactor, tokio::io::stdin(), tokio::io::stdout()).await
+}
+
+/// Relay between `input`/`output` (newline-delimited JSON-RPC, as on stdio)
+/// and the prepared server until `input` closes. This is `serve`'s relay.
+pub async fn relay_prepared(
+    prepared: provider::Prepared,
+    redactor: &Redactor,
+    input: impl AsyncRead + Unpin,
+    output: impl AsyncWrite + Unpin + Send + 'static,
+) -> Result<(), CliError> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let writer = relay::spawn_writer(rx, output);
+    let inbound = Arc::new(Inbound::new(tx.clone()).with_transforms(prepared.transforms));
+    let remote = Remote::new(prepared.endpoint, inbound.clone())
+        .map_err(|e| CliError::Failed(redactor.apply(&e.to_string())))?;
+    let remote = Arc::new(remote);
+    inbound.bind(&remote);
+    remote.keep_responses(prepared.hooks.is_some());
+    relay::run(input, remote, tx.clone(), prepared.hooks).await;
+    drop(tx);
+    // Everything queued is flushed by now or within moments; don't wait on
+    // background tasks that may still hold a sender.
+    let _ = tokio::time::timeout(Duration::from_millis(500), writer).await;
+    drop(prepared.keep_alive);
+    Ok(())
+}
+
+/// Load the config and build the endpoint for server `name` (or the default).
+pub async fn prepare_server(
+    flag: Option<&Path>,
+    name: Option<&str>,
+    redactor: &Redactor,
+) -> Result<(String, provider::Prepared), CliError> {
+    let config = Config::load(flag)?;
+    let (name, entry) = config.select(name)?;
+    let resolver = Resolver::new();
+    let prepared = provider::prepare(Setup {
+        name,
+        entry,
+        config: &config,
+        resolver: &resolver,
+        redactor,
+    })
+    .await?;
+    Ok((name.to_string(), prepared))
+}
+
+pub async fn sandbox(port: u16, token: Option<String>, session_ttl: Option<f64>) -> Result<(), CliError> {
+    let sandbox = Sandbox::start(SandboxOptions {
+        port,
+        token,
+        session_ttl: session_ttl.map(Duration::from_secs_f64),
+    })
+    .await
+    .map_err(|e| CliError::Failed(format!("cannot start the sandbox on 127.0.0.1:{port}: {e}")))?;
+    println!("{}", sandbox.url());
+    eprintln!("mcp-bridge sandbox listening at {} (Ctrl-C to stop)", sandbox.url());
+    let _ = tokio::signal::ctrl_c().await;
+    sandbox.shutdown().await;
+    Ok(())
+}
+
+pub async fn emulate(kind: &str) -> Result<(), CliError> {
+    let launched = crate::emulator::launch::launch(kind).await.map_err(CliError::Usage)?;
+    println!("{}", launched.url);
+    println!("\n# A config entry that reaches this emulator:\n{}", launched.config);
+    eprintln!(
+        "mcp-bridge: {kind} emulator listening at {} (Ctrl-C to stop)",
+        launched.url
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    drop(launched.server);
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! Holding a connect-link answer to follow it up, so no request hangs:
+//! every wait ends at the server's `timeout`, and then the client gets the
+//! answer it would have got anyway (with the notice).
+//!
+//! - `retry_on_account_required = N`: the call is retried up to N times first
+//!   (providers sometimes say an account is missing when it is not); a
+//!   retry that goes through is the answer.
+//! - URL-mode elicitation: the answer waits for the person. Declined or
+//!   cancelled, the notice goes out at once. Accepted, the bridge retries
+//!   the original call until it goes through (a refused attempt runs
+//!   nothing), returns that real result, and tells the client the
+//!   elicitation is complete.
+//! - After a connect (a call that asked for one now goes through), the
+//!   client gets `notifications/tools/list_changed`: the provider's tool
+//!   list may grow once an account exists.
+
+use super::surface::{self, bridge_id};
+use super::{ConnectLink, Inner, app_key};
+use crate::remote::Remote;
+use crate::remote::inbound::Outbox;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// What the surfacing of one answer needs to know.
+pub(super) struct Ctx {
+    /// The client declared `elicitation.url`.
+    pub url_mode: bool,
+    /// The client takes warning-level log messages.
+    pub logs: bool,
+    pub tool: String,
+    /// The original call's params.
+    pub params: Value,
+    pub out: Outbox,
+}
+
+/// The first pause between retries after the person accepted.
+const FIRST_POLL: Duration = Duration::from_millis(250);
+const LONGEST_POLL: Duration = Duration::from_secs(5);
+
+/// Whether to ask through an elicitation (claims the app while it is out).
+fn may_ask(inner: &Inner, ctx: &Ctx, link: &ConnectLink) -> bool {
+    let key = app_key(link);
+    let st = inner.state();
+    inner.settings.elicit && ctx.url_mode && !st.asking.contains(&key) && !st.declined.contains(&key)
+}
+
+pub(super) fn worth_holding(inner: &Inner, ctx: &Ctx, link: &ConnectLink) -> bool {
+    !ctx.params.is_null() && (inner.settings.retry_on_account_required > 0 || may_ask(inner, ctx, link))
+}
+
+/// A call that once asked for a connect went through: the account exists.
+pub(super) fn connected(inner: &Inner, tool: &str, out: &Outbox) {
+    let mut st = inner.state();
+    let Some(app) = st.awaiting.remove(tool) else {
+        return;
+    };
+    st.awaiting.retain(|_, a| *a != app);
+    st.declined.remove(&app);
+    drop(st);
+    tracing::info!(server = %inner.server, app, "account connected; telling the client the tool list changed");
+    let _ = out.send(json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}));
+}
+
+enum Retried {
+    /// The call went through (or failed for its own reasons): the answer.
+    Done(Value),
+    /// Still asks for a connect: its answer and (fresh) link.
+    Link(Value, ConnectLink),
+}
+
+/// Send the original call again, within `deadline`.
+async fn retry(inner: &Inner, remote: &Remote, params: &Value, deadline: Instant) -> Option<Retried> {
+    let msg = json!({"jsonrpc": "2.0", "id": bridge_id("retry"), "method": "tools/call", "params": params});
+    let answer = tokio::time::timeout_at(deadline, remote.request_internal(msg)).await;
+    match answer {
+        Ok(Ok(resp)) => Some(match inner.link_in(&resp) {
+            Some(link) => Retried::Link(resp, link),
+            None => Retried::Done(resp),
+        }),
+        Ok(Err(e)) => {
+            tracing::debug!(server = %inner.server, "retrying the call failed: {e}");
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+/// Write `resp` to the client as the answer to `id`.
+fn answer(out: &Outbox, id: &Value, mut resp: Value) {
+    resp["id"] = id.clone();
+    let _ = out.send(resp);
+}
+
+/// Removes its entry from a map when dropped (the wait ended, however).
+struct Claim<'a>(&'a Inner, String);
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.0.state().asking.remove(&self.1);
+    }
+}
+
+struct Asked(String);
+
+impl Drop for Asked {
+    fn drop(&mut self) {
+        super::asked().remove(&self.0);
+    }
+}
+
+/// Follow a held answer up in a task of its own, unless the client cancels
+/// the call first.
+pub(super) fn hold(inner: Arc<Inner>, remote: Arc<Remote>, ctx: Ctx, held: Value, link: ConnectLink) {
+    // Registered before the task starts, so an early cancel is not missed.
+    let key = crate::jsonrpc::id_key(held.get("id").unwrap_or(&Value::Null));
+    let cancel = Arc::new(tokio::sync::Notify::new());
+    super::held().insert(key.clone(), cancel.clone());
+    let task = async move {
+        tokio::select! {
+            () = cancel.notified() => tracing::debug!(server = %inner.server, "a held call was cancelled"),
+            () = follow(&inner, &remote, &ctx, held, link) => {}
+        }
+        super::held().remove(&key);
+    };
+    tokio::spawn(task);
+}
+
+async fn follow(inner: &Inner, remote: &Remote, ctx: &Ctx, mut held: Value, mut link: ConnectLink) {
+    let id = held.get("id").cloned().unwrap_or(Value::Null);
+    let deadline = Instant::now() + inner.timeout;
+    for _ in 0..inner.settings.retry_on_account_required {
+        match retry(inner, remote, &ctx.params, deadline).await {
+            Some(Retried::Done(resp)) => {
+                tracing::info!(server = %inner.server, "the call went through on retry; the account was there");
+                connected(inner, &ctx.tool, &ctx.out);
+                return answer(&ctx.out, &id, resp);
+            }
+            Some(Retried::Link(resp, fresh)) => {
+                if let Some(result) = resp.get("result") {
+                    held["result"] = result.clone();
+                }
+                link = fresh;
+            }
+            None => break,
+        }
+    }
+    let ask = may_ask(inner, ctx, &link);
+    let claim = ask.then(|| {
+        inner.state().asking.insert(app_key(&link));
+        Claim(inner, app_key(&link))
+    });
+    surface::show(inner, ctx, &mut held, &link);
+    if ask && let Some(resp) = elicit(inner, remote, ctx, &link, deadline).await {
+        drop(claim);
+        connected(inner, &ctx.tool, &ctx.out);
+        return answer(&ctx.out, &id, resp);
+    }
+    drop(claim);
+    answer(&ctx.out, &id, held);
+}
+
+/// Ask the person through a URL-mode elicitation; once accepted, retry the
+/// call until it goes through. The real answer, or None by `deadline` (or
+/// when the person said no).
+async fn elicit(inner: &Inner, remote: &Remote, ctx: &Ctx, link: &ConnectLink, deadline: Instant) -> Option<Value> {
+    let id = bridge_id("connect");
+    let elicitation_id = bridge_id("elicitation");
+    let reply = super::expect_answer(&id);
+    let _asked = Asked(id.clone());
+    let _ = ctx.out.send(surface::elicitation(&id, &elicitation_id, link));
+    let said = tokio::time::timeout_at(deadline, reply).await;
+    let action = said
+        .as_ref()
+        .ok()
+        .and_then(|r| r.as_ref().ok())
+        .and_then(|m| m.pointer("/result/action").and_then(Value::as_str).map(str::to_string));
+    if action.as_deref() != Some("accept") {
+        if matches!(action.as_deref(), Some("decline")) {
+            inner.state().declined.insert(app_key(link));
+        }
+        tracing::info!(server = %inner.server, action = action.as_deref().unwrap_or("none"), "connect not accepted");
+        return None;
+    }
+    let mut pause = FIRST_POLL;
+    loop {
+        tokio::time::sleep_until((Instant::now() + pause).min(deadline)).await;
+        if Instant::now() >= deadline {
+            return None;
+        }
+        match retry(inner, remote, &ctx.params, deadline).await? {
+            Retried::Done(resp) => {
+                let done = json!({"jsonrpc": "2.0", "method": "notifications/elicitation/complete",
+                                  "params": {"elicitationId": elicitation_id}});
+                let _ = ctx.out.send(done);
+                return Some(resp);
+            }
+            Retried::Link(..) => pause = (pause * 3 / 2).min(LONGEST_POLL),
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! `mcp-bridge tools` and `mcp-bridge call` end to end against the sandbox,
+//! through the same relay as `serve`.
+
+mod cli_support;
+
+use cli_support::{Home, SANDBOX};
+use serde_json::Value;
+
+fn setup() -> (Home, String) {
+    let home = Home::new();
+    let config = home.file(
+        "config.toml",
+        &format!("{SANDBOX}[servers.down]\nurl = \"http://127.0.0.1:1/mcp\"\n"),
+    );
+    let c = config.to_str().unwrap().to_string();
+    (home, c)
+}
+
+#[test]
+fn tools_prints_a_table() {
+    let (home, c) = setup();
+    let r = home.run(&["--config", &c, "tools", "sb"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let mut lines = r.out.lines();
+    let header = lines.next().unwrap();
+    assert!(header.starts_with("TOOL") && header.contains("ARGUMENTS") && header.contains("DESCRIPTION"));
+    let send = r
+        .out
+        .lines()
+        .find(|l| l.starts_with("chat_send_message "))
+        .expect("chat_send_message row");
+    assert!(
+        send.contains("channel*") && send.contains("text*") && send.contains("Post a message"),
+        "{send}"
+    );
+    assert!(r.err.contains("tools on `sb`"), "{}", r.all());
+}
+
+#[test]
+fn tools_json_is_the_servers_list() {
+    let (home, c) = setup();
+    let r = home.run(&["--config", &c, "tools", "sb", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let tools: Vec<Value> = serde_json::from_str(&r.out).expect("stdout is a JSON array");
+    let send = tools
+        .iter()
+        .find(|t| t["name"] == "chat_send_message")
+        .expect("chat_send_message");
+    assert_eq!(send["inputSchema"]["type"], "object");
+    assert!(tools.len() >= 5);
+}
+
+#[test]
+fn tools_on_an_unreachable_server_fails_with_the_relays_error() {
+    let (home, c) = setup();
+    let r = home.run(&["--config", &c, "tools", "down"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    // The message the relay writes for a client of `serve`.
+    assert!(
+        r.err.contains("cannot reach the server") && r.err.contains("`down`"),
+        "{}",
+        r.all()
+    );
+}
+
+#[test]
+fn call_prints_the_result() {
+    let (home, c) = setup();
+    let args = r#"{"channel":"general","text":"hello from the test"}"#;
+    let r = home.run(&["--config", &c, "call", "sb", "chat_send_message", args]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.out.contains("posted to #general"), "{}", r.all());
+    let r = home.run(&["--config", &c, "call", "sb", "chat_list_channels", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let result: Value = serde_json::from_str(&r.out).unwrap();
+    assert!(
+        result["content"][0]["text"].as_str().unwrap().contains("#general"),
+        "{result}"
+    );
+}
+
+#[test]
+fn a_tool_error_exits_1() {
+    let (home, c) = setup();
+    let args = r#"{"channel":"no-such-channel","text":"x"}"#;
+    let r = home.run(&["--config", &c, "call", "sb", "chat_send_message", args]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.out.contains("Cannot post"), "{}", r.all());
+    assert!(r.err.contains("isError"), "{}", r.all());
+}
+
+#[test]
+fn a_json_rpc_error_exits_1() {
+    let (home, c) = setup();
+    let r = home.run(&["--config", &c, "call", "sb", "no_such_tool"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.err.contains("JSON-RPC error"), "{}", r.all());
+    assert!(r.out.is_empty(), "{}", r.all());
+}
+
+#[test]
+fn bad_arguments_are_a_usage_error() {
+    let (home, c) = setup();
+    for bad in ["{channel}", "[1]"] {
+        let r = home.run(&["--config", &c, "call", "sb", "chat_send_message", bad]);
+        assert_eq!(r.code, 2, "{bad}: {}", r.all());
+        assert!(
+            r.err.contains("JSON object") || r.err.contains("not valid JSON"),
+            "{}",
+            r.all()
+        );
+    }
+}
