@@ -1,33 +1,42 @@
-//! Relay overhead benchmark (`cargo bench --bench relay`).
+//! Relay benchmark (`cargo bench --bench relay`, or `bench/run.sh`).
 //!
 //! Starts ONE sandbox provider in this process on 127.0.0.1 and measures,
-//! side by side in one run, three ways of calling its `chat_list_channels`
-//! tool:
+//! side by side in one run, three ways of using it:
 //!
 //! - `direct`: a minimal Streamable HTTP client right here (reqwest, pooled,
-//!   TCP_NODELAY), i.e. no bridge at all: the baseline;
+//!   TCP_NODELAY), i.e. no bridge at all: the floor;
 //! - `mcp-bridge`: the release-built binary as a stdio server
 //!   (`mcp-bridge --config FILE serve bench`), spoken to over its pipes;
 //! - `mcp-remote`: the npm `mcp-remote` proxy from `tests/peers` as a stdio
 //!   server pointed at the same URL, spoken to over its pipes.
 //!
-//! Metrics per target: sequential per-call latency after warm-up (median,
-//! p95), throughput with N in-flight calls (calls/s), and startup time
-//! (spawn, or a fresh HTTP client for `direct`, until `initialize` is
-//! answered). Rounds are interleaved (the target order rotates every round)
-//! so drift (thermal, page cache, other load) hits all targets alike. The
-//! result is printed as a table with the ratios mcp-bridge/direct and
-//! mcp-bridge/mcp-remote, and written as JSON to `target/bench-relay.json`.
+//! Metrics (issue 7): a) cold start (spawn, or a fresh HTTP client for
+//! `direct`) to the first `tools/list` answer; b) peak RSS of the process
+//! (`VmHWM`) after all call rounds; c) 1,000 sequential `slow_echo` calls
+//! per round (and per-call latency); d) calls with 256 in flight
+//! (throughput, every call answered); e) one 32 MiB `big_result` (time and
+//! the peak RSS of a fresh process that only does that). Rounds are
+//! interleaved (the target order rotates every round) so drift hits all
+//! targets alike. The table of medians, with the ratios bridge/direct and
+//! bridge/mcp-remote and the issue's targets, is printed, written as JSON
+//! (`--out`, default `target/bench-relay.json`) and as Markdown
+//! (`--markdown PATH`, e.g. `bench/RESULTS.md`).
 //!
-//! Options (after `--`): `--quick`, `--calls N` (sequential measured calls per
-//! target), `--rounds N`, `--warmup N`, `--concurrency N`, `--burst N` (calls
-//! per throughput round), `--startups N`, `--no-mcp-remote`, `--out PATH`.
+//! Options (after `--`): `--quick`, `--calls N` (sequential calls per
+//! round), `--rounds N`, `--warmup N`, `--concurrency N`, `--burst N` (calls
+//! per throughput round), `--startups N`, `--big-mib N`, `--big-runs N`,
+//! `--no-mcp-remote`, `--out PATH`, `--markdown PATH`.
+//! `MCP_BRIDGE_BENCH_BIN=/path/to/mcp-bridge` measures another build of the
+//! bridge in place of this one.
 //! Everything stays on loopback: the children get a temporary HOME (and
 //! `MCP_REMOTE_CONFIG_DIR`, `MCP_BRIDGE_DATA_DIR`) and no proxy settings.
 
+#[path = "relay/report.rs"]
+mod report;
+
 use std::collections::HashMap;
 use std::error::Error;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -44,7 +53,8 @@ type BoxError = Box<dyn Error + Send + Sync>;
 type Res<T> = Result<T, BoxError>;
 
 const PROTOCOL_VERSION: &str = "2025-11-25";
-const TOOL: &str = "chat_list_channels";
+const TOOL: &str = "slow_echo";
+const ECHO: &str = "ping";
 const SERVER_NAME: &str = "bench";
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -71,8 +81,11 @@ struct Opts {
     concurrency: usize,
     burst: usize,
     startups: usize,
+    big_mib: usize,
+    big_runs: usize,
     mcp_remote: bool,
     out: PathBuf,
+    markdown: Option<PathBuf>,
 }
 
 impl Opts {
@@ -89,13 +102,16 @@ impl Opts {
         };
         let mut o = Opts {
             quick,
-            calls: pick(20, 300, 3000),
-            rounds: pick(1, 3, 10),
+            calls: pick(20, 1000, 1000),
+            rounds: pick(1, 3, 7),
             warmup: pick(5, 50, 200),
-            concurrency: 16,
-            burst: pick(32, 400, 2000),
-            startups: pick(1, 3, 8),
+            concurrency: pick(16, 256, 256),
+            burst: pick(32, 1024, 2048),
+            startups: pick(1, 3, 7),
+            big_mib: pick(1, 32, 32),
+            big_runs: pick(1, 1, 3),
             mcp_remote: true,
+            markdown: None,
             out: target_dir().join(if smoke {
                 "bench-relay-smoke.json"
             } else {
@@ -116,19 +132,22 @@ impl Opts {
                 "--concurrency" => o.concurrency = num()?.max(1),
                 "--burst" => o.burst = num()?,
                 "--startups" => o.startups = num()?,
+                "--big-mib" => o.big_mib = num()?,
+                "--big-runs" => o.big_runs = num()?,
+                "--markdown" => o.markdown = Some(PathBuf::from(it.next().ok_or("--markdown needs a value")?)),
                 "--no-mcp-remote" => o.mcp_remote = false,
                 "--out" => o.out = PathBuf::from(it.next().ok_or("--out needs a value")?),
                 "-h" | "--help" => {
                     println!(
                         "cargo bench --bench relay -- [--quick] [--calls N] [--rounds N] [--warmup N] \
-                         [--concurrency N] [--burst N] [--startups N] [--no-mcp-remote] [--out PATH]"
+                         [--concurrency N] [--burst N] [--startups N] [--big-mib N] [--big-runs N] [--no-mcp-remote] \
+                         [--out PATH] [--markdown PATH]"
                     );
                     std::process::exit(0);
                 }
                 other => eprintln!("relay bench: ignoring argument {other:?}"),
             }
         }
-        o.calls = o.calls.max(o.rounds);
         Ok(o)
     }
 }
@@ -179,7 +198,10 @@ impl Env {
     fn command(&self, kind: Kind) -> Command {
         let mut cmd = match kind {
             Kind::Bridge => {
-                let mut c = Command::new(env!("CARGO_BIN_EXE_mcp-bridge"));
+                // MCP_BRIDGE_BENCH_BIN compares another build of the bridge.
+                let bin =
+                    std::env::var_os("MCP_BRIDGE_BENCH_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_mcp-bridge").into());
+                let mut c = Command::new(bin);
                 c.arg("--config").arg(&self.bridge_config).arg("serve").arg(SERVER_NAME);
                 c
             }
@@ -207,14 +229,16 @@ impl Env {
     }
 
     /// Starts a target and returns it with the time from spawn (or from
-    /// building a fresh HTTP client) until `initialize` was answered.
+    /// building a fresh HTTP client) until the first `tools/list` was
+    /// answered (after `initialize` and `notifications/initialized`).
     async fn connect(&self, kind: Kind, stderr_name: &str) -> Res<(Client, Duration)> {
         match kind {
             Kind::Direct => {
                 let start = Instant::now();
                 let client = HttpClient::connect(&self.url).await?;
-                let took = start.elapsed();
                 client.initialized().await?;
+                check_list(&client.request("tools/list", json!({})).await?)?;
+                let took = start.elapsed();
                 Ok((Client::Http(client), took))
             }
             _ => {
@@ -225,7 +249,6 @@ impl Env {
                     .await
                     .map_err(|_| format!("no answer to initialize within {STARTUP_TIMEOUT:?}"))
                     .and_then(|r| r.map_err(|e| e.to_string()));
-                let took = start.elapsed();
                 if let Err(e) = init {
                     let stderr = client.stderr_tail();
                     client.close().await;
@@ -234,7 +257,10 @@ impl Env {
                     );
                 }
                 client.notify("notifications/initialized").await?;
-                Ok((Client::Stdio(Box::new(client)), took))
+                let client = Client::Stdio(Box::new(client));
+                check_list(&client.request("tools/list", json!({})).await?)?;
+                let took = start.elapsed();
+                Ok((client, took))
             }
         }
     }
@@ -249,17 +275,33 @@ fn init_params() -> Value {
 }
 
 fn call_params() -> Value {
-    json!({"name": TOOL, "arguments": {}})
+    json!({"name": TOOL, "arguments": {"text": ECHO}})
 }
 
-/// Checks that a `tools/call chat_list_channels` response is a success.
+/// The text of the first content block of a successful `tools/call` answer.
+fn call_text(response: &Value) -> Res<&str> {
+    let result = &response["result"];
+    match result["content"][0]["text"].as_str() {
+        Some(text) if result["isError"] != json!(true) => Ok(text),
+        _ => Err(format!("unexpected tools/call answer: {:.300}", response.to_string()).into()),
+    }
+}
+
+/// Checks that a `tools/call slow_echo` response echoes [`ECHO`].
 fn check_call(response: &Value) -> Res<()> {
-    let ok =
-        response["result"]["isError"] != json!(true) && response["result"]["structuredContent"]["channels"].is_array();
-    if ok {
+    match call_text(response)? {
+        ECHO => Ok(()),
+        other => Err(format!("echo answered {other:?}").into()),
+    }
+}
+
+/// Checks that a `tools/list` response lists the echo tool.
+fn check_list(response: &Value) -> Res<()> {
+    let tools = response["result"]["tools"].as_array().ok_or("tools/list: no tools")?;
+    if tools.iter().any(|t| t["name"] == TOOL) {
         Ok(())
     } else {
-        Err(format!("unexpected tools/call answer: {response}").into())
+        Err(format!("tools/list does not list {TOOL}").into())
     }
 }
 
@@ -269,14 +311,33 @@ enum Client {
 }
 
 impl Client {
-    async fn call(&self) -> Res<()> {
-        let response = match self {
-            Client::Http(c) => c.request("tools/call", call_params()).await?,
-            Client::Stdio(c) => tokio::time::timeout(CALL_TIMEOUT, c.request("tools/call", call_params()))
+    async fn request(&self, method: &str, params: Value) -> Res<Value> {
+        match self {
+            Client::Http(c) => c.request(method, params).await,
+            Client::Stdio(c) => tokio::time::timeout(CALL_TIMEOUT, c.request(method, params))
                 .await
-                .map_err(|_| format!("no answer within {CALL_TIMEOUT:?}"))??,
-        };
-        check_call(&response)
+                .map_err(|_| format!("no answer within {CALL_TIMEOUT:?}"))?,
+        }
+    }
+
+    async fn call(&self) -> Res<()> {
+        check_call(&self.request("tools/call", call_params()).await?)
+    }
+
+    /// The peak resident set of the child process so far (`VmHWM`, bytes);
+    /// None for `direct`, which runs in this process.
+    fn peak_rss(&self) -> Option<f64> {
+        let Client::Stdio(c) = self else { return None };
+        let status = std::fs::read_to_string(format!("/proc/{}/status", c.child.id()?)).ok()?;
+        let kb: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kb * 1024.0)
     }
 
     async fn close(self) {
@@ -535,42 +596,76 @@ impl StdioClient {
 // ------------------------------------------------------------ measuring
 
 #[derive(Debug, Default)]
-struct Samples {
-    latency_us: Vec<f64>,
-    throughput: Vec<f64>,
-    burst_calls: usize,
-    burst_secs: f64,
-    startup_ms: Vec<f64>,
+pub struct Samples {
+    /// Per-call latency of the sequential calls (µs).
+    pub latency_us: Vec<f64>,
+    /// Per round: time for the round's sequential calls (ms).
+    pub seq_ms: Vec<f64>,
+    /// Per round: calls/s with `concurrency` in flight.
+    pub throughput: Vec<f64>,
+    pub burst_sent: usize,
+    pub burst_answered: usize,
+    /// Cold start to the first `tools/list` answer (ms).
+    pub startup_ms: Vec<f64>,
+    /// `VmHWM` of the long-lived process after every call round (bytes).
+    pub peak_rss: Option<f64>,
+    /// The big result: time (ms) and the fresh process's `VmHWM` (bytes).
+    pub big_ms: Vec<f64>,
+    pub big_rss: Vec<f64>,
 }
 
-async fn sequential(client: &Client, n: usize, out: &mut Vec<f64>) -> Res<()> {
+async fn sequential(client: &Client, n: usize, out: &mut Vec<f64>) -> Res<f64> {
+    let round = Instant::now();
     for _ in 0..n {
         let start = Instant::now();
         client.call().await?;
         out.push(start.elapsed().as_secs_f64() * 1e6);
     }
-    Ok(())
+    Ok(round.elapsed().as_secs_f64() * 1e3)
 }
 
-/// `total` calls, `concurrency` in flight at any time; returns the seconds.
-async fn burst(client: &Arc<Client>, total: usize, concurrency: usize) -> Res<f64> {
+/// `total` calls, `concurrency` in flight at any time; returns the seconds
+/// and how many were answered with the echo (a failed call does not stop
+/// the others).
+async fn burst(client: &Arc<Client>, total: usize, concurrency: usize) -> Res<(f64, usize)> {
     let started = Arc::new(AtomicUsize::new(0));
+    let answered = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut workers = JoinSet::new();
     for _ in 0..concurrency.min(total.max(1)) {
-        let client = client.clone();
-        let started = started.clone();
+        let (client, started, answered) = (client.clone(), started.clone(), answered.clone());
         workers.spawn(async move {
             while started.fetch_add(1, Ordering::Relaxed) < total {
-                client.call().await?;
+                if client.call().await.is_ok() {
+                    answered.fetch_add(1, Ordering::Relaxed);
+                }
             }
-            Ok::<(), BoxError>(())
         });
     }
     while let Some(joined) = workers.join_next().await {
-        joined??;
+        joined?;
     }
-    Ok(start.elapsed().as_secs_f64())
+    Ok((start.elapsed().as_secs_f64(), answered.load(Ordering::Relaxed)))
+}
+
+/// One fresh target, one `big_result` of `bytes`: the time and the peak RSS.
+async fn big(env: &Env, kind: Kind, bytes: usize, run: usize) -> Res<(f64, Option<f64>)> {
+    let (client, _) = env.connect(kind, &format!("{}-big-{run}", kind.name())).await?;
+    let start = Instant::now();
+    let response = client
+        .request(
+            "tools/call",
+            json!({"name": "big_result", "arguments": {"bytes": bytes}}),
+        )
+        .await;
+    let took = start.elapsed().as_secs_f64() * 1e3;
+    let rss = client.peak_rss();
+    client.close().await;
+    let len = call_text(&response?)?.len();
+    if len != bytes {
+        return Err(format!("{}: big_result came back with {len} bytes, not {bytes}", kind.name()).into());
+    }
+    Ok((took, rss))
 }
 
 /// The order of the targets in round `round`: rotated so none is always first.
@@ -597,8 +692,8 @@ async fn run(opts: &Opts, sandbox: &Sandbox, env: &Env, notes: &mut Vec<String>)
     }
     eprintln!("sandbox at {}; targets: {}", sandbox.url(), names(&kinds));
 
-    // Startup: one untimed start per target (warms the page cache), then
-    // `startups` timed ones, interleaved.
+    // a) Cold start: one untimed start per target (warms the page cache),
+    // then `startups` timed ones, interleaved.
     let mut samples: HashMap<Kind, Samples> = kinds.iter().map(|k| (*k, Samples::default())).collect();
     let mut failed: Vec<Kind> = Vec::new();
     for round in 0..=opts.startups {
@@ -609,11 +704,8 @@ async fn run(opts: &Opts, sandbox: &Sandbox, env: &Env, notes: &mut Vec<String>)
             match env.connect(kind, &format!("{}-startup-{round}", kind.name())).await {
                 Ok((client, took)) => {
                     if round > 0 {
-                        samples
-                            .get_mut(&kind)
-                            .ok_or("no samples")?
-                            .startup_ms
-                            .push(took.as_secs_f64() * 1e3);
+                        let s = samples.get_mut(&kind).ok_or("no samples")?;
+                        s.startup_ms.push(took.as_secs_f64() * 1e3);
                     }
                     client.close().await;
                 }
@@ -631,45 +723,65 @@ async fn run(opts: &Opts, sandbox: &Sandbox, env: &Env, notes: &mut Vec<String>)
     }
     eprintln!("startup done ({} timed starts each)", opts.startups);
 
-    // Long-lived sessions for the call metrics.
+    // Long-lived sessions for c) and d); their peak RSS is b).
     let mut clients: Vec<(Kind, Arc<Client>)> = Vec::new();
     for &kind in &kinds {
         let (client, _) = env.connect(kind, &format!("{}-calls", kind.name())).await?;
         let client = Arc::new(client);
         sequential(&client, opts.warmup, &mut Vec::new()).await?;
-        burst(&client, opts.burst.min(500), opts.concurrency).await?;
+        burst(&client, opts.burst.min(512), opts.concurrency).await?;
         clients.push((kind, client));
     }
     eprintln!("warm-up done ({} sequential calls and a burst each)", opts.warmup);
 
-    let per_round = opts.calls.div_ceil(opts.rounds);
     for round in 0..opts.rounds {
         let order = rotated(&kinds, round);
         for kind in &order {
             let client = &clients.iter().find(|(k, _)| k == kind).ok_or("no client")?.1;
             let s = samples.get_mut(kind).ok_or("no samples")?;
-            sequential(client, per_round, &mut s.latency_us)
+            let ms = sequential(client, opts.calls, &mut s.latency_us)
                 .await
                 .map_err(|e| format!("{} sequential call: {e}", kind.name()))?;
+            s.seq_ms.push(ms);
         }
         for kind in &order {
             let client = &clients.iter().find(|(k, _)| k == kind).ok_or("no client")?.1;
-            let secs = burst(client, opts.burst, opts.concurrency)
+            let (secs, answered) = burst(client, opts.burst, opts.concurrency)
                 .await
-                .map_err(|e| format!("{} concurrent call: {e}", kind.name()))?;
+                .map_err(|e| format!("{} concurrent calls: {e}", kind.name()))?;
             let s = samples.get_mut(kind).ok_or("no samples")?;
-            s.throughput.push(opts.burst as f64 / secs);
-            s.burst_calls += opts.burst;
-            s.burst_secs += secs;
+            s.throughput.push(answered as f64 / secs);
+            s.burst_sent += opts.burst;
+            s.burst_answered += answered;
         }
         eprintln!("round {}/{} done", round + 1, opts.rounds);
     }
     for (kind, client) in clients {
+        if let Some(s) = samples.get_mut(&kind) {
+            s.peak_rss = client.peak_rss();
+        }
         match Arc::try_unwrap(client) {
             Ok(client) => client.close().await,
             Err(_) => notes.push(format!("{} client still shared at the end", kind.name())),
         }
     }
+
+    // e) The big result, each run in a fresh process.
+    let bytes = opts.big_mib << 20;
+    for run in 0..opts.big_runs {
+        for kind in rotated(&kinds, run) {
+            match big(env, kind, bytes, run).await {
+                Ok((ms, rss)) => {
+                    let s = samples.get_mut(&kind).ok_or("no samples")?;
+                    s.big_ms.push(ms);
+                    s.big_rss.extend(rss);
+                }
+                Err(e) if kind == Kind::McpRemote => notes.push(format!("mcp-remote big result: {e}")),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    eprintln!("big result done ({} MiB, {} runs each)", opts.big_mib, opts.big_runs);
     Ok(samples)
 }
 
@@ -677,219 +789,13 @@ fn names(kinds: &[Kind]) -> String {
     kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")
 }
 
-// ------------------------------------------------------------ reporting
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn sorted(v: &[f64]) -> Vec<f64> {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    s
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Summary {
-    lat_median_us: f64,
-    lat_p95_us: f64,
-    lat_mean_us: f64,
-    lat_n: usize,
-    tput_median: f64,
-    tput_min: f64,
-    tput_max: f64,
-    tput_overall: f64,
-    startup_median_ms: f64,
-    startup_min_ms: f64,
-    startup_max_ms: f64,
-    startup_n: usize,
-}
-
-fn summarize(s: &Samples) -> Summary {
-    let lat = sorted(&s.latency_us);
-    let tput = sorted(&s.throughput);
-    let up = sorted(&s.startup_ms);
-    Summary {
-        lat_median_us: percentile(&lat, 50.0),
-        lat_p95_us: percentile(&lat, 95.0),
-        lat_mean_us: lat.iter().sum::<f64>() / lat.len().max(1) as f64,
-        lat_n: lat.len(),
-        tput_median: percentile(&tput, 50.0),
-        tput_min: tput.first().copied().unwrap_or(f64::NAN),
-        tput_max: tput.last().copied().unwrap_or(f64::NAN),
-        tput_overall: s.burst_calls as f64 / s.burst_secs,
-        startup_median_ms: percentile(&up, 50.0),
-        startup_min_ms: up.first().copied().unwrap_or(f64::NAN),
-        startup_max_ms: up.last().copied().unwrap_or(f64::NAN),
-        startup_n: up.len(),
-    }
-}
-
-impl Summary {
-    fn to_json(self) -> Value {
-        json!({
-            "latency_us": {"median": self.lat_median_us, "p95": self.lat_p95_us, "mean": self.lat_mean_us, "n": self.lat_n},
-            "throughput_calls_per_s": {
-                "median_of_rounds": self.tput_median, "min_round": self.tput_min, "max_round": self.tput_max,
-                "overall": self.tput_overall,
-            },
-            "startup_ms": {"median": self.startup_median_ms, "min": self.startup_min_ms, "max": self.startup_max_ms, "n": self.startup_n},
-        })
-    }
-}
-
-struct Metric {
-    key: &'static str,
-    label: &'static str,
-    get: fn(&Summary) -> f64,
-    decimals: usize,
-}
-
-const METRICS: [Metric; 4] = [
-    Metric {
-        key: "latency_median_us",
-        label: "latency median (µs)",
-        get: |s| s.lat_median_us,
-        decimals: 0,
-    },
-    Metric {
-        key: "latency_p95_us",
-        label: "latency p95 (µs)",
-        get: |s| s.lat_p95_us,
-        decimals: 0,
-    },
-    Metric {
-        key: "throughput_calls_per_s",
-        label: "throughput (calls/s)",
-        get: |s| s.tput_median,
-        decimals: 0,
-    },
-    Metric {
-        key: "startup_median_ms",
-        label: "startup→init median (ms)",
-        get: |s| s.startup_median_ms,
-        decimals: 1,
-    },
-];
-
-fn fmt(v: Option<f64>, decimals: usize) -> String {
-    match v {
-        Some(v) if v.is_finite() => format!("{v:.decimals$}"),
-        _ => "-".into(),
-    }
-}
-
-fn report(opts: &Opts, samples: &HashMap<Kind, Samples>, notes: &[String], url: &str) -> Res<()> {
-    let sum = |k: Kind| samples.get(&k).map(summarize);
-    let (direct, bridge, remote) = (sum(Kind::Direct), sum(Kind::Bridge), sum(Kind::McpRemote));
-    let ratio = |m: &Metric, a: Option<Summary>, b: Option<Summary>| match (a, b) {
-        (Some(a), Some(b)) => Some((m.get)(&a) / (m.get)(&b)),
-        _ => None,
-    };
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-
-    println!();
-    println!(
-        "relay bench: tools/call {TOOL} against one in-process sandbox ({cores} cores, {} rounds interleaved)",
-        opts.rounds
-    );
-    println!(
-        "  sequential: {} calls/target after {} warm-up; throughput: {} calls x {} rounds at {} in flight; \
-         startup: {} starts/target",
-        samples.get(&Kind::Bridge).map_or(0, |s| s.latency_us.len()),
-        opts.warmup,
-        opts.burst,
-        opts.rounds,
-        opts.concurrency,
-        opts.startups
-    );
-    println!();
-    println!(
-        "{:<26} {:>10} {:>11} {:>11} {:>14} {:>18}",
-        "metric", "direct", "mcp-bridge", "mcp-remote", "bridge/direct", "bridge/mcp-remote"
-    );
-    let mut ratios = serde_json::Map::new();
-    for m in &METRICS {
-        let get = |s: Option<Summary>| s.map(|s| (m.get)(&s));
-        let (rd, rr) = (ratio(m, bridge, direct), ratio(m, bridge, remote));
-        println!(
-            "{:<26} {:>10} {:>11} {:>11} {:>14} {:>18}",
-            m.label,
-            fmt(get(direct), m.decimals),
-            fmt(get(bridge), m.decimals),
-            fmt(get(remote), m.decimals),
-            fmt(rd, 2),
-            fmt(rr, 2)
-        );
-        ratios.insert(
-            m.key.into(),
-            json!({"bridge_over_direct": rd.filter(|v| v.is_finite()), "bridge_over_mcp_remote": rr.filter(|v| v.is_finite())}),
-        );
-    }
-    println!();
-    println!("  ratios are mcp-bridge ÷ other: above 1 = bridge slower for latency/startup, faster for throughput");
-    if let (Some(b), Some(d)) = (bridge, direct) {
-        println!(
-            "  bridge adds {:.0} µs per call at the median over the direct client (p95 {:.0} µs)",
-            b.lat_median_us - d.lat_median_us,
-            b.lat_p95_us - d.lat_p95_us
-        );
-    }
-    for note in notes {
-        println!("  note: {note}");
-    }
-
-    let mut targets = serde_json::Map::new();
-    for (kind, s) in [
-        (Kind::Direct, direct),
-        (Kind::Bridge, bridge),
-        (Kind::McpRemote, remote),
-    ] {
-        if let Some(s) = s {
-            targets.insert(kind.name().into(), s.to_json());
-        }
-    }
-    let result = json!({
-        "bench": "relay",
-        "tool": TOOL,
-        "sandbox_url": url,
-        "cores": cores,
-        "options": {
-            "quick": opts.quick, "calls": opts.calls, "rounds": opts.rounds, "warmup": opts.warmup,
-            "concurrency": opts.concurrency, "burst": opts.burst, "startups": opts.startups,
-        },
-        "versions": {
-            "mcp_bridge": env!("CARGO_PKG_VERSION"),
-            "mcp_remote": peer_version(&repo_root().join("tests/peers/node_modules/mcp-remote/package.json")),
-        },
-        "targets": targets,
-        "ratios": ratios,
-        "notes": notes,
-    });
-    if let Some(dir) = opts.out.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(&opts.out, serde_json::to_string_pretty(&result)? + "\n")?;
-    println!("  JSON written to {}", opts.out.display());
-    Ok(())
-}
-
-fn peer_version(package_json: &Path) -> Value {
-    std::fs::read(package_json)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-        .map(|v| v["version"].clone())
-        .unwrap_or(Value::Null)
-}
-
 // ------------------------------------------------------------------ main
 
 async fn bench(opts: Opts) -> Res<()> {
     let started = Instant::now();
+    let load_before = std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
     let sandbox = Sandbox::start(SandboxOptions {
         port: 0,
         token: None,
@@ -913,7 +819,7 @@ async fn bench(opts: Opts) -> Res<()> {
     let url = sandbox.url();
     sandbox.shutdown().await;
     let samples = result?;
-    report(&opts, &samples, &notes, &url)?;
+    report::report(&opts, &samples, &notes, &url, &load_before)?;
     println!("  total bench time {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }

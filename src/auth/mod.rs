@@ -36,10 +36,10 @@ mod record;
 mod registration;
 mod token;
 
-pub use credential::OAuthCredential;
-pub use gate::Gate;
 /// Open a link in the person's browser (`$MCP_BRIDGE_BROWSER`, else the platform's opener).
 pub use browser::open as open_browser;
+pub use credential::OAuthCredential;
+pub use gate::Gate;
 
 use crate::config::ConfigError;
 use crate::provider::{Prepared, Setup};

@@ -191,7 +191,10 @@ impl Setup<'_> {
             credential,
             transport: self.entry.transport,
             timeout: self.entry.timeout(),
-            tools: crate::remote::filter::ToolFilter::new(self.entry.allow_tools.clone(), self.entry.deny_tools.clone()),
+            tools: crate::remote::filter::ToolFilter::new(
+                self.entry.allow_tools.clone(),
+                self.entry.deny_tools.clone(),
+            ),
             redactor: self.redactor.clone(),
         })
     }

@@ -3,7 +3,6 @@
 //! flushes whenever the queue is drained, so answers leave as soon as they
 //! arrive and lines never interleave.
 
-use crate::jsonrpc;
 use serde_json::Value;
 use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::mpsc;
@@ -20,12 +19,18 @@ pub fn spawn_writer(
             while let Ok(m) = rx.try_recv() {
                 batch.push(m);
             }
-            for m in &batch {
-                let mut line = jsonrpc::to_line(m);
-                line.push('\n');
-                if let Err(e) = w.write_all(line.as_bytes()).await {
-                    tracing::warn!("stdout write failed: {e}");
-                    return;
+            for m in batch {
+                // Serialised in chunks and the message dropped before the
+                // write, so a large answer is held about once, not thrice.
+                let mut line = Chunks::default();
+                let _ = serde_json::to_writer(&mut line, &m);
+                drop(m);
+                line.0.push(b"\n".to_vec());
+                for chunk in line.0 {
+                    if let Err(e) = w.write_all(&chunk).await {
+                        tracing::warn!("stdout write failed: {e}");
+                        return;
+                    }
                 }
             }
             if let Err(e) = w.flush().await {
@@ -34,4 +39,68 @@ pub fn spawn_writer(
             }
         }
     })
+}
+
+/// Up to this many bytes per chunk of a serialised message.
+const CHUNK: usize = 64 * 1024;
+
+/// A `std::io::Write` that keeps what it gets in chunks of at most
+/// [`CHUNK`] bytes: a large message costs its size, not the doubling (and
+/// the copies) of one growing buffer. Small messages are one chunk.
+#[derive(Default)]
+struct Chunks(Vec<Vec<u8>>);
+
+impl std::io::Write for Chunks {
+    fn write(&mut self, mut buf: &[u8]) -> std::io::Result<usize> {
+        let n = buf.len();
+        while !buf.is_empty() {
+            match self.0.last_mut() {
+                Some(last) if last.len() < CHUNK => {
+                    let take = (CHUNK - last.len()).min(buf.len());
+                    last.extend_from_slice(&buf[..take]);
+                    buf = &buf[take..];
+                }
+                Some(_) => self.0.push(Vec::with_capacity(CHUNK)),
+                None => self.0.push(Vec::new()),
+            }
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn writes_one_line_per_message_small_and_large() {
+        let big = "x".repeat(3 * CHUNK + 7);
+        let msgs = [
+            serde_json::json!({"id": 1}),
+            serde_json::json!({"id": 2, "result": big}),
+        ];
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (writer, mut reader) = tokio::io::duplex(1 << 16);
+        let task = spawn_writer(rx, writer);
+        for m in &msgs {
+            tx.send(m.clone()).unwrap();
+        }
+        drop(tx);
+        let mut out = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut out)
+            .await
+            .unwrap();
+        task.await.unwrap();
+        let lines: Vec<Value> = out
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect();
+        assert_eq!(lines, msgs);
+        assert!(out.ends_with(b"\n"));
+    }
 }

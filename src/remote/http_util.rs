@@ -120,7 +120,7 @@ impl Ctx {
         let mut end = StreamEnd::default();
         let mut events = SseStream::from_bytes_stream(resp.bytes_stream());
         while let Some(item) = events.next().await {
-            let sse = match item {
+            let mut sse = match item {
                 Ok(sse) => sse,
                 Err(e) => {
                     tracing::debug!("SSE stream broke: {}", self.redact(&e.to_string()));
@@ -136,10 +136,12 @@ impl Ctx {
             }
             match sse.event.as_deref() {
                 None | Some("message") => {
-                    let Some(data) = sse.data.as_deref().filter(|d| !d.trim().is_empty()) else {
+                    let Some(data) = sse.data.take().filter(|d| !d.trim().is_empty()) else {
                         continue;
                     };
-                    match serde_json::from_str::<Value>(data) {
+                    let parsed = serde_json::from_str::<Value>(&data);
+                    drop(data); // a large answer is not held twice while it goes on
+                    match parsed {
                         Ok(v) => self.dispatch_value(v),
                         Err(e) => tracing::warn!(
                             "server `{}` sent an SSE event that is not JSON ({e}); skipped",

@@ -103,6 +103,10 @@ fn text_and_structured(text: String, structured: serde_json::Value) -> CallToolR
 /// Sleeps for `ms` (capped) unless the request is cancelled first; returns
 /// false on cancellation.
 async fn sleep_unless_cancelled(ctx: &RequestContext<RoleServer>, ms: u64) -> bool {
+    if ms == 0 {
+        // tokio's timer would still wait for its next 1 ms tick.
+        return !ctx.ct.is_cancelled();
+    }
     let sleep = tokio::time::sleep(Duration::from_millis(ms.min(MAX_DELAY_MS)));
     tokio::select! {
         () = sleep => true,
