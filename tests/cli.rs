@@ -137,3 +137,16 @@ fn example_config_is_valid_and_demo_runs() {
         "{out}"
     );
 }
+
+#[test]
+fn serving_unknown_servers_is_a_config_error() {
+    let (_d, path) = write_config("[servers.a]\nurl = \"http://127.0.0.1:1/mcp\"\n");
+    for args in [vec!["serve", "nope"], vec!["serve", "a", "nope"]] {
+        let mut full = vec!["--config", path.to_str().unwrap()];
+        full.extend(args.iter().copied());
+        let (code, out, err) = run(&full, &[]);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}: stdout must stay clean: {out}");
+        assert!(err.contains("nope"), "{args:?}: {err}");
+    }
+}

@@ -18,16 +18,12 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 pub async fn serve(flag: Option<&Path>, names: &[String]) -> Result<(), CliError> {
     if crate::bundle::is_bundle(flag, names) {
-        return crate::bundle::serve(flag, names).await.map_err(CliError::Failed);
+        // Its errors are config errors (an unknown name, a bad entry): exit 2.
+        return crate::bundle::serve(flag, names).await.map_err(CliError::Usage);
     }
     let redactor = Redactor::new();
-    let ready = match names {
-        [_, _, ..] => Err(CliError::Usage(format!(
-            "`serve` takes one server for now; got {}. Run one `mcp-bridge serve <name>` per server",
-            names.join(", ")
-        ))),
-        _ => prepare_server(flag, names.first().map(String::as_str), &redactor).await,
-    };
+    // Two or more names are a bundle (above): here there is at most one.
+    let ready = prepare_server(flag, names.first().map(String::as_str), &redactor).await;
     let (name, prepared) = match ready {
         Ok(ready) => ready,
         Err(e) => {
