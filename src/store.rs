@@ -60,6 +60,21 @@ pub fn now() -> u64 {
         .unwrap_or(0)
 }
 
+/// `secs` since the Unix epoch as UTC (year, month, day, hour, minute,
+/// second), by Howard Hinnant's civil-from-days.
+pub fn utc_parts(secs: u64) -> (i64, i64, i64, u64, u64, u64) {
+    let days = (secs / 86_400) as i64;
+    let z = days + 719_468;
+    let (era, doe) = (z.div_euclid(146_097), z.rem_euclid(146_097));
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    (y, mo, d, (secs % 86_400) / 3600, (secs % 3600) / 60, secs % 60)
+}
+
 #[derive(Debug, Clone)]
 pub struct Store {
     dir: PathBuf,
