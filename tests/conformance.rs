@@ -19,7 +19,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
 
@@ -42,21 +42,6 @@ fn shell_quote(path: &Path) -> String {
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
     }
-}
-
-fn find_checks_json(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                found.extend(find_checks_json(&path));
-            } else if path.file_name().is_some_and(|n| n == "checks.json") {
-                found.push(path);
-            }
-        }
-    }
-    found
 }
 
 fn run_scenario(scenario: &str) {
@@ -93,7 +78,7 @@ fn run_scenario(scenario: &str) {
         output.status.code()
     );
 
-    let checks_files = find_checks_json(results.path());
+    let checks_files = support::conformance_checks(results.path());
     assert_eq!(
         checks_files.len(),
         1,

@@ -20,25 +20,11 @@
 mod support;
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
 /// One scenario at a time: each starts node, python and the bridge.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-fn checks_json(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            found.extend(checks_json(&path));
-        } else if path.file_name().is_some_and(|n| n == "checks.json") {
-            found.push(path);
-        }
-    }
-    found
-}
 
 fn run(scenario: &str) {
     let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
@@ -65,7 +51,7 @@ fn run(scenario: &str) {
         output.status.code(),
         String::from_utf8_lossy(&output.stdout)
     );
-    let files = checks_json(results.path());
+    let files = support::conformance_checks(results.path());
     assert_eq!(files.len(), 1, "expected one checks.json\n{report}");
     let checks: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
     let bad: Vec<String> = checks

@@ -20,21 +20,8 @@ async fn inspector(target: &[&str], method: &[&str]) -> Value {
     let mut cmd = tokio::process::Command::from(support::inspector_cli());
     // Options before `--` are the Inspector's; everything after it is the
     // target, so the bridge's own `--config` is not taken for the Inspector's.
-    cmd.args(method).arg("--").args(target).kill_on_drop(true);
-    let out = tokio::time::timeout(CLI_TIMEOUT, cmd.output())
-        .await
-        .expect("inspector-cli timed out")
-        .expect("run inspector-cli");
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert!(
-        out.status.success(),
-        "inspector-cli {method:?} failed ({}):\n{stderr}\n{stdout}",
-        out.status
-    );
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("inspector output is not JSON ({e}):\n{stdout}\n{stderr}"))
+    cmd.args(method).arg("--").args(target);
+    support::run_for_json(cmd, CLI_TIMEOUT, &format!("inspector-cli {method:?}")).await
 }
 
 fn bridge_target(config: &Path) -> Vec<String> {

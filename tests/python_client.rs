@@ -17,21 +17,8 @@ const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
 async fn run_sdk_client(spec: &Value) -> Value {
     let script = support::repo_root().join("tests/clients/sdk_client.py");
     let mut cmd = tokio::process::Command::new(support::python());
-    cmd.arg(script).arg(spec.to_string()).kill_on_drop(true);
-    let out = tokio::time::timeout(SCRIPT_TIMEOUT, cmd.output())
-        .await
-        .expect("sdk_client.py timed out")
-        .expect("run sdk_client.py");
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert!(
-        out.status.success(),
-        "sdk_client.py failed ({}):\n{stderr}\n{stdout}",
-        out.status
-    );
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("summary is not JSON ({e}): {stdout}\n{stderr}"))
+    cmd.arg(script).arg(spec.to_string());
+    support::run_for_json(cmd, SCRIPT_TIMEOUT, "sdk_client.py").await
 }
 
 /// The tool names the sandbox lists, asked through a bridge driven by the

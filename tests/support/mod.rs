@@ -738,3 +738,39 @@ fn spawn_node_peer(name: &str, cmd: Command) -> (PeerProcess, String) {
     wait_for_port(SocketAddr::from(([127, 0, 0, 1], port)), STARTUP_TIMEOUT);
     (peer, format!("http://127.0.0.1:{port}/mcp"))
 }
+
+/// Runs a peer command to completion (bounded by `wait`), asserts it
+/// succeeded, and returns its stdout parsed as JSON. `what` names it in
+/// failure messages.
+pub async fn run_for_json(mut cmd: tokio::process::Command, wait: Duration, what: &str) -> Value {
+    cmd.kill_on_drop(true);
+    let out = tokio::time::timeout(wait, cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("{what} timed out after {wait:?}"))
+        .unwrap_or_else(|e| panic!("run {what}: {e}"));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{stderr}\n{stdout}",
+        out.status
+    );
+    serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("{what} output is not JSON ({e}):\n{stdout}\n{stderr}"))
+}
+
+/// Every `checks.json` the conformance suite wrote below `dir`.
+pub fn conformance_checks(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(conformance_checks(&path));
+        } else if path.file_name().is_some_and(|n| n == "checks.json") {
+            found.push(path);
+        }
+    }
+    found
+}
