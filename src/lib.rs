@@ -19,4 +19,5 @@ pub mod redact;
 pub mod relay;
 pub mod remote;
 pub mod sandbox;
+pub mod sse;
 pub mod store;

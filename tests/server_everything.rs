@@ -149,10 +149,13 @@ async fn post_accepted(http: &reqwest::Client, url: &str, headers: &HeaderMap, b
 }
 
 fn sse_events(resp: reqwest::Response) -> impl futures::Stream<Item = Value> + Unpin {
-    sse_stream::SseStream::from_bytes_stream(resp.bytes_stream()).filter_map(|event| {
-        let data = event.expect("SSE stream").data.filter(|d| !d.trim().is_empty());
-        futures::future::ready(data.map(|d| serde_json::from_str(&d).expect("JSON in SSE data")))
-    })
+    let reader = mcp_bridge::sse::Reader::new(resp.bytes_stream());
+    let events = futures::stream::unfold(reader, |mut r| async move { r.next().await.map(|e| (e, r)) });
+    Box::pin(events.filter_map(|event| {
+        let data = event.expect("SSE stream").data;
+        let data = (!data.trim_ascii().is_empty()).then_some(data);
+        futures::future::ready(data.map(|d| serde_json::from_slice(&d).expect("JSON in SSE data")))
+    }))
 }
 
 impl Direct {

@@ -4,10 +4,8 @@
 
 use super::{Ctx, RemoteError};
 use crate::credential::{Auth, Retry};
-use futures::StreamExt;
 use reqwest::{RequestBuilder, Response};
 use serde_json::Value;
-use sse_stream::{Sse, SseStream};
 use std::time::Duration;
 use url::Url;
 
@@ -116,30 +114,40 @@ impl Ctx {
     /// Read an SSE body. Message events are dispatched; other named events
     /// go to `on_event`. Stops at the end of the stream, or as soon as
     /// `done()` is true after a message.
-    pub async fn read_sse(&self, resp: Response, mut on_event: impl FnMut(&Sse), done: impl Fn() -> bool) -> StreamEnd {
+    pub async fn read_sse(
+        &self,
+        resp: Response,
+        mut on_event: impl FnMut(&crate::sse::Event),
+        done: impl Fn() -> bool,
+    ) -> StreamEnd {
         let mut end = StreamEnd::default();
-        let mut events = SseStream::from_bytes_stream(resp.bytes_stream());
+        let mut events = crate::sse::Reader::new(resp.bytes_stream());
         while let Some(item) = events.next().await {
-            let mut sse = match item {
-                Ok(sse) => sse,
+            let mut event = match item {
+                Ok(event) => event,
                 Err(e) => {
-                    tracing::debug!("SSE stream broke: {}", self.redact(&e.to_string()));
+                    let text = match e {
+                        crate::sse::ReadError::Stream(e) => crate::redact::http_error_text(e),
+                        crate::sse::ReadError::TooLarge(e) => e.to_string(),
+                    };
+                    tracing::debug!("SSE stream broke: {}", self.redact(&text));
                     end.broken = true;
                     break;
                 }
             };
-            if let Some(id) = &sse.id {
+            if let Some(id) = &event.id {
                 end.last_event_id = Some(id.clone());
             }
-            if let Some(ms) = sse.retry {
+            if let Some(ms) = event.retry {
                 end.retry = Some(Duration::from_millis(ms));
             }
-            match sse.event.as_deref() {
+            match event.event.as_deref() {
                 None | Some("message") => {
-                    let Some(data) = sse.data.take().filter(|d| !d.trim().is_empty()) else {
+                    let data = std::mem::take(&mut event.data);
+                    if is_blank(&data) {
                         continue;
-                    };
-                    let parsed = serde_json::from_str::<Value>(&data);
+                    }
+                    let parsed = serde_json::from_slice::<Value>(&data);
                     drop(data); // a large answer is not held twice while it goes on
                     match parsed {
                         Ok(v) => self.dispatch_value(v),
@@ -153,10 +161,21 @@ impl Ctx {
                         break;
                     }
                 }
-                Some(_) => on_event(&sse),
+                Some(_) => on_event(&event),
             }
         }
         end
+    }
+}
+
+/// Whether SSE data is empty or only whitespace (Unicode whitespace too, when
+/// it is valid UTF-8), so carries no message.
+fn is_blank(data: &[u8]) -> bool {
+    match data.iter().position(|b| !b.is_ascii_whitespace()) {
+        None => true,
+        // The only ASCII whitespace `str::trim` knows and `is_ascii_whitespace` not: VT.
+        Some(i) if data[i].is_ascii() && data[i] != b'\x0b' => false,
+        Some(_) => std::str::from_utf8(data).is_ok_and(|s| s.trim().is_empty()),
     }
 }
 

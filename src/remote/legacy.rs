@@ -72,7 +72,7 @@ impl Legacy {
                         if sse.event.as_deref() == Some("endpoint")
                             && let Some(tx) = tx.lock().unwrap_or_else(|e| e.into_inner()).take()
                         {
-                            let _ = tx.send(sse.data.clone().unwrap_or_default());
+                            let _ = tx.send(String::from_utf8_lossy(&sse.data).into_owned());
                         }
                     },
                     || false,
