@@ -76,12 +76,12 @@ pub async fn serve(config_flag: Option<&Path>, names: &[String]) -> Result<(), S
         Err(e) => {
             if !std::io::stdin().is_terminal() {
                 let why = format!("mcp-bridge cannot start: {e}");
-                relay::refuse_all(tokio::io::stdin(), tokio::io::stdout(), &why).await;
+                relay::refuse_all(relay::stdin(), relay::stdout(), &why).await;
             }
             return Err(e);
         }
     };
-    let writer = relay::spawn_writer(rx, tokio::io::stdout());
+    let writer = relay::spawn_writer(rx, relay::stdout());
     let mut keep_alive = Vec::new();
     let mut members = Vec::new();
     let mut feeds = Vec::new();
@@ -120,7 +120,7 @@ pub async fn serve(config_flag: Option<&Path>, names: &[String]) -> Result<(), S
     }
     let b = bundle.clone();
     let announcer = tokio::spawn(async move { b.announce_changes().await });
-    client::run(bundle.clone(), tokio::io::stdin()).await;
+    client::run(bundle.clone(), relay::stdin()).await;
     announcer.abort();
     drop(bundle);
     drop(tx);

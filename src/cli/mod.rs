@@ -165,7 +165,15 @@ pub enum ConfigAction {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     crate::logging::init(cli.log.as_deref());
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // The relay waits on I/O nearly all the time: one thread serves it with
+    // no cross-thread wake-ups (a futex pair per hand-off) on any message.
+    // The sandbox is an HTTP server for other clients and gets all cores.
+    let mut builder = if matches!(cli.command, Command::Sandbox { .. }) {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let rt = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("mcp-bridge: cannot start the async runtime: {e}");

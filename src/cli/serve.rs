@@ -32,14 +32,14 @@ pub async fn serve(flag: Option<&Path>, names: &[String]) -> Result<(), CliError
             if !std::io::stdin().is_terminal() {
                 eprintln!("mcp-bridge: {e}");
                 let why = format!("mcp-bridge cannot start: {e}");
-                relay::refuse_all(tokio::io::stdin(), tokio::io::stdout(), &why).await;
+                relay::refuse_all(relay::stdin(), relay::stdout(), &why).await;
                 return Err(CliError::Reported);
             }
             return Err(e);
         }
     };
     tracing::info!(server = name.as_str(), url = %display_url(&prepared.endpoint.url), "serving on stdio");
-    relay_prepared(prepared, &redactor, tokio::io::stdin(), tokio::io::stdout()).await
+    relay_prepared(prepared, &redactor, relay::stdin(), relay::stdout()).await
 }
 
 /// Relay between `input`/`output` (newline-delimited JSON-RPC, as on stdio)

@@ -7,9 +7,23 @@
 //! lets in-flight requests finish (each bounded by its timeout), ends the
 //! remote session and returns.
 
+#[cfg(unix)]
+mod stdio;
 mod stdout;
 
+#[cfg(unix)]
+pub use stdio::{stdin, stdout};
 pub use stdout::spawn_writer;
+
+/// The relay's input and output (tokio's blocking-thread stdio here).
+#[cfg(not(unix))]
+pub fn stdin() -> Box<dyn AsyncRead + Unpin + Send> {
+    Box::new(tokio::io::stdin())
+}
+#[cfg(not(unix))]
+pub fn stdout() -> Box<dyn tokio::io::AsyncWrite + Unpin + Send> {
+    Box::new(tokio::io::stdout())
+}
 
 use crate::jsonrpc::{self, Kind};
 use crate::remote::Remote;

@@ -6,21 +6,23 @@
 //! "auto"` and the remote refuses a Streamable HTTP initialize. Every message
 //! the remote sends back goes through `inbound`. A request from the client
 //! always ends in exactly one response: the remote's, or an error written by
-//! the bridge naming the server and what went wrong.
+//! the bridge naming the server and what went wrong (`request`: its
+//! deadline, progress and cancellation).
 
 pub mod filter;
 mod http_util;
 pub mod inbound;
 mod legacy;
+mod request;
 mod streamable;
 
 use crate::config::Transport;
 use crate::connect_link::BRIDGE_ID_PREFIX;
 use crate::credential::Credential;
 use crate::jsonrpc;
-use crate::redact::{Redactor, display_url};
-use inbound::{Inbound, Route};
-use serde_json::{Value, json};
+use crate::redact::Redactor;
+use inbound::Inbound;
+use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -160,177 +162,6 @@ impl Remote {
 
     fn legacy(&self) -> Option<Arc<legacy::Legacy>> {
         self.legacy.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// Relay a client request and see that it is answered: by the remote's
-    /// response (written by `inbound`), or by an error written here. Returns
-    /// the remote's response when there was one.
-    pub async fn request(&self, msg: &Value) -> Option<Value> {
-        if let Some(refusal) = self.ctx.endpoint.tools.refusal(self.server(), msg) {
-            self.ctx.inbound.to_client(refusal);
-            return None;
-        }
-        let id = msg.get("id").cloned().unwrap_or(Value::Null);
-        let method = jsonrpc::method(msg).unwrap_or("").to_string();
-        if method == "initialize" {
-            *self.ctx.init.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.clone());
-            self.ctx
-                .inbound
-                .set_client_caps(msg.pointer("/params/capabilities").cloned());
-        }
-        let route = if method == "initialize" || self.keep_responses.load(Ordering::Relaxed) {
-            Route::ClientAndCopy
-        } else {
-            Route::Client
-        };
-        let mut answer = self.ctx.inbound.expect_request(&id, &method, msg.get("params"), route);
-        let timeout = self.ctx.endpoint.timeout;
-        // Each progress notification for this request restarts its clock.
-        let token = msg.pointer("/params/_meta/progressToken");
-        let progress = token.map(|t| self.ctx.inbound.watch_progress(t));
-        let clock = tokio::time::sleep(timeout);
-        tokio::pin!(clock);
-        let outcome = {
-            let deliver = self.deliver_request(msg, &id, &method);
-            tokio::pin!(deliver);
-            let mut delivered = false;
-            loop {
-                tokio::select! {
-                    resp = &mut answer => break Some(resp.ok()),
-                    r = &mut deliver, if !delivered => {
-                        delivered = true;
-                        if let Err(e) = r {
-                            self.fail(&id, e);
-                            break Some(None);
-                        }
-                    }
-                    () = &mut clock => break None,
-                    () = async {
-                        match &progress {
-                            Some(n) => n.notified().await,
-                            None => std::future::pending().await,
-                        }
-                    } => {
-                        clock.as_mut().reset(tokio::time::Instant::now() + timeout);
-                    }
-                }
-            }
-        };
-        if let Some(t) = token {
-            self.ctx.inbound.unwatch_progress(t);
-        }
-        match outcome {
-            Some(resp) => {
-                if let Some(r) = &resp
-                    && method == "initialize"
-                {
-                    self.streamable.on_initialized_result(r);
-                }
-                resp
-            }
-            None => {
-                let pending = self.ctx.inbound.is_pending(&id);
-                self.fail(&id, RemoteError::Timeout(timeout));
-                if pending {
-                    self.cancel_at_remote(&id, &format!("mcp-bridge: no answer within {timeout:?}"))
-                        .await;
-                }
-                None
-            }
-        }
-    }
-
-    /// Tell the remote to stop working on request `id` (it timed out here).
-    async fn cancel_at_remote(&self, id: &Value, reason: &str) {
-        let note = json!({
-            "jsonrpc": "2.0",
-            "method": "notifications/cancelled",
-            "params": { "requestId": id, "reason": reason },
-        });
-        if tokio::time::timeout(Duration::from_secs(10), self.send(note))
-            .await
-            .is_err()
-        {
-            tracing::debug!(server = self.server(), "the cancellation was not accepted in time");
-        }
-    }
-
-    /// Send a request of the bridge's own (e.g. the client's `initialize`
-    /// replayed after sign-in) and return the remote's response without
-    /// writing it to the client.
-    pub async fn request_internal(&self, msg: Value) -> Result<Value, RemoteError> {
-        let id = msg.get("id").cloned().unwrap_or(Value::Null);
-        let method = jsonrpc::method(&msg).unwrap_or("").to_string();
-        if method == "initialize" {
-            *self.ctx.init.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.clone());
-            self.ctx
-                .inbound
-                .set_client_caps(msg.pointer("/params/capabilities").cloned());
-        }
-        let answer = self.ctx.inbound.expect(&id, &method, Route::Bridge);
-        let timeout = self.ctx.endpoint.timeout;
-        let outcome = tokio::time::timeout(timeout, async {
-            self.deliver_request(&msg, &id, &method).await?;
-            answer
-                .await
-                .map_err(|_| RemoteError::Protocol("the request was dropped unanswered".into()))
-        })
-        .await;
-        self.ctx.inbound.forget(&id);
-        let resp = outcome.map_err(|_| RemoteError::Timeout(timeout))??;
-        if method == "initialize" {
-            self.streamable.on_initialized_result(&resp);
-        }
-        Ok(resp)
-    }
-
-    /// Answer request `id` with an error, unless it was already answered or
-    /// cancelled.
-    fn fail(&self, id: &Value, e: RemoteError) {
-        if !self.ctx.inbound.forget(id) {
-            return;
-        }
-        let ep = &self.ctx.endpoint;
-        let message = self.ctx.redact(&format!(
-            "mcp-bridge: server `{}` ({}): {e}",
-            ep.server,
-            display_url(&ep.url)
-        ));
-        tracing::warn!("{message}");
-        let data = json!({ "server": ep.server, "url": display_url(&ep.url) });
-        self.ctx
-            .inbound
-            .to_client(jsonrpc::error(id.clone(), e.code(), message, Some(data)));
-    }
-
-    async fn deliver_request(&self, msg: &Value, id: &Value, method: &str) -> Result<(), RemoteError> {
-        if let Some(legacy) = self.legacy() {
-            return legacy.send(msg).await;
-        }
-        match self.streamable.request(msg, id).await {
-            Err(RemoteError::Status { status, body })
-                if method == "initialize"
-                    && self.ctx.endpoint.transport == Transport::Auto
-                    && matches!(status, 400 | 404 | 405) =>
-            {
-                tracing::info!(
-                    status,
-                    "initialize refused over Streamable HTTP; trying the legacy HTTP+SSE transport"
-                );
-                let legacy = legacy::Legacy::new(self.ctx.clone());
-                match legacy.send(msg).await {
-                    Ok(()) => {
-                        *self.legacy.lock().unwrap_or_else(|e| e.into_inner()) = Some(legacy);
-                        Ok(())
-                    }
-                    Err(e) => {
-                        tracing::debug!("legacy fallback failed: {e}");
-                        Err(RemoteError::Status { status, body })
-                    }
-                }
-            }
-            other => other,
-        }
     }
 
     /// Relay a client notification or response. Failures are logged: there
