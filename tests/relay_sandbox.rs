@@ -424,3 +424,80 @@ async fn a_proxy_in_the_environment_is_not_used_for_loopback_servers() {
     b.initialize(CAPS()).await;
     assert!(text(&call(&mut b, "chat_list_channels", json!({})).await).contains("#general"));
 }
+
+/// A TCP forwarder to `upstream` that counts the connections the bridge
+/// closes, and holds back a chunked body's final `0\r\n\r\n` for a moment,
+/// so an answer always arrives before the end of its response stream.
+async fn closing_counter(upstream: std::net::SocketAddr) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let closed = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = closed.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let count = count.clone();
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut cr, &mut sw).await;
+                    count.fetch_add(1, Ordering::SeqCst);
+                    let _ = sw.shutdown().await;
+                });
+                let mut buf = vec![0u8; 64 * 1024];
+                const END: &[u8] = b"0\r\n\r\n";
+                while let Ok(n) = sr.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    let data = &buf[..n];
+                    let (head, tail) = if data.len() > END.len() && data.ends_with(END) {
+                        data.split_at(data.len() - END.len())
+                    } else {
+                        (data, &[][..])
+                    };
+                    if cw.write_all(head).await.is_err() {
+                        break;
+                    }
+                    if !tail.is_empty() {
+                        tokio::time::sleep(Duration::from_millis(2)).await;
+                        if cw.write_all(tail).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (format!("http://{addr}/mcp"), closed)
+}
+
+/// The rest of a response stream is read after its answer, so its pooled
+/// connection is kept, not closed and replaced by a new one for each call.
+#[tokio::test]
+async fn sequential_calls_keep_their_connections() {
+    let sbx = sandbox(None, None).await;
+    let upstream: std::net::SocketAddr = sbx
+        .url()
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp")
+        .parse()
+        .expect("sandbox address");
+    let (url, closed) = closing_counter(upstream).await;
+    // The sandbox accepts only its own Host (DNS-rebinding protection).
+    let host = format!("headers = {{ Host = \"{upstream}\" }}");
+    let mut b = Bridge::serve(&config_for(&url, &host), "remote");
+    b.initialize(CAPS()).await;
+    for i in 0..40 {
+        let r = call(&mut b, "slow_echo", json!({"text": format!("n{i}"), "delay_ms": 0})).await;
+        assert!(text(&r).contains(&format!("n{i}")), "{r}");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let n = closed.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(n, 0, "the bridge closed {n} connections during 40 sequential calls");
+}

@@ -6,6 +6,7 @@ use super::{Ctx, RemoteError};
 use crate::credential::{Auth, Retry};
 use reqwest::{RequestBuilder, Response};
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
@@ -113,9 +114,10 @@ impl Ctx {
 
     /// Read an SSE body. Message events are dispatched; other named events
     /// go to `on_event`. Stops at the end of the stream, or as soon as
-    /// `done()` is true after a message.
+    /// `done()` is true after a message; the rest of the body is then read
+    /// in the background (see [`DRAIN_LIMIT`]).
     pub async fn read_sse(
-        &self,
+        self: &Arc<Self>,
         resp: Response,
         mut on_event: impl FnMut(&crate::sse::Event),
         done: impl Fn() -> bool,
@@ -123,41 +125,14 @@ impl Ctx {
         let mut end = StreamEnd::default();
         let mut events = crate::sse::Reader::new(resp.bytes_stream());
         while let Some(item) = events.next().await {
-            let mut event = match item {
-                Ok(event) => event,
-                Err(e) => {
-                    let text = match e {
-                        crate::sse::ReadError::Stream(e) => crate::redact::http_error_text(e),
-                        crate::sse::ReadError::TooLarge(e) => e.to_string(),
-                    };
-                    tracing::debug!("SSE stream broke: {}", self.redact(&text));
-                    end.broken = true;
-                    break;
-                }
+            let Some(event) = self.sse_event(item, &mut end) else {
+                break;
             };
-            if let Some(id) = &event.id {
-                end.last_event_id = Some(id.clone());
-            }
-            if let Some(ms) = event.retry {
-                end.retry = Some(Duration::from_millis(ms));
-            }
             match event.event.as_deref() {
                 None | Some("message") => {
-                    let data = std::mem::take(&mut event.data);
-                    if is_blank(&data) {
-                        continue;
-                    }
-                    let parsed = serde_json::from_slice::<Value>(&data);
-                    drop(data); // a large answer is not held twice while it goes on
-                    match parsed {
-                        Ok(v) => self.dispatch_value(v),
-                        Err(e) => tracing::warn!(
-                            "server `{}` sent an SSE event that is not JSON ({e}); skipped",
-                            self.endpoint.server
-                        ),
-                    }
-                    if done() {
+                    if self.sse_message(event) && done() {
                         end.finished = true;
+                        self.drain_sse(events);
                         break;
                     }
                 }
@@ -166,7 +141,85 @@ impl Ctx {
         }
         end
     }
+
+    /// The server usually ends a response stream right after the answer,
+    /// but that end may still be on its way when the answer is read.
+    /// Dropping the body before it would close the connection instead of
+    /// returning it to the pool (a new TCP connection for a later call), so
+    /// the rest is read here, briefly, and any message in it still goes on.
+    fn drain_sse<S>(self: &Arc<Self>, mut events: crate::sse::Reader<S>)
+    where
+        S: futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin + Send + 'static,
+    {
+        let ctx = self.clone();
+        tokio::spawn(async move {
+            let rest = async {
+                let mut end = StreamEnd::default();
+                while let Some(item) = events.next().await {
+                    let Some(event) = ctx.sse_event(item, &mut end) else {
+                        break;
+                    };
+                    if matches!(event.event.as_deref(), None | Some("message")) {
+                        ctx.sse_message(event);
+                    }
+                }
+            };
+            if tokio::time::timeout(DRAIN_LIMIT, rest).await.is_err() {
+                tracing::trace!("a response stream stayed open after its answer; closed");
+            }
+        });
+    }
+
+    /// One item from an SSE reader: the event, with its id and retry noted in
+    /// `end`, or None (logged, `end.broken` set) when the stream broke.
+    fn sse_event(
+        &self,
+        item: Result<crate::sse::Event, crate::sse::ReadError<reqwest::Error>>,
+        end: &mut StreamEnd,
+    ) -> Option<crate::sse::Event> {
+        let event = match item {
+            Ok(event) => event,
+            Err(e) => {
+                let text = match e {
+                    crate::sse::ReadError::Stream(e) => crate::redact::http_error_text(e),
+                    crate::sse::ReadError::TooLarge(e) => e.to_string(),
+                };
+                tracing::debug!("SSE stream broke: {}", self.redact(&text));
+                end.broken = true;
+                return None;
+            }
+        };
+        if let Some(id) = &event.id {
+            end.last_event_id = Some(id.clone());
+        }
+        if let Some(ms) = event.retry {
+            end.retry = Some(Duration::from_millis(ms));
+        }
+        Some(event)
+    }
+
+    /// Parse and dispatch a message event's data. Returns whether it held a
+    /// message (not blank).
+    fn sse_message(&self, mut event: crate::sse::Event) -> bool {
+        let data = std::mem::take(&mut event.data);
+        if is_blank(&data) {
+            return false;
+        }
+        let parsed = serde_json::from_slice::<Value>(&data);
+        drop(data); // a large answer is not held twice while it goes on
+        match parsed {
+            Ok(v) => self.dispatch_value(v),
+            Err(e) => tracing::warn!(
+                "server `{}` sent an SSE event that is not JSON ({e}); skipped",
+                self.endpoint.server
+            ),
+        }
+        true
+    }
 }
+
+/// How long the rest of a response stream is read after its answer.
+const DRAIN_LIMIT: Duration = Duration::from_millis(250);
 
 /// Whether SSE data is empty or only whitespace (Unicode whitespace too, when
 /// it is valid UTF-8), so carries no message.
