@@ -31,7 +31,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 /// How long list changes are gathered into one notification.
 const COALESCE: Duration = Duration::from_millis(100);
@@ -70,7 +70,7 @@ pub fn is_bundle(config_flag: Option<&Path>, names: &[String]) -> bool {
 /// Run `serve` for a bundle until stdin closes.
 pub async fn serve(config_flag: Option<&Path>, names: &[String]) -> Result<(), String> {
     let redactor = Redactor::new();
-    let (tx, rx) = mpsc::unbounded_channel();
+    let (tx, rx) = Outbox::channel();
     let prepared = match prepare(config_flag, names, &redactor).await {
         Ok(p) => p,
         Err(e) => {
@@ -89,7 +89,7 @@ pub async fn serve(config_flag: Option<&Path>, names: &[String]) -> Result<(), S
         if p.hooks.is_some() {
             tracing::warn!(server = %name, "provider hooks (e.g. OAuth sign-in) are not applied inside a bundle");
         }
-        let (mtx, mrx) = mpsc::unbounded_channel();
+        let (mtx, mrx) = Outbox::channel();
         let filter = p.endpoint.tools.clone();
         let inbound = Arc::new(Inbound::new(mtx).with_transforms(p.transforms));
         let remote =
@@ -114,7 +114,11 @@ pub async fn serve(config_flag: Option<&Path>, names: &[String]) -> Result<(), S
         let b = bundle.clone();
         tokio::spawn(async move {
             while let Some(msg) = feed.recv().await {
-                b.remote_message(i, msg);
+                // A member's answers are renumbered for the client, so a raw
+                // one is parsed here.
+                if let Some(msg) = msg.into_value() {
+                    b.remote_message(i, msg);
+                }
             }
         });
     }

@@ -8,7 +8,8 @@ use crate::config::{Config, Resolver};
 use crate::provider::{self, Setup};
 use crate::redact::{Redactor, display_url};
 use crate::relay;
-use crate::remote::{Remote, inbound::Inbound};
+use crate::remote::Remote;
+use crate::remote::inbound::{Inbound, Outbox};
 use crate::sandbox::{Sandbox, SandboxOptions};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -50,7 +51,7 @@ pub async fn relay_prepared(
     input: impl AsyncRead + Unpin,
     output: impl AsyncWrite + Unpin + Send + 'static,
 ) -> Result<(), CliError> {
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, rx) = Outbox::channel();
     let writer = relay::spawn_writer(rx, output);
     let inbound = Arc::new(Inbound::new(tx.clone()).with_transforms(prepared.transforms));
     let remote = Remote::new(prepared.endpoint, inbound.clone())

@@ -195,6 +195,21 @@ impl Transform for ConnectLinks {
         matches!(method, "tools/call" | "logging/setLevel")
     }
 
+    /// A result can hold a link only if its text has `http` in it (or a
+    /// `\u` escape that could spell it); a call for a tool whose app is
+    /// being connected is always looked at, to notice the connect.
+    fn wants(&self, method: &str, text: &[u8]) -> bool {
+        match method {
+            "logging/setLevel" => true,
+            "tools/call" => {
+                !self.0.state().awaiting.is_empty()
+                    || memchr::memmem::find(text, b"http").is_some()
+                    || memchr::memmem::find(text, b"\\u").is_some()
+            }
+            _ => false,
+        }
+    }
+
     fn response(&self, reply: &Reply<'_>, response: &mut Value, out: &Outbox) {
         let inner = &self.0;
         if reply.method == "logging/setLevel" {

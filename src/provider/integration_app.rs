@@ -116,10 +116,10 @@ mod tests {
     use super::*;
 
     fn run(request: Value, response: Value) -> Vec<Value> {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (tx, mut rx) = crate::remote::inbound::Outbox::channel();
         AnnounceEnabledTools.after_response(&request, &response, &tx);
         drop(tx);
-        std::iter::from_fn(|| rx.try_recv().ok()).collect()
+        std::iter::from_fn(|| rx.try_recv().ok().and_then(|m| m.into_value())).collect()
     }
 
     #[test]

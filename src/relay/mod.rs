@@ -221,7 +221,7 @@ pub async fn refuse_all(
     output: impl tokio::io::AsyncWrite + Unpin + Send + 'static,
     why: &str,
 ) {
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, rx) = Outbox::channel();
     let writer = spawn_writer(rx, output);
     let mut lines = BufReader::new(input);
     let mut buf = Vec::new();

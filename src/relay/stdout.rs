@@ -3,13 +3,13 @@
 //! flushes whenever the queue is drained, so answers leave as soon as they
 //! arrive and lines never interleave.
 
-use serde_json::Value;
+use crate::remote::inbound::Outgoing;
 use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 pub fn spawn_writer(
-    mut rx: mpsc::UnboundedReceiver<Value>,
+    mut rx: mpsc::UnboundedReceiver<Outgoing>,
     output: impl AsyncWrite + Unpin + Send + 'static,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -20,14 +20,19 @@ pub fn spawn_writer(
                 batch.push(m);
             }
             for m in batch {
-                // Serialised in chunks and the message dropped before the
-                // write, so a large answer is held about once, not thrice.
-                let mut line = Chunks::default();
-                let _ = serde_json::to_writer(&mut line, &m);
-                drop(m);
-                line.0.push(b"\n".to_vec());
-                for chunk in line.0 {
-                    if let Err(e) = w.write_all(&chunk).await {
+                let chunks = match m {
+                    // Serialised in chunks and the message dropped before the
+                    // write, so a large answer is held about once, not thrice.
+                    Outgoing::Message(m) => {
+                        let mut line = Chunks::default();
+                        let _ = serde_json::to_writer(&mut line, &m);
+                        drop(m);
+                        line.0
+                    }
+                    Outgoing::Raw(text) => vec![text],
+                };
+                for chunk in chunks.iter().map(Vec::as_slice).chain([&b"\n"[..]]) {
+                    if let Err(e) = w.write_all(chunk).await {
                         tracing::warn!("stdout write failed: {e}");
                         return;
                     }
@@ -75,6 +80,8 @@ impl std::io::Write for Chunks {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::remote::inbound::Outbox;
+    use serde_json::Value;
 
     #[tokio::test]
     async fn writes_one_line_per_message_small_and_large() {
@@ -83,12 +90,13 @@ mod tests {
             serde_json::json!({"id": 1}),
             serde_json::json!({"id": 2, "result": big}),
         ];
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = Outbox::channel();
         let (writer, mut reader) = tokio::io::duplex(1 << 16);
         let task = spawn_writer(rx, writer);
         for m in &msgs {
             tx.send(m.clone()).unwrap();
         }
+        tx.send_raw(br#"{"id": 3,  "result":{}}"#.to_vec()).unwrap();
         drop(tx);
         let mut out = Vec::new();
         tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut out)
@@ -100,7 +108,12 @@ mod tests {
             .filter(|l| !l.is_empty())
             .map(|l| serde_json::from_slice(l).unwrap())
             .collect();
-        assert_eq!(lines, msgs);
+        assert_eq!(lines[..2], msgs);
+        assert_eq!(lines[2], serde_json::json!({"id": 3, "result": {}}));
+        assert!(
+            out.windows(24).any(|w| w == br#"{"id": 3,  "result":{}}"#),
+            "raw text kept as sent"
+        );
         assert!(out.ends_with(b"\n"));
     }
 }

@@ -79,6 +79,10 @@ pub const INVALID_PARAMS: i64 = -32602;
 pub struct ListFilter(pub ToolFilter);
 
 impl Transform for ListFilter {
+    fn wants(&self, method: &str, _text: &[u8]) -> bool {
+        method == "tools/list"
+    }
+
     fn response(&self, reply: &Reply<'_>, response: &mut Value, _out: &Outbox) {
         if reply.method == "tools/list"
             && let Some(result) = response.get_mut("result")

@@ -99,9 +99,19 @@ impl Ctx {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
-        let value: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| RemoteError::Protocol(format!("the response body is not valid JSON ({e})")))?;
-        self.dispatch_value(value);
+        self.dispatch_text(Vec::from(bytes))
+            .map_err(|e| RemoteError::Protocol(format!("the response body is not valid JSON ({e})")))
+    }
+
+    /// Dispatch one message (or batch) given as JSON text: as it is when
+    /// `Inbound` can pass it on unread, else parsed.
+    fn dispatch_text(&self, text: Vec<u8>) -> Result<(), serde_json::Error> {
+        let Err(text) = self.inbound.dispatch_raw(text) else {
+            return Ok(());
+        };
+        let parsed = serde_json::from_slice::<Value>(&text);
+        drop(text); // a large answer is not held twice while it goes on
+        self.dispatch_value(parsed?);
         Ok(())
     }
 
@@ -198,21 +208,18 @@ impl Ctx {
         Some(event)
     }
 
-    /// Parse and dispatch a message event's data. Returns whether it held a
-    /// message (not blank).
+    /// Dispatch a message event's data. Returns whether it held a message
+    /// (was not blank).
     fn sse_message(&self, mut event: crate::sse::Event) -> bool {
         let data = std::mem::take(&mut event.data);
         if is_blank(&data) {
             return false;
         }
-        let parsed = serde_json::from_slice::<Value>(&data);
-        drop(data); // a large answer is not held twice while it goes on
-        match parsed {
-            Ok(v) => self.dispatch_value(v),
-            Err(e) => tracing::warn!(
+        if let Err(e) = self.dispatch_text(data) {
+            tracing::warn!(
                 "server `{}` sent an SSE event that is not JSON ({e}); skipped",
                 self.endpoint.server
-            ),
+            );
         }
         true
     }

@@ -4,16 +4,60 @@
 //! bridge sent that request itself); anything else (server→client requests,
 //! notifications, progress, logs) is written to the client as it is.
 //! Responses to the client's requests first pass through the `Transform`s
-//! (connect links, tool filters), which may rewrite them.
+//! (connect links, tool filters), which may rewrite them. A response that no
+//! transform or hook looks at goes to the client as the bytes the remote
+//! sent (`dispatch_raw`): not parsed into a tree and written out again, which
+//! halves the memory a large result needs and the work each call costs.
 
 use crate::jsonrpc::{self, Kind};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use tokio::sync::{Notify, mpsc, oneshot};
 
-/// The channel to the client (stdout writer).
-pub type Outbox = mpsc::UnboundedSender<Value>;
+/// One line for the client.
+#[derive(Debug)]
+pub enum Outgoing {
+    Message(Value),
+    /// One JSON message exactly as the remote sent it, with no line breaks.
+    Raw(Vec<u8>),
+}
+
+impl Outgoing {
+    /// The message as a `Value` (parsing a raw one).
+    pub fn into_value(self) -> Option<Value> {
+        match self {
+            Outgoing::Message(v) => Some(v),
+            Outgoing::Raw(bytes) => serde_json::from_slice(&bytes).ok(),
+        }
+    }
+}
+
+/// The client is gone: the stdout writer has stopped.
+#[derive(Debug)]
+pub struct Closed;
+
+/// The channel to the client (the stdout writer).
+#[derive(Clone, Debug)]
+pub struct Outbox(mpsc::UnboundedSender<Outgoing>);
+
+impl Outbox {
+    pub fn channel() -> (Outbox, mpsc::UnboundedReceiver<Outgoing>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Outbox(tx), rx)
+    }
+
+    pub fn send(&self, msg: Value) -> Result<(), Closed> {
+        self.0.send(Outgoing::Message(msg)).map_err(|_| Closed)
+    }
+
+    /// Send one message's JSON text as it is (it must hold no line break).
+    pub fn send_raw(&self, line: Vec<u8>) -> Result<(), Closed> {
+        self.0.send(Outgoing::Raw(line)).map_err(|_| Closed)
+    }
+}
 
 /// What a transform knows about the response it looks at.
 pub struct Reply<'a> {
@@ -37,6 +81,11 @@ pub trait Transform: Send + Sync {
     /// Whether `response` needs the request's params for `method`.
     fn wants_params(&self, _method: &str) -> bool {
         false
+    }
+    /// Whether this transform needs to see the response to `method` whose
+    /// JSON text is `text` (if none does, it goes to the client as sent).
+    fn wants(&self, _method: &str, _text: &[u8]) -> bool {
+        true
     }
 }
 
@@ -245,6 +294,43 @@ impl Inbound {
         }
     }
 
+    /// Route one message the remote sent, given as its JSON text, without
+    /// parsing it into a tree when it is a response to a pending client
+    /// request that only goes to the client and that no transform looks at.
+    /// Otherwise (or when it is not valid JSON) the text is handed back.
+    pub fn dispatch_raw(&self, mut text: Vec<u8>) -> Result<(), Vec<u8>> {
+        let Some(id) = raw_response_id(&text) else {
+            return Err(text);
+        };
+        let mut pending = self.lock();
+        let key = jsonrpc::id_key(&id);
+        let passes = pending
+            .get(&key)
+            .is_some_and(|p| p.route == Route::Client && !self.transformed(&p.method, &text));
+        if !passes {
+            return Err(text);
+        }
+        let Some(p) = pending.remove(&key) else {
+            return Err(text);
+        };
+        drop(pending);
+        // Line breaks in valid JSON are whitespace between tokens.
+        for b in text.iter_mut().filter(|b| matches!(b, b'\n' | b'\r')) {
+            *b = b' ';
+        }
+        let _ = self.out.send_raw(text);
+        let _ = p.done.send(Value::Null);
+        Ok(())
+    }
+
+    /// Whether any transform needs to see this response to `method`.
+    fn transformed(&self, method: &str, text: &[u8]) -> bool {
+        self.transforms
+            .iter()
+            .chain(self.late_transform.get())
+            .any(|t| t.wants(method, text))
+    }
+
     /// Write a message to the client.
     pub fn to_client(&self, msg: Value) {
         let _ = self.out.send(msg);
@@ -252,5 +338,105 @@ impl Inbound {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Pending>> {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The id of `text` when it is one valid JSON-RPC response with an id
+/// (an object with `result` or `error` and no `method`), read without
+/// building the rest of the message.
+fn raw_response_id(text: &[u8]) -> Option<Value> {
+    #[derive(Deserialize)]
+    struct Envelope {
+        #[serde(default)]
+        id: Value,
+        method: Option<IgnoredAny>,
+        result: Option<IgnoredAny>,
+        error: Option<IgnoredAny>,
+    }
+    let text = std::str::from_utf8(text).ok()?;
+    let env: Envelope = serde_json::from_str(text).ok()?;
+    let is_response = env.method.is_none() && (env.result.is_some() || env.error.is_some());
+    (is_response && !env.id.is_null()).then_some(env.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    struct Wants(&'static str);
+    impl Transform for Wants {
+        fn response(&self, _reply: &Reply<'_>, response: &mut Value, _out: &Outbox) {
+            response["result"]["seen"] = json!(true);
+        }
+        fn wants(&self, method: &str, _text: &[u8]) -> bool {
+            method == self.0
+        }
+    }
+
+    fn inbound() -> (Inbound, mpsc::UnboundedReceiver<Outgoing>) {
+        let (out, rx) = Outbox::channel();
+        (
+            Inbound::new(out).with_transforms(vec![Arc::new(Wants("tools/list"))]),
+            rx,
+        )
+    }
+
+    fn raw_line(rx: &mut mpsc::UnboundedReceiver<Outgoing>) -> Vec<u8> {
+        match rx.try_recv().expect("a line for the client") {
+            Outgoing::Raw(text) => text,
+            Outgoing::Message(m) => panic!("parsed, not raw: {m}"),
+        }
+    }
+
+    #[test]
+    fn an_answer_no_transform_wants_goes_out_as_sent_with_line_breaks_as_spaces() {
+        let (inb, mut rx) = inbound();
+        let mut done = inb.expect(&json!(7), "tools/call", Route::Client);
+        let text = b"{\"jsonrpc\":\"2.0\",\r\n \"id\":7,\n\"result\":{\"x\":\"a\\nb\", \"n\":1.50}}".to_vec();
+        assert!(inb.dispatch_raw(text).is_ok());
+        let line = raw_line(&mut rx);
+        assert_eq!(
+            line,
+            b"{\"jsonrpc\":\"2.0\",   \"id\":7, \"result\":{\"x\":\"a\\nb\", \"n\":1.50}}"
+        );
+        assert_eq!(done.try_recv().unwrap(), Value::Null);
+        assert!(!inb.is_pending(&json!(7)));
+    }
+
+    #[test]
+    fn what_must_be_read_is_handed_back() {
+        let (inb, mut rx) = inbound();
+        let answer = |id: &str| format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":{{}}}}").into_bytes();
+        // A transform wants tools/list answers.
+        let _list = inb.expect(&json!(1), "tools/list", Route::Client);
+        assert!(inb.dispatch_raw(answer("1")).is_err());
+        // The waiter wants a copy (hooks), or the bridge asked itself.
+        let _copy = inb.expect(&json!(2), "tools/call", Route::ClientAndCopy);
+        assert!(inb.dispatch_raw(answer("2")).is_err());
+        let _own = inb.expect(&json!(3), "initialize", Route::Bridge);
+        assert!(inb.dispatch_raw(answer("3")).is_err());
+        // Not pending; a string id is not the number id.
+        assert!(inb.dispatch_raw(answer("4")).is_err());
+        let _num = inb.expect(&json!(5), "tools/call", Route::Client);
+        assert!(inb.dispatch_raw(answer("\"5\"")).is_err());
+        // Not a response, not JSON, not UTF-8, a batch, a duplicate key.
+        for text in [
+            &br#"{"jsonrpc":"2.0","id":5,"method":"ping"}"#[..],
+            br#"{"jsonrpc":"2.0","id":5,"result":{}"#,
+            b"{\"id\":5,\"result\":\"\xff\"}",
+            br#"[{"jsonrpc":"2.0","id":5,"result":{}}]"#,
+            br#"{"id":5,"id":6,"result":{}}"#,
+        ] {
+            assert_eq!(inb.dispatch_raw(text.to_vec()), Err(text.to_vec()));
+        }
+        assert!(rx.try_recv().is_err(), "nothing was written");
+        assert!(inb.is_pending(&json!(1)) && inb.is_pending(&json!(2)) && inb.is_pending(&json!(5)));
+        // Handed back, it still goes its usual way.
+        inb.dispatch(serde_json::from_slice(&answer("1")).unwrap());
+        let Some(Outgoing::Message(m)) = rx.try_recv().ok() else {
+            panic!("no parsed answer")
+        };
+        assert_eq!(m["result"]["seen"], true);
     }
 }
