@@ -302,17 +302,23 @@ impl Inbound {
         let Some(id) = raw_response_id(&text) else {
             return Err(text);
         };
-        let mut pending = self.lock();
         let key = jsonrpc::id_key(&id);
-        let passes = pending
-            .get(&key)
-            .is_some_and(|p| p.route == Route::Client && !self.transformed(&p.method, &text));
-        if !passes {
+        let method = match self.lock().get(&key) {
+            Some(p) if p.route == Route::Client => p.method.clone(),
+            _ => return Err(text),
+        };
+        // Asked with no lock held: a transform may take locks of its own.
+        if self.transformed(&method, &text) {
             return Err(text);
         }
+        let mut pending = self.lock();
         let Some(p) = pending.remove(&key) else {
             return Err(text);
         };
+        if p.route != Route::Client || p.method != method {
+            pending.insert(key, p); // the id was reused meanwhile: the usual way
+            return Err(text);
+        }
         drop(pending);
         // Line breaks in valid JSON are whitespace between tokens.
         for b in text.iter_mut().filter(|b| matches!(b, b'\n' | b'\r')) {
