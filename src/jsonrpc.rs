@@ -42,6 +42,12 @@ pub fn method(msg: &Value) -> Option<&str> {
     msg.get("method").and_then(Value::as_str)
 }
 
+/// The member at `path` (object keys), e.g. `at(msg, &["params", "name"])`.
+/// For the per-message path: `Value::pointer` allocates for every segment.
+pub fn at<'a>(msg: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(msg, |v, key| v.get(*key))
+}
+
 /// A hashable key for a JSON-RPC id: `1` and `"1"` stay distinct.
 pub fn id_key(id: &Value) -> String {
     id.to_string()
@@ -65,6 +71,17 @@ pub fn to_line(msg: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn at_follows_object_keys_like_pointer() {
+        let m = json!({"params": {"name": "t", "a/b": 1, "_meta": {"progressToken": 7}}, "list": [1]});
+        assert_eq!(at(&m, &["params", "name"]), m.pointer("/params/name"));
+        assert_eq!(at(&m, &["params", "_meta", "progressToken"]), Some(&json!(7)));
+        assert_eq!(at(&m, &["params", "a/b"]), Some(&json!(1)));
+        assert_eq!(at(&m, &["params", "name", "x"]), None);
+        assert_eq!(at(&m, &["list", "0"]), None);
+        assert_eq!(at(&m, &[]), Some(&m));
+    }
 
     #[test]
     fn kinds() {

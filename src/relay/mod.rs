@@ -109,7 +109,9 @@ pub async fn run(
                     let hooks = hooks.clone();
                     let out = out.clone();
                     in_flight.spawn(async move {
-                        let resp = remote.request(&msg).await;
+                        // Boxed: the request's future is large, and a task
+                        // holding it inline is copied whole when spawned.
+                        let resp = Box::pin(remote.request(&msg)).await;
                         if let (Some(h), Some(r)) = (hooks, resp) {
                             h.after_response(&msg, &r, &out);
                         }

@@ -173,7 +173,7 @@ impl Inbound {
     }
 
     fn saw_progress(&self, msg: &Value) {
-        if let Some(token) = msg.pointer("/params/progressToken")
+        if let Some(token) = jsonrpc::at(msg, &["params", "progressToken"])
             && let Some(n) = self
                 .progress
                 .lock()

@@ -38,7 +38,7 @@ impl Remote {
         let mut answer = self.ctx.inbound.expect_request(&id, &method, msg.get("params"), route);
         let timeout = self.ctx.endpoint.timeout;
         // Each progress notification for this request restarts its clock.
-        let token = msg.pointer("/params/_meta/progressToken");
+        let token = jsonrpc::at(msg, &["params", "_meta", "progressToken"]);
         let progress = token.map(|t| self.ctx.inbound.watch_progress(t));
         let clock = tokio::time::sleep(timeout);
         tokio::pin!(clock);

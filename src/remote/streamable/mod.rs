@@ -110,9 +110,8 @@ impl Streamable {
                     .body(body.clone());
                 if let Some(m) = method {
                     req = req.header("mcp-method", m);
-                    if let Some(name) = msg
-                        .pointer("/params/name")
-                        .or_else(|| msg.pointer("/params/uri"))
+                    if let Some(name) = jsonrpc::at(msg, &["params", "name"])
+                        .or_else(|| jsonrpc::at(msg, &["params", "uri"]))
                         .and_then(Value::as_str)
                         && name.is_ascii()
                     {
