@@ -14,6 +14,7 @@ pub mod demo;
 pub mod emulator;
 pub mod jsonrpc;
 pub mod logging;
+pub mod net;
 pub mod provider;
 pub mod redact;
 pub mod relay;

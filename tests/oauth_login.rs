@@ -167,3 +167,31 @@ async fn insufficient_scope_steps_up_and_replays() {
     assert_eq!(text_of(&resp), "more", "{resp}");
     assert_eq!(env.record().scope.as_deref(), Some("read write"));
 }
+
+/// Discovery and the token request go to an OAuth server on this machine
+/// directly, whatever proxy the environment names (the one here does not
+/// exist). A pre-registered client: dynamic registration is made by rmcp's
+/// own HTTP client, which does use the environment's proxy.
+#[tokio::test]
+async fn a_proxy_in_the_environment_is_not_used_for_a_loopback_oauth_server() {
+    let emu = OAuthEmulator::start(OAuthOptions {
+        preregistered: Some(("bridge-dev".into(), None)),
+        registration: false,
+        ..OAuthOptions::default()
+    })
+    .await
+    .unwrap();
+    let env = Env::new(&emu.url(), "client_id = \"bridge-dev\"");
+    let dead = "http://127.0.0.1:9";
+    let vars = [
+        ("HTTP_PROXY", dead),
+        ("http_proxy", dead),
+        ("HTTPS_PROXY", dead),
+        ("ALL_PROXY", dead),
+        ("NO_PROXY", ""),
+        ("no_proxy", ""),
+    ];
+    let (ok, url, stderr) = login_with(&env, true, &vars).await;
+    assert!(ok, "login through the environment's proxy failed: {url}\n{stderr}");
+    assert!(env.record().access_token.is_some(), "signed in");
+}

@@ -316,3 +316,24 @@ async fn the_emulator_names_a_missing_header() {
     assert_eq!(resp.status(), 400);
     assert!(resp.text().await.unwrap().contains("x-pd-app-slug"));
 }
+
+/// A proxy in the environment is for servers elsewhere: the token endpoint
+/// and the MCP server on this machine are reached directly (the proxy named
+/// here does not exist, so using it would fail).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_in_the_environment_is_not_used_for_a_loopback_token_endpoint() {
+    let emu = PipedreamEmulator::start(options()).await.unwrap();
+    let store = data_dir();
+    let dead = "http://127.0.0.1:9";
+    let vars = [
+        ("HTTP_PROXY", dead),
+        ("http_proxy", dead),
+        ("HTTPS_PROXY", dead),
+        ("ALL_PROXY", dead),
+        ("NO_PROXY", ""),
+        ("no_proxy", ""),
+    ];
+    let mut b = serve(&config(&emu, "", "app = \"slack\"\n"), "pd", &store_path(&store), &vars);
+    b.initialize(json!({})).await;
+    assert_eq!(emu.token_requests().len(), 1, "the token was fetched directly");
+}

@@ -123,7 +123,7 @@ fn file_key(m: &std::fs::Metadata) -> FileKey {
 
 impl OAuth {
     pub fn new(settings: Settings, store: Store) -> Arc<OAuth> {
-        let http = reqwest::Client::builder()
+        let http = crate::net::proxies(reqwest::Client::builder())
             .tcp_nodelay(true)
             .connect_timeout(Duration::from_secs(15))
             .timeout(Duration::from_secs(30))

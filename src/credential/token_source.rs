@@ -63,7 +63,7 @@ pub struct TokenEndpoint {
 
 impl TokenEndpoint {
     pub fn new(url: Url, redactor: Redactor) -> Result<Self, CredentialError> {
-        let http = reqwest::Client::builder()
+        let http = crate::net::proxies(reqwest::Client::builder())
             .timeout(TOKEN_TIMEOUT)
             .connect_timeout(Duration::from_secs(15))
             .build()

@@ -121,13 +121,7 @@ impl Remote {
     }
 
     pub fn new(endpoint: Endpoint, inbound: Arc<Inbound>) -> Result<Remote, RemoteError> {
-        let mut builder = reqwest::Client::builder();
-        // HTTP(S)_PROXY from the environment applies to remote servers, never
-        // to a server on this machine (the sandbox, a local dev server).
-        if is_loopback(&endpoint.url) {
-            builder = builder.no_proxy();
-        }
-        let http = builder
+        let http = crate::net::proxies(reqwest::Client::builder())
             .tcp_nodelay(true)
             .connect_timeout(Duration::from_secs(15))
             .pool_idle_timeout(Duration::from_secs(60))
@@ -235,14 +229,5 @@ impl Remote {
             legacy.close();
         }
         self.streamable.close().await;
-    }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
     }
 }

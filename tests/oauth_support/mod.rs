@@ -198,8 +198,16 @@ pub fn text_of(resp: &Value) -> String {
 /// `mcp-bridge login demo --no-browser`, with the browser step played on the
 /// URL it prints (unless `browse` is false). Returns (success, stdout URL, stderr).
 pub async fn login(env: &Env, browse: bool) -> (bool, String, String) {
+    login_with(env, browse, &[]).await
+}
+
+/// `login` with these environment variables set for the bridge.
+pub async fn login_with(env: &Env, browse: bool, vars: &[(&str, &str)]) -> (bool, String, String) {
     use tokio::io::AsyncBufReadExt;
     let mut cmd = env.cli(&["login", SERVER, "--no-browser"]);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
     cmd.stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let mut child = cmd.spawn().expect("spawn login");

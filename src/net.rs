@@ -1,0 +1,72 @@
+//! The HTTP clients' proxy policy: `HTTP_PROXY`, `HTTPS_PROXY` and
+//! `ALL_PROXY` from the environment (and `NO_PROXY`) apply to servers
+//! elsewhere, never to one on this machine (the sandbox, a local dev server,
+//! an OAuth server or token endpoint on loopback). A corporate proxy cannot
+//! reach the person's own loopback, so going through it would fail.
+
+use reqwest::{ClientBuilder, NoProxy, Proxy};
+use url::Url;
+
+/// Whether `url` names this machine.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// The first non-empty value of these environment variables.
+fn env_any(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .filter_map(|n| std::env::var(n).ok())
+        .find(|v| !v.trim().is_empty())
+}
+
+type MakeProxy = fn(String) -> reqwest::Result<Proxy>;
+
+/// `builder` with the environment's proxies, each skipping loopback hosts
+/// (as well as whatever `NO_PROXY` lists).
+pub fn proxies(builder: ClientBuilder) -> ClientBuilder {
+    let listed = env_any(&["NO_PROXY", "no_proxy"]).unwrap_or_default();
+    let skip = format!("{listed},localhost,127.0.0.0/8,::1");
+    let mut builder = builder.no_proxy();
+    let kinds: [(&[&str], MakeProxy); 3] = [
+        (&["http_proxy", "HTTP_PROXY"], |u| Proxy::http(u)),
+        (&["https_proxy", "HTTPS_PROXY"], |u| Proxy::https(u)),
+        (&["all_proxy", "ALL_PROXY"], |u| Proxy::all(u)),
+    ];
+    for (names, make) in kinds {
+        let Some(url) = env_any(names) else {
+            continue;
+        };
+        match make(url) {
+            Ok(p) => builder = builder.proxy(p.no_proxy(NoProxy::from_string(&skip))),
+            // The value may hold a password: not shown.
+            Err(_) => tracing::warn!("ignoring {}: not a proxy URL", names[1]),
+        }
+    }
+    builder
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        for u in [
+            "http://localhost:1/x",
+            "http://127.0.0.1/",
+            "http://127.9.9.9/",
+            "http://[::1]:8/",
+        ] {
+            assert!(is_loopback(&Url::parse(u).unwrap()), "{u}");
+        }
+        for u in ["https://example.com/", "http://10.0.0.1/", "http://localhost.example/"] {
+            assert!(!is_loopback(&Url::parse(u).unwrap()), "{u}");
+        }
+    }
+}
