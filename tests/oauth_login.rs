@@ -182,16 +182,7 @@ async fn a_proxy_in_the_environment_is_not_used_for_a_loopback_oauth_server() {
     .await
     .unwrap();
     let env = Env::new(&emu.url(), "client_id = \"bridge-dev\"");
-    let dead = "http://127.0.0.1:9";
-    let vars = [
-        ("HTTP_PROXY", dead),
-        ("http_proxy", dead),
-        ("HTTPS_PROXY", dead),
-        ("ALL_PROXY", dead),
-        ("NO_PROXY", ""),
-        ("no_proxy", ""),
-    ];
-    let (ok, url, stderr) = login_with(&env, true, &vars).await;
+    let (ok, url, stderr) = login_with(&env, true, &support::DEAD_PROXY_ENV).await;
     assert!(ok, "login through the environment's proxy failed: {url}\n{stderr}");
     assert!(env.record().access_token.is_some(), "signed in");
 }

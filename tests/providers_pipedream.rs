@@ -324,16 +324,12 @@ async fn the_emulator_names_a_missing_header() {
 async fn a_proxy_in_the_environment_is_not_used_for_a_loopback_token_endpoint() {
     let emu = PipedreamEmulator::start(options()).await.unwrap();
     let store = data_dir();
-    let dead = "http://127.0.0.1:9";
-    let vars = [
-        ("HTTP_PROXY", dead),
-        ("http_proxy", dead),
-        ("HTTPS_PROXY", dead),
-        ("ALL_PROXY", dead),
-        ("NO_PROXY", ""),
-        ("no_proxy", ""),
-    ];
-    let mut b = serve(&config(&emu, "", "app = \"slack\"\n"), "pd", &store_path(&store), &vars);
+    let mut b = serve(
+        &config(&emu, "", "app = \"slack\"\n"),
+        "pd",
+        &store_path(&store),
+        &support::DEAD_PROXY_ENV,
+    );
     b.initialize(json!({})).await;
     assert_eq!(emu.token_requests().len(), 1, "the token was fetched directly");
 }

@@ -22,6 +22,9 @@ use std::time::Duration;
 use support::{bridge_bin, toml_string, write_config};
 
 const O_NONBLOCK: u32 = 0o4000;
+
+/// The answers read, by id (as JSON text).
+type Answers = std::collections::HashMap<String, Value>;
 const BIG: usize = 3 << 20;
 const IN_FLIGHT: usize = 64;
 
@@ -74,7 +77,7 @@ fn fd_flags(child: &Child, fd: u32) -> u32 {
 /// Reads JSON lines until every id in `want` is answered; other lines
 /// (log lines when stdout is shared with stderr, notifications) are skipped.
 /// Checks each answer and returns them by id.
-fn read_answers(out: impl std::io::Read, want: &[Value]) -> std::collections::HashMap<String, Value> {
+fn read_answers(out: impl std::io::Read, want: &[Value]) -> Answers {
     let mut reader = BufReader::new(out);
     let mut got = std::collections::HashMap::new();
     let mut buf = Vec::new();
@@ -96,7 +99,7 @@ fn read_answers(out: impl std::io::Read, want: &[Value]) -> std::collections::Ha
     got
 }
 
-fn check_calls(got: &std::collections::HashMap<String, Value>) {
+fn check_calls(got: &Answers) {
     for i in 0..IN_FLIGHT {
         let text = &got[&i.to_string()]["result"]["content"][0]["text"];
         assert_eq!(
@@ -119,7 +122,7 @@ fn all_ids() -> Vec<Value> {
 }
 
 /// The initialize exchange, then every call and the big result at once.
-fn exchange(mut input: impl Write, output: impl std::io::Read) -> std::collections::HashMap<String, Value> {
+fn exchange(mut input: impl Write, output: impl std::io::Read) -> Answers {
     let mut output = BufReader::new(output);
     input.write_all(&line(&init())).unwrap();
     input.flush().unwrap();
@@ -141,6 +144,15 @@ fn exchange(mut input: impl Write, output: impl std::io::Read) -> std::collectio
     }
     input.flush().unwrap();
     read_answers(output, &all_ids())
+}
+
+/// Runs `talk` (the exchange and its checks on the child, ending with its
+/// input closed) off the runtime, then checks the answers and that the
+/// bridge exits 0.
+async fn talk_to(child: Child, talk: impl FnOnce(&Child) -> Answers + Send + 'static) {
+    let (got, child) = within(tokio::task::spawn_blocking(move || (talk(&child), child))).await;
+    check_calls(&got);
+    tokio::task::spawn_blocking(move || finish(child)).await.unwrap();
 }
 
 /// The exchange's outcome, or a failure after a minute instead of a hang.
@@ -186,17 +198,14 @@ async fn pipes_are_polled_directly_and_carry_everything() {
         .expect("spawn bridge");
     let stdin = child.stdin.take().unwrap();
     let stdout = child.stdout.take().unwrap();
-    let (got, child) = within(tokio::task::spawn_blocking(move || {
+    talk_to(child, move |child| {
         let mut stdin = stdin;
         let got = exchange(&mut stdin, stdout);
-        assert_ne!(fd_flags(&child, 0) & O_NONBLOCK, 0, "stdin pipe not polled directly");
-        assert_ne!(fd_flags(&child, 1) & O_NONBLOCK, 0, "stdout pipe not polled directly");
-        drop(stdin);
-        (got, child)
-    }))
+        assert_ne!(fd_flags(child, 0) & O_NONBLOCK, 0, "stdin pipe not polled directly");
+        assert_ne!(fd_flags(child, 1) & O_NONBLOCK, 0, "stdout pipe not polled directly");
+        got
+    })
     .await;
-    check_calls(&got);
-    tokio::task::spawn_blocking(move || finish(child)).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -211,16 +220,14 @@ async fn a_socket_pair_as_stdio_works_like_node_sets_it_up() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn bridge");
-    let (got, child) = within(tokio::task::spawn_blocking(move || {
+    talk_to(child, move |child| {
         let reader = ours.try_clone().unwrap();
         let got = exchange(&ours, reader);
-        assert_ne!(fd_flags(&child, 0) & O_NONBLOCK, 0, "stdin socket not polled directly");
+        assert_ne!(fd_flags(child, 0) & O_NONBLOCK, 0, "stdin socket not polled directly");
         ours.shutdown(std::net::Shutdown::Write).unwrap();
-        (got, child)
-    }))
+        got
+    })
     .await;
-    check_calls(&got);
-    tokio::task::spawn_blocking(move || finish(child)).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -238,20 +245,17 @@ async fn stdout_shared_with_stderr_stays_blocking_and_still_answers() {
         .spawn()
         .expect("spawn bridge");
     let stdin = child.stdin.take().unwrap();
-    let (got, child) = within(tokio::task::spawn_blocking(move || {
+    talk_to(child, move |child| {
         let mut stdin = stdin;
         let got = exchange(&mut stdin, out_reader);
         assert_eq!(
-            fd_flags(&child, 1) & O_NONBLOCK,
+            fd_flags(child, 1) & O_NONBLOCK,
             0,
             "stdout shared with stderr must not be made non-blocking"
         );
-        drop(stdin);
-        (got, child)
-    }))
+        got
+    })
     .await;
-    check_calls(&got);
-    tokio::task::spawn_blocking(move || finish(child)).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -273,14 +277,12 @@ async fn a_file_as_stdin_is_relayed_to_its_end() {
         .spawn()
         .expect("spawn bridge");
     let stdout = child.stdout.take().unwrap();
-    let (got, child) = within(tokio::task::spawn_blocking(move || {
+    talk_to(child, move |child| {
         let mut ids = all_ids();
         ids.push(json!("init"));
         let got = read_answers(stdout, &ids);
-        assert_eq!(fd_flags(&child, 0) & O_NONBLOCK, 0, "a file is read the blocking way");
-        (got, child)
-    }))
+        assert_eq!(fd_flags(child, 0) & O_NONBLOCK, 0, "a file is read the blocking way");
+        got
+    })
     .await;
-    check_calls(&got);
-    tokio::task::spawn_blocking(move || finish(child)).await.unwrap();
 }

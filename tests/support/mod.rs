@@ -774,3 +774,14 @@ pub fn conformance_checks(dir: &Path) -> Vec<PathBuf> {
     }
     found
 }
+
+/// Environment naming a proxy that does not exist (anything sent through it
+/// fails), with nothing exempted by `NO_PROXY`.
+pub const DEAD_PROXY_ENV: [(&str, &str); 6] = [
+    ("HTTP_PROXY", "http://127.0.0.1:9"),
+    ("http_proxy", "http://127.0.0.1:9"),
+    ("HTTPS_PROXY", "http://127.0.0.1:9"),
+    ("ALL_PROXY", "http://127.0.0.1:9"),
+    ("NO_PROXY", ""),
+    ("no_proxy", ""),
+];
