@@ -169,14 +169,16 @@ impl Remote {
                     status,
                     "initialize refused over Streamable HTTP; trying the legacy HTTP+SSE transport"
                 );
+                // In place before the send: the answer can arrive on the SSE
+                // stream, and end this request, before the POST returns; the
+                // next request must already go the legacy way.
                 let legacy = legacy::Legacy::new(self.ctx.clone());
+                *self.legacy.lock().unwrap_or_else(|e| e.into_inner()) = Some(legacy.clone());
                 match legacy.send(msg).await {
-                    Ok(()) => {
-                        *self.legacy.lock().unwrap_or_else(|e| e.into_inner()) = Some(legacy);
-                        Ok(())
-                    }
+                    Ok(()) => Ok(()),
                     Err(e) => {
                         tracing::debug!("legacy fallback failed: {e}");
+                        *self.legacy.lock().unwrap_or_else(|e| e.into_inner()) = None;
                         Err(RemoteError::Status { status, body })
                     }
                 }
