@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Benchmark harness (issue 7): builds mcp-bridge in release mode, installs
 # the pinned peers (mcp-remote 0.15.1 and the rest of tests/peers), then runs
-# `cargo bench --bench relay`, which measures mcp-bridge, mcp-remote and a
-# direct Streamable HTTP client side by side against one in-process sandbox:
+# `cargo bench --bench relay`, which measures mcp-bridge, mcp-remote, a
+# direct Streamable HTTP client and a thin "stdio floor" relay side by side
+# against one in-process sandbox:
 #   a) cold start to the first tools/list answer   b) peak RSS
 #   c) 1,000 sequential echo calls                  d) 256 calls in flight
 #   e) one 32 MiB tool result (time and peak RSS)
-# It prints the table of medians with the ratios bridge/direct and
+# It prints the table of medians with the ratios bridge/direct, bridge/floor and
 # bridge/mcp-remote and the targets, and rewrites the generated part of
 # bench/RESULTS.md. Extra arguments go to the bench, e.g.
 #   bench/run.sh --rounds 3 --startups 3

@@ -8,7 +8,12 @@
 //! - `mcp-bridge`: the release-built binary as a stdio server
 //!   (`mcp-bridge --config FILE serve bench`), spoken to over its pipes;
 //! - `mcp-remote`: the npm `mcp-remote` proxy from `tests/peers` as a stdio
-//!   server pointed at the same URL, spoken to over its pipes.
+//!   server pointed at the same URL, spoken to over its pipes;
+//! - `stdio floor`: this bench binary re-executed as the thinnest possible
+//!   stdio relay (`relay/floor.rs`: blocking, one hand-written HTTP/1.1
+//!   connection, no JSON parsing), spoken to over its pipes like the others.
+//!   It shows what being a second process costs by itself; it takes part in
+//!   a), b) and c) only, since it relays one request at a time.
 //!
 //! Metrics (issue 7): a) cold start (spawn, or a fresh HTTP client for
 //! `direct`) to the first `tools/list` answer; b) peak RSS of the process
@@ -31,6 +36,8 @@
 //! Everything stays on loopback: the children get a temporary HOME (and
 //! `MCP_REMOTE_CONFIG_DIR`, `MCP_BRIDGE_DATA_DIR`) and no proxy settings.
 
+#[path = "relay/floor.rs"]
+mod floor;
 #[path = "relay/report.rs"]
 mod report;
 
@@ -172,6 +179,8 @@ fn mcp_remote_bin() -> PathBuf {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Kind {
     Direct,
+    /// The thinnest stdio relay (see `floor.rs`): what a second process costs.
+    StdioFloor,
     Bridge,
     McpRemote,
 }
@@ -180,9 +189,16 @@ impl Kind {
     fn name(self) -> &'static str {
         match self {
             Kind::Direct => "direct",
+            Kind::StdioFloor => "stdio floor",
             Kind::Bridge => "mcp-bridge",
             Kind::McpRemote => "mcp-remote",
         }
+    }
+
+    /// Whether the target takes part in d) and e); the stdio floor relays
+    /// one request at a time and is only measured sequentially.
+    fn concurrent(self) -> bool {
+        self != Kind::StdioFloor
     }
 }
 
@@ -210,6 +226,11 @@ impl Env {
                 // it so a change of that rule cannot turn into a failed run.
                 let mut c = Command::new(mcp_remote_bin());
                 c.arg(&self.url).arg("--allow-http");
+                c
+            }
+            Kind::StdioFloor => {
+                let mut c = Command::new(std::env::current_exe().unwrap_or_else(|_| "relay-bench".into()));
+                c.arg(floor::ARG).arg(&self.url);
                 c
             }
             Kind::Direct => unreachable!("direct is not a process"),
@@ -679,7 +700,7 @@ fn rotated(kinds: &[Kind], round: usize) -> Vec<Kind> {
 }
 
 async fn run(opts: &Opts, sandbox: &Sandbox, env: &Env, notes: &mut Vec<String>) -> Res<HashMap<Kind, Samples>> {
-    let mut kinds = vec![Kind::Direct, Kind::Bridge];
+    let mut kinds = vec![Kind::Direct, Kind::StdioFloor, Kind::Bridge];
     if opts.mcp_remote {
         if mcp_remote_bin().exists() {
             kinds.push(Kind::McpRemote);
@@ -729,7 +750,9 @@ async fn run(opts: &Opts, sandbox: &Sandbox, env: &Env, notes: &mut Vec<String>)
         let (client, _) = env.connect(kind, &format!("{}-calls", kind.name())).await?;
         let client = Arc::new(client);
         sequential(&client, opts.warmup, &mut Vec::new()).await?;
-        burst(&client, opts.burst.min(512), opts.concurrency).await?;
+        if kind.concurrent() {
+            burst(&client, opts.burst.min(512), opts.concurrency).await?;
+        }
         clients.push((kind, client));
     }
     eprintln!("warm-up done ({} sequential calls and a burst each)", opts.warmup);
@@ -744,7 +767,7 @@ async fn run(opts: &Opts, sandbox: &Sandbox, env: &Env, notes: &mut Vec<String>)
                 .map_err(|e| format!("{} sequential call: {e}", kind.name()))?;
             s.seq_ms.push(ms);
         }
-        for kind in &order {
+        for kind in order.iter().filter(|k| k.concurrent()) {
             let client = &clients.iter().find(|(k, _)| k == kind).ok_or("no client")?.1;
             let (secs, answered) = burst(client, opts.burst, opts.concurrency)
                 .await
@@ -769,7 +792,7 @@ async fn run(opts: &Opts, sandbox: &Sandbox, env: &Env, notes: &mut Vec<String>)
     // e) The big result, each run in a fresh process.
     let bytes = opts.big_mib << 20;
     for run in 0..opts.big_runs {
-        for kind in rotated(&kinds, run) {
+        for kind in rotated(&kinds, run).into_iter().filter(|k| k.concurrent()) {
             match big(env, kind, bytes, run).await {
                 Ok((ms, rss)) => {
                     let s = samples.get_mut(&kind).ok_or("no samples")?;
@@ -829,6 +852,18 @@ fn toml_quote(s: &str) -> String {
 }
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, arg, url] = args.as_slice()
+        && arg == floor::ARG
+    {
+        return match floor::run(url) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("stdio floor: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let opts = match Opts::parse() {
         Ok(o) => o,
         Err(e) => {

@@ -1,5 +1,6 @@
 //! Reporting for the relay bench: medians per target, the ratios
-//! bridge/direct and bridge/mcp-remote, the targets with pass/miss,
+//! bridge/direct, bridge/stdio floor and bridge/mcp-remote, the issue's
+//! targets with pass/miss,
 //! printed as a table and written as JSON (`--out`) and Markdown
 //! (`--markdown`).
 
@@ -149,16 +150,18 @@ pub fn report(
     );
     let cols = [
         "direct",
+        "stdio floor",
         "mcp-bridge",
         "mcp-remote",
         "bridge/direct",
+        "bridge/floor",
         "bridge/mcp-remote",
         "target",
         "met",
     ];
     let mut text = format!(
-        "{:<44} {:>9} {:>10} {:>10} {:>13} {:>17}  {:<28} met\n",
-        "metric", cols[0], cols[1], cols[2], cols[3], cols[4], cols[5]
+        "{:<44} {:>9} {:>11} {:>10} {:>10} {:>13} {:>12} {:>17}  {:<28} met\n",
+        "metric", cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7]
     );
     let mut md = format!(
         "| metric | {} |\n|---|{}\n",
@@ -168,9 +171,14 @@ pub fn report(
     let mut json_rows = serde_json::Map::new();
     for row in rows(opts, samples) {
         let val = |k: Kind| samples.get(&k).and_then(|s| (row.get)(s));
-        let (d, b, r) = (val(Kind::Direct), val(Kind::Bridge), val(Kind::McpRemote));
+        let (d, f, b, r) = (
+            val(Kind::Direct),
+            val(Kind::StdioFloor),
+            val(Kind::Bridge),
+            val(Kind::McpRemote),
+        );
         let ratio = |x: Option<f64>| b.zip(x).map(|(b, x)| b / x).filter(|v| v.is_finite());
-        let (rd, rr) = (ratio(d), ratio(r));
+        let (rd, rf, rr) = (ratio(d), ratio(f), ratio(r));
         let (target, met) = match &row.target {
             Some((what, check)) => (
                 *what,
@@ -184,15 +192,17 @@ pub fn report(
         };
         let cells = [
             fmt(d, row.decimals),
+            fmt(f, row.decimals),
             fmt(b, row.decimals),
             fmt(r, row.decimals),
             fmt(rd, 2),
+            fmt(rf, 2),
             fmt(rr, 3),
         ];
         let _ = writeln!(
             text,
-            "{:<44} {:>9} {:>10} {:>10} {:>13} {:>17}  {target:<28} {met}",
-            row.label, cells[0], cells[1], cells[2], cells[3], cells[4]
+            "{:<44} {:>9} {:>11} {:>10} {:>10} {:>13} {:>12} {:>17}  {target:<28} {met}",
+            row.label, cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6]
         );
         let _ = writeln!(
             md,
@@ -202,8 +212,8 @@ pub fn report(
         );
         json_rows.insert(
             row.key.into(),
-            json!({"direct": d, "mcp-bridge": b, "mcp-remote": r, "bridge_over_direct": rd,
-                   "bridge_over_mcp_remote": rr, "target": target, "met": met}),
+            json!({"direct": d, "stdio_floor": f, "mcp-bridge": b, "mcp-remote": r, "bridge_over_direct": rd,
+                   "bridge_over_stdio_floor": rf, "bridge_over_mcp_remote": rr, "target": target, "met": met}),
         );
     }
     println!("\nrelay bench: {header}\n\n{text}");
