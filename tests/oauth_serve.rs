@@ -9,7 +9,7 @@ mod support;
 
 use mcp_bridge::emulator::oauth::{OAuthEmulator, OAuthOptions};
 use oauth_support::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncBufReadExt;
 
@@ -142,4 +142,75 @@ async fn sign_in_by_another_process_opens_the_gate() {
     wait_list_changed(&mut b).await;
     assert_eq!(text_of(&echo(&mut b, "elsewhere").await), "elsewhere");
     assert!(env.opens().is_empty(), "--no-browser and no tool call: no browser");
+}
+
+/// In a bundle, a signed-out server is answered for as the gate does for one
+/// server, while the other servers work; its tools come in after sign-in and
+/// are cached for a signed-out start.
+#[tokio::test]
+async fn a_bundle_answers_for_a_signed_out_server_and_takes_its_tools_after_sign_in() {
+    let emu = OAuthEmulator::start(OAuthOptions::default()).await.unwrap();
+    let env = Env::new(&emu.url(), "\n[servers.local]\nprovider = \"sandbox\"\n");
+    let mut b = env.serve_bundle(&[SERVER, "local"]);
+
+    let t0 = Instant::now();
+    let init = handshake(&mut b).await;
+    assert_eq!(init["capabilities"]["tools"]["listChanged"], true, "{init}");
+    let tools = tool_names(&b.request_ok("tools/list", Value::Null).await);
+    assert!(t0.elapsed() < Duration::from_secs(5), "took {:?}", t0.elapsed());
+    assert!(tools.contains(&"demo__sign_in".to_string()), "{tools:?}");
+    assert!(!tools.contains(&"demo__echo".to_string()), "{tools:?}");
+    assert!(tools.contains(&"local__slow_echo".to_string()), "{tools:?}");
+    assert_eq!(
+        mcp_requests(&emu),
+        0,
+        "nothing is sent to a server that is not signed in"
+    );
+
+    // The other server works meanwhile.
+    let local = b
+        .request(
+            "tools/call",
+            json!({"name": "local__slow_echo", "arguments": {"text": "here"}}),
+        )
+        .await;
+    assert_eq!(text_of(&local), "here", "{local}");
+
+    let first = b
+        .request("tools/call", json!({"name": "demo__sign_in", "arguments": {}}))
+        .await;
+    assert_eq!(first["result"]["isError"], true, "{first}");
+    assert!(text_of(&first).contains("Sign-in required"), "{first}");
+    let url = sign_in_url(&first);
+    assert_eq!(
+        env.wait_opens(1).await,
+        std::slice::from_ref(&url),
+        "the browser opens once"
+    );
+    let (status, page) = play_browser(&url).await;
+    assert_eq!(status, 200, "{page}");
+    wait_list_changed(&mut b).await;
+
+    let tools = tool_names(&b.request_ok("tools/list", Value::Null).await);
+    for name in ["demo__echo", "demo__whoami", "local__slow_echo"] {
+        assert!(tools.contains(&name.to_string()), "{name} missing: {tools:?}");
+    }
+    assert!(!tools.contains(&"demo__sign_in".to_string()), "{tools:?}");
+    let call = b
+        .request(
+            "tools/call",
+            json!({"name": "demo__echo", "arguments": {"text": "after"}}),
+        )
+        .await;
+    assert_eq!(text_of(&call), "after", "{call}");
+    let rec = env
+        .wait_record("cached tools", |r| r.extra.contains_key("tools_list"))
+        .await;
+    let cached: Vec<&str> = rec.extra["tools_list"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(cached, ["echo", "whoami"], "cached without the bundle's prefix");
 }

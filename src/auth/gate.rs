@@ -24,8 +24,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-/// How often the store is checked for a sign-in made elsewhere.
-const POLL: Duration = Duration::from_millis(400);
 /// The longest `initialize` waits for the remote before the cache answers.
 const INIT_WAIT: Duration = Duration::from_secs(10);
 
@@ -192,18 +190,12 @@ impl Gate {
         }
         let Some(me) = self.me.upgrade() else { return };
         tokio::spawn(async move {
-            let mut changed = me.oauth.watch_sign_in();
-            let mut was = me.oauth.is_signed_in();
+            let mut signed_in = me.oauth.is_signed_in();
             loop {
-                tokio::select! {
-                    _ = changed.changed() => {}
-                    _ = tokio::time::sleep(POLL) => {}
-                }
-                let now = me.oauth.is_signed_in();
-                if now && !was {
+                signed_in = me.oauth.sign_in_change(signed_in).await;
+                if signed_in {
                     me.signed_in().await;
                 }
-                was = now;
             }
         });
     }
@@ -223,15 +215,7 @@ impl Gate {
     }
 
     fn store_cache(&self, key: &'static str, value: Value) {
-        let store = self.oauth.store.clone();
-        let name = self.oauth.name().to_string();
-        tokio::spawn(async move {
-            let _ = store
-                .update(&name, |r| {
-                    r.extra.insert(key.to_string(), value);
-                })
-                .await;
-        });
+        self.oauth.cache(key, value);
     }
 }
 

@@ -31,7 +31,7 @@ mod discovery;
 mod flow;
 pub mod gate;
 mod grant;
-mod offline;
+pub mod offline;
 mod record;
 mod registration;
 mod token;
@@ -40,6 +40,8 @@ mod token;
 pub use browser::open as open_browser;
 pub use credential::OAuthCredential;
 pub use gate::Gate;
+/// The store keys of the answers kept for a signed-out start.
+pub use record::{INITIALIZE as CACHED_INITIALIZE, TOOLS as CACHED_TOOLS};
 
 use crate::config::ConfigError;
 use crate::provider::{Prepared, Setup};
@@ -185,6 +187,37 @@ impl OAuth {
         self.signed_in.subscribe()
     }
 
+    /// Waits until the sign-in state is no longer `was` and returns the new
+    /// one: at once for a sign-in stored by this process, within
+    /// [`SIGN_IN_POLL`] for one made by another process (or a sign-out).
+    pub async fn sign_in_change(&self, was: bool) -> bool {
+        let mut stored = self.watch_sign_in();
+        loop {
+            let now = self.is_signed_in();
+            if now != was {
+                return now;
+            }
+            tokio::select! {
+                _ = stored.changed() => {}
+                _ = tokio::time::sleep(SIGN_IN_POLL) => {}
+            }
+        }
+    }
+
+    /// Keeps a good answer of the server's (`record::INITIALIZE`,
+    /// `record::TOOLS`) in the store, for when it is signed out later.
+    pub fn cache(&self, key: &'static str, value: serde_json::Value) {
+        let store = self.store.clone();
+        let name = self.name().to_string();
+        tokio::spawn(async move {
+            let _ = store
+                .update(&name, |r| {
+                    r.extra.insert(key.to_string(), value);
+                })
+                .await;
+        });
+    }
+
     fn announce_sign_in(&self) {
         self.signed_in.send_modify(|n| *n += 1);
     }
@@ -198,6 +231,9 @@ impl OAuth {
         )
     }
 }
+
+/// How often the store is checked for a sign-in made by another process.
+const SIGN_IN_POLL: Duration = Duration::from_millis(400);
 
 /// How long a sign-in waits for the browser: `$MCP_BRIDGE_LOGIN_TIMEOUT`
 /// seconds, else `default`.
@@ -251,6 +287,7 @@ pub fn attach(setup: &Setup<'_>, mut prepared: Prepared) -> Result<Prepared, Con
     let store = Store::open_default().map_err(|e| setup.error("auth", format!("cannot open the token store: {e}")))?;
     let oauth = OAuth::new(settings, store);
     prepared.endpoint.credential = Arc::new(OAuthCredential::new(oauth.clone()));
-    prepared.hooks = Some(Gate::new(oauth, prepared.hooks.take()));
+    prepared.hooks = Some(Gate::new(oauth.clone(), prepared.hooks.take()));
+    prepared.oauth = Some(oauth);
     Ok(prepared)
 }

@@ -2,6 +2,7 @@
 //! `initialize` result (or minimal capabilities), the cached tool list (or a
 //! single `sign_in` tool), empty lists, and for a tool call the sign-in link
 //! (starting or joining the one sign-in shared by every bridge on the server).
+//! A bundle answers for a signed-out member from here too.
 
 use super::flow::Want;
 use super::{OAuth, login_timeout, record};
@@ -71,6 +72,17 @@ pub fn answer(oauth: &OAuth, msg: &Value) -> Answer {
         "resources/templates/list" => Answer::Result(json!({"resourceTemplates": []})),
         "prompts/list" => Answer::Result(json!({"prompts": []})),
         m => Answer::Error(format!("mcp-bridge: cannot run `{m}`: {}", oauth.sign_in_hint())),
+    }
+}
+
+/// The whole JSON-RPC answer to a request made while signed out (a tool
+/// call waits for the sign-in to start and answers with its link).
+pub async fn respond(oauth: &Arc<OAuth>, msg: &Value) -> Value {
+    let id = msg.get("id").cloned().unwrap_or(Value::Null);
+    match answer(oauth, msg) {
+        Answer::Result(r) => json!({"jsonrpc": "2.0", "id": id, "result": r}),
+        Answer::Error(e) => jsonrpc::error(id, jsonrpc::REMOTE_ERROR, e, None),
+        Answer::SignIn => json!({"jsonrpc": "2.0", "id": id, "result": sign_in_result(oauth).await}),
     }
 }
 

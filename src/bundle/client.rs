@@ -8,6 +8,7 @@ use super::Bundle;
 use super::member::Member;
 use super::merge;
 use super::routes::split_name;
+use crate::auth::{OAuth, offline};
 use crate::jsonrpc::{self, Kind};
 use futures::future::join_all;
 use serde_json::{Value, json};
@@ -91,7 +92,14 @@ impl Bundle {
     async fn initialize(&self, msg: Value) {
         let id = msg.get("id").cloned().unwrap_or(Value::Null);
         *self.init.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.clone());
-        let results = join_all(self.members.iter().map(|m| m.initialize(&msg))).await;
+        let results = join_all(self.members.iter().map(|m| async {
+            match m.signed_out() {
+                // Answered for it; it connects once signed in.
+                Some(oauth) => Ok(offline::initialize_result(oauth, &msg)),
+                None => m.initialize(&msg).await,
+            }
+        }))
+        .await;
         let mut ok = Vec::new();
         let mut failed = Vec::new();
         for (m, r) in self.members.iter().zip(results) {
@@ -156,6 +164,9 @@ impl Bundle {
         let init = self.init_request();
         let initialized = self.client_initialized.load(Ordering::Acquire);
         let fetched = join_all(self.members.iter().map(|m| async {
+            if let Some(oauth) = m.signed_out() {
+                return Ok(signed_out_items(oauth, method, key));
+            }
             m.ensure_ready(init.as_ref(), initialized).await?;
             m.list_all(method, key, &params).await
         }))
@@ -220,6 +231,11 @@ impl Bundle {
     /// the member's feed, unchanged.
     async fn forward(&self, i: usize, msg: Value) {
         let m = &self.members[i];
+        if let Some(oauth) = m.signed_out() {
+            // A tool call gets the sign-in link (the browser opens once).
+            self.send(offline::respond(oauth, &msg).await);
+            return;
+        }
         let id = msg.get("id").cloned().unwrap_or(Value::Null);
         let init = self.init_request();
         let initialized = self.client_initialized.load(Ordering::Acquire);
@@ -230,6 +246,24 @@ impl Bundle {
         self.routes.start(&id, i);
         m.remote.request(&msg).await;
         self.routes.finish(&id);
+    }
+
+    /// Announce a member's sign-in (or sign-out) as a change of the tool
+    /// list: its real tools replace its `sign_in` tool, or the reverse.
+    pub(super) async fn follow_sign_in(&self, m: &Member) {
+        let Some(oauth) = &m.oauth else { return };
+        let mut signed_in = oauth.is_signed_in();
+        loop {
+            signed_in = oauth.sign_in_change(signed_in).await;
+            if signed_in {
+                tracing::info!(server = %m.name, "signed in; its tools join the bundle");
+            } else {
+                tracing::info!(server = %m.name, "signed out; its tools wait for a sign-in");
+            }
+            if self.client_initialized.load(Ordering::Acquire) {
+                self.list_changed("notifications/tools/list_changed");
+            }
+        }
     }
 
     async fn notification(&self, msg: Value) {
@@ -273,5 +307,18 @@ impl Bundle {
             }
             None => tracing::debug!(%id, "the client answered a request no server is waiting on"),
         }
+    }
+}
+
+/// What a signed-out member lists: its cached tools or a `sign_in` tool,
+/// and no prompts or resources.
+fn signed_out_items(oauth: &OAuth, method: &str, key: &str) -> Vec<Value> {
+    let request = json!({"jsonrpc": "2.0", "id": 0, "method": method});
+    match offline::answer(oauth, &request) {
+        offline::Answer::Result(mut r) => match r.get_mut(key).map(Value::take) {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
     }
 }

@@ -1,7 +1,9 @@
 //! One server of a bundle: its `Remote` and `Inbound`, whether it is
 //! initialised and answering, and the task that carries everything it sends
-//! (answers, progress, its own requests, list changes) to the bundle.
+//! (answers, progress, its own requests, list changes) to the bundle; for an
+//! `auth = "oauth"` server, its sign-in.
 
+use crate::auth::OAuth;
 use crate::jsonrpc;
 use crate::remote::Remote;
 use crate::remote::filter::ToolFilter;
@@ -24,6 +26,8 @@ pub struct Member {
     pub name: String,
     pub remote: Arc<Remote>,
     pub filter: ToolFilter,
+    /// The sign-in of an `auth = "oauth"` server.
+    pub oauth: Option<Arc<OAuth>>,
     /// `initialize` succeeded at least once (the session exists).
     ready: AtomicBool,
     /// The last fan-out to it succeeded (its items are in the lists).
@@ -32,11 +36,12 @@ pub struct Member {
 }
 
 impl Member {
-    pub fn new(name: String, remote: Arc<Remote>, filter: ToolFilter) -> Self {
+    pub fn new(name: String, remote: Arc<Remote>, filter: ToolFilter, oauth: Option<Arc<OAuth>>) -> Self {
         Self {
             name,
             remote,
             filter,
+            oauth,
             ready: AtomicBool::new(false),
             up: AtomicBool::new(true),
             init_lock: tokio::sync::Mutex::new(()),
@@ -45,6 +50,13 @@ impl Member {
 
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
+    }
+
+    /// The sign-in of an `auth = "oauth"` server that has no usable token:
+    /// the bundle answers for it (see `auth::offline`) without waiting on
+    /// the server.
+    pub fn signed_out(&self) -> Option<&Arc<OAuth>> {
+        self.oauth.as_ref().filter(|o| !o.is_signed_in())
     }
 
     /// Send the client's `initialize` (with an id of the bundle's) and
@@ -62,7 +74,11 @@ impl Member {
             return Err(format!("initialize was refused: {err}"));
         }
         self.ready.store(true, Ordering::Release);
-        Ok(resp.get("result").cloned().unwrap_or(Value::Null))
+        let result = resp.get("result").cloned().unwrap_or(Value::Null);
+        if let Some(oauth) = &self.oauth {
+            oauth.cache(crate::auth::CACHED_INITIALIZE, result.clone());
+        }
+        Ok(result)
     }
 
     /// Initialise it now if it never was (it was down at the start).
@@ -113,7 +129,7 @@ impl Member {
     pub async fn list_all(&self, method: &str, key: &str, params: &Value) -> Result<Vec<Value>, String> {
         let mut items = Vec::new();
         let mut cursor: Option<Value> = None;
-        for _ in 0..100 {
+        for page in 0..100 {
             let mut p = if params.is_object() { params.clone() } else { json!({}) };
             match cursor.take() {
                 Some(c) => p["cursor"] = c,
@@ -135,6 +151,10 @@ impl Member {
             };
             if key == "tools" {
                 self.filter.apply_to_list(&mut result);
+                // The first page as the client sees it, for a signed-out start.
+                if let Some(oauth) = self.oauth.as_ref().filter(|_| page == 0) {
+                    oauth.cache(crate::auth::CACHED_TOOLS, result.clone());
+                }
             }
             if let Some(Value::Array(page)) = result.get_mut(key).map(Value::take) {
                 items.extend(page);

@@ -8,8 +8,12 @@
 //! call, read and cancellation to its owner, remaps the ids of the servers'
 //! own requests, and turns any server's `list_changed` (or a server coming
 //! back) into one notification. A server that fails drops out of the lists
-//! and comes back when it answers again. One server is never served through
-//! here: `serve <name>` keeps the direct relay.
+//! and comes back when it answers again. An `auth = "oauth"` server that is
+//! not signed in is answered for, as the sign-in gate does for one server:
+//! its cached tools (or a `sign_in` tool) are listed, a call to one returns
+//! the sign-in link, and its real tools come in once it is signed in. One
+//! server is never served through here: `serve <name>` keeps the direct
+//! relay.
 
 mod client;
 mod member;
@@ -86,8 +90,8 @@ pub async fn serve(config_flag: Option<&Path>, names: &[String]) -> Result<(), S
     let mut members = Vec::new();
     let mut feeds = Vec::new();
     for (name, p) in prepared {
-        if p.hooks.is_some() {
-            tracing::warn!(server = %name, "provider hooks (e.g. OAuth sign-in) are not applied inside a bundle");
+        if p.hooks.is_some() && p.oauth.is_none() {
+            tracing::warn!(server = %name, "the provider's hooks are not applied inside a bundle");
         }
         let (mtx, mrx) = Outbox::channel();
         let filter = p.endpoint.tools.clone();
@@ -96,7 +100,7 @@ pub async fn serve(config_flag: Option<&Path>, names: &[String]) -> Result<(), S
             Remote::new(p.endpoint, inbound.clone()).map_err(|e| redactor.apply(&format!("server `{name}`: {e}")))?;
         let remote = Arc::new(remote);
         inbound.bind(&remote);
-        members.push(Arc::new(Member::new(name, remote, filter)));
+        members.push(Arc::new(Member::new(name, remote, filter, p.oauth)));
         feeds.push(mrx);
         keep_alive.push(p.keep_alive);
     }
@@ -123,9 +127,13 @@ pub async fn serve(config_flag: Option<&Path>, names: &[String]) -> Result<(), S
         });
     }
     let b = bundle.clone();
-    let announcer = tokio::spawn(async move { b.announce_changes().await });
+    let mut watchers = vec![tokio::spawn(async move { b.announce_changes().await })];
+    for m in bundle.members.iter().filter(|m| m.oauth.is_some()) {
+        let (b, m) = (bundle.clone(), m.clone());
+        watchers.push(tokio::spawn(async move { b.follow_sign_in(&m).await }));
+    }
     client::run(bundle.clone(), relay::stdin()).await;
-    announcer.abort();
+    watchers.iter().for_each(|w| w.abort());
     drop(bundle);
     drop(tx);
     let _ = tokio::time::timeout(Duration::from_millis(500), writer).await;

@@ -13,5 +13,6 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
         hooks: None,
         keep_alive: vec![],
         transforms: vec![],
+        oauth: None,
     })
 }

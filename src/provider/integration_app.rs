@@ -91,6 +91,7 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
         hooks,
         keep_alive: vec![],
         transforms: vec![],
+        oauth: None,
     })
 }
 

@@ -54,6 +54,9 @@ pub struct Prepared {
     pub keep_alive: Vec<Box<dyn Any + Send>>,
     /// Steps on the server's answers (its connect links), run in `Inbound`.
     pub transforms: Vec<Arc<dyn crate::remote::inbound::Transform>>,
+    /// The sign-in of an `auth = "oauth"` server (its gate is in `hooks`;
+    /// a bundle, which has no single relay to hook, uses this directly).
+    pub oauth: Option<Arc<crate::auth::OAuth>>,
 }
 
 /// What a provider file gets to build its endpoint from.
@@ -307,7 +310,7 @@ pub async fn prepare(setup: Setup<'_>) -> Result<Prepared, ConfigError> {
         return Err(setup.error(
             "auth",
             format!(
-                "provider `{provider}` gets its credentials its own way, so `auth` does not apply; remove it                  (use `provider = \"generic\"` with `auth = \"oauth\"` for a plain OAuth server)"
+                "provider `{provider}` gets its credentials its own way, so `auth` does not apply; remove it (use `provider = \"generic\"` with `auth = \"oauth\"` for a plain OAuth server)"
             ),
         ));
     }

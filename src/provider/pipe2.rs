@@ -30,6 +30,7 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
             hooks: None,
             keep_alive: vec![],
             transforms: vec![],
+            oauth: None,
         });
     }
     let token = setup.required_secret(
@@ -50,5 +51,6 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
         hooks: None,
         keep_alive: vec![],
         transforms: vec![],
+        oauth: None,
     })
 }

@@ -173,6 +173,7 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
         hooks: None,
         keep_alive: vec![],
         transforms: vec![],
+        oauth: None,
     })
 }
 

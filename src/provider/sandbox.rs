@@ -27,5 +27,6 @@ pub async fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
         hooks: None,
         keep_alive: vec![Box::new(sandbox)],
         transforms: vec![],
+        oauth: None,
     })
 }

@@ -71,6 +71,7 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
             hooks: None,
             keep_alive: vec![],
             transforms: vec![],
+            oauth: None,
         });
     }
     let oauth = [&e.access_token, &e.refresh_token, &e.client_id, &e.client_secret];
@@ -137,6 +138,7 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
         hooks: None,
         keep_alive: vec![],
         transforms: vec![],
+        oauth: None,
     })
 }
 

@@ -71,6 +71,16 @@ impl Env {
         b
     }
 
+    /// `mcp-bridge serve NAMES…` (a bundle) with this env.
+    pub fn serve_bundle(&self, names: &[&str]) -> Bridge {
+        let mut cmd = Bridge::command();
+        self.env(&mut cmd);
+        cmd.arg("--config").arg(&self.config).arg("serve").args(names);
+        let mut b = Bridge::spawn(cmd);
+        b.timeout = Duration::from_secs(20);
+        b
+    }
+
     /// A CLI command (`login`, `status`, …) with this env, not yet started.
     pub fn cli(&self, args: &[&str]) -> tokio::process::Command {
         let mut cmd = Bridge::command();
