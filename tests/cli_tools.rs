@@ -111,3 +111,65 @@ fn bad_arguments_are_a_usage_error() {
         );
     }
 }
+
+/// A bundle's name works wherever a desktop client would use it: `tools`
+/// lists its merged, prefixed tools, `call` routes a prefixed name (and
+/// explains an unprefixed one), `install` writes its `serve` entry, `servers`
+/// lists it and `doctor` checks each of its servers.
+#[test]
+fn a_bundle_name_works_for_tools_call_install_servers_and_doctor() {
+    let home = Home::new();
+    let config = home.file(
+        "config.toml",
+        &format!("{SANDBOX}[servers.sb2]\nprovider = \"sandbox\"\n\n[bundles.pair]\nservers = [\"sb\", \"sb2\"]\n"),
+    );
+    let c = config.to_str().unwrap();
+
+    let r = home.run(&["--config", c, "tools", "pair", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let tools: Vec<Value> = serde_json::from_str(&r.out).expect("stdout is a JSON array");
+    let names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
+    assert!(
+        names.contains(&"sb__slow_echo") && names.contains(&"sb2__slow_echo"),
+        "{names:?}"
+    );
+
+    let r = home.run(&["--config", c, "call", "pair", "sb2__slow_echo", r#"{"text": "routed"}"#]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(r.out.trim(), "routed");
+    let r = home.run(&["--config", c, "call", "pair", "slow_echo", r#"{"text": "x"}"#]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.err.contains("`<server>__<name>`") && r.err.contains("sb, sb2"),
+        "{}",
+        r.all()
+    );
+
+    let r = home.run(&["--config", c, "install", "cursor", "pair"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let entry: Value = serde_json::from_str(&r.out).expect("install prints JSON");
+    let args = entry["mcpServers"]["pair"]["args"].as_array().expect("args");
+    assert_eq!(args[args.len() - 2..], [Value::from("serve"), Value::from("pair")]);
+
+    let r = home.run(&["--config", c, "servers"]);
+    assert!(
+        r.out
+            .lines()
+            .any(|l| l.contains("pair") && l.contains("(bundle)") && l.contains("sb, sb2")),
+        "{}",
+        r.all()
+    );
+
+    let r = home.run(&["--config", c, "doctor", "pair"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.out.lines().any(|l| l.starts_with("sb ")) && r.out.lines().any(|l| l.starts_with("sb2 ")),
+        "{}",
+        r.all()
+    );
+    assert!(r.out.contains("All 2 server(s) passed."), "{}", r.all());
+
+    let r = home.run(&["--config", c, "tools", "nope"]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.err.contains("bundles: pair"), "{}", r.all());
+}

@@ -35,6 +35,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::Notify;
 
 /// How long list changes are gathered into one notification.
@@ -74,7 +75,6 @@ pub fn is_bundle(config_flag: Option<&Path>, names: &[String]) -> bool {
 /// Run `serve` for a bundle until stdin closes.
 pub async fn serve(config_flag: Option<&Path>, names: &[String]) -> Result<(), String> {
     let redactor = Redactor::new();
-    let (tx, rx) = Outbox::channel();
     let prepared = match prepare(config_flag, names, &redactor).await {
         Ok(p) => p,
         Err(e) => {
@@ -85,7 +85,20 @@ pub async fn serve(config_flag: Option<&Path>, names: &[String]) -> Result<(), S
             return Err(e);
         }
     };
-    let writer = relay::spawn_writer(rx, relay::stdout());
+    tracing::info!(servers = ?names, "serving a bundle on stdio");
+    relay_prepared(prepared, &redactor, relay::stdin(), relay::stdout()).await
+}
+
+/// Serve prepared servers as one on `input`/`output` until `input` closes
+/// (stdio for `serve`; an in-memory pipe for `tools` and `call`).
+pub async fn relay_prepared(
+    prepared: Vec<(String, provider::Prepared)>,
+    redactor: &Redactor,
+    input: impl AsyncRead + Unpin,
+    output: impl AsyncWrite + Unpin + Send + 'static,
+) -> Result<(), String> {
+    let (tx, rx) = Outbox::channel();
+    let writer = relay::spawn_writer(rx, output);
     let mut keep_alive = Vec::new();
     let mut members = Vec::new();
     let mut feeds = Vec::new();
@@ -104,7 +117,6 @@ pub async fn serve(config_flag: Option<&Path>, names: &[String]) -> Result<(), S
         feeds.push(mrx);
         keep_alive.push(p.keep_alive);
     }
-    tracing::info!(servers = ?names, "serving a bundle on stdio");
     let bundle = Arc::new(Bundle {
         members,
         out: tx.clone(),
@@ -132,7 +144,7 @@ pub async fn serve(config_flag: Option<&Path>, names: &[String]) -> Result<(), S
         let (b, m) = (bundle.clone(), m.clone());
         watchers.push(tokio::spawn(async move { b.follow_sign_in(&m).await }));
     }
-    client::run(bundle.clone(), relay::stdin()).await;
+    client::run(bundle.clone(), input).await;
     watchers.iter().for_each(|w| w.abort());
     drop(bundle);
     drop(tx);
@@ -141,7 +153,8 @@ pub async fn serve(config_flag: Option<&Path>, names: &[String]) -> Result<(), S
     Ok(())
 }
 
-async fn prepare(
+/// The bundle's servers, each prepared as for `serve <name>`.
+pub async fn prepare(
     config_flag: Option<&Path>,
     names: &[String],
     redactor: &Redactor,

@@ -1,19 +1,37 @@
 //! `tools <server>` and `call <server> <tool> '<json>'`: one MCP session
-//! through `serve`'s relay (see `session`), for a person at a terminal.
+//! through `serve`'s relay (see `session`), for a person at a terminal. A
+//! bundle's name works too: its tools are listed and called as `serve`
+//! offers them, `<server>__<tool>`.
 
 use super::CliError;
 use super::serve::prepare_server;
 use super::session::{Failure, Session};
+use crate::bundle;
 use crate::redact::Redactor;
 use serde_json::{Map, Value};
 use std::path::Path;
 
-/// Open a session with `name` and run `initialize`.
+/// Open a session with server or bundle `name` and run `initialize`.
 async fn open(flag: Option<&Path>, name: &str) -> Result<Session, CliError> {
     let redactor = Redactor::new();
-    let (name, prepared) = prepare_server(flag, Some(name), &redactor).await?;
-    let wait = prepared.endpoint.timeout + std::time::Duration::from_secs(5);
-    let mut session = Session::start(prepared, redactor, wait);
+    let slack = std::time::Duration::from_secs(5);
+    let names = [name.to_string()];
+    let mut session = if bundle::is_bundle(flag, &names) {
+        let prepared = bundle::prepare(flag, &names, &redactor)
+            .await
+            .map_err(CliError::Failed)?;
+        let wait = prepared
+            .iter()
+            .map(|(_, p)| p.endpoint.timeout)
+            .max()
+            .unwrap_or_default()
+            + slack;
+        Session::start_bundle(prepared, redactor, wait)
+    } else {
+        let (_, prepared) = prepare_server(flag, Some(name), &redactor).await?;
+        let wait = prepared.endpoint.timeout + slack;
+        Session::start(prepared, redactor, wait)
+    };
     if let Err(e) = session.initialize().await {
         session.close().await;
         return Err(CliError::Failed(format!("`{name}` did not complete initialize: {e}")));

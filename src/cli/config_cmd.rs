@@ -73,10 +73,7 @@ pub fn starter() -> String {
 /// Validate the config and resolve each server's credentials, without connecting.
 pub async fn check(flag: Option<&Path>, only: Option<&str>) -> Result<(), CliError> {
     let config = Config::load(flag)?;
-    let names: Vec<String> = match only {
-        Some(n) => vec![config.select(Some(n))?.0.to_string()],
-        None => config.servers.keys().cloned().collect(),
-    };
+    let names = config.servers_to_check(only)?;
     let resolver = Resolver::new();
     for name in names {
         let entry = &config.servers[&name];
@@ -117,6 +114,9 @@ pub fn servers(flag: Option<&Path>) -> Result<(), CliError> {
             " "
         };
         println!("{mark} {name:<16} {:<16} {shown}", entry.provider_name());
+    }
+    for (name, bundle) in &config.bundles {
+        println!("  {name:<16} {:<16} {}", "(bundle)", bundle.servers.join(", "));
     }
     Ok(())
 }

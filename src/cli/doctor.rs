@@ -58,10 +58,7 @@ pub async fn run(flag: Option<&Path>, only: Option<&str>) -> Result<(), CliError
             return Err(CliError::Found);
         }
     };
-    let names: Vec<String> = match only {
-        Some(n) => vec![config.select(Some(n))?.0.to_string()],
-        None => config.servers.keys().cloned().collect(),
-    };
+    let names = config.servers_to_check(only)?;
     if names.is_empty() {
         println!(
             "✗ {} defines no servers.\n  To fix: add a [servers.<name>] table (`mcp-bridge config init` writes an example).",

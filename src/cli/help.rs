@@ -40,15 +40,16 @@ tool count and round-trip time). Secrets are never shown. Each failure says what
 Examples:
   mcp-bridge doctor
   mcp-bridge doctor zapier
+  mcp-bridge doctor work             the servers of [bundles.work]
   mcp-bridge --config ./team.toml doctor
 
 Exit codes: 0 every check passed, 1 a check failed, 2 no such server.";
 
 pub const INSTALL: &str = "\
 Prints the JSON entry for the client's config file: `command` is this binary's absolute path and
-`args` runs `serve <server>` (with `--config` when you use a non-default config). No secret goes
-in it. --write merges it into the file, keeping every other entry, after copying the file to
-<file>.bak-<time>; a file that is not valid JSON is left alone.
+`args` runs `serve <server>` (or `serve <bundle>`; with `--config` when you use a non-default
+config). No secret goes in it. --write merges it into the file, keeping every other entry, after
+copying the file to <file>.bak-<time>; a file that is not valid JSON is left alone.
 
 Files:
   claude  macOS    ~/Library/Application Support/Claude/claude_desktop_config.json
@@ -67,6 +68,7 @@ pub const TOOLS: &str = "\
 Examples:
   mcp-bridge tools sandbox
   mcp-bridge tools zapier --json | jq '.[].name'
+  mcp-bridge tools work              a bundle: every server's tools, as `<server>__<tool>`
 
 Exit codes: 0 listed, 1 the server failed, 2 no such server or a config error.";
 
@@ -77,6 +79,7 @@ Examples:
   mcp-bridge call sandbox chat_list_channels
   mcp-bridge call sandbox chat_send_message '{\"channel\":\"general\",\"text\":\"hi\"}'
   mcp-bridge call zapier slack_find_user '{\"email\":\"a@b.c\"}' --json
+  mcp-bridge call work zapier__slack_find_user '{\"email\":\"a@b.c\"}'
 
 Exit codes: 0 the tool succeeded, 1 the result has isError or the call got a JSON-RPC error,
 2 bad arguments, no such server or a config error.";

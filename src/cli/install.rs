@@ -75,7 +75,7 @@ pub fn run(
     } else {
         names
             .iter()
-            .map(|n| config.select(Some(n)).map(|(n, _)| n.to_string()))
+            .map(|n| config.server_or_bundle(n).map(str::to_string))
             .collect::<Result<_, _>>()?
     };
     let exe =

@@ -55,7 +55,7 @@ pub enum Command {
     /// Check every server end to end (config, credential, token, network, MCP) and say what to fix.
     #[command(after_help = help::DOCTOR)]
     Doctor {
-        /// Check only this server.
+        /// Check only this server (or the servers of this bundle).
         name: Option<String>,
     },
     /// Print (or with --write, add) the entry that starts this bridge from Claude Desktop or Cursor.
@@ -64,7 +64,7 @@ pub enum Command {
         /// The desktop client.
         #[arg(value_enum)]
         client: Client,
-        /// The servers to add; defaults to `default = …` or the only server.
+        /// The servers (or bundles) to add; defaults to `default = …` or the only server.
         servers: Vec<String>,
         /// Merge the entry into the client's config file (backed up first).
         #[arg(long)]
@@ -76,7 +76,7 @@ pub enum Command {
     /// List a server's tools, through the same relay as `serve`.
     #[command(after_help = help::TOOLS)]
     Tools {
-        /// The `[servers.<name>]` entry.
+        /// The `[servers.<name>]` or `[bundles.<name>]` entry.
         name: String,
         /// Print the tools as JSON, as the server sent them.
         #[arg(long)]
@@ -85,9 +85,9 @@ pub enum Command {
     /// Call one tool and print its result, through the same relay as `serve`.
     #[command(after_help = help::CALL)]
     Call {
-        /// The `[servers.<name>]` entry.
+        /// The `[servers.<name>]` or `[bundles.<name>]` entry.
         name: String,
-        /// The tool's name (see `mcp-bridge tools <server>`).
+        /// The tool's name (see `mcp-bridge tools <server>`; in a bundle, `<server>__<tool>`).
         tool: String,
         /// The arguments as a JSON object; `{}` when left out.
         #[arg(value_name = "JSON")]
@@ -119,7 +119,7 @@ pub enum Command {
     /// Check the config (and resolve its credentials) without connecting (same as `config check`).
     #[command(after_help = help::CHECK)]
     Check {
-        /// Check only this server.
+        /// Check only this server (or the servers of this bundle).
         name: Option<String>,
     },
     /// Drive `serve` with a scripted MCP client and narrate the exchange (try it against the sandbox).
@@ -127,7 +127,7 @@ pub enum Command {
         /// The server to relay to; defaults like `serve`.
         name: Option<String>,
     },
-    /// List the configured servers.
+    /// List the configured servers and bundles.
     Servers,
     /// Sign in to a server that uses `auth = "oauth"` (opens the browser).
     #[command(after_help = help::LOGIN)]
@@ -157,7 +157,7 @@ pub enum ConfigAction {
     Init,
     /// Check the config (and resolve its credentials) without connecting.
     Check {
-        /// Check only this server.
+        /// Check only this server (or the servers of this bundle).
         name: Option<String>,
     },
 }

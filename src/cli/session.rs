@@ -1,6 +1,7 @@
-//! An MCP client session with one configured server, for `doctor`, `tools`
-//! and `call`. It runs `serve`'s own relay (`serve::relay_prepared`) in this
-//! process on an in-memory pipe, and speaks to it line by line exactly as a
+//! An MCP client session with one configured server (or bundle), for
+//! `doctor`, `tools` and `call`. It runs `serve`'s own relay
+//! (`serve::relay_prepared`, or the bundle's) in this process on an
+//! in-memory pipe, and speaks to it line by line exactly as a
 //! desktop client speaks to `mcp-bridge serve` over stdio.
 
 use super::CliError;
@@ -47,10 +48,30 @@ impl std::fmt::Display for Failure {
 impl Session {
     /// Start the relay for a prepared server.
     pub fn start(prepared: Prepared, redactor: Redactor, wait: Duration) -> Session {
+        let r = redactor.clone();
+        Self::with_relay(redactor, wait, |input, output| async move {
+            relay_prepared(prepared, &r, input, output).await
+        })
+    }
+
+    /// Start a bundle's relay for its prepared servers.
+    pub fn start_bundle(prepared: Vec<(String, Prepared)>, redactor: Redactor, wait: Duration) -> Session {
+        let r = redactor.clone();
+        Self::with_relay(redactor, wait, |input, output| async move {
+            crate::bundle::relay_prepared(prepared, &r, input, output)
+                .await
+                .map_err(CliError::Failed)
+        })
+    }
+
+    fn with_relay<F, Fut>(redactor: Redactor, wait: Duration, relay: F) -> Session
+    where
+        F: FnOnce(DuplexStream, DuplexStream) -> Fut,
+        Fut: Future<Output = Result<(), CliError>> + Send + 'static,
+    {
         let (client_in, relay_in) = tokio::io::duplex(PIPE);
         let (relay_out, client_out) = tokio::io::duplex(PIPE);
-        let r = redactor.clone();
-        let relay = tokio::spawn(async move { relay_prepared(prepared, &r, relay_in, relay_out).await });
+        let relay = tokio::spawn(relay(relay_in, relay_out));
         Session {
             input: Some(client_in),
             lines: BufReader::new(client_out).lines(),

@@ -275,10 +275,35 @@ impl Config {
 
     fn known_servers(&self) -> String {
         if self.servers.is_empty() {
-            "the file defines no [servers.<name>] tables".to_string()
-        } else {
-            let names: Vec<&str> = self.servers.keys().map(String::as_str).collect();
-            format!("known servers: {}", names.join(", "))
+            return "the file defines no [servers.<name>] tables".to_string();
+        }
+        let names: Vec<&str> = self.servers.keys().map(String::as_str).collect();
+        let mut known = format!("known servers: {}", names.join(", "));
+        if !self.bundles.is_empty() {
+            let bundles: Vec<&str> = self.bundles.keys().map(String::as_str).collect();
+            known.push_str(&format!("; bundles: {}", bundles.join(", ")));
+        }
+        known
+    }
+
+    /// The servers `doctor NAME` and `check NAME` look at: every server, the
+    /// one named, or the servers of the bundle named.
+    pub fn servers_to_check(&self, only: Option<&str>) -> Result<Vec<String>, ConfigError> {
+        match only {
+            None => Ok(self.servers.keys().cloned().collect()),
+            Some(n) => match self.bundles.get(n) {
+                Some(bundle) => Ok(bundle.servers.clone()),
+                None => Ok(vec![self.select(Some(n))?.0.to_string()]),
+            },
+        }
+    }
+
+    /// `name` as a server or a `[bundles.<name>]` entry (what `serve`,
+    /// `install`, `tools` and `call` take); the error is `select`'s.
+    pub fn server_or_bundle<'a>(&'a self, name: &str) -> Result<&'a str, ConfigError> {
+        match self.bundles.get_key_value(name) {
+            Some((k, _)) => Ok(k.as_str()),
+            None => self.select(Some(name)).map(|(n, _)| n),
         }
     }
 
