@@ -125,6 +125,18 @@ async fn a_bundle_entry_applies_each_servers_filters() {
     assert_eq!(calls(&a), 0);
 }
 
+/// `default = "<bundle>"`: a bare `serve` (what `install` writes with no
+/// name) serves the bundle.
+#[tokio::test]
+async fn a_bundle_named_by_default_is_what_serve_with_no_name_serves() {
+    let (a, b) = (sandbox().await, sandbox().await);
+    let mut bridge = serve_many(&format!("default = \"both\"\n{}", config(&a, &b, "")), &[]);
+    bridge.initialize(json!({})).await;
+    let list = names(&bridge.request_ok("tools/list", json!({})).await);
+    assert!(list.iter().any(|n| n == "alpha__slow_echo"), "{list:?}");
+    assert!(list.iter().any(|n| n == "beta__slow_echo"), "{list:?}");
+}
+
 #[tokio::test]
 async fn server_requests_from_two_remotes_get_distinct_ids_and_answers_go_back() {
     let (a, b) = (sandbox().await, sandbox().await);

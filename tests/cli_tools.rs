@@ -151,6 +151,18 @@ fn a_bundle_name_works_for_tools_call_install_servers_and_doctor() {
     let args = entry["mcpServers"]["pair"]["args"].as_array().expect("args");
     assert_eq!(args[args.len() - 2..], [Value::from("serve"), Value::from("pair")]);
 
+    let with_default = home.file(
+        "default.toml",
+        &format!("default = \"pair\"\n{}", std::fs::read_to_string(&config).unwrap()),
+    );
+    let r = home.run(&["--config", with_default.to_str().unwrap(), "install", "cursor"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let entry: Value = serde_json::from_str(&r.out).expect("install prints JSON");
+    assert!(
+        entry["mcpServers"]["pair"].is_object(),
+        "a bundle as `default` is installed by name: {entry}"
+    );
+
     let r = home.run(&["--config", c, "servers"]);
     assert!(
         r.out

@@ -53,10 +53,15 @@ pub struct Bundle {
 }
 
 /// The servers `serve NAMES` merges, or None when it serves one server
-/// directly: two or more names, or one naming a `[bundles.<name>]` entry.
+/// directly: two or more names, one naming a `[bundles.<name>]` entry, or
+/// none when `default` names one.
 pub fn servers_of(config: &Config, names: &[String]) -> Option<Vec<String>> {
     match names {
-        [] => None,
+        [] => config
+            .default
+            .as_ref()
+            .and_then(|d| config.bundles.get(d))
+            .map(|b| b.servers.clone()),
         [one] => config.bundles.get(one).map(|b| b.servers.clone()),
         many => Some(many.to_vec()),
     }
@@ -66,8 +71,7 @@ pub fn servers_of(config: &Config, names: &[String]) -> Option<Vec<String>> {
 /// left to the caller's usual path to report).
 pub fn is_bundle(config_flag: Option<&Path>, names: &[String]) -> bool {
     match names.len() {
-        0 => false,
-        1 => Config::load(config_flag).is_ok_and(|c| servers_of(&c, names).is_some()),
+        0 | 1 => Config::load(config_flag).is_ok_and(|c| servers_of(&c, names).is_some()),
         _ => true,
     }
 }

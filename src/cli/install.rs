@@ -71,7 +71,7 @@ pub fn run(
 ) -> Result<(), CliError> {
     let config = Config::load(flag)?;
     let names: Vec<String> = if names.is_empty() {
-        vec![config.select(None)?.0.to_string()]
+        vec![config.default_name()?.to_string()]
     } else {
         names
             .iter()

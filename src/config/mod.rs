@@ -234,11 +234,12 @@ impl Config {
         cfg.source = text.to_string();
         if let Some(d) = &cfg.default
             && !cfg.servers.contains_key(d)
+            && !cfg.bundles.contains_key(d)
         {
             return Err(cfg.error_at(
                 None,
                 "default",
-                format!("`default = \"{d}\"` names no server; {}", cfg.known_servers()),
+                format!("`default = \"{d}\"` names no server or bundle; {}", cfg.known_servers()),
             ));
         }
         Ok(cfg)
@@ -295,6 +296,15 @@ impl Config {
                 Some(bundle) => Ok(bundle.servers.clone()),
                 None => Ok(vec![self.select(Some(n))?.0.to_string()]),
             },
+        }
+    }
+
+    /// What `serve` and `install` use when no name is given: `default`
+    /// (a server or a bundle), else the only server.
+    pub fn default_name(&self) -> Result<&str, ConfigError> {
+        match self.default.as_deref() {
+            Some(d) if self.bundles.contains_key(d) => Ok(d),
+            _ => self.select(None).map(|(n, _)| n),
         }
     }
 

@@ -51,6 +51,13 @@ fn default_must_name_a_server() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("line 1") && err.contains("names no server"), "{err}");
+    let cfg = Config::parse(
+        "default = \"both\"\n[servers.a]\nurl = \"http://x\"\n[servers.b]\nurl = \"http://y\"\n\
+         [bundles.both]\nservers = [\"a\", \"b\"]\n",
+        None,
+    )
+    .expect("a bundle may be the default");
+    assert_eq!(cfg.default_name().unwrap(), "both");
 }
 
 #[test]
