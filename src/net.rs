@@ -27,11 +27,44 @@ fn env_any(names: &[&str]) -> Option<String> {
 
 type MakeProxy = fn(String) -> reqwest::Result<Proxy>;
 
+/// What every proxy skips besides what `NO_PROXY` lists.
+const LOOPBACK: &str = "localhost,127.0.0.0/8,::1";
+
+/// Adds this machine to `NO_PROXY` (and `no_proxy`) when the environment
+/// names a proxy, so that HTTP clients the bridge does not build itself
+/// (rmcp's, for OAuth client registration) skip it for loopback too.
+/// Called first thing in `main`, before any thread is started.
+pub fn exempt_loopback_from_env_proxies() {
+    let names = [
+        "http_proxy",
+        "HTTP_PROXY",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+    ];
+    if env_any(&names).is_none() {
+        return;
+    }
+    let listed = env_any(&["NO_PROXY", "no_proxy"]).unwrap_or_default();
+    let value = if listed.trim().is_empty() {
+        LOOPBACK.to_string()
+    } else {
+        format!("{listed},{LOOPBACK}")
+    };
+    // SAFETY: main calls this before the runtime or any other thread starts,
+    // so nothing reads the environment concurrently.
+    unsafe {
+        std::env::set_var("NO_PROXY", &value);
+        std::env::set_var("no_proxy", &value);
+    }
+}
+
 /// `builder` with the environment's proxies, each skipping loopback hosts
 /// (as well as whatever `NO_PROXY` lists).
 pub fn proxies(builder: ClientBuilder) -> ClientBuilder {
     let listed = env_any(&["NO_PROXY", "no_proxy"]).unwrap_or_default();
-    let skip = format!("{listed},localhost,127.0.0.0/8,::1");
+    let skip = format!("{listed},{LOOPBACK}");
     let mut builder = builder.no_proxy();
     let kinds: [(&[&str], MakeProxy); 3] = [
         (&["http_proxy", "HTTP_PROXY"], |u| Proxy::http(u)),

@@ -170,8 +170,7 @@ async fn insufficient_scope_steps_up_and_replays() {
 
 /// Discovery and the token request go to an OAuth server on this machine
 /// directly, whatever proxy the environment names (the one here does not
-/// exist). A pre-registered client: dynamic registration is made by rmcp's
-/// own HTTP client, which does use the environment's proxy.
+/// exist). A pre-registered client (no registration).
 #[tokio::test]
 async fn a_proxy_in_the_environment_is_not_used_for_a_loopback_oauth_server() {
     let emu = OAuthEmulator::start(OAuthOptions {
@@ -184,5 +183,20 @@ async fn a_proxy_in_the_environment_is_not_used_for_a_loopback_oauth_server() {
     let env = Env::new(&emu.url(), "client_id = \"bridge-dev\"");
     let (ok, url, stderr) = login_with(&env, true, &support::DEAD_PROXY_ENV).await;
     assert!(ok, "login through the environment's proxy failed: {url}\n{stderr}");
+    assert!(env.record().access_token.is_some(), "signed in");
+}
+
+/// The same with dynamic client registration, which rmcp's own HTTP client
+/// makes: loopback skips the environment's proxy there too.
+#[tokio::test]
+async fn a_proxy_in_the_environment_is_not_used_to_register_with_a_loopback_oauth_server() {
+    let emu = OAuthEmulator::start(OAuthOptions::default()).await.unwrap();
+    let env = Env::new(&emu.url(), "");
+    let (ok, url, stderr) = login_with(&env, true, &support::DEAD_PROXY_ENV).await;
+    assert!(ok, "login through the environment's proxy failed: {url}\n{stderr}");
+    assert!(
+        emu.log().iter().any(|l| l.path == "/register"),
+        "the client was registered"
+    );
     assert!(env.record().access_token.is_some(), "signed in");
 }

@@ -163,6 +163,7 @@ pub enum ConfigAction {
 }
 
 pub fn main() -> ExitCode {
+    crate::net::exempt_loopback_from_env_proxies();
     let cli = Cli::parse();
     crate::logging::init(cli.log.as_deref());
     // The relay waits on I/O nearly all the time: one thread serves it with
