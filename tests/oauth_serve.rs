@@ -168,12 +168,7 @@ async fn a_bundle_answers_for_a_signed_out_server_and_takes_its_tools_after_sign
     );
 
     // The other server works meanwhile.
-    let local = b
-        .request(
-            "tools/call",
-            json!({"name": "local__slow_echo", "arguments": {"text": "here"}}),
-        )
-        .await;
+    let local = call(&mut b, "local__slow_echo", "here").await;
     assert_eq!(text_of(&local), "here", "{local}");
 
     let first = b
@@ -196,13 +191,8 @@ async fn a_bundle_answers_for_a_signed_out_server_and_takes_its_tools_after_sign
         assert!(tools.contains(&name.to_string()), "{name} missing: {tools:?}");
     }
     assert!(!tools.contains(&"demo__sign_in".to_string()), "{tools:?}");
-    let call = b
-        .request(
-            "tools/call",
-            json!({"name": "demo__echo", "arguments": {"text": "after"}}),
-        )
-        .await;
-    assert_eq!(text_of(&call), "after", "{call}");
+    let after = call(&mut b, "demo__echo", "after").await;
+    assert_eq!(text_of(&after), "after", "{after}");
     let rec = env
         .wait_record("cached tools", |r| r.extra.contains_key("tools_list"))
         .await;

@@ -8,11 +8,5 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
     let mut url = setup.url(None)?;
     setup.apply_query(&mut url)?;
     let credential = setup.bearer()?;
-    Ok(Prepared {
-        endpoint: setup.endpoint(url, credential)?,
-        hooks: None,
-        keep_alive: vec![],
-        transforms: vec![],
-        oauth: None,
-    })
+    Ok(Prepared::new(setup.endpoint(url, credential)?))
 }

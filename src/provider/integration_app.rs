@@ -86,13 +86,9 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
         Some("dynamic") => Some(Arc::new(AnnounceEnabledTools)),
         _ => None,
     };
-    Ok(Prepared {
-        endpoint,
-        hooks,
-        keep_alive: vec![],
-        transforms: vec![],
-        oauth: None,
-    })
+    let mut prepared = Prepared::new(endpoint);
+    prepared.hooks = hooks;
+    Ok(prepared)
 }
 
 /// Sends `notifications/tools/list_changed` to the client after a

@@ -59,6 +59,20 @@ pub struct Prepared {
     pub oauth: Option<Arc<crate::auth::OAuth>>,
 }
 
+impl Prepared {
+    /// An endpoint with nothing else: no hooks, nothing to keep alive, no
+    /// transforms yet (`prepare` adds the connect links), no OAuth.
+    pub fn new(endpoint: Endpoint) -> Prepared {
+        Prepared {
+            endpoint,
+            hooks: None,
+            keep_alive: vec![],
+            transforms: vec![],
+            oauth: None,
+        }
+    }
+}
+
 /// What a provider file gets to build its endpoint from.
 pub struct Setup<'a> {
     pub name: &'a str,

@@ -25,13 +25,7 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
         }
         let mut url = setup.url(Some(DEFAULT_URL))?;
         setup.apply_query(&mut url)?;
-        return Ok(Prepared {
-            endpoint: setup.endpoint(url, Arc::new(Static::none()))?,
-            hooks: None,
-            keep_alive: vec![],
-            transforms: vec![],
-            oauth: None,
-        });
+        return Ok(Prepared::new(setup.endpoint(url, Arc::new(Static::none()))?));
     }
     let token = setup.required_secret(
         "token",
@@ -46,11 +40,5 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
         setup.name
     );
     let credential = Static::bearer(&token, hint).map_err(|e| setup.error("token", e.0))?;
-    Ok(Prepared {
-        endpoint: setup.endpoint(url, Arc::new(credential))?,
-        hooks: None,
-        keep_alive: vec![],
-        transforms: vec![],
-        oauth: None,
-    })
+    Ok(Prepared::new(setup.endpoint(url, Arc::new(credential))?))
 }

@@ -168,13 +168,7 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
 
     let mut endpoint = setup.endpoint(url, Arc::new(credential))?;
     endpoint.headers.extend(pd);
-    Ok(Prepared {
-        endpoint,
-        hooks: None,
-        keep_alive: vec![],
-        transforms: vec![],
-        oauth: None,
-    })
+    Ok(Prepared::new(endpoint))
 }
 
 /// Pipedream's "connect your account first" answer: `accountRequired` /

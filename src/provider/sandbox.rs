@@ -22,11 +22,7 @@ pub async fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
     setup.apply_query(&mut url)?;
     let credential =
         Static::bearer(&token, "the sandbox refused its own token").map_err(|e| setup.error("provider", e.0))?;
-    Ok(Prepared {
-        endpoint: setup.endpoint(url, Arc::new(credential))?,
-        hooks: None,
-        keep_alive: vec![Box::new(sandbox)],
-        transforms: vec![],
-        oauth: None,
-    })
+    let mut prepared = Prepared::new(setup.endpoint(url, Arc::new(credential))?);
+    prepared.keep_alive.push(Box::new(sandbox));
+    Ok(prepared)
 }

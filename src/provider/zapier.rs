@@ -66,13 +66,7 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
                 format!("`auth = \"oauth\"` signs in through the browser; remove `{key}`"),
             ));
         }
-        return Ok(Prepared {
-            endpoint: setup.endpoint(url, Arc::new(Static::none()))?,
-            hooks: None,
-            keep_alive: vec![],
-            transforms: vec![],
-            oauth: None,
-        });
+        return Ok(Prepared::new(setup.endpoint(url, Arc::new(Static::none()))?));
     }
     let oauth = [&e.access_token, &e.refresh_token, &e.client_id, &e.client_secret];
     let given: Vec<&str> = OAUTH_KEYS
@@ -133,13 +127,7 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
             ));
         }
     };
-    Ok(Prepared {
-        endpoint: setup.endpoint(url, credential)?,
-        hooks: None,
-        keep_alive: vec![],
-        transforms: vec![],
-        oauth: None,
-    })
+    Ok(Prepared::new(setup.endpoint(url, credential)?))
 }
 
 fn oauth_credential(setup: &Setup<'_>) -> Result<RefreshingToken, ConfigError> {

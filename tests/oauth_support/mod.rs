@@ -194,7 +194,12 @@ pub async fn wait_list_changed(b: &mut Bridge) {
 
 /// Calls `echo` and returns the response message.
 pub async fn echo(b: &mut Bridge, text: &str) -> Value {
-    b.request("tools/call", json!({"name": "echo", "arguments": {"text": text}}))
+    call(b, "echo", text).await
+}
+
+/// Calls `tool` with `{"text": text}` and returns the response message.
+pub async fn call(b: &mut Bridge, tool: &str, text: &str) -> Value {
+    b.request("tools/call", json!({"name": tool, "arguments": {"text": text}}))
         .await
 }
 
