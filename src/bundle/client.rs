@@ -10,11 +10,12 @@ use super::merge;
 use super::routes::split_name;
 use crate::auth::{OAuth, offline};
 use crate::jsonrpc::{self, Kind};
+use crate::relay::ClientLines;
 use futures::future::join_all;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::io::AsyncRead;
 use tokio::task::JoinSet;
 
 const METHOD_NOT_FOUND: i64 = -32601;
@@ -23,44 +24,14 @@ const INVALID_PARAMS: i64 = -32602;
 /// Read the client's messages until stdin closes, then finish in-flight
 /// requests and end every session.
 pub async fn run(bundle: Arc<Bundle>, input: impl AsyncRead + Unpin) {
-    let mut lines = BufReader::new(input);
-    let mut buf = Vec::new();
+    let mut client = ClientLines::new(input);
     let mut in_flight = JoinSet::new();
-    loop {
-        buf.clear();
-        match lines.read_until(b'\n', &mut buf).await {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!("stdin read failed: {e}");
-                break;
-            }
-        }
+    while let Some(line) = client.next().await {
         while in_flight.try_join_next().is_some() {}
-        let text = String::from_utf8_lossy(&buf);
-        let text = text.trim();
-        if text.is_empty() {
-            continue;
-        }
-        let messages = match serde_json::from_str::<Value>(text) {
-            Ok(Value::Array(batch)) if !batch.is_empty() => batch,
-            Ok(Value::Array(_)) => {
-                bundle.send(jsonrpc::error(
-                    Value::Null,
-                    jsonrpc::INVALID_REQUEST,
-                    "Invalid Request: empty batch",
-                    None,
-                ));
-                continue;
-            }
-            Ok(one) => vec![one],
-            Err(e) => {
-                bundle.send(jsonrpc::error(
-                    Value::Null,
-                    jsonrpc::PARSE_ERROR,
-                    format!("Parse error: {e}"),
-                    None,
-                ));
+        let messages = match line {
+            Ok(messages) => messages,
+            Err(answer) => {
+                bundle.send(answer);
                 continue;
             }
         };

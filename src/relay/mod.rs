@@ -7,9 +7,12 @@
 //! lets in-flight requests finish (each bounded by its timeout), ends the
 //! remote session and returns.
 
+mod lines;
 #[cfg(unix)]
 mod stdio;
 mod stdout;
+
+pub use lines::{ClientLines, Line, decode_line};
 
 #[cfg(unix)]
 pub use stdio::{stdin, stdout};
@@ -31,7 +34,7 @@ use crate::remote::inbound::Outbox;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::io::AsyncRead;
 use tokio::task::JoinSet;
 
 /// What the relay calls after each answered request, so a provider can act
@@ -58,33 +61,13 @@ pub async fn run(
     out: Outbox,
     hooks: Option<Arc<dyn AfterResponse>>,
 ) {
-    let mut lines = BufReader::new(input);
-    let mut buf = Vec::new();
+    let mut client = ClientLines::new(input);
     let mut in_flight = JoinSet::new();
-    let stop = terminated();
-    tokio::pin!(stop);
-    loop {
-        buf.clear();
-        let read = tokio::select! {
-            r = lines.read_until(b'\n', &mut buf) => r,
-            _ = &mut stop => {
-                tracing::info!("terminated by signal; finishing as if stdin had closed");
-                break;
-            }
-        };
-        match read {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!("stdin read failed: {e}");
-                break;
-            }
-        }
+    while let Some(line) = client.next().await {
         while in_flight.try_join_next().is_some() {}
-        let messages = match decode_line(&buf) {
-            Line::Blank => continue,
-            Line::Messages(messages) => messages,
-            Line::Error(answer) => {
+        let messages = match line {
+            Ok(messages) => messages,
+            Err(answer) => {
                 let _ = out.send(answer);
                 continue;
             }
@@ -151,70 +134,6 @@ pub async fn run(
     remote.close().await;
 }
 
-/// One stdin line, decoded.
-#[derive(Debug)]
-pub enum Line {
-    /// Only whitespace (a blank line, a lone CR): nothing to do.
-    Blank,
-    /// One message, or the members of a non-empty batch, in order.
-    Messages(Vec<Value>),
-    /// Not JSON, or an empty batch: the error to write to the client.
-    Error(Value),
-}
-
-/// Decode one line read from stdin (with or without its `\n` or `\r\n`).
-pub fn decode_line(buf: &[u8]) -> Line {
-    let line = trim_ascii(buf);
-    if line.is_empty() {
-        return Line::Blank;
-    }
-    match serde_json::from_slice(line) {
-        Ok(Value::Array(batch)) if !batch.is_empty() => Line::Messages(batch),
-        Ok(Value::Array(_)) => Line::Error(jsonrpc::error(
-            Value::Null,
-            jsonrpc::INVALID_REQUEST,
-            "Invalid Request: empty batch",
-            None,
-        )),
-        Ok(single) => Line::Messages(vec![single]),
-        Err(e) => {
-            tracing::warn!("stdin: not JSON ({e})");
-            Line::Error(jsonrpc::error(
-                Value::Null,
-                jsonrpc::PARSE_ERROR,
-                format!("Parse error: {e}"),
-                None,
-            ))
-        }
-    }
-}
-
-fn trim_ascii(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
-    let end = b
-        .iter()
-        .rposition(|c| !c.is_ascii_whitespace())
-        .map_or(start, |e| e + 1);
-    &b[start..end]
-}
-
-/// Resolves when the process is asked to stop (SIGTERM or Ctrl-C), so the
-/// bridge can end the remote session cleanly.
-async fn terminated() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
-}
-
 /// Serve nothing but an explanation: answer every request with `why` (the
 /// bridge could not start, e.g. a config error) until stdin closes, so the
 /// desktop client shows the person what to fix.
@@ -225,12 +144,10 @@ pub async fn refuse_all(
 ) {
     let (tx, rx) = Outbox::channel();
     let writer = spawn_writer(rx, output);
-    let mut lines = BufReader::new(input);
-    let mut buf = Vec::new();
-    while matches!(lines.read_until(b'\n', &mut buf).await, Ok(n) if n > 0) {
-        let msg: Option<Value> = serde_json::from_slice(trim_ascii(&buf)).ok();
-        buf.clear();
-        if let Some(msg) = msg.filter(|m| jsonrpc::kind(m) == Kind::Request) {
+    let mut client = ClientLines::new(input);
+    while let Some(line) = client.next().await {
+        let Ok(messages) = line else { continue };
+        for msg in messages.into_iter().filter(|m| jsonrpc::kind(m) == Kind::Request) {
             let id = msg.get("id").cloned().unwrap_or(Value::Null);
             let _ = tx.send(jsonrpc::error(id, jsonrpc::INTERNAL_ERROR, why, None));
         }

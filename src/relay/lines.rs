@@ -1,0 +1,120 @@
+//! Reading the client: newline-delimited JSON-RPC from stdin (or any
+//! reader), one line at a time, decoded into messages (a batch into its
+//! members), with a JSON-RPC error for a line that is not JSON. Reading ends
+//! when the input closes or the process is told to stop (SIGTERM, Ctrl-C).
+//! The relay and the bundle both read the client through here.
+
+use crate::jsonrpc;
+use serde_json::Value;
+use std::future::Future;
+use std::pin::Pin;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+
+/// The client's lines, decoded.
+pub struct ClientLines<R> {
+    lines: BufReader<R>,
+    buf: Vec<u8>,
+    stop: Pin<Box<dyn Future<Output = ()> + Send>>,
+}
+
+impl<R: AsyncRead + Unpin> ClientLines<R> {
+    pub fn new(input: R) -> Self {
+        Self {
+            lines: BufReader::new(input),
+            buf: Vec::new(),
+            stop: Box::pin(terminated()),
+        }
+    }
+
+    /// The messages of the next line that has any, or the error answer for
+    /// a bad line; None once the input closed (or the process is stopping).
+    pub async fn next(&mut self) -> Option<Result<Vec<Value>, Value>> {
+        loop {
+            self.buf.clear();
+            let read = tokio::select! {
+                r = self.lines.read_until(b'\n', &mut self.buf) => r,
+                _ = &mut self.stop => {
+                    tracing::info!("terminated by signal; finishing as if stdin had closed");
+                    return None;
+                }
+            };
+            match read {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!("stdin read failed: {e}");
+                    return None;
+                }
+            }
+            match decode_line(&self.buf) {
+                Line::Blank => continue,
+                Line::Messages(messages) => return Some(Ok(messages)),
+                Line::Error(answer) => return Some(Err(answer)),
+            }
+        }
+    }
+}
+
+/// One stdin line, decoded.
+#[derive(Debug)]
+pub enum Line {
+    /// Only whitespace (a blank line, a lone CR): nothing to do.
+    Blank,
+    /// One message, or the members of a non-empty batch, in order.
+    Messages(Vec<Value>),
+    /// Not JSON, or an empty batch: the error to write to the client.
+    Error(Value),
+}
+
+/// Decode one line read from stdin (with or without its `\n` or `\r\n`).
+pub fn decode_line(buf: &[u8]) -> Line {
+    let line = trim_ascii(buf);
+    if line.is_empty() {
+        return Line::Blank;
+    }
+    match serde_json::from_slice(line) {
+        Ok(Value::Array(batch)) if !batch.is_empty() => Line::Messages(batch),
+        Ok(Value::Array(_)) => Line::Error(jsonrpc::error(
+            Value::Null,
+            jsonrpc::INVALID_REQUEST,
+            "Invalid Request: empty batch",
+            None,
+        )),
+        Ok(single) => Line::Messages(vec![single]),
+        Err(e) => {
+            tracing::warn!("stdin: not JSON ({e})");
+            Line::Error(jsonrpc::error(
+                Value::Null,
+                jsonrpc::PARSE_ERROR,
+                format!("Parse error: {e}"),
+                None,
+            ))
+        }
+    }
+}
+
+fn trim_ascii(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &b[start..end]
+}
+
+/// Resolves when the process is asked to stop (SIGTERM or Ctrl-C), so the
+/// bridge can end the remote session cleanly.
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
