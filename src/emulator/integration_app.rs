@@ -9,7 +9,7 @@
 
 mod sse;
 
-use super::common::{self, Answer, Log, Mcp, Recorded, RpcError, Running, Session, Tools, bearer, json_error};
+use super::common::{Answer, Log, Mcp, Recorded, RpcError, Running, Session, Tools, bearer, json_error};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -48,19 +48,14 @@ impl IntegrationAppEmulator {
             mcp: Mcp::new(IaTools::default(), true),
             streams: sse::Streams::default(),
         });
-        let log = Log::default();
         let router = Router::new()
             .route("/mcp", any(mcp))
             .route("/mcp/sessions", get(chat_sessions))
             .route("/sse", get(sse::open))
             .route("/messages", post(sse::post))
-            .with_state(ia.clone())
-            .layer(axum::middleware::from_fn_with_state(log.clone(), common::record));
-        Ok(Self {
-            server: Running::start(router).await?,
-            log,
-            ia,
-        })
+            .with_state(ia.clone());
+        let (server, log) = Running::start_logged(router).await?;
+        Ok(Self { server, log, ia })
     }
 
     pub fn mcp_url(&self) -> String {

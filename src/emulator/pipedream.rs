@@ -92,14 +92,12 @@ impl PipedreamEmulator {
         let links = Router::new()
             .route(accounts::CONNECT_PATH, axum::routing::get(accounts::connect))
             .with_state(accounts.clone());
-        let log = Log::default();
         let router = Router::new()
             .route(TOKEN_PATH, post(token))
             .fallback(mcp)
             .with_state(pd.clone())
-            .merge(links)
-            .layer(axum::middleware::from_fn_with_state(log.clone(), super::common::record));
-        let server = Running::start(router).await?;
+            .merge(links);
+        let (server, log) = Running::start_logged(router).await?;
         let _ = accounts.base.set(server.base());
         Ok(Self { server, log, pd })
     }
@@ -115,12 +113,12 @@ impl PipedreamEmulator {
 
     /// Requests to the token endpoint.
     pub fn token_requests(&self) -> Vec<Recorded> {
-        self.requests().into_iter().filter(|r| r.path == TOKEN_PATH).collect()
+        self.log.by_path(TOKEN_PATH, true)
     }
 
     /// Requests to the MCP server.
     pub fn mcp_requests(&self) -> Vec<Recorded> {
-        self.requests().into_iter().filter(|r| r.path != TOKEN_PATH).collect()
+        self.log.by_path(TOKEN_PATH, false)
     }
 
     /// Whether `user` has connected `app`.

@@ -6,7 +6,7 @@
 //! every use. Tools: the `enable_zapier_action` meta-tool, whose call adds a
 //! tool and emits `notifications/tools/list_changed` before its result.
 
-use super::common::{self, Answer, Log, Mcp, Recorded, RpcError, Running, Session, Tools, bearer, json_error};
+use super::common::{Answer, Log, Mcp, Recorded, RpcError, Running, Session, Tools, bearer, json_error};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -65,18 +65,13 @@ impl ZapierEmulator {
             counter: AtomicU64::new(0),
             mcp: Mcp::new(ZapTools, false),
         });
-        let log = Log::default();
         let router = Router::new()
             .route(TOKEN_PATH, post(token))
             .route(CONNECT_PATH, any(connect))
             .route("/api/mcp/s/{secret}/mcp", any(secret_url))
-            .with_state(zap.clone())
-            .layer(axum::middleware::from_fn_with_state(log.clone(), common::record));
-        Ok(Self {
-            server: Running::start(router).await?,
-            log,
-            zap,
-        })
+            .with_state(zap.clone());
+        let (server, log) = Running::start_logged(router).await?;
+        Ok(Self { server, log, zap })
     }
 
     pub fn connect_url(&self) -> String {
@@ -98,10 +93,10 @@ impl ZapierEmulator {
         self.log.snapshot()
     }
     pub fn token_requests(&self) -> Vec<Recorded> {
-        self.requests().into_iter().filter(|r| r.path == TOKEN_PATH).collect()
+        self.log.by_path(TOKEN_PATH, true)
     }
     pub fn mcp_requests(&self) -> Vec<Recorded> {
-        self.requests().into_iter().filter(|r| r.path != TOKEN_PATH).collect()
+        self.log.by_path(TOKEN_PATH, false)
     }
 
     /// Make the current access token invalid: its next use gets 401.

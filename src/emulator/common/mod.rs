@@ -61,6 +61,14 @@ impl Log {
     pub fn snapshot(&self) -> Vec<Recorded> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
+
+    /// The requests to `path` (`to_it`), or to every other path.
+    pub fn by_path(&self, path: &str, to_it: bool) -> Vec<Recorded> {
+        self.snapshot()
+            .into_iter()
+            .filter(|r| (r.path == path) == to_it)
+            .collect()
+    }
 }
 
 /// Middleware: record every request with the status it got.
@@ -116,6 +124,13 @@ impl Running {
             .await;
         });
         Ok(Running { addr, _stop: stop })
+    }
+
+    /// Start `router` with every request it gets recorded in the log returned.
+    pub async fn start_logged(router: axum::Router) -> std::io::Result<(Running, Log)> {
+        let log = Log::default();
+        let router = router.layer(axum::middleware::from_fn_with_state(log.clone(), record));
+        Ok((Running::start(router).await?, log))
     }
 
     /// `http://127.0.0.1:PORT`.
