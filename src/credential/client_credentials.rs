@@ -6,9 +6,9 @@
 //! the store, so bridge processes for the same server that start together
 //! make one token request between them.
 
-use super::token_source::{TokenBody, TokenEndpoint, bearer_of};
+use super::token_source::{TokenBody, TokenClient, bearer_of};
 use super::{Auth, Credential, CredentialError, Retry};
-use crate::store::{Record, Store, now};
+use crate::store::{Record, now};
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use std::sync::Mutex;
@@ -25,33 +25,15 @@ struct Current {
 }
 
 pub struct ClientCredentials {
-    server: String,
-    /// Names the provider in messages, e.g. "Pipedream".
-    provider: &'static str,
-    endpoint: TokenEndpoint,
-    client_id: String,
-    client_secret: String,
-    store: Store,
+    client: TokenClient,
     current: Mutex<Option<Current>>,
     refreshing: tokio::sync::Mutex<()>,
 }
 
 impl ClientCredentials {
-    pub fn new(
-        server: &str,
-        provider: &'static str,
-        endpoint: TokenEndpoint,
-        client_id: String,
-        client_secret: String,
-        store: Store,
-    ) -> Self {
+    pub fn new(client: TokenClient) -> Self {
         Self {
-            server: server.to_string(),
-            provider,
-            endpoint,
-            client_id,
-            client_secret,
-            store,
+            client,
             current: Mutex::new(None),
             refreshing: tokio::sync::Mutex::new(()),
         }
@@ -74,8 +56,8 @@ impl ClientCredentials {
 
     /// Whether a stored record was issued to this client at this endpoint.
     fn ours(&self, rec: &Record) -> bool {
-        rec.extra.get("client_id").and_then(Value::as_str) == Some(self.client_id.as_str())
-            && rec.extra.get("token_url").and_then(Value::as_str) == Some(self.endpoint.url.as_str())
+        rec.extra.get("client_id").and_then(Value::as_str) == Some(self.client.client_id.as_str())
+            && rec.extra.get("token_url").and_then(Value::as_str) == Some(self.client.endpoint.url.as_str())
     }
 
     /// A token other than `stale` that is good for more than the margin:
@@ -86,36 +68,36 @@ impl ClientCredentials {
         if let Some(t) = self.fresh().filter(|t| Some(t.as_str()) != stale) {
             return Ok(t);
         }
-        let lock = match self.store.lock(&self.server).await {
+        let lock = match self.client.store.lock(&self.client.server).await {
             Ok(l) => Some(l),
             Err(e) => {
-                tracing::warn!(server = %self.server, "cannot lock the token store ({e}); fetching without it");
+                tracing::warn!(server = %self.client.server, "cannot lock the token store ({e}); fetching without it");
                 None
             }
         };
-        let stored = self.store.load(&self.server).unwrap_or_else(|e| {
-            tracing::warn!(server = %self.server, "cannot read the token store ({e})");
+        let stored = self.client.store.load(&self.client.server).unwrap_or_else(|e| {
+            tracing::warn!(server = %self.client.server, "cannot read the token store ({e})");
             None
         });
         if let Some(rec) = stored.as_ref().filter(|r| self.ours(r))
             && let Some(t) = rec.fresh_token(REFRESH_MARGIN).filter(|t| Some(*t) != stale)
         {
-            tracing::debug!(server = %self.server, "using the access token from the token store");
-            self.endpoint.add_secret(t);
+            tracing::debug!(server = %self.client.server, "using the access token from the token store");
+            self.client.endpoint.add_secret(t);
             self.adopt(t, rec.expires_at.unwrap_or(u64::MAX));
             return Ok(t.to_string());
         }
-        tracing::debug!(server = %self.server, "requesting a {} access token", self.provider);
+        tracing::debug!(server = %self.client.server, "requesting a {} access token", self.client.provider);
         let body = json!({
             "grant_type": "client_credentials",
-            "client_id": self.client_id,
-            "client_secret": self.client_secret,
+            "client_id": self.client.client_id,
+            "client_secret": self.client.client_secret,
         });
-        let got = self.endpoint.request(TokenBody::Json(body)).await.map_err(|e| {
+        let got = self.client.endpoint.request(TokenBody::Json(body)).await.map_err(|e| {
             CredentialError(format!(
                 "server `{}`: cannot get a {} access token: {e}; check `client_id` and `client_secret` \
                  (and `api_base`) for this server in the config",
-                self.server, self.provider
+                self.client.server, self.client.provider
             ))
         })?;
         let expires_at = now() + got.expires_in.unwrap_or(DEFAULT_LIFETIME);
@@ -125,17 +107,18 @@ impl ClientCredentials {
             scope: got.scope.clone(),
             ..Default::default()
         };
-        rec.extra.insert("client_id".into(), json!(self.client_id));
-        rec.extra.insert("token_url".into(), json!(self.endpoint.url.as_str()));
-        if let Err(e) = self.store.save(&self.server, &rec) {
-            tracing::warn!(server = %self.server, "cannot save the access token in the token store ({e})");
+        rec.extra.insert("client_id".into(), json!(self.client.client_id));
+        rec.extra
+            .insert("token_url".into(), json!(self.client.endpoint.url.as_str()));
+        if let Err(e) = self.client.store.save(&self.client.server, &rec) {
+            tracing::warn!(server = %self.client.server, "cannot save the access token in the token store ({e})");
         }
         drop(lock);
         tracing::debug!(
-            server = %self.server,
+            server = %self.client.server,
             expires_in = got.expires_in.unwrap_or(DEFAULT_LIFETIME),
             "got a {} access token",
-            self.provider
+            self.client.provider
         );
         self.adopt(&got.access_token, expires_at);
         Ok(got.access_token)
@@ -160,7 +143,7 @@ impl Credential for ClientCredentials {
     ) -> BoxFuture<'a, Result<Retry, CredentialError>> {
         Box::pin(async move {
             let stale = bearer_of(used).map(str::to_string);
-            tracing::info!(server = %self.server, "{} refused the access token; fetching a new one", self.provider);
+            tracing::info!(server = %self.client.server, "{} refused the access token; fetching a new one", self.client.provider);
             self.obtain(Some(stale.as_deref().unwrap_or(""))).await?;
             Ok(Retry::Replay)
         })
@@ -170,7 +153,7 @@ impl Credential for ClientCredentials {
         format!(
             "{} refused a freshly issued access token; check `project_id`, `environment` and the \
              client's access to that project",
-            self.provider
+            self.client.provider
         )
     }
 }

@@ -8,9 +8,9 @@
 //! as long as the config's refresh token is unchanged; putting new tokens in
 //! the config starts over from them.
 
-use super::token_source::{TokenBody, TokenEndpoint, bearer_of};
+use super::token_source::{TokenBody, TokenClient, bearer_of};
 use super::{Auth, Credential, CredentialError, Retry};
-use crate::store::{Record, Store, now};
+use crate::store::{Record, now};
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use std::hash::{Hash, Hasher};
@@ -23,12 +23,7 @@ struct Pair {
 }
 
 pub struct RefreshingToken {
-    server: String,
-    provider: &'static str,
-    endpoint: TokenEndpoint,
-    client_id: String,
-    client_secret: String,
-    store: Store,
+    client: TokenClient,
     /// Identifies the config's refresh token, so a stored pair descended from
     /// another one is ignored.
     seed: String,
@@ -44,26 +39,16 @@ fn fingerprint(secret: &str) -> String {
 }
 
 pub struct RefreshingTokenConfig {
-    pub server: String,
-    pub provider: &'static str,
-    pub endpoint: TokenEndpoint,
+    pub client: TokenClient,
     pub access_token: String,
     pub refresh_token: String,
-    pub client_id: String,
-    pub client_secret: String,
-    pub store: Store,
 }
 
 impl RefreshingToken {
     pub fn new(c: RefreshingTokenConfig) -> Self {
         let seed = fingerprint(&c.refresh_token);
         let me = Self {
-            server: c.server,
-            provider: c.provider,
-            endpoint: c.endpoint,
-            client_id: c.client_id,
-            client_secret: c.client_secret,
-            store: c.store,
+            client: c.client,
             seed,
             current: Mutex::new(Pair {
                 access: c.access_token,
@@ -72,7 +57,7 @@ impl RefreshingToken {
             refreshing: tokio::sync::Mutex::new(()),
         };
         if let Some(pair) = me.stored() {
-            tracing::debug!(server = %me.server, "using the rotated tokens from the token store");
+            tracing::debug!(server = %me.client.server, "using the rotated tokens from the token store");
             *me.current.lock().unwrap_or_else(|e| e.into_inner()) = pair;
         }
         me
@@ -80,7 +65,7 @@ impl RefreshingToken {
 
     /// The pair in the store, if it descends from the config's tokens.
     fn stored(&self) -> Option<Pair> {
-        let rec = self.store.load(&self.server).ok().flatten()?;
+        let rec = self.client.store.load(&self.client.server).ok().flatten()?;
         if rec.extra.get("seed").and_then(Value::as_str) != Some(self.seed.as_str()) {
             return None;
         }
@@ -88,8 +73,8 @@ impl RefreshingToken {
             access: rec.access_token?,
             refresh: rec.refresh_token?,
         };
-        self.endpoint.add_secret(&pair.access);
-        self.endpoint.add_secret(&pair.refresh);
+        self.client.endpoint.add_secret(&pair.access);
+        self.client.endpoint.add_secret(&pair.refresh);
         Some(pair)
     }
 
@@ -98,7 +83,7 @@ impl RefreshingToken {
     }
 
     fn login_advice(&self) -> String {
-        format!("run `mcp-bridge login {}` to sign in again", self.server)
+        format!("run `mcp-bridge login {}` to sign in again", self.client.server)
     }
 
     /// Replace the access token `stale`: adopt one another task or process
@@ -108,30 +93,30 @@ impl RefreshingToken {
         if self.pair().access != stale {
             return Ok(());
         }
-        let lock = self.store.lock(&self.server).await.map_err(|e| {
+        let lock = self.client.store.lock(&self.client.server).await.map_err(|e| {
             CredentialError(format!(
                 "server `{}`: cannot lock the token store to refresh the {} token ({e})",
-                self.server, self.provider
+                self.client.server, self.client.provider
             ))
         })?;
         if let Some(pair) = self.stored().filter(|p| p.access != stale) {
-            tracing::debug!(server = %self.server, "another bridge already refreshed the token");
+            tracing::debug!(server = %self.client.server, "another bridge already refreshed the token");
             *self.current.lock().unwrap_or_else(|e| e.into_inner()) = pair;
             return Ok(());
         }
         let old = self.pair();
-        tracing::info!(server = %self.server, "{} refused the access token; refreshing it", self.provider);
+        tracing::info!(server = %self.client.server, "{} refused the access token; refreshing it", self.client.provider);
         let form = vec![
             ("grant_type", "refresh_token".to_string()),
             ("refresh_token", old.refresh.clone()),
-            ("client_id", self.client_id.clone()),
-            ("client_secret", self.client_secret.clone()),
+            ("client_id", self.client.client_id.clone()),
+            ("client_secret", self.client.client_secret.clone()),
         ];
-        let got = self.endpoint.request(TokenBody::Form(form)).await.map_err(|e| {
+        let got = self.client.endpoint.request(TokenBody::Form(form)).await.map_err(|e| {
             CredentialError(format!(
                 "server `{}`: the {} access token expired and refreshing it failed ({e}); {}",
-                self.server,
-                self.provider,
+                self.client.server,
+                self.client.provider,
                 self.login_advice()
             ))
         })?;
@@ -150,12 +135,12 @@ impl RefreshingToken {
         rec.extra.insert("seed".into(), json!(self.seed));
         // The old refresh token is dead now: the new pair must reach the disk
         // before anything else happens.
-        self.store.save(&self.server, &rec).map_err(|e| {
+        self.client.store.save(&self.client.server, &rec).map_err(|e| {
             CredentialError(format!(
                 "server `{}`: the {} token was refreshed but cannot be saved in the token store ({e}); \
                  fix the store directory's permissions, then {}",
-                self.server,
-                self.provider,
+                self.client.server,
+                self.client.provider,
                 self.login_advice()
             ))
         })?;
@@ -184,7 +169,7 @@ impl Credential for RefreshingToken {
     fn unauthorized_hint(&self) -> String {
         format!(
             "{} refused even a freshly refreshed access token; {}",
-            self.provider,
+            self.client.provider,
             self.login_advice()
         )
     }

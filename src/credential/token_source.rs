@@ -53,6 +53,18 @@ pub enum TokenBody {
     Form(Vec<(&'static str, String)>),
 }
 
+/// A client of a token endpoint: the server it gets tokens for, the
+/// provider (named in messages, e.g. "Pipedream"), its credentials, and the
+/// store its tokens are kept in, shared with other bridges.
+pub struct TokenClient {
+    pub server: String,
+    pub provider: &'static str,
+    pub endpoint: TokenEndpoint,
+    pub client_id: String,
+    pub client_secret: String,
+    pub store: crate::store::Store,
+}
+
 /// One token endpoint, with the HTTP client and redactor used to call it.
 #[derive(Clone)]
 pub struct TokenEndpoint {

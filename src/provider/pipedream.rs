@@ -9,7 +9,7 @@
 use super::{Prepared, Setup};
 use crate::config::{ConfigError, ConfigValue};
 use crate::credential::client_credentials::ClientCredentials;
-use crate::credential::token_source::TokenEndpoint;
+use crate::credential::token_source::{TokenClient, TokenEndpoint};
 use http::HeaderMap;
 use std::sync::Arc;
 
@@ -137,14 +137,14 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
     token_url.set_query(None);
 
     let endpoint = TokenEndpoint::new(token_url, setup.redactor.clone()).map_err(|e| setup.error("api_base", e.0))?;
-    let credential = ClientCredentials::new(
-        setup.name,
-        "Pipedream",
+    let credential = ClientCredentials::new(TokenClient {
+        server: setup.name.to_string(),
+        provider: "Pipedream",
         endpoint,
         client_id,
         client_secret,
-        setup.store()?,
-    );
+        store: setup.store()?,
+    });
 
     let mut pd = HeaderMap::new();
     setup.put_header(&mut pd, "project_id", "x-pd-project-id", &project_id)?;

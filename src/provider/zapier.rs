@@ -14,7 +14,7 @@
 use super::{Prepared, Setup};
 use crate::config::ConfigError;
 use crate::credential::refresh_token::{RefreshingToken, RefreshingTokenConfig};
-use crate::credential::token_source::TokenEndpoint;
+use crate::credential::token_source::{TokenClient, TokenEndpoint};
 use crate::credential::{Credential, Static};
 use crate::redact::secret_segment;
 use std::sync::Arc;
@@ -146,14 +146,16 @@ fn oauth_credential(setup: &Setup<'_>) -> Result<RefreshingToken, ConfigError> {
     let endpoint =
         TokenEndpoint::new(token_url, setup.redactor.clone()).map_err(|err| setup.error("token_url", err.0))?;
     Ok(RefreshingToken::new(RefreshingTokenConfig {
-        server: setup.name.to_string(),
-        provider: "Zapier",
-        endpoint,
+        client: TokenClient {
+            server: setup.name.to_string(),
+            provider: "Zapier",
+            endpoint,
+            client_id,
+            client_secret,
+            store: setup.store()?,
+        },
         access_token,
         refresh_token,
-        client_id,
-        client_secret,
-        store: setup.store()?,
     }))
 }
 
