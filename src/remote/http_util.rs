@@ -4,6 +4,7 @@
 
 use super::{Ctx, RemoteError};
 use crate::credential::{Auth, Retry};
+use http::HeaderName;
 use reqwest::{RequestBuilder, Response};
 use serde_json::Value;
 use std::sync::Arc;
@@ -11,8 +12,12 @@ use std::time::Duration;
 use url::Url;
 
 pub const ACCEPT_BOTH: &str = "application/json, text/event-stream";
-pub const SESSION_ID: &str = "mcp-session-id";
-pub const PROTOCOL_VERSION: &str = "mcp-protocol-version";
+pub const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+pub const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+/// The request's method and tool (or resource) name, the standard headers
+/// of the 2026-07-28 revision; set on every POST.
+pub const MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
+pub const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
 pub const LAST_EVENT_ID: &str = "last-event-id";
 
 /// The longest body excerpt put in an error message.

@@ -11,6 +11,7 @@ use super::http_util::{self, ACCEPT_BOTH, LAST_EVENT_ID, PROTOCOL_VERSION, SESSI
 use super::inbound::Route;
 use super::{Ctx, RemoteError};
 use crate::jsonrpc;
+use http::HeaderValue;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,8 +28,9 @@ const DEFAULT_RETRY: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Default)]
 struct SessionState {
-    id: Option<String>,
-    protocol: Option<String>,
+    /// Kept as header values: each POST clones them (a reference count).
+    id: Option<HeaderValue>,
+    protocol: Option<HeaderValue>,
     /// Bumped at each re-initialisation, so concurrent failures re-init once.
     generation: u64,
 }
@@ -80,7 +82,7 @@ impl Streamable {
     /// Remember the protocol version the remote chose in its initialize result.
     pub fn on_initialized_result(&self, resp: &Value) {
         if let Some(v) = resp.pointer("/result/protocolVersion").and_then(Value::as_str) {
-            self.state().protocol = Some(v.to_string());
+            self.state().protocol = HeaderValue::from_str(v).ok();
         }
     }
 
@@ -88,10 +90,10 @@ impl Streamable {
     fn session_headers(&self, req: reqwest::RequestBuilder, s: &SessionState) -> reqwest::RequestBuilder {
         let mut req = req;
         if let Some(id) = &s.id {
-            req = req.header(SESSION_ID, id);
+            req = req.header(SESSION_ID, id.clone());
         }
         if let Some(p) = &s.protocol {
-            req = req.header(PROTOCOL_VERSION, p);
+            req = req.header(PROTOCOL_VERSION, p.clone());
         }
         req
     }
@@ -109,13 +111,13 @@ impl Streamable {
                     .header(http::header::CONTENT_TYPE, "application/json")
                     .body(body.clone());
                 if let Some(m) = method {
-                    req = req.header("mcp-method", m);
+                    req = req.header(http_util::MCP_METHOD, m);
                     if let Some(name) = jsonrpc::at(msg, &["params", "name"])
                         .or_else(|| jsonrpc::at(msg, &["params", "uri"]))
                         .and_then(Value::as_str)
                         && name.is_ascii()
                     {
-                        req = req.header("mcp-name", name);
+                        req = req.header(http_util::MCP_NAME, name);
                     }
                 }
                 self.session_headers(req, s)
@@ -136,9 +138,9 @@ impl Streamable {
             });
         }
         if method == Some("initialize")
-            && let Some(id) = resp.headers().get(SESSION_ID).and_then(|v| v.to_str().ok())
+            && let Some(id) = resp.headers().get(SESSION_ID).filter(|v| v.to_str().is_ok())
         {
-            self.state().id = Some(id.to_string());
+            self.state().id = Some(id.clone());
         }
         if status == StatusCode::ACCEPTED {
             return Ok(Posted::Accepted);
