@@ -168,7 +168,7 @@ impl Parser {
                 rest = &rest[1..];
             }
         }
-        while let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+        while let Some(end) = memchr::memchr2(b'\n', b'\r', rest) {
             if self.line.is_empty() {
                 // The whole line is in this chunk: read it in place.
                 if end > self.limit {
