@@ -41,22 +41,12 @@ async fn signed_out_serve_answers_at_once_then_signs_in_with_one_browser_tab() {
     assert_eq!(mcp_requests(&emu), 0, "the gate must not wait on the server");
 
     let first = echo(&mut b, "hi").await;
-    assert_eq!(first["result"]["isError"], true, "{first}");
-    assert!(text_of(&first).contains("Sign-in required"), "{first}");
-    let url = sign_in_url(&first);
+    let url = sign_in_link(&first);
     assert!(url.starts_with(&format!("http://{}/authorize?", emu.addr)), "{url}");
     let second = echo(&mut b, "hi").await;
     assert_eq!(sign_in_url(&second), url, "one sign-in for every call");
-    assert_eq!(
-        env.wait_opens(1).await,
-        std::slice::from_ref(&url),
-        "the browser opens once"
-    );
-
-    let (status, page) = play_browser(&url).await;
-    assert_eq!(status, 200, "{page}");
+    let page = finish_sign_in(&env, &mut b, &url).await;
     assert!(page.contains("You can close this tab"), "{page}");
-    wait_list_changed(&mut b).await;
 
     let tools = b.request_ok("tools/list", Value::Null).await;
     assert_eq!(tool_names(&tools), ["echo", "whoami"]);
@@ -174,17 +164,8 @@ async fn a_bundle_answers_for_a_signed_out_server_and_takes_its_tools_after_sign
     let first = b
         .request("tools/call", json!({"name": "demo__sign_in", "arguments": {}}))
         .await;
-    assert_eq!(first["result"]["isError"], true, "{first}");
-    assert!(text_of(&first).contains("Sign-in required"), "{first}");
-    let url = sign_in_url(&first);
-    assert_eq!(
-        env.wait_opens(1).await,
-        std::slice::from_ref(&url),
-        "the browser opens once"
-    );
-    let (status, page) = play_browser(&url).await;
-    assert_eq!(status, 200, "{page}");
-    wait_list_changed(&mut b).await;
+    let url = sign_in_link(&first);
+    finish_sign_in(&env, &mut b, &url).await;
 
     let tools = tool_names(&b.request_ok("tools/list", Value::Null).await);
     for name in ["demo__echo", "demo__whoami", "local__slow_echo"] {

@@ -172,6 +172,23 @@ pub fn sign_in_url(result: &Value) -> String {
         .to_string()
 }
 
+/// The sign-in link in a signed-out tool call's answer, checked to be one.
+pub fn sign_in_link(resp: &Value) -> String {
+    assert_eq!(resp["result"]["isError"], true, "{resp}");
+    assert!(text_of(resp).contains("Sign-in required"), "{resp}");
+    sign_in_url(resp)
+}
+
+/// The person signs in at `url`, which the browser was opened on once; the
+/// bridge announces its changed tools. Returns the page the browser ends on.
+pub async fn finish_sign_in(env: &Env, b: &mut Bridge, url: &str) -> String {
+    assert_eq!(env.wait_opens(1).await, [url.to_string()], "the browser opens once");
+    let (status, page) = play_browser(url).await;
+    assert_eq!(status, 200, "{page}");
+    wait_list_changed(b).await;
+    page
+}
+
 /// `initialize` + `initialized`, returning the result.
 pub async fn handshake(b: &mut Bridge) -> Value {
     b.initialize(json!({})).await
