@@ -45,7 +45,6 @@ pub struct Gate {
     out: OnceLock<Outbox>,
     opening: tokio::sync::Mutex<()>,
     watching: AtomicBool,
-    last_tools: Mutex<Option<Value>>,
 }
 
 impl Gate {
@@ -59,7 +58,6 @@ impl Gate {
             out: OnceLock::new(),
             opening: tokio::sync::Mutex::new(()),
             watching: AtomicBool::new(false),
-            last_tools: Mutex::new(None),
         })
     }
 
@@ -127,7 +125,7 @@ impl Gate {
             }
             _ => {
                 if let Some(r) = resp.get("result") {
-                    self.store_cache(record::INITIALIZE, r.clone());
+                    self.oauth.cache(record::INITIALIZE, r.clone());
                 }
             }
         }
@@ -213,10 +211,6 @@ impl Gate {
             let _ = out.send(json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}));
         }
     }
-
-    fn store_cache(&self, key: &'static str, value: Value) {
-        self.oauth.cache(key, value);
-    }
 }
 
 impl AfterResponse for Gate {
@@ -226,13 +220,9 @@ impl AfterResponse for Gate {
         }
         let Some(result) = response.get("result") else { return };
         match jsonrpc::method(request) {
-            Some("initialize") => self.store_cache(record::INITIALIZE, result.clone()),
+            Some("initialize") => self.oauth.cache(record::INITIALIZE, result.clone()),
             Some("tools/list") if request.pointer("/params/cursor").is_none() => {
-                let mut last = self.last_tools.lock().unwrap_or_else(|e| e.into_inner());
-                if last.as_ref() != Some(result) {
-                    *last = Some(result.clone());
-                    self.store_cache(record::TOOLS, result.clone());
-                }
+                self.oauth.cache(record::TOOLS, result.clone())
             }
             _ => {}
         }

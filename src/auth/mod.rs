@@ -111,6 +111,8 @@ pub struct OAuth {
     step_ups: std::sync::atomic::AtomicU32,
     /// The record as last read, keyed by the file's identity and mtime.
     snapshot: Mutex<Option<(FileKey, Arc<Record>)>>,
+    /// What this process last put in the store under each cache key.
+    cached: Mutex<std::collections::HashMap<&'static str, serde_json::Value>>,
 }
 
 type FileKey = (Option<std::time::SystemTime>, u64, u64);
@@ -144,6 +146,7 @@ impl OAuth {
             signed_in: tokio::sync::watch::channel(0).0,
             step_ups: std::sync::atomic::AtomicU32::new(0),
             snapshot: Mutex::new(None),
+            cached: Mutex::default(),
         })
     }
 
@@ -205,8 +208,16 @@ impl OAuth {
     }
 
     /// Keeps a good answer of the server's (`record::INITIALIZE`,
-    /// `record::TOOLS`) in the store, for when it is signed out later.
+    /// `record::TOOLS`) in the store, for when it is signed out later; the
+    /// store is written only when the answer changed.
     pub fn cache(&self, key: &'static str, value: serde_json::Value) {
+        {
+            let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+            if cached.get(key) == Some(&value) {
+                return;
+            }
+            cached.insert(key, value.clone());
+        }
         let store = self.store.clone();
         let name = self.name().to_string();
         tokio::spawn(async move {
