@@ -112,3 +112,52 @@ async fn login_opens_the_browser_and_reports_progress() {
     );
     assert_eq!(env.opens().len(), 1);
 }
+
+/// `login <bundle>` signs in to the bundle's OAuth servers (and leaves the
+/// others alone); `logout <bundle>` signs out of them; a bundle with none
+/// is refused with what to do.
+#[tokio::test]
+async fn login_and_logout_take_a_bundle() {
+    use tokio::io::AsyncBufReadExt;
+    let emu = OAuthEmulator::start(OAuthOptions::default()).await.unwrap();
+    let extra = "\n[servers.local]\nprovider = \"sandbox\"\n\n[bundles.pair]\nservers = [\"local\", \"demo\"]\n\
+                 \n[bundles.plain]\nservers = [\"local\"]\n";
+    let env = Env::new(&emu.url(), extra);
+
+    let mut cmd = env.cli(&["login", "pair", "--no-browser"]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("login printed no URL")
+        .unwrap()
+        .unwrap();
+    assert!(url.contains("/authorize?"), "{url}");
+    let (status_code, _) = play_browser(&url).await;
+    assert_eq!(status_code, 200);
+    let out = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("Signed in to `demo`"), "{said}");
+    assert!(env.record().access_token.is_some());
+
+    let out = env.cli(&["logout", "pair"]).output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        env.record().access_token.is_none(),
+        "signed out of the bundle's OAuth server"
+    );
+
+    let out = env.cli(&["login", "plain"]).output().await.unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        said.contains("no server of bundle `plain` (local) signs in with OAuth"),
+        "{said}"
+    );
+}

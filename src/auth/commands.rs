@@ -39,7 +39,51 @@ async fn open(flag: Option<&Path>, name: &str) -> Result<Arc<OAuth>, String> {
     Ok(OAuth::new(settings, store))
 }
 
+/// The servers `login NAME` and `logout NAME` act on: NAME itself, or the
+/// `auth = "oauth"` servers of the bundle NAME, in its order.
+fn oauth_servers(flag: Option<&Path>, name: &str) -> Result<Vec<String>, String> {
+    let config = Config::load(flag).map_err(|e| e.to_string())?;
+    let Some(bundle) = config.bundles.get(name) else {
+        return Ok(vec![name.to_string()]);
+    };
+    let servers: Vec<String> = bundle
+        .servers
+        .iter()
+        .filter(|s| {
+            config
+                .servers
+                .get(*s)
+                .is_some_and(|e| e.auth.as_deref() == Some("oauth"))
+        })
+        .cloned()
+        .collect();
+    if servers.is_empty() {
+        return Err(format!(
+            "no server of bundle `{name}` ({}) signs in with OAuth; the others take their credentials from {}",
+            bundle.servers.join(", "),
+            config.display_path()
+        ));
+    }
+    Ok(servers)
+}
+
+/// `login NAME`: sign in to a server, or to each OAuth server of a bundle.
 pub async fn login(flag: Option<&Path>, name: &str, no_browser: bool) -> Result<(), String> {
+    for server in oauth_servers(flag, name)? {
+        login_one(flag, &server, no_browser).await?;
+    }
+    Ok(())
+}
+
+/// `logout NAME`: sign out of a server, or of each OAuth server of a bundle.
+pub async fn logout(flag: Option<&Path>, name: &str) -> Result<(), String> {
+    for server in oauth_servers(flag, name)? {
+        logout_one(flag, &server).await?;
+    }
+    Ok(())
+}
+
+async fn login_one(flag: Option<&Path>, name: &str, no_browser: bool) -> Result<(), String> {
     let oauth = open(flag, name).await?;
     let name = oauth.name().to_string();
     eprintln!("Signing in to `{name}` ({})…", display_url(&oauth.settings.url));
@@ -92,7 +136,7 @@ pub async fn login(flag: Option<&Path>, name: &str, no_browser: bool) -> Result<
     Err(format!("sign-in to `{name}` failed twice; see the messages above"))
 }
 
-pub async fn logout(flag: Option<&Path>, name: &str) -> Result<(), String> {
+async fn logout_one(flag: Option<&Path>, name: &str) -> Result<(), String> {
     let oauth = open(flag, name).await?;
     let name = oauth.name().to_string();
     let lock = oauth.store.lock(&name).await.map_err(|e| e.to_string())?;

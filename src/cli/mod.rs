@@ -132,7 +132,7 @@ pub enum Command {
     /// Sign in to a server that uses `auth = "oauth"` (opens the browser).
     #[command(after_help = help::LOGIN)]
     Login {
-        /// The `[servers.<name>]` entry.
+        /// The `[servers.<name>]` entry (or a bundle: each of its OAuth servers in turn).
         name: String,
         /// Only print the sign-in URL; do not open the browser.
         #[arg(long)]
@@ -140,7 +140,7 @@ pub enum Command {
     },
     /// Sign out of a server: revoke its tokens where it supports that, and forget them and the client registration.
     Logout {
-        /// The `[servers.<name>]` entry.
+        /// The `[servers.<name>]` entry (or a bundle: each of its OAuth servers).
         name: String,
     },
     /// Show the token state of each server: valid until …, refreshable, missing (never a secret).
