@@ -163,9 +163,11 @@ pub async fn run(config: Option<&Path>, name: Option<&str>, log: Option<&str>) -
         ),
     ];
     for (tool, args) in script {
-        if !names.contains(tool) {
+        // In a bundle the tool is `<server>__<tool>`: the first server's.
+        let bundled = format!("__{tool}");
+        let Some(tool) = names.iter().find(|n| *n == tool || n.ends_with(&bundled)) else {
             continue;
-        }
+        };
         println!("→ tools/call {tool} {args}");
         let meta = json!({"progressToken": format!("demo-{tool}")});
         let result = c

@@ -138,6 +138,23 @@ fn example_config_is_valid_and_demo_runs() {
     );
 }
 
+/// The demo through a bundle of two sandboxes: the same script, on the first
+/// server's `<server>__<tool>` names, elicitation included.
+#[test]
+fn demo_runs_through_a_bundle() {
+    let (_d, path) = write_config(
+        "[servers.a]\nprovider = \"sandbox\"\n[servers.b]\nprovider = \"sandbox\"\n\
+         [bundles.both]\nservers = [\"a\", \"b\"]\n",
+    );
+    let (code, out, err) = run(&["--config", path.to_str().unwrap(), "demo", "both"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("→ tools/call a__chat_send_message"), "{out}");
+    assert!(
+        out.contains("The user answered: teal") && out.contains("exited with exit status: 0"),
+        "{out}"
+    );
+}
+
 #[test]
 fn serving_unknown_servers_is_a_config_error() {
     let (_d, path) = write_config("[servers.a]\nurl = \"http://127.0.0.1:1/mcp\"\n");

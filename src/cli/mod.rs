@@ -124,7 +124,7 @@ pub enum Command {
     },
     /// Drive `serve` with a scripted MCP client and narrate the exchange (try it against the sandbox).
     Demo {
-        /// The server to relay to; defaults like `serve`.
+        /// The server (or bundle) to relay to; defaults like `serve`.
         name: Option<String>,
     },
     /// List the configured servers and bundles.
