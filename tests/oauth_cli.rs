@@ -118,31 +118,14 @@ async fn login_opens_the_browser_and_reports_progress() {
 /// is refused with what to do.
 #[tokio::test]
 async fn login_and_logout_take_a_bundle() {
-    use tokio::io::AsyncBufReadExt;
     let emu = OAuthEmulator::start(OAuthOptions::default()).await.unwrap();
     let extra = "\n[servers.local]\nprovider = \"sandbox\"\n\n[bundles.pair]\nservers = [\"local\", \"demo\"]\n\
                  \n[bundles.plain]\nservers = [\"local\"]\n";
     let env = Env::new(&emu.url(), extra);
 
-    let mut cmd = env.cli(&["login", "pair", "--no-browser"]);
-    cmd.stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
-        .await
-        .expect("login printed no URL")
-        .unwrap()
-        .unwrap();
+    let (ok, url, said) = login_named(&env, "pair", true, &[]).await;
+    assert!(ok, "{said}");
     assert!(url.contains("/authorize?"), "{url}");
-    let (status_code, _) = play_browser(&url).await;
-    assert_eq!(status_code, 200);
-    let out = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{said}");
     assert!(said.contains("Signed in to `demo`"), "{said}");
     assert!(env.record().access_token.is_some());
 

@@ -235,8 +235,13 @@ pub async fn login(env: &Env, browse: bool) -> (bool, String, String) {
 
 /// `login` with these environment variables set for the bridge.
 pub async fn login_with(env: &Env, browse: bool, vars: &[(&str, &str)]) -> (bool, String, String) {
+    login_named(env, SERVER, browse, vars).await
+}
+
+/// `mcp-bridge login NAME --no-browser` (a server or a bundle), as `login_with`.
+pub async fn login_named(env: &Env, name: &str, browse: bool, vars: &[(&str, &str)]) -> (bool, String, String) {
     use tokio::io::AsyncBufReadExt;
-    let mut cmd = env.cli(&["login", SERVER, "--no-browser"]);
+    let mut cmd = env.cli(&["login", name, "--no-browser"]);
     for (k, v) in vars {
         cmd.env(k, v);
     }
