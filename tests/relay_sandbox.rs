@@ -425,6 +425,63 @@ async fn a_proxy_in_the_environment_is_not_used_for_loopback_servers() {
     assert!(text(&call(&mut b, "chat_list_channels", json!({})).await).contains("#general"));
 }
 
+/// A server elsewhere (not on this machine) is reached through the proxy
+/// the environment names, by reqwest (`remote/loopback.rs` is only for
+/// loopback). The proxy here is a plain HTTP forward proxy on loopback that
+/// passes each request on to the sandbox and notes the host it was for.
+#[tokio::test]
+async fn a_server_elsewhere_is_reached_through_the_environments_proxy() {
+    use std::sync::{Arc, Mutex};
+    let sbx = sandbox(None, None).await;
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (upstream, log) = (sbx.url(), seen.clone());
+    let http = reqwest::Client::new();
+    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+        let (upstream, log, http) = (upstream.clone(), log.clone(), http.clone());
+        async move {
+            log.lock().unwrap().push(req.uri().host().unwrap_or("").to_string());
+            let (parts, body) = req.into_parts();
+            let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+            let mut fwd = http.request(parts.method, &upstream).body(body);
+            for (k, v) in parts
+                .headers
+                .iter()
+                .filter(|(k, _)| *k != "host" && !k.as_str().starts_with("proxy-"))
+            {
+                fwd = fwd.header(k, v);
+            }
+            let resp = fwd.send().await.unwrap();
+            let mut out = axum::http::Response::builder().status(resp.status());
+            for (k, v) in resp.headers() {
+                out = out.header(k, v);
+            }
+            out.body(axum::body::Body::from_stream(resp.bytes_stream())).unwrap()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let (dir, config) = support::write_config(&config_for("http://mcp.remote.test/mcp", ""));
+    let mut cmd = Bridge::command();
+    cmd.env("HTTP_PROXY", &proxy)
+        .env("http_proxy", &proxy)
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .arg("--config")
+        .arg(&config)
+        .args(["serve", "remote"]);
+    let mut b = Bridge::spawn(cmd);
+    b.keep(dir);
+    b.initialize(CAPS()).await;
+    assert!(text(&call(&mut b, "chat_list_channels", json!({})).await).contains("#general"));
+    let seen = seen.lock().unwrap().clone();
+    assert!(
+        seen.len() >= 3 && seen.iter().all(|h| h == "mcp.remote.test"),
+        "{seen:?}"
+    );
+}
+
 /// A TCP forwarder to `upstream` that counts the connections the bridge
 /// closes, and holds back a chunked body's final `0\r\n\r\n` for a moment,
 /// so an answer always arrives before the end of its response stream.
@@ -500,4 +557,51 @@ async fn sequential_calls_keep_their_connections() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let n = closed.load(std::sync::atomic::Ordering::SeqCst);
     assert_eq!(n, 0, "the bridge closed {n} connections during 40 sequential calls");
+}
+
+/// A server on this machine that moved: every request to it is answered
+/// `307 Temporary Redirect` to the sandbox. The bridge sends to a loopback
+/// remote its own lean way (`remote/loopback.rs`), which leaves redirects to
+/// reqwest; the calls must still get through, in one session.
+#[tokio::test]
+async fn follows_a_redirect_from_a_loopback_remote() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let sbx = sandbox(None, None).await;
+    let redirected = Arc::new(AtomicUsize::new(0));
+    let (target, count) = (sbx.url(), redirected.clone());
+    let app = axum::Router::new().fallback(move || {
+        count.fetch_add(1, Ordering::SeqCst);
+        let target = target.clone();
+        async move { (axum::http::StatusCode::TEMPORARY_REDIRECT, [("location", target)]) }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let old = format!("http://{}/old-mcp", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let mut b = Bridge::serve(&config_for(&old, ""), "remote");
+    let init = b.initialize(CAPS()).await;
+    assert_eq!(init["serverInfo"]["name"], "mcp-bridge-sandbox");
+    let sent = call(
+        &mut b,
+        "chat_send_message",
+        json!({"channel": "general", "text": "moved"}),
+    )
+    .await;
+    assert!(sent["structuredContent"]["message_id"].is_string(), "{sent}");
+    let posts: Vec<_> = sbx
+        .requests()
+        .into_iter()
+        .filter(|r| r.http_method == "POST" && r.rpc_method.is_some())
+        .collect();
+    let methods: Vec<_> = posts.iter().filter_map(|r| r.rpc_method.as_deref()).collect();
+    assert!(methods.contains(&"tools/call"), "{methods:?}");
+    assert!(
+        posts.iter().all(|r| r.status == 200 || r.status == 202) && posts.iter().any(|r| r.session_id.is_some()),
+        "{posts:?}"
+    );
+    assert!(
+        redirected.load(Ordering::SeqCst) >= 3,
+        "every POST went to the old address first"
+    );
 }

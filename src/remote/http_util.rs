@@ -47,7 +47,7 @@ impl Ctx {
         let mut replayed = false;
         loop {
             let auth = cred.auth().await.map_err(|e| RemoteError::Credential(e.0))?;
-            let resp = make(&auth).send().await.map_err(|e| self.transport_error(e))?;
+            let resp = self.send(|| make(&auth)).await?;
             let status = resp.status();
             if status != reqwest::StatusCode::UNAUTHORIZED && status != reqwest::StatusCode::FORBIDDEN {
                 return Ok(resp);
@@ -80,6 +80,19 @@ impl Ctx {
                 hint: cred.unauthorized_hint(),
             });
         }
+    }
+
+    /// Send the request `make` builds: the loopback way when the remote is
+    /// on this machine, else (or to follow a redirect) with reqwest.
+    async fn send(&self, make: impl Fn() -> RequestBuilder) -> Result<Response, RemoteError> {
+        if let Some(lo) = &self.loopback {
+            match lo.send(make()).await {
+                Ok(Some(resp)) => return Ok(resp),
+                Ok(None) => {}
+                Err(text) => return Err(RemoteError::Unreachable(self.redact(&text))),
+            }
+        }
+        make().send().await.map_err(|e| self.transport_error(e))
     }
 
     /// A transport error as text with no URL (URLs can carry secrets).

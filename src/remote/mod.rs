@@ -13,6 +13,7 @@ pub mod filter;
 mod http_util;
 pub mod inbound;
 mod legacy;
+mod loopback;
 mod request;
 mod streamable;
 
@@ -82,10 +83,17 @@ impl RemoteError {
     }
 }
 
+/// How long connecting to the remote may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long an idle connection to the remote is kept for the next request.
+const POOL_IDLE: Duration = Duration::from_secs(60);
+
 /// State shared by both transports.
 pub(crate) struct Ctx {
     pub endpoint: Endpoint,
     pub http: reqwest::Client,
+    /// The lean way to a remote on this machine (`loopback`), if it is one.
+    loopback: Option<loopback::Loopback>,
     pub inbound: Arc<Inbound>,
     /// The client's own `initialize` request, replayed when a session is lost.
     init: Mutex<Option<Value>>,
@@ -123,16 +131,18 @@ impl Remote {
     pub fn new(endpoint: Endpoint, inbound: Arc<Inbound>) -> Result<Remote, RemoteError> {
         let http = crate::net::proxies(reqwest::Client::builder())
             .tcp_nodelay(true)
-            .connect_timeout(Duration::from_secs(15))
-            .pool_idle_timeout(Duration::from_secs(60))
+            .connect_timeout(CONNECT_TIMEOUT)
+            .pool_idle_timeout(POOL_IDLE)
             .build()
             .map_err(|e| RemoteError::Unreachable(format!("cannot build the HTTP client: {e}")))?;
         if !endpoint.tools.is_empty() {
             inbound.add_transform(Arc::new(filter::ListFilter(endpoint.tools.clone())));
         }
+        let loopback = loopback::Loopback::to(&endpoint.url, CONNECT_TIMEOUT, POOL_IDLE);
         let ctx = Arc::new(Ctx {
             endpoint,
             http,
+            loopback,
             inbound,
             init: Mutex::new(None),
             initialized: Mutex::new(false),

@@ -1,0 +1,74 @@
+//! The way to a remote on this machine over plain HTTP (a local MCP server,
+//! the sandbox): requests go straight to hyper's pooled HTTP/1.1 client.
+//!
+//! reqwest wraps every request in layers that pay off across a network:
+//! redirect handling (which turns the request's URI into text and parses it
+//! as a URL again, twice per request), retries, TLS and proxies. None of them
+//! applies on loopback, yet there they are most of what a relayed call
+//! costs the bridge, since the remote answers in microseconds. The request is
+//! still built by reqwest (the same headers, body and credentials on both
+//! ways), and the answer comes back as a `reqwest::Response`, so the rest of
+//! the bridge reads it the same way. A redirect is left to reqwest.
+
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use reqwest::{RequestBuilder, Response, ResponseBuilderExt};
+use std::time::Duration;
+use url::Url;
+
+pub struct Loopback {
+    client: Client<HttpConnector, reqwest::Body>,
+    /// The remote's URL, which each response carries (as reqwest's do);
+    /// without it reqwest would parse a placeholder URL for every one.
+    url: http::Extensions,
+}
+
+impl Loopback {
+    /// The loopback way to `url`, if it is `http://` on this machine (no
+    /// proxy ever applies there: see `net`).
+    pub fn to(url: &Url, connect_timeout: Duration, idle: Duration) -> Option<Loopback> {
+        if url.scheme() != "http" || !crate::net::is_loopback(url) {
+            return None;
+        }
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(connect_timeout));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(idle)
+            .pool_timer(TokioTimer::new())
+            .build(connector);
+        let mut url_only = http::Response::builder().url(url.clone()).body(()).ok()?;
+        let url = std::mem::take(url_only.extensions_mut());
+        Some(Loopback { client, url })
+    }
+
+    /// Send `req`; None when the answer is a redirect, which is for reqwest
+    /// to follow. An error is text with no URL in it.
+    pub async fn send(&self, req: RequestBuilder) -> Result<Option<Response>, String> {
+        let req = req.build().map_err(crate::redact::http_error_text)?;
+        let req = http::Request::try_from(req).map_err(crate::redact::http_error_text)?;
+        let resp = self.client.request(req).await.map_err(|e| error_text(&e))?;
+        if resp.status().is_redirection() {
+            return Ok(None);
+        }
+        let (mut parts, body) = resp.into_parts();
+        parts.extensions.extend(self.url.clone());
+        Ok(Some(Response::from(http::Response::from_parts(
+            parts,
+            reqwest::Body::wrap(body),
+        ))))
+    }
+}
+
+/// The error and its causes, as reqwest words them (no URL in any of them).
+fn error_text(e: &hyper_util::client::legacy::Error) -> String {
+    let mut text = format!("error sending request: {e}");
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
