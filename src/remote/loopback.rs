@@ -28,7 +28,7 @@ impl Loopback {
     /// The loopback way to `url`, if it is `http://` on this machine (no
     /// proxy ever applies there: see `net`).
     pub fn to(url: &Url, connect_timeout: Duration, idle: Duration) -> Option<Loopback> {
-        if url.scheme() != "http" || !crate::net::is_loopback(url) {
+        if !is_plain_loopback(url) {
             return None;
         }
         let mut connector = HttpConnector::new();
@@ -43,10 +43,15 @@ impl Loopback {
         Some(Loopback { client, url })
     }
 
-    /// Send `req`; None when the answer is a redirect, which is for reqwest
-    /// to follow. An error is text with no URL in it.
+    /// Send `req`; None when it is for reqwest after all: it goes elsewhere
+    /// than this machine (a legacy server can name any message endpoint), or
+    /// the answer is a redirect, which reqwest follows. An error is text with
+    /// no URL in it.
     pub async fn send(&self, req: RequestBuilder) -> Result<Option<Response>, String> {
         let req = req.build().map_err(crate::redact::http_error_text)?;
+        if !is_plain_loopback(req.url()) {
+            return Ok(None);
+        }
         let req = http::Request::try_from(req).map_err(crate::redact::http_error_text)?;
         let resp = self.client.request(req).await.map_err(|e| error_text(&e))?;
         if resp.status().is_redirection() {
@@ -59,6 +64,10 @@ impl Loopback {
             reqwest::Body::wrap(body),
         ))))
     }
+}
+
+fn is_plain_loopback(url: &Url) -> bool {
+    url.scheme() == "http" && crate::net::is_loopback(url)
 }
 
 /// The error and its causes, as reqwest words them (no URL in any of them).
