@@ -59,7 +59,7 @@ impl Client {
         match msg["method"].as_str() {
             Some("notifications/progress") => {
                 let p = &msg["params"];
-                println!(
+                crate::outln!(
                     "    progress {}/{}  {}",
                     p["progress"],
                     p["total"],
@@ -67,11 +67,11 @@ impl Client {
                 );
             }
             Some("elicitation/create") => {
-                println!(
+                crate::outln!(
                     "  ? the server asks the person: {}",
                     msg["params"]["message"].as_str().unwrap_or("")
                 );
-                println!("    (the demo answers \"teal\" for them)");
+                crate::outln!("    (the demo answers \"teal\" for them)");
                 let answer = json!({"jsonrpc": "2.0", "id": msg["id"], "result": {"action": "accept", "content": {"answer": "teal"}}});
                 self.send(&answer).await?;
             }
@@ -79,7 +79,7 @@ impl Client {
                 self.send(&json!({"jsonrpc": "2.0", "id": msg["id"], "result": {"roots": []}}))
                     .await?;
             }
-            Some(other) => println!("    (server sent {other})"),
+            Some(other) => crate::outln!("    (server sent {other})"),
             None => {}
         }
         Ok(())
@@ -124,7 +124,7 @@ pub async fn run(config: Option<&Path>, name: Option<&str>, log: Option<&str>) -
         next_id: 0,
     };
 
-    println!("→ initialize (as a desktop client would, over stdio)");
+    crate::outln!("→ initialize (as a desktop client would, over stdio)");
     let init = c
         .call(
             "initialize",
@@ -132,7 +132,7 @@ pub async fn run(config: Option<&Path>, name: Option<&str>, log: Option<&str>) -
                    "clientInfo": {"name": "mcp-bridge-demo", "version": env!("CARGO_PKG_VERSION")}}),
         )
         .await?;
-    println!(
+    crate::outln!(
         "  connected to {} (protocol {})",
         init["serverInfo"]["name"].as_str().unwrap_or("?"),
         init["protocolVersion"].as_str().unwrap_or("?")
@@ -140,7 +140,7 @@ pub async fn run(config: Option<&Path>, name: Option<&str>, log: Option<&str>) -
     c.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
         .await?;
 
-    println!("→ tools/list");
+    crate::outln!("→ tools/list");
     let tools = c.call("tools/list", json!({})).await?;
     let names: Vec<&str> = tools["tools"]
         .as_array()
@@ -148,7 +148,7 @@ pub async fn run(config: Option<&Path>, name: Option<&str>, log: Option<&str>) -
         .flatten()
         .filter_map(|t| t["name"].as_str())
         .collect();
-    println!("  {} tools: {}", names.len(), names.join(", "));
+    crate::outln!("  {} tools: {}", names.len(), names.join(", "));
 
     let script: &[(&str, Value)] = &[
         ("chat_list_channels", json!({})),
@@ -168,7 +168,7 @@ pub async fn run(config: Option<&Path>, name: Option<&str>, log: Option<&str>) -
         let Some(tool) = names.iter().find(|n| *n == tool || n.ends_with(&bundled)) else {
             continue;
         };
-        println!("→ tools/call {tool} {args}");
+        crate::outln!("→ tools/call {tool} {args}");
         let meta = json!({"progressToken": format!("demo-{tool}")});
         let result = c
             .call("tools/call", json!({"name": tool, "arguments": args, "_meta": meta}))
@@ -179,7 +179,7 @@ pub async fn run(config: Option<&Path>, name: Option<&str>, log: Option<&str>) -
             ""
         };
         for line in text_of(&result).lines() {
-            println!("  {line}{flag}");
+            crate::outln!("  {line}{flag}");
         }
     }
 
@@ -187,7 +187,7 @@ pub async fn run(config: Option<&Path>, name: Option<&str>, log: Option<&str>) -
     let status = tokio::time::timeout(WAIT, c.child.wait())
         .await
         .map_err(|_| "the bridge did not exit after stdin closed")?;
-    println!(
+    crate::outln!(
         "✓ stdin closed; the bridge exited with {}",
         status.map_err(|e| e.to_string())?
     );

@@ -9,6 +9,7 @@ pub mod bundle;
 pub mod cli;
 pub mod config;
 pub mod connect_link;
+pub mod console;
 pub mod credential;
 pub mod demo;
 pub mod emulator;

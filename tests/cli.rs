@@ -138,6 +138,27 @@ fn example_config_is_valid_and_demo_runs() {
     );
 }
 
+/// A reader that stops early (`mcp-bridge demo | head -1`) closes the pipe:
+/// the command ends quietly and successfully, as a Unix filter does, not
+/// with a panic. The read end is closed before the first line, so every
+/// write meets it closed.
+#[test]
+fn a_closed_stdout_ends_a_command_quietly() {
+    let example = support::repo_root().join("config.example.toml");
+    let mut child = Command::new(bridge_bin())
+        .env_remove("MCP_BRIDGE_CONFIG")
+        .args(["--config", example.to_str().unwrap(), "demo"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {err}", out.status);
+    assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+}
+
 /// The demo through a bundle of two sandboxes: the same script, on the first
 /// server's `<server>__<tool>` names, elicitation included.
 #[test]

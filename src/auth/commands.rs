@@ -97,7 +97,7 @@ async fn login_one(flag: Option<&Path>, name: &str, no_browser: bool) -> Result<
         };
         let begun = oauth.begin(want).await?;
         if no_browser {
-            println!("{}", begun.url);
+            crate::outln!("{}", begun.url);
             eprintln!("Open the URL above in a browser to sign in.");
         } else if begun.opened {
             eprintln!(
@@ -188,12 +188,12 @@ pub async fn status(flag: Option<&Path>) -> Result<(), String> {
     let config = Config::load(flag).map_err(|e| e.to_string())?;
     let store = Store::open_default().map_err(|e| format!("cannot open the token store: {e}"))?;
     if config.servers.is_empty() {
-        println!("No servers in {}.", config.display_path());
+        crate::outln!("No servers in {}.", config.display_path());
         return Ok(());
     }
     for (name, entry) in &config.servers {
         let rec = store.load(name).map_err(|e| e.to_string())?;
-        println!("{name:<16} {}", server_state(entry, rec));
+        crate::outln!("{name:<16} {}", server_state(entry, rec));
     }
     Ok(())
 }

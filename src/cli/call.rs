@@ -46,10 +46,10 @@ pub async fn tools(flag: Option<&Path>, name: &str, as_json: bool) -> Result<(),
     let tools = listed.map_err(|e| CliError::Failed(format!("tools/list on `{name}` failed: {e}")))?;
     if as_json {
         let text = serde_json::to_string_pretty(&tools).unwrap_or_default();
-        println!("{text}");
+        crate::outln!("{text}");
         return Ok(());
     }
-    print!("{}", table(&tools));
+    crate::out!("{}", table(&tools));
     eprintln!("{} tools on `{name}`", tools.len());
     Ok(())
 }
@@ -125,9 +125,9 @@ pub async fn call(
         Err(e) => return Err(CliError::Failed(format!("`{tool}` on `{name}` failed: {e}"))),
     };
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
+        crate::outln!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
     } else {
-        print!("{}", redactor.apply(&render(&result)));
+        crate::out!("{}", redactor.apply(&render(&result)));
     }
     if result["isError"] == Value::Bool(true) {
         eprintln!("mcp-bridge: `{tool}` on `{name}` returned an error (isError)");

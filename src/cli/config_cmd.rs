@@ -14,8 +14,8 @@ const EXAMPLE: &str = include_str!("../../config.example.toml");
 
 pub fn path(flag: Option<&Path>) -> Result<(), CliError> {
     match config::locate(flag) {
-        Some(p) => println!("{}", p.display()),
-        None => println!("(no config directory on this system; pass --config)"),
+        Some(p) => crate::outln!("{}", p.display()),
+        None => crate::outln!("(no config directory on this system; pass --config)"),
     }
     Ok(())
 }
@@ -41,7 +41,7 @@ pub fn init(flag: Option<&Path>) -> Result<(), CliError> {
     };
     file.write_all(starter().as_bytes())
         .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
-    println!("Wrote {}", path.display());
+    crate::outln!("Wrote {}", path.display());
     eprintln!(
         "It has the built-in sandbox and commented examples for each provider. Next:\n  \
          mcp-bridge doctor             check it end to end\n  \
@@ -86,19 +86,19 @@ pub async fn check(flag: Option<&Path>, only: Option<&str>) -> Result<(), CliErr
             redactor: &redactor,
         })
         .await?;
-        println!(
+        crate::outln!(
             "ok  {name:<16} {:<16} {}",
             entry.provider_name(),
             display_url(&prepared.endpoint.url)
         );
     }
-    println!("{}: valid", config.display_path());
+    crate::outln!("{}: valid", config.display_path());
     Ok(())
 }
 
 pub fn servers(flag: Option<&Path>) -> Result<(), CliError> {
     let config = Config::load(flag)?;
-    println!("{}", config.display_path());
+    crate::outln!("{}", config.display_path());
     for (name, entry) in &config.servers {
         let url = entry
             .url
@@ -113,10 +113,10 @@ pub fn servers(flag: Option<&Path>) -> Result<(), CliError> {
         } else {
             " "
         };
-        println!("{mark} {name:<16} {:<16} {shown}", entry.provider_name());
+        crate::outln!("{mark} {name:<16} {:<16} {shown}", entry.provider_name());
     }
     for (name, bundle) in &config.bundles {
-        println!("  {name:<16} {:<16} {}", "(bundle)", bundle.servers.join(", "));
+        crate::outln!("  {name:<16} {:<16} {}", "(bundle)", bundle.servers.join(", "));
     }
     Ok(())
 }

@@ -53,34 +53,34 @@ pub async fn run(flag: Option<&Path>, only: Option<&str>) -> Result<(), CliError
     let config = match Config::load(flag) {
         Ok(c) => c,
         Err(e) => {
-            println!("config  FAIL");
-            println!("\n✗ {e}\n  To fix: correct the file, then run `mcp-bridge config check`.");
+            crate::outln!("config  FAIL");
+            crate::outln!("\n✗ {e}\n  To fix: correct the file, then run `mcp-bridge config check`.");
             return Err(CliError::Found);
         }
     };
     let names = config.servers_to_check(only)?;
     if names.is_empty() {
-        println!(
+        crate::outln!(
             "✗ {} defines no servers.\n  To fix: add a [servers.<name>] table (`mcp-bridge config init` writes an example).",
             config.display_path()
         );
         return Err(CliError::Found);
     }
-    println!("Config: {}", config.display_path());
+    crate::outln!("Config: {}", config.display_path());
     let mut rows = Vec::new();
     for name in names {
         let row = check_server(&config, &name, &config.servers[&name]).await;
         rows.push(row);
     }
-    print!("{}", table(&rows));
+    crate::out!("{}", table(&rows));
     let problems: Vec<&String> = rows.iter().flat_map(|r| &r.problems).collect();
     if problems.is_empty() {
-        println!("\nAll {} server(s) passed.", rows.len());
+        crate::outln!("\nAll {} server(s) passed.", rows.len());
         return Ok(());
     }
-    println!();
+    crate::outln!();
     for p in &problems {
-        println!("✗ {p}");
+        crate::outln!("✗ {p}");
     }
     Err(CliError::Found)
 }

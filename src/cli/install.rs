@@ -101,7 +101,7 @@ pub fn run(
     };
     if !write {
         let shown = json!({"mcpServers": servers});
-        println!("{}", serde_json::to_string_pretty(&shown).unwrap_or_default());
+        crate::outln!("{}", serde_json::to_string_pretty(&shown).unwrap_or_default());
         eprintln!(
             "Add this to {} ({}), or run again with --write to merge it in.",
             file.display(),
@@ -182,7 +182,7 @@ fn merge_into(file: &Path, servers: Map<String, Value>) -> Result<(), CliError> 
             let _ = std::fs::remove_file(&tmp);
             fail(format!("cannot write {}: {e}", file.display()))
         })?;
-    println!("{} in {}", report.join(", "), file.display());
+    crate::outln!("{} in {}", report.join(", "), file.display());
     Ok(())
 }
 

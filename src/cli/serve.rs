@@ -96,7 +96,7 @@ pub async fn sandbox(port: u16, token: Option<String>, session_ttl: Option<f64>)
     })
     .await
     .map_err(|e| CliError::Failed(format!("cannot start the sandbox on 127.0.0.1:{port}: {e}")))?;
-    println!("{}", sandbox.url());
+    crate::outln!("{}", sandbox.url());
     eprintln!("mcp-bridge sandbox listening at {} (Ctrl-C to stop)", sandbox.url());
     let _ = tokio::signal::ctrl_c().await;
     sandbox.shutdown().await;
@@ -105,8 +105,8 @@ pub async fn sandbox(port: u16, token: Option<String>, session_ttl: Option<f64>)
 
 pub async fn emulate(kind: &str) -> Result<(), CliError> {
     let launched = crate::emulator::launch::launch(kind).await.map_err(CliError::Usage)?;
-    println!("{}", launched.url);
-    println!("\n# A config entry that reaches this emulator:\n{}", launched.config);
+    crate::outln!("{}", launched.url);
+    crate::outln!("\n# A config entry that reaches this emulator:\n{}", launched.config);
     eprintln!(
         "mcp-bridge: {kind} emulator listening at {} (Ctrl-C to stop)",
         launched.url

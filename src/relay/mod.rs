@@ -25,6 +25,7 @@ pub fn stdin() -> Box<dyn AsyncRead + Unpin + Send> {
 }
 #[cfg(not(unix))]
 pub fn stdout() -> Box<dyn tokio::io::AsyncWrite + Unpin + Send> {
+    crate::console::stdout_is_protocol();
     Box::new(tokio::io::stdout())
 }
 

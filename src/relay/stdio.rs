@@ -80,8 +80,10 @@ pub fn stdin() -> Input {
 }
 
 /// The relay's output: stdout, written directly when it is a pipe or socket
-/// of its own (not shared with stderr). Must be called inside the runtime.
+/// of its own (not shared with stderr). From then on stdout is the
+/// protocol's alone (`console`). Must be called inside the runtime.
 pub fn stdout() -> Output {
+    crate::console::stdout_is_protocol();
     let fallback = || -> Output { Box::new(tokio::io::stdout()) };
     let (kind, out_id) = classify(io::stdout().as_fd());
     let (_, err_id) = classify(io::stderr().as_fd());
