@@ -61,6 +61,10 @@ fn tools_on_an_unreachable_server_fails_with_the_relays_error() {
         "{}",
         r.all()
     );
+    // The command's own prefix, not the relay's again after it.
+    let last = r.err.lines().last().unwrap_or_default();
+    assert!(last.starts_with("mcp-bridge: `down`"), "{}", r.all());
+    assert_eq!(last.matches("mcp-bridge:").count(), 1, "{}", r.all());
 }
 
 #[test]

@@ -349,6 +349,11 @@ async fn unreachable_remote_and_timeouts_get_errors_naming_the_server() {
         .await;
     let msg = r["error"]["message"].as_str().unwrap();
     assert!(msg.contains("`remote`") && msg.contains("cannot reach"), "{msg}");
+    // What to do about it: the config key to check and the command that checks.
+    assert!(
+        msg.contains("To fix: check `url` in [servers.remote]") && msg.contains("`mcp-bridge doctor remote`"),
+        "{msg}"
+    );
 
     let sbx = sandbox(None, None).await;
     let mut b = Bridge::serve(&config_for(&sbx.url(), "timeout = \"1s\""), "remote");

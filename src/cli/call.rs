@@ -5,7 +5,7 @@
 
 use super::CliError;
 use super::serve::prepare_server;
-use super::session::{Failure, Session};
+use super::session::Session;
 use crate::bundle;
 use crate::redact::Redactor;
 use serde_json::{Map, Value};
@@ -117,11 +117,6 @@ pub async fn call(
     session.close().await;
     let result = match answer {
         Ok(result) => result,
-        Err(Failure::Rpc { code, message }) => {
-            return Err(CliError::Failed(format!(
-                "`{tool}` on `{name}` failed: {message} (JSON-RPC error {code})"
-            )));
-        }
         Err(e) => return Err(CliError::Failed(format!("`{tool}` on `{name}` failed: {e}"))),
     };
     if as_json {

@@ -39,7 +39,11 @@ pub enum Failure {
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Failure::Rpc { code, message } => write!(f, "{message} (JSON-RPC error {code})"),
+            Failure::Rpc { code, message } => {
+                // Said by the command already; the bridge's own errors start so for the client.
+                let message = message.strip_prefix("mcp-bridge: ").unwrap_or(message);
+                write!(f, "{message} (JSON-RPC error {code})")
+            }
             Failure::Broken(why) => f.write_str(why),
         }
     }

@@ -75,6 +75,22 @@ fn body_suffix(body: &str) -> String {
 }
 
 impl RemoteError {
+    /// What the person can do about it, for server `server`, when the
+    /// message does not say so already.
+    fn fix(&self, server: &str) -> Option<String> {
+        let check = format!("`mcp-bridge doctor {server}` checks the way there step by step");
+        match self {
+            RemoteError::Unreachable(_) => Some(format!(
+                "check `url` in [servers.{server}] and that the server is running; {check}"
+            )),
+            RemoteError::Status { status: 404 | 405, .. } => Some(format!(
+                "check that `url` in [servers.{server}] is the server's MCP endpoint; {check}"
+            )),
+            RemoteError::Protocol(_) | RemoteError::SessionLost(_) => Some(check),
+            _ => None,
+        }
+    }
+
     fn code(&self) -> i64 {
         match self {
             RemoteError::Timeout(_) => jsonrpc::TIMEOUT_ERROR,

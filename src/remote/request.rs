@@ -143,8 +143,9 @@ impl Remote {
             return;
         }
         let ep = &self.ctx.endpoint;
+        let fix = e.fix(&ep.server).map(|f| format!(". To fix: {f}")).unwrap_or_default();
         let message = self.ctx.redact(&format!(
-            "mcp-bridge: server `{}` ({}): {e}",
+            "mcp-bridge: server `{}` ({}): {e}{fix}",
             ep.server,
             display_url(&ep.url)
         ));
