@@ -410,15 +410,14 @@ async fn sigterm_ends_the_session_cleanly() {
     );
 }
 
-#[tokio::test]
-async fn a_proxy_in_the_environment_is_not_used_for_loopback_servers() {
-    let sbx = sandbox(None, None).await;
-    let (dir, config) = support::write_config(&config_for(&sbx.url(), ""));
+/// `serve remote` for the server at `url`, with `proxy` as the environment's
+/// HTTP and catch-all proxy (and no `NO_PROXY`).
+fn serve_behind_proxy(url: &str, proxy: &str) -> Bridge {
+    let (dir, config) = support::write_config(&config_for(url, ""));
     let mut cmd = Bridge::command();
-    // A proxy that does not exist: using it would fail every request.
-    cmd.env("HTTP_PROXY", "http://127.0.0.1:9")
-        .env("http_proxy", "http://127.0.0.1:9")
-        .env("ALL_PROXY", "http://127.0.0.1:9")
+    cmd.env("HTTP_PROXY", proxy)
+        .env("http_proxy", proxy)
+        .env("ALL_PROXY", proxy)
         .env_remove("NO_PROXY")
         .env_remove("no_proxy")
         .arg("--config")
@@ -426,6 +425,14 @@ async fn a_proxy_in_the_environment_is_not_used_for_loopback_servers() {
         .args(["serve", "remote"]);
     let mut b = Bridge::spawn(cmd);
     b.keep(dir);
+    b
+}
+
+#[tokio::test]
+async fn a_proxy_in_the_environment_is_not_used_for_loopback_servers() {
+    let sbx = sandbox(None, None).await;
+    // A proxy that does not exist: using it would fail every request.
+    let mut b = serve_behind_proxy(&sbx.url(), "http://127.0.0.1:9");
     b.initialize(CAPS()).await;
     assert!(text(&call(&mut b, "chat_list_channels", json!({})).await).contains("#general"));
 }
@@ -467,17 +474,7 @@ async fn a_server_elsewhere_is_reached_through_the_environments_proxy() {
     let proxy = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let (dir, config) = support::write_config(&config_for("http://mcp.remote.test/mcp", ""));
-    let mut cmd = Bridge::command();
-    cmd.env("HTTP_PROXY", &proxy)
-        .env("http_proxy", &proxy)
-        .env_remove("NO_PROXY")
-        .env_remove("no_proxy")
-        .arg("--config")
-        .arg(&config)
-        .args(["serve", "remote"]);
-    let mut b = Bridge::spawn(cmd);
-    b.keep(dir);
+    let mut b = serve_behind_proxy("http://mcp.remote.test/mcp", &proxy);
     b.initialize(CAPS()).await;
     assert!(text(&call(&mut b, "chat_list_channels", json!({})).await).contains("#general"));
     let seen = seen.lock().unwrap().clone();
