@@ -280,9 +280,13 @@ async fn a_file_as_stdin_is_relayed_to_its_end() {
     talk_to(child, move |child| {
         let mut ids = all_ids();
         ids.push(json!("init"));
-        let got = read_answers(stdout, &ids);
+        // Checked after the first line, while the child is surely running:
+        // it cannot end before the 3 MiB answer has been read from the pipe.
+        let mut stdout = BufReader::new(stdout);
+        let mut first = Vec::new();
+        stdout.read_until(b'\n', &mut first).unwrap();
         assert_eq!(fd_flags(child, 0) & O_NONBLOCK, 0, "a file is read the blocking way");
-        got
+        read_answers(std::io::Read::chain(&first[..], stdout), &ids)
     })
     .await;
 }

@@ -152,7 +152,7 @@ pub async fn relay_prepared(
     watchers.iter().for_each(|w| w.abort());
     drop(bundle);
     drop(tx);
-    let _ = tokio::time::timeout(Duration::from_millis(500), writer).await;
+    writer.finish(relay::FLUSH_LIMIT).await;
     drop(keep_alive);
     Ok(())
 }

@@ -61,9 +61,9 @@ pub async fn relay_prepared(
     remote.keep_responses(prepared.hooks.is_some());
     relay::run(input, remote, tx.clone(), prepared.hooks).await;
     drop(tx);
-    // Everything queued is flushed by now or within moments; don't wait on
-    // background tasks that may still hold a sender.
-    let _ = tokio::time::timeout(Duration::from_millis(500), writer).await;
+    // Every answer is queued by now; background tasks that may still hold a
+    // sender are not waited for.
+    writer.finish(relay::FLUSH_LIMIT).await;
     drop(prepared.keep_alive);
     Ok(())
 }

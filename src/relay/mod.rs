@@ -16,7 +16,11 @@ pub use lines::{ClientLines, Line, decode_line};
 
 #[cfg(unix)]
 pub use stdio::{stdin, stdout};
-pub use stdout::spawn_writer;
+pub use stdout::{Writer, spawn_writer};
+
+/// The longest the relay waits, once stdin has closed, for the last
+/// messages to be written (the client may have stopped reading).
+pub const FLUSH_LIMIT: Duration = Duration::from_millis(500);
 
 /// The relay's input and output (tokio's blocking-thread stdio here).
 #[cfg(not(unix))]
@@ -154,5 +158,5 @@ pub async fn refuse_all(
         }
     }
     drop(tx);
-    let _ = writer.await;
+    writer.finish(FLUSH_LIMIT).await;
 }

@@ -1,21 +1,57 @@
 //! The single writer of stdout. Every message for the client goes through
 //! one channel to this task, which writes one JSON line per message and
 //! flushes whenever the queue is drained, so answers leave as soon as they
-//! arrive and lines never interleave.
+//! arrive and lines never interleave. At the end the relay tells it to
+//! finish: it writes what is queued by then and stops, without waiting for
+//! every sender (background tasks may hold one a while longer).
 
 use crate::remote::inbound::Outgoing;
+use std::time::Duration;
 use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+
+/// The running writer.
+pub struct Writer {
+    task: JoinHandle<()>,
+    finish: oneshot::Sender<()>,
+}
+
+impl Writer {
+    /// Write what is queued by now and stop, waiting at most `limit` (the
+    /// client may have stopped reading). False when the writer did not end
+    /// cleanly in that time (logged).
+    pub async fn finish(self, limit: Duration) -> bool {
+        let _ = self.finish.send(());
+        let ended = matches!(tokio::time::timeout(limit, self.task).await, Ok(Ok(())));
+        if !ended {
+            tracing::debug!("the last messages for the client were not all written within {limit:?}");
+        }
+        ended
+    }
+}
 
 pub fn spawn_writer(
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
     output: impl AsyncWrite + Unpin + Send + 'static,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
+) -> Writer {
+    let (finish, mut finished) = oneshot::channel();
+    let task = tokio::spawn(async move {
         let mut w = BufWriter::new(output);
-        while let Some(msg) = rx.recv().await {
-            let mut batch = vec![msg];
+        let mut last = false;
+        while !last {
+            let first = tokio::select! {
+                biased;
+                msg = rx.recv() => match msg {
+                    Some(msg) => Some(msg),
+                    None => return,
+                },
+                _ = &mut finished => {
+                    last = true;
+                    None
+                }
+            };
+            let mut batch: Vec<Outgoing> = first.into_iter().collect();
             while let Ok(m) = rx.try_recv() {
                 batch.push(m);
             }
@@ -43,7 +79,8 @@ pub fn spawn_writer(
                 return;
             }
         }
-    })
+    });
+    Writer { task, finish }
 }
 
 /// Up to this many bytes per chunk of a serialised message.
@@ -98,12 +135,18 @@ mod tests {
         }
         let raw = br#"{"id": 3,  "result":{}}"#;
         tx.send_raw(raw.to_vec()).unwrap();
+        // A sender still alive (as a background task's may be): finishing
+        // writes what was queued and ends the output all the same.
+        let _late = tx.clone();
         drop(tx);
+        let finished = tokio::spawn(task.finish(std::time::Duration::from_secs(10)));
         let mut out = Vec::new();
-        tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut out)
+        let read = tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut out);
+        tokio::time::timeout(std::time::Duration::from_secs(10), read)
             .await
+            .expect("the output ends once the writer is told to finish")
             .unwrap();
-        task.await.unwrap();
+        assert!(finished.await.unwrap(), "the writer ended cleanly");
         let lines: Vec<Value> = out
             .split(|b| *b == b'\n')
             .filter(|l| !l.is_empty())
