@@ -74,16 +74,21 @@ pub fn secret_segment(url: &url::Url) -> Option<String> {
 /// (e.g. "connection refused"), without the URL, which can carry secrets.
 pub fn http_error_text(e: reqwest::Error) -> String {
     let timeout = e.is_timeout();
-    let e = e.without_url();
+    let mut text = with_causes(&e.without_url());
+    if timeout && !text.contains("timed out") {
+        text.push_str(" (timed out)");
+    }
+    text
+}
+
+/// An error and each of its causes, joined by `: `.
+pub fn with_causes(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
+    let mut source = e.source();
     while let Some(s) = source {
         text.push_str(": ");
         text.push_str(&s.to_string());
         source = s.source();
-    }
-    if timeout && !text.contains("timed out") {
-        text.push_str(" (timed out)");
     }
     text
 }

@@ -53,7 +53,10 @@ impl Loopback {
             return Ok(None);
         }
         let req = http::Request::try_from(req).map_err(crate::redact::http_error_text)?;
-        let resp = self.client.request(req).await.map_err(|e| error_text(&e))?;
+        let resp = self.client.request(req).await.map_err(|e| {
+            // As reqwest words it; no URL in any of it.
+            format!("error sending request: {}", crate::redact::with_causes(&e))
+        })?;
         if resp.status().is_redirection() {
             return Ok(None);
         }
@@ -68,16 +71,4 @@ impl Loopback {
 
 fn is_plain_loopback(url: &Url) -> bool {
     url.scheme() == "http" && crate::net::is_loopback(url)
-}
-
-/// The error and its causes, as reqwest words them (no URL in any of them).
-fn error_text(e: &hyper_util::client::legacy::Error) -> String {
-    let mut text = format!("error sending request: {e}");
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
