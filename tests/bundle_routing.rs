@@ -213,3 +213,33 @@ async fn cancel_and_progress_route_to_the_owning_remote() {
     };
     assert!(cancelled(&a) && !cancelled(&b));
 }
+
+/// The client goes away with calls still running on both servers: each is
+/// answered before the bridge exits (an answer reaches the client through
+/// its member's feed, which is passed on before the end).
+#[tokio::test]
+async fn calls_in_flight_when_stdin_closes_are_all_answered() {
+    let (a, b) = (sandbox().await, sandbox().await);
+    let mut bridge = serve_many(&config(&a, &b, ""), &["both"]);
+    bridge.initialize(json!({})).await;
+    let mut ids = Vec::new();
+    for i in 0..16 {
+        let id = json!(format!("call-{i}"));
+        let tool = if i % 2 == 0 {
+            "alpha__slow_echo"
+        } else {
+            "beta__slow_echo"
+        };
+        let args = json!({"text": format!("echo {i}"), "delay_ms": 20 + (i % 4) * 10});
+        bridge
+            .send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": args}}))
+            .await;
+        ids.push(id);
+    }
+    bridge.close_stdin();
+    for (i, id) in ids.iter().enumerate() {
+        let r = bridge.wait_response(id, Duration::from_secs(20)).await;
+        assert_eq!(r["result"]["content"][0]["text"], format!("echo {i}"), "{r}");
+    }
+    assert!(bridge.wait_exit(Duration::from_secs(10)).await.success());
+}

@@ -130,17 +130,38 @@ pub async fn relay_prepared(
         changed: Mutex::new(BTreeSet::new()),
         change_bell: Notify::new(),
     });
+    // Each member's messages go on to the client through a feed. At the end
+    // a feed passes on what is queued by then and stops, before the writer
+    // does the same: an answer that reached a member is written.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut feeders = Vec::new();
     for (i, mut feed) in feeds.into_iter().enumerate() {
         let b = bundle.clone();
-        tokio::spawn(async move {
-            while let Some(msg) = feed.recv().await {
-                // A member's answers are renumbered for the client, so a raw
-                // one is parsed here.
+        let mut stopped = stopped.clone();
+        feeders.push(tokio::spawn(async move {
+            // A member's answers are renumbered for the client, so a raw one
+            // is parsed here.
+            let pass_on = |msg: crate::remote::inbound::Outgoing| {
                 if let Some(msg) = msg.into_value() {
                     b.remote_message(i, msg);
                 }
+            };
+            loop {
+                tokio::select! {
+                    biased;
+                    msg = feed.recv() => match msg {
+                        Some(msg) => pass_on(msg),
+                        None => return,
+                    },
+                    _ = stopped.changed() => {
+                        while let Ok(msg) = feed.try_recv() {
+                            pass_on(msg);
+                        }
+                        return;
+                    }
+                }
             }
-        });
+        }));
     }
     let b = bundle.clone();
     let mut watchers = vec![tokio::spawn(async move { b.announce_changes().await })];
@@ -150,6 +171,8 @@ pub async fn relay_prepared(
     }
     client::run(bundle.clone(), input).await;
     watchers.iter().for_each(|w| w.abort());
+    let _ = stop.send(true);
+    let _ = tokio::time::timeout(relay::FLUSH_LIMIT, futures::future::join_all(feeders)).await;
     drop(bundle);
     drop(tx);
     writer.finish(relay::FLUSH_LIMIT).await;
