@@ -85,14 +85,17 @@ impl Ctx {
     /// Send the request `make` builds: the loopback way when the remote is
     /// on this machine, else (or to follow a redirect) with reqwest.
     async fn send(&self, make: impl Fn() -> RequestBuilder) -> Result<Response, RemoteError> {
-        if let Some(lo) = &self.loopback {
-            match lo.send(make()).await {
-                Ok(Some(resp)) => return Ok(resp),
-                Ok(None) => {}
-                Err(text) => return Err(RemoteError::Unreachable(self.redact(&text))),
-            }
+        let Some(lo) = &self.loopback else {
+            return make().send().await.map_err(|e| self.transport_error(e));
+        };
+        match lo.send(make()).await {
+            Ok(Some(resp)) => return Ok(resp),
+            Ok(None) => {}
+            Err(text) => return Err(RemoteError::Unreachable(self.redact(&text))),
         }
-        make().send().await.map_err(|e| self.transport_error(e))
+        let req = make().build().map_err(|e| self.transport_error(e))?;
+        let general = lo.general().map_err(RemoteError::Unreachable)?;
+        general.execute(req).await.map_err(|e| self.transport_error(e))
     }
 
     /// A transport error as text with no URL (URLs can carry secrets).

@@ -14,11 +14,15 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use reqwest::{RequestBuilder, Response, ResponseBuilderExt};
+use std::sync::OnceLock;
 use std::time::Duration;
 use url::Url;
 
 pub struct Loopback {
     client: Client<HttpConnector, reqwest::Body>,
+    /// reqwest's general client, for what goes its way (made on first use:
+    /// loading the platform's root certificates is most of a start-up).
+    general: OnceLock<Result<reqwest::Client, String>>,
     /// The remote's URL, which each response carries (as reqwest's do);
     /// without it reqwest would parse a placeholder URL for every one.
     url: http::Extensions,
@@ -40,7 +44,27 @@ impl Loopback {
             .build(connector);
         let mut url_only = http::Response::builder().url(url.clone()).body(()).ok()?;
         let url = std::mem::take(url_only.extensions_mut());
-        Some(Loopback { client, url })
+        Some(Loopback {
+            client,
+            general: OnceLock::new(),
+            url,
+        })
+    }
+
+    /// A client to build this remote's requests with (they are sent the
+    /// loopback way, or by [`general`](Self::general)): it loads no
+    /// certificates, as it never speaks TLS.
+    pub fn builder(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .no_proxy()
+            .tls_certs_only([])
+            .build()
+            .unwrap_or_default()
+    }
+
+    /// reqwest's general client, for a request that goes its way.
+    pub fn general(&self) -> Result<&reqwest::Client, String> {
+        self.general.get_or_init(super::general_client).as_ref().map_err(Clone::clone)
     }
 
     /// Send `req`; None when it is for reqwest after all: it goes elsewhere

@@ -104,6 +104,17 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long an idle connection to the remote is kept for the next request.
 const POOL_IDLE: Duration = Duration::from_secs(60);
 
+/// The HTTP client for a remote: the environment's proxies (never for
+/// loopback), TLS with the platform's roots, redirects followed.
+fn general_client() -> Result<reqwest::Client, String> {
+    crate::net::proxies(reqwest::Client::builder())
+        .tcp_nodelay(true)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .pool_idle_timeout(POOL_IDLE)
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
 /// State shared by both transports.
 pub(crate) struct Ctx {
     pub endpoint: Endpoint,
@@ -145,16 +156,16 @@ impl Remote {
     }
 
     pub fn new(endpoint: Endpoint, inbound: Arc<Inbound>) -> Result<Remote, RemoteError> {
-        let http = crate::net::proxies(reqwest::Client::builder())
-            .tcp_nodelay(true)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .pool_idle_timeout(POOL_IDLE)
-            .build()
-            .map_err(|e| RemoteError::Unreachable(format!("cannot build the HTTP client: {e}")))?;
+        let loopback = loopback::Loopback::to(&endpoint.url, CONNECT_TIMEOUT, POOL_IDLE);
+        // A remote on this machine only has its requests built by reqwest:
+        // its general client is made if a request ever needs it.
+        let http = match &loopback {
+            Some(lo) => lo.builder(),
+            None => general_client().map_err(RemoteError::Unreachable)?,
+        };
         if !endpoint.tools.is_empty() {
             inbound.add_transform(Arc::new(filter::ListFilter(endpoint.tools.clone())));
         }
-        let loopback = loopback::Loopback::to(&endpoint.url, CONNECT_TIMEOUT, POOL_IDLE);
         let ctx = Arc::new(Ctx {
             endpoint,
             http,
