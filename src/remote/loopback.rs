@@ -64,7 +64,10 @@ impl Loopback {
 
     /// reqwest's general client, for a request that goes its way.
     pub fn general(&self) -> Result<&reqwest::Client, String> {
-        self.general.get_or_init(super::general_client).as_ref().map_err(Clone::clone)
+        self.general
+            .get_or_init(super::general_client)
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// Send `req`; None when it is for reqwest after all: it goes elsewhere
