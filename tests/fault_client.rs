@@ -66,11 +66,14 @@ async fn s09_malformed_stdin_lines() {
         .await;
     b.send_raw(r#"{"jsonrpc":"2.0","id":"twelve","method":"tools/call","params":{"name":17}}"#)
         .await;
+    // Valid JSON with a number no f64 holds: an error for its own id.
+    b.send_raw(r#"{"jsonrpc":"2.0","id":15,"method":"tools/call","params":{"name":"echo","arguments":{"n":1e400}}}"#)
+        .await;
     // A batch of two good requests, CRLF-terminated.
     b.send_bytes(b"[{\"jsonrpc\":\"2.0\",\"id\":13,\"method\":\"ping\"},{\"jsonrpc\":\"2.0\",\"id\":14,\"method\":\"tools/list\"}]\r\n")
         .await;
 
-    let ids = [json!(10), json!(11), json!("twelve"), json!(13), json!(14)];
+    let ids = [json!(10), json!(11), json!("twelve"), json!(13), json!(14), json!(15)];
     let mut null_errors = 0;
     let mut got = std::collections::HashMap::new();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -102,6 +105,14 @@ async fn s09_malformed_stdin_lines() {
     assert!(got["\"twelve\""].get("error").is_some() || got["\"twelve\""]["result"]["isError"] == true);
     assert!(got["13"]["result"].is_object(), "{got:?}");
     assert!(got["14"]["result"]["tools"].is_array(), "{got:?}");
+    assert_eq!(got["15"]["error"]["code"], -32700, "{got:?}");
+    assert!(
+        got["15"]["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("out of range"),
+        "{got:?}"
+    );
     b.expect_silence(Duration::from_millis(500)).await;
     let seen = proxy.log();
     assert!(seen.iter().all(|s| s.rpc.as_deref() != Some("42")), "{seen:?}");

@@ -83,14 +83,34 @@ pub fn decode_line(buf: &[u8]) -> Line {
         Ok(single) => Line::Messages(vec![single]),
         Err(e) => {
             tracing::warn!("stdin: not JSON ({e})");
+            // Valid JSON can still fail here (a number no f64 holds, such as
+            // 1e400): the request's own id, when it can be read, gets the
+            // answer, so the client is not left waiting for it.
+            let id = request_id(line).unwrap_or(Value::Null);
             Line::Error(jsonrpc::error(
-                Value::Null,
+                id,
                 jsonrpc::PARSE_ERROR,
                 format!("Parse error: {e}"),
                 None,
             ))
         }
     }
+}
+
+/// The `id` (a string or number) of a JSON object, read while skipping
+/// every other member unconverted.
+fn request_id(line: &[u8]) -> Option<Value> {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        id: Option<Value>,
+    }
+    if line.first() != Some(&b'{') {
+        return None; // a batch, or not an object: no one id to answer
+    }
+    serde_json::from_slice::<Envelope>(line)
+        .ok()?
+        .id
+        .filter(|id| id.is_string() || id.is_number())
 }
 
 fn trim_ascii(b: &[u8]) -> &[u8] {
@@ -117,4 +137,32 @@ async fn terminated() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn error_of(line: &str) -> Value {
+        match decode_line(line.as_bytes()) {
+            Line::Error(e) => e,
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn valid_json_it_cannot_hold_is_answered_for_its_own_id() {
+        let e = error_of(r#"{"jsonrpc":"2.0","id":"q-1","method":"x","params":{"n":1e400}}"#);
+        assert_eq!(e["id"], json!("q-1"), "{e}");
+        assert_eq!(e["error"]["code"], jsonrpc::PARSE_ERROR);
+        // No one id to answer: a batch, an id that is not one, broken JSON.
+        for line in [
+            r#"[{"jsonrpc":"2.0","id":1,"method":"x","params":{"n":1e400}}]"#,
+            r#"{"jsonrpc":"2.0","id":{"a":1},"method":"x","params":{"n":1e400}}"#,
+            r#"{"jsonrpc":"2.0","id":3,"method":"#,
+        ] {
+            assert_eq!(error_of(line)["id"], Value::Null, "{line}");
+        }
+    }
 }
