@@ -54,7 +54,7 @@ impl Loopback {
     /// A client to build this remote's requests with (they are sent the
     /// loopback way, or by [`general`](Self::general)): it loads no
     /// certificates, as it never speaks TLS.
-    pub fn builder(&self) -> reqwest::Client {
+    pub fn builder() -> reqwest::Client {
         reqwest::Client::builder()
             .no_proxy()
             .tls_certs_only([])

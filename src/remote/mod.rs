@@ -159,8 +159,8 @@ impl Remote {
         let loopback = loopback::Loopback::to(&endpoint.url, CONNECT_TIMEOUT, POOL_IDLE);
         // A remote on this machine only has its requests built by reqwest:
         // its general client is made if a request ever needs it.
-        let http = match &loopback {
-            Some(lo) => lo.builder(),
+        let http = match loopback {
+            Some(_) => loopback::Loopback::builder(),
             None => general_client().map_err(RemoteError::Unreachable)?,
         };
         if !endpoint.tools.is_empty() {
