@@ -438,7 +438,7 @@ async fn a_proxy_in_the_environment_is_not_used_for_loopback_servers() {
 }
 
 /// A server elsewhere (not on this machine) is reached through the proxy
-/// the environment names, by reqwest (`remote/loopback.rs` is only for
+/// the environment names, by reqwest (`remote/loopback/` is only for
 /// loopback). The proxy here is a plain HTTP forward proxy on loopback that
 /// passes each request on to the sandbox and notes the host it was for.
 #[tokio::test]
@@ -563,7 +563,7 @@ async fn sequential_calls_keep_their_connections() {
 
 /// A server on this machine that moved: every request to it is answered
 /// `307 Temporary Redirect` to the sandbox. The bridge sends to a loopback
-/// remote its own lean way (`remote/loopback.rs`), which leaves redirects to
+/// remote its own lean way (`remote/loopback/`), which leaves redirects to
 /// reqwest; the calls must still get through, in one session.
 #[tokio::test]
 async fn follows_a_redirect_from_a_loopback_remote() {

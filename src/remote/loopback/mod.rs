@@ -1,0 +1,220 @@
+//! The way to a remote on this machine over plain HTTP (a local MCP server,
+//! the sandbox): the bridge's own HTTP/1.1 over a small pool of kept-alive
+//! connections (`h1`).
+//!
+//! reqwest and hyper are built for networks: redirect handling (which turns
+//! the request's URI into text and parses it as a URL again, twice per
+//! request), retries, TLS, proxies, and a task per connection that each
+//! request and each piece of body is handed to and back from. None of that
+//! applies on loopback, yet there it is most of what a relayed call costs
+//! the bridge, since the remote answers in microseconds. Here the request
+//! is written in one write and its response read in the task that waits for
+//! it. The request is still built by reqwest (the same headers, body and
+//! credentials on both ways), and the answer comes back as a
+//! `reqwest::Response`, so the rest of the bridge reads it the same way. A
+//! redirect, or a request for somewhere else, is left to reqwest.
+
+mod h1;
+
+use reqwest::{RequestBuilder, Response, ResponseBuilderExt};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use url::Url;
+
+pub struct Loopback {
+    pool: Arc<Pool>,
+    /// The remote's host and port, the pool's key for its connections.
+    home: Arc<str>,
+    connect_timeout: Duration,
+    /// reqwest's general client, for what goes its way (made on first use:
+    /// loading the platform's root certificates is most of a start-up).
+    general: OnceLock<Result<reqwest::Client, String>>,
+    /// The remote's URL, which each response carries (as reqwest's do);
+    /// without it reqwest would parse a placeholder URL for every one.
+    url: http::Extensions,
+}
+
+impl Loopback {
+    /// The loopback way to `url`, if it is `http://` on this machine (no
+    /// proxy ever applies there: see `net`).
+    pub fn to(url: &Url, connect_timeout: Duration, idle: Duration) -> Option<Loopback> {
+        if !is_plain_loopback(url) {
+            return None;
+        }
+        let mut url_only = http::Response::builder().url(url.clone()).body(()).ok()?;
+        let home = authority(url).into();
+        let url = std::mem::take(url_only.extensions_mut());
+        Some(Loopback {
+            home,
+            pool: Arc::new(Pool {
+                idle: Mutex::new(Vec::new()),
+                idle_limit: idle,
+            }),
+            connect_timeout,
+            general: OnceLock::new(),
+            url,
+        })
+    }
+
+    /// A client to build this remote's requests with (they are sent the
+    /// loopback way, or by [`general`](Self::general)): it loads no
+    /// certificates, as it never speaks TLS.
+    pub fn builder() -> reqwest::Client {
+        reqwest::Client::builder()
+            .no_proxy()
+            .tls_certs_only([])
+            .build()
+            .unwrap_or_default()
+    }
+
+    /// reqwest's general client, for a request that goes its way.
+    pub fn general(&self) -> Result<&reqwest::Client, String> {
+        self.general
+            .get_or_init(super::general_client)
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Send `req`; None when it is for reqwest after all: it goes elsewhere
+    /// than this machine (a legacy server can name any message endpoint),
+    /// its body is a stream, or the answer is a redirect, which reqwest
+    /// follows. An error is text with no URL in it.
+    pub async fn send(&self, req: RequestBuilder) -> Result<Option<Response>, String> {
+        let req = req.build().map_err(crate::redact::http_error_text)?;
+        if !is_plain_loopback(req.url()) {
+            return Ok(None);
+        }
+        let body = match req.body() {
+            None => &[][..],
+            Some(b) => match b.as_bytes() {
+                Some(bytes) => bytes,
+                None => return Ok(None),
+            },
+        };
+        let wire = h1::encode(req.method(), req.url(), req.headers(), body);
+        let key = match authority(req.url()) {
+            a if *a == *self.home => self.home.clone(),
+            a => a.into(),
+        };
+        let mut conn = match self.pool.take(&key) {
+            Some(conn) => conn,
+            None => self.connect(req.url()).await?,
+        };
+        let exchange = async {
+            use tokio::io::AsyncWriteExt;
+            conn.stream.write_all(&wire).await?;
+            h1::read_head(&mut conn).await
+        };
+        // As reqwest words it; no URL in any of it.
+        let head = exchange.await.map_err(|e| format!("error sending request: {e}"))?;
+        tracing::trace!(method = %req.method(), status = head.status.as_u16(), "loopback response head");
+        if head.status.is_redirection() {
+            return Ok(None);
+        }
+        let (framing, keep) =
+            h1::Framing::of(req.method(), &head).map_err(|e| format!("error reading the response: {e}"))?;
+        let body = h1::Body::new(
+            conn,
+            framing,
+            keep,
+            Returns {
+                pool: self.pool.clone(),
+                key,
+            },
+        );
+        let mut resp = http::Response::new(reqwest::Body::wrap(body));
+        *resp.status_mut() = head.status;
+        *resp.version_mut() = head.version;
+        *resp.headers_mut() = head.headers;
+        resp.extensions_mut().extend(self.url.clone());
+        Ok(Some(Response::from(resp)))
+    }
+
+    /// A new connection to `url`'s host and port.
+    async fn connect(&self, url: &Url) -> Result<h1::Conn, String> {
+        let port = url.port_or_known_default().unwrap_or(80);
+        let connect = async {
+            match url.host() {
+                Some(url::Host::Ipv4(ip)) => TcpStream::connect((ip, port)).await,
+                Some(url::Host::Ipv6(ip)) => TcpStream::connect((ip, port)).await,
+                Some(url::Host::Domain(d)) => TcpStream::connect((d, port)).await,
+                None => Err(std::io::Error::other("the URL names no host")),
+            }
+        };
+        let stream = match tokio::time::timeout(self.connect_timeout, connect).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => return Err(format!("error sending request: cannot connect: {e}")),
+            Err(_) => {
+                return Err(format!(
+                    "error sending request: cannot connect (timed out after {:?})",
+                    self.connect_timeout
+                ));
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        tracing::debug!(port, "loopback: new connection to the remote");
+        Ok(h1::Conn::new(stream))
+    }
+}
+
+/// Idle connections, newest last, each with its host and port and the time
+/// it was put back.
+struct Pool {
+    idle: Mutex<Vec<(Arc<str>, h1::Conn, Instant)>>,
+    /// How long a connection may sit idle and still be used.
+    idle_limit: Duration,
+}
+
+/// The most idle connections kept (a burst of concurrent calls leaves one
+/// per call in flight).
+const MAX_IDLE: usize = 512;
+
+impl Pool {
+    /// The newest idle connection to `key` that is still open.
+    fn take(&self, key: &str) -> Option<h1::Conn> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        // Oldest first: those idle too long are a prefix.
+        let stale = idle
+            .iter()
+            .position(|(_, _, since)| now.duration_since(*since) < self.idle_limit)
+            .unwrap_or(idle.len());
+        idle.drain(..stale);
+        while let Some(i) = idle.iter().rposition(|(k, _, _)| **k == *key) {
+            let (_, conn, _) = idle.remove(i);
+            if conn.is_reusable() {
+                return Some(conn);
+            }
+        }
+        None
+    }
+}
+
+/// Puts a connection back in the pool once its response has been read.
+struct Returns {
+    pool: Arc<Pool>,
+    key: Arc<str>,
+}
+
+impl h1::Release for Returns {
+    fn release(&self, conn: h1::Conn) {
+        let mut idle = self.pool.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() >= MAX_IDLE {
+            idle.remove(0);
+        }
+        idle.push((self.key.clone(), conn, Instant::now()));
+    }
+}
+
+fn authority(url: &Url) -> String {
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or(""),
+        url.port_or_known_default().unwrap_or(80)
+    )
+}
+
+fn is_plain_loopback(url: &Url) -> bool {
+    url.scheme() == "http" && crate::net::is_loopback(url)
+}
