@@ -48,9 +48,23 @@ pub fn at<'a>(msg: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter().try_fold(msg, |v, key| v.get(*key))
 }
 
-/// A hashable key for a JSON-RPC id: `1` and `"1"` stay distinct.
-pub fn id_key(id: &Value) -> String {
-    id.to_string()
+/// A hashable key for a JSON-RPC id (or progress token): `1` and `"1"`
+/// stay distinct, and an integer, the usual id, is kept without text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum IdKey {
+    Int(i64),
+    Str(Box<str>),
+    /// Any other JSON (a float, a huge integer, null, …) as its text.
+    Other(Box<str>),
+}
+
+/// The key of id `id`.
+pub fn id_key(id: &Value) -> IdKey {
+    match id {
+        Value::String(s) => IdKey::Str(s.as_str().into()),
+        Value::Number(n) if n.is_i64() => IdKey::Int(n.as_i64().unwrap_or_default()),
+        other => IdKey::Other(other.to_string().into()),
+    }
 }
 
 /// Build an error response for `id`.
@@ -106,5 +120,18 @@ mod tests {
     #[test]
     fn id_keys_keep_types_apart() {
         assert_ne!(id_key(&json!(1)), id_key(&json!("1")));
+        assert_ne!(id_key(&json!(1)), id_key(&json!(1.0)));
+        assert_ne!(id_key(&json!(u64::MAX)), id_key(&json!(-1)));
+        assert_ne!(id_key(&json!(null)), id_key(&json!("null")));
+        for id in [
+            json!(7),
+            json!(-7),
+            json!("a"),
+            json!(2.5),
+            json!(u64::MAX),
+            json!(null),
+        ] {
+            assert_eq!(id_key(&id), id_key(&id.clone()), "{id}");
+        }
     }
 }

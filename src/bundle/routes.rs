@@ -16,9 +16,9 @@ pub struct Routes {
     /// Literal start of each resource template → member index.
     templates: Mutex<Vec<(String, usize)>>,
     /// The client's in-flight requests (id key) → member index.
-    in_flight: Mutex<HashMap<String, usize>>,
+    in_flight: Mutex<HashMap<jsonrpc::IdKey, usize>>,
     /// Remapped server→client request id → (member index, original id).
-    remapped: Mutex<HashMap<String, (usize, Value)>>,
+    remapped: Mutex<HashMap<jsonrpc::IdKey, (usize, Value)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -83,9 +83,10 @@ pub fn client_gone() {
 }
 
 /// Answers held by `follow`, by request id: a cancel drops one unanswered.
-static HELD: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Notify>>>> = LazyLock::new(Default::default);
+static HELD: LazyLock<Mutex<HashMap<crate::jsonrpc::IdKey, Arc<tokio::sync::Notify>>>> =
+    LazyLock::new(Default::default);
 
-fn held() -> std::sync::MutexGuard<'static, HashMap<String, Arc<tokio::sync::Notify>>> {
+fn held() -> std::sync::MutexGuard<'static, HashMap<crate::jsonrpc::IdKey, Arc<tokio::sync::Notify>>> {
     HELD.lock().unwrap_or_else(|e| e.into_inner())
 }
 

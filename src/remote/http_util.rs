@@ -2,10 +2,11 @@
 //! replaying it once after a 401 the credential can fix, and reading JSON or
 //! SSE bodies into `Inbound`.
 
+use super::outgoing::Outgoing;
 use super::{Ctx, RemoteError};
 use crate::credential::{Auth, Retry};
 use http::HeaderName;
-use reqwest::{RequestBuilder, Response};
+use reqwest::Response;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,14 +19,14 @@ pub const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-v
 /// of the 2026-07-28 revision; set on every POST.
 pub const MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
 pub const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
-pub const LAST_EVENT_ID: &str = "last-event-id";
+pub const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
 /// The longest body excerpt put in an error message.
 const BODY_EXCERPT: usize = 300;
 
 impl Ctx {
     /// A request to `url` with the configured headers and `auth` applied.
-    pub fn build(&self, method: reqwest::Method, url: &Url, auth: &Auth) -> RequestBuilder {
+    pub fn build(&self, method: reqwest::Method, url: &Url, auth: &Auth) -> Outgoing {
         let mut url = url.clone();
         if !auth.query.is_empty() {
             let mut q = url.query_pairs_mut();
@@ -33,16 +34,16 @@ impl Ctx {
                 q.append_pair(k, v);
             }
         }
-        let mut req = self.http.request(method, url).headers(self.endpoint.headers.clone());
+        let mut req = Outgoing::new(method, url, self.endpoint.headers.clone());
         for (k, v) in &auth.headers {
-            req = req.header(k, v);
+            req = req.header(k.clone(), v.clone());
         }
         req
     }
 
     /// Send the request `make` builds, with fresh auth; after a 401, let the
     /// credential refresh and replay once.
-    pub async fn send_authorized(&self, make: impl Fn(&Auth) -> RequestBuilder) -> Result<Response, RemoteError> {
+    pub async fn send_authorized(&self, make: impl Fn(&Auth) -> Outgoing) -> Result<Response, RemoteError> {
         let cred = &self.endpoint.credential;
         let mut replayed = false;
         loop {
@@ -84,17 +85,26 @@ impl Ctx {
 
     /// Send the request `make` builds: the loopback way when the remote is
     /// on this machine, else (or to follow a redirect) with reqwest.
-    async fn send(&self, make: impl Fn() -> RequestBuilder) -> Result<Response, RemoteError> {
+    async fn send(&self, make: impl Fn() -> Outgoing) -> Result<Response, RemoteError> {
+        let req = make();
+        req.check().map_err(RemoteError::Unreachable)?;
         let Some(lo) = &self.loopback else {
-            return make().send().await.map_err(|e| self.transport_error(e));
+            return req
+                .into_reqwest(&self.http)
+                .send()
+                .await
+                .map_err(|e| self.transport_error(e));
         };
-        match lo.send(make()).await {
+        match lo.send(&req).await {
             Ok(Some(resp)) => return Ok(resp),
             Ok(None) => {}
             Err(text) => return Err(RemoteError::Unreachable(self.redact(&text))),
         }
-        let req = make().build().map_err(|e| self.transport_error(e))?;
         let general = lo.general().map_err(RemoteError::Unreachable)?;
+        let req = make()
+            .into_reqwest(general)
+            .build()
+            .map_err(|e| self.transport_error(e))?;
         general.execute(req).await.map_err(|e| self.transport_error(e))
     }
 
@@ -182,6 +192,22 @@ impl Ctx {
     where
         S: futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin + Send + 'static,
     {
+        // The end has often arrived with the answer: then it is read here.
+        loop {
+            match futures::FutureExt::now_or_never(events.next()) {
+                None => break,
+                Some(None) => return,
+                Some(Some(item)) => {
+                    let mut end = StreamEnd::default();
+                    let Some(event) = self.sse_event(item, &mut end) else {
+                        return;
+                    };
+                    if matches!(event.event.as_deref(), None | Some("message")) {
+                        self.sse_message(event);
+                    }
+                }
+            }
+        }
         let ctx = self.clone();
         tokio::spawn(async move {
             let rest = async {

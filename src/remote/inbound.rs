@@ -109,7 +109,7 @@ struct Pending {
 
 pub struct Inbound {
     out: Outbox,
-    pending: Mutex<HashMap<String, Pending>>,
+    pending: Mutex<HashMap<jsonrpc::IdKey, Pending>>,
     /// The capabilities the client declared in `initialize`.
     client_caps: Mutex<Option<Value>>,
     transforms: Vec<Arc<dyn Transform>>,
@@ -117,7 +117,7 @@ pub struct Inbound {
     late_transform: OnceLock<Arc<dyn Transform>>,
     /// Requests waiting on progress, by progress token: each
     /// `notifications/progress` for one restarts its timeout.
-    progress: Mutex<HashMap<String, Arc<Notify>>>,
+    progress: Mutex<HashMap<jsonrpc::IdKey, Arc<Notify>>>,
     /// Ids of server→client requests the client has not answered yet.
     unanswered: Mutex<Vec<Value>>,
     /// The remote this feeds (`bind`), for transforms that retry.
@@ -342,7 +342,7 @@ impl Inbound {
         let _ = self.out.send(msg);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Pending>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<jsonrpc::IdKey, Pending>> {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -124,7 +124,7 @@ impl Legacy {
 
     async fn post(&self, url: &Url, msg: &Value) -> Result<(), RemoteError> {
         let ctx = &self.ctx;
-        let body = serde_json::to_vec(msg).unwrap_or_default();
+        let body = bytes::Bytes::from(serde_json::to_vec(msg).unwrap_or_default());
         let resp = ctx
             .send_authorized(|auth| {
                 ctx.build(Method::POST, url, auth)

@@ -14,6 +14,7 @@ mod http_util;
 pub mod inbound;
 mod legacy;
 mod loopback;
+mod outgoing;
 mod request;
 mod streamable;
 

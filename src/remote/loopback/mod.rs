@@ -16,7 +16,8 @@
 
 mod h1;
 
-use reqwest::{RequestBuilder, Response, ResponseBuilderExt};
+use super::outgoing::Outgoing;
+use reqwest::{Response, ResponseBuilderExt};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -26,6 +27,7 @@ pub struct Loopback {
     pool: Arc<Pool>,
     /// The remote's host and port, the pool's key for its connections.
     home: Arc<str>,
+    url_of_home: Url,
     connect_timeout: Duration,
     /// reqwest's general client, for what goes its way (made on first use:
     /// loading the platform's root certificates is most of a start-up).
@@ -42,11 +44,13 @@ impl Loopback {
         if !is_plain_loopback(url) {
             return None;
         }
+        let remote = url;
         let mut url_only = http::Response::builder().url(url.clone()).body(()).ok()?;
         let home = authority(url).into();
         let url = std::mem::take(url_only.extensions_mut());
         Some(Loopback {
             home,
+            url_of_home: remote.clone(),
             pool: Arc::new(Pool {
                 idle: Mutex::new(Vec::new()),
                 idle_limit: idle,
@@ -78,28 +82,21 @@ impl Loopback {
 
     /// Send `req`; None when it is for reqwest after all: it goes elsewhere
     /// than this machine (a legacy server can name any message endpoint),
-    /// its body is a stream, or the answer is a redirect, which reqwest
-    /// follows. An error is text with no URL in it.
-    pub async fn send(&self, req: RequestBuilder) -> Result<Option<Response>, String> {
-        let req = req.build().map_err(crate::redact::http_error_text)?;
-        if !is_plain_loopback(req.url()) {
+    /// or the answer is a redirect, which reqwest follows. An error is text
+    /// with no URL in it.
+    pub async fn send(&self, req: &Outgoing) -> Result<Option<Response>, String> {
+        if !is_plain_loopback(&req.url) {
             return Ok(None);
         }
-        let body = match req.body() {
-            None => &[][..],
-            Some(b) => match b.as_bytes() {
-                Some(bytes) => bytes,
-                None => return Ok(None),
-            },
-        };
-        let wire = h1::encode(req.method(), req.url(), req.headers(), body);
-        let key = match authority(req.url()) {
-            a if *a == *self.home => self.home.clone(),
-            a => a.into(),
+        let wire = h1::encode(&req.method, &req.url, &req.headers, &req.body);
+        let key = if same_authority(&req.url, &self.url_of_home) {
+            self.home.clone()
+        } else {
+            authority(&req.url).into()
         };
         let mut conn = match self.pool.take(&key) {
             Some(conn) => conn,
-            None => self.connect(req.url()).await?,
+            None => self.connect(&req.url).await?,
         };
         let exchange = async {
             use tokio::io::AsyncWriteExt;
@@ -108,12 +105,12 @@ impl Loopback {
         };
         // As reqwest words it; no URL in any of it.
         let head = exchange.await.map_err(|e| format!("error sending request: {e}"))?;
-        tracing::trace!(method = %req.method(), status = head.status.as_u16(), "loopback response head");
+        tracing::trace!(method = %&req.method, status = head.status.as_u16(), "loopback response head");
         if head.status.is_redirection() {
             return Ok(None);
         }
         let (framing, keep) =
-            h1::Framing::of(req.method(), &head).map_err(|e| format!("error reading the response: {e}"))?;
+            h1::Framing::of(&req.method, &head).map_err(|e| format!("error reading the response: {e}"))?;
         let body = h1::Body::new(
             conn,
             framing,
@@ -205,6 +202,10 @@ impl h1::Release for Returns {
         }
         idle.push((self.key.clone(), conn, Instant::now()));
     }
+}
+
+fn same_authority(a: &Url, b: &Url) -> bool {
+    a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
 }
 
 fn authority(url: &Url) -> String {

@@ -87,7 +87,7 @@ impl Streamable {
     }
 
     /// Headers that mark a request as part of the session.
-    fn session_headers(&self, req: reqwest::RequestBuilder, s: &SessionState) -> reqwest::RequestBuilder {
+    fn session_headers(&self, req: super::outgoing::Outgoing, s: &SessionState) -> super::outgoing::Outgoing {
         let mut req = req;
         if let Some(id) = &s.id {
             req = req.header(SESSION_ID, id.clone());
@@ -101,7 +101,7 @@ impl Streamable {
     /// POST one message and read whatever body comes back.
     async fn post(&self, msg: &Value, s: &SessionState, awaited: Option<&Value>) -> Result<Posted, RemoteError> {
         let ctx = &self.ctx;
-        let body = serde_json::to_vec(msg).unwrap_or_default();
+        let body = bytes::Bytes::from(serde_json::to_vec(msg).unwrap_or_default());
         let method = jsonrpc::method(msg);
         let resp = ctx
             .send_authorized(|auth| {
