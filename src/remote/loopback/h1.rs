@@ -3,7 +3,7 @@
 //! and the body read by its framing (a length, chunks, or up to the close)
 //! in the task that reads the response, with no connection task between.
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
 use http_body::Frame;
@@ -119,8 +119,7 @@ pub struct Head {
 /// Read the response head (skipping interim 1xx responses).
 pub async fn read_head(conn: &mut Conn) -> io::Result<Head> {
     loop {
-        if let Some((head, len)) = parse_head(&conn.buf)? {
-            conn.buf.advance(len);
+        if let Some(head) = parse_head(&mut conn.buf)? {
             if head.status.is_informational() && head.status != StatusCode::SWITCHING_PROTOCOLS {
                 continue;
             }
@@ -138,9 +137,10 @@ pub async fn read_head(conn: &mut Conn) -> io::Result<Head> {
     }
 }
 
-/// The head at the start of `buf` and its length, or None when it has not
-/// all arrived yet.
-fn parse_head(buf: &[u8]) -> io::Result<Option<(Head, usize)>> {
+/// The head at the start of `buf`, taken out of it, or None when it has
+/// not all arrived yet. Its header values are slices of what was read, not
+/// copies.
+fn parse_head(buf: &mut BytesMut) -> io::Result<Option<Head>> {
     if buf.is_empty() {
         return Ok(None);
     }
@@ -157,20 +157,25 @@ fn parse_head(buf: &[u8]) -> io::Result<Option<(Head, usize)>> {
     } else {
         Version::HTTP_11
     };
-    let mut headers = HeaderMap::with_capacity(parsed.headers.len());
+    // Where each value lies in the head, to slice it once the head is frozen.
+    let base = buf.as_ptr() as usize;
+    let mut names = Vec::with_capacity(parsed.headers.len());
     for h in parsed.headers.iter() {
         let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| invalid("an invalid header name"))?;
-        let value = HeaderValue::from_bytes(h.value).map_err(|_| invalid("an invalid header value"))?;
+        let start = h.value.as_ptr() as usize - base;
+        names.push((name, start..start + h.value.len()));
+    }
+    let head = buf.split_to(len).freeze();
+    let mut headers = HeaderMap::with_capacity(names.len());
+    for (name, at) in names {
+        let value = HeaderValue::from_maybe_shared(head.slice(at)).map_err(|_| invalid("an invalid header value"))?;
         headers.append(name, value);
     }
-    Ok(Some((
-        Head {
-            status,
-            version,
-            headers,
-        },
-        len,
-    )))
+    Ok(Some(Head {
+        status,
+        version,
+        headers,
+    }))
 }
 
 fn invalid(what: &str) -> io::Error {
@@ -537,12 +542,14 @@ mod tests {
     #[test]
     fn a_head_is_parsed_once_it_has_all_arrived() {
         let wire = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nMcp-Session-Id: s-1\r\n\r\ndata";
-        assert!(parse_head(&wire[..30]).unwrap().is_none());
-        let (head, len) = parse_head(wire).unwrap().unwrap();
-        assert_eq!(&wire[len..], b"data");
+        let mut buf = BytesMut::from(&wire[..30]);
+        assert!(parse_head(&mut buf).unwrap().is_none());
+        let mut buf = BytesMut::from(&wire[..]);
+        let head = parse_head(&mut buf).unwrap().unwrap();
+        assert_eq!(&buf[..], b"data");
         assert_eq!(head.status, StatusCode::OK);
         assert_eq!(head.headers["mcp-session-id"], "s-1");
-        assert!(parse_head(b"SSH-2.0-OpenSSH\r\n\r\n").is_err());
+        assert!(parse_head(&mut BytesMut::from(&b"SSH-2.0-OpenSSH\r\n\r\n"[..])).is_err());
     }
 
     #[test]

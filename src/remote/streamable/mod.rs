@@ -107,8 +107,8 @@ impl Streamable {
             .send_authorized(|auth| {
                 let mut req = ctx
                     .build(Method::POST, &ctx.endpoint.url, auth)
-                    .header(http::header::ACCEPT, ACCEPT_BOTH)
-                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .header(http::header::ACCEPT, HeaderValue::from_static(ACCEPT_BOTH))
+                    .header(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))
                     .body(body.clone());
                 if let Some(m) = method {
                     req = req.header(http_util::MCP_METHOD, m);
