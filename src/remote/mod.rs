@@ -9,6 +9,7 @@
 //! the bridge naming the server and what went wrong (`request`: its
 //! deadline, progress and cancellation).
 
+mod deadline;
 pub mod filter;
 mod http_util;
 pub mod inbound;
@@ -147,6 +148,8 @@ pub struct Remote {
     legacy: Mutex<Option<Arc<legacy::Legacy>>>,
     /// Whether `request` returns a copy of each response (for hooks).
     keep_responses: AtomicBool,
+    /// The deadlines of the client's requests in flight.
+    deadlines: Arc<deadline::Deadlines>,
 }
 
 impl Remote {
@@ -181,6 +184,7 @@ impl Remote {
             streamable,
             legacy: Mutex::new(None),
             keep_responses: AtomicBool::new(false),
+            deadlines: Arc::default(),
         };
         if ctx.endpoint.transport == Transport::Sse {
             *remote.legacy.lock().unwrap_or_else(|e| e.into_inner()) = Some(legacy::Legacy::new(ctx));

@@ -40,8 +40,7 @@ impl Remote {
         // Each progress notification for this request restarts its clock.
         let token = jsonrpc::at(msg, &["params", "_meta", "progressToken"]);
         let progress = token.map(|t| self.ctx.inbound.watch_progress(t));
-        let clock = tokio::time::sleep(timeout);
-        tokio::pin!(clock);
+        let mut clock = self.deadlines.at(tokio::time::Instant::now() + timeout);
         let outcome = {
             let deliver = self.deliver_request(msg, &id, &method);
             tokio::pin!(deliver);
@@ -56,14 +55,14 @@ impl Remote {
                             break Some(None);
                         }
                     }
-                    () = &mut clock => break None,
+                    () = clock.expired() => break None,
                     () = async {
                         match &progress {
                             Some(n) => n.notified().await,
                             None => std::future::pending().await,
                         }
                     } => {
-                        clock.as_mut().reset(tokio::time::Instant::now() + timeout);
+                        clock.reset(tokio::time::Instant::now() + timeout);
                     }
                 }
             }
