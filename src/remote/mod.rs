@@ -16,6 +16,9 @@ pub mod inbound;
 mod legacy;
 mod loopback;
 mod outgoing;
+/// The loopback way's HTTP/1.1 response reading, for the fuzz target.
+#[doc(hidden)]
+pub use loopback::h1::read_pieces as read_http1_pieces;
 mod request;
 mod streamable;
 

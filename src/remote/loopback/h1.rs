@@ -125,9 +125,6 @@ pub async fn read_head(conn: &mut Conn) -> io::Result<Head> {
             }
             return Ok(head);
         }
-        if conn.buf.len() > MAX_HEAD {
-            return Err(invalid("the response head is too large"));
-        }
         if conn.fill().await? == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -148,9 +145,14 @@ fn parse_head(buf: &mut BytesMut) -> io::Result<Option<Head>> {
     let mut parsed = httparse::Response::new(&mut fields);
     let len = match parsed.parse(buf) {
         Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => return Err(head_too_large()),
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(e) => return Err(invalid(&format!("not an HTTP/1.1 response ({e})"))),
     };
+    // The same limit however the head arrived: whole or in pieces.
+    if len > MAX_HEAD {
+        return Err(head_too_large());
+    }
     let status = StatusCode::from_u16(parsed.code.unwrap_or(0)).map_err(|_| invalid("an invalid status code"))?;
     let version = if parsed.version == Some(0) {
         Version::HTTP_10
@@ -176,6 +178,10 @@ fn parse_head(buf: &mut BytesMut) -> io::Result<Option<Head>> {
         version,
         headers,
     }))
+}
+
+fn head_too_large() -> io::Error {
+    invalid("the response head is too large")
 }
 
 fn invalid(what: &str) -> io::Error {
@@ -295,6 +301,35 @@ impl Framing {
     }
 }
 
+/// A response read from `pieces` as the loopback way reads it from a
+/// connection, for the fuzz target: its status, its body, and whether the
+/// body came to its end (None: the head never did).
+#[doc(hidden)]
+pub fn read_pieces<'a>(
+    method: &Method,
+    pieces: impl IntoIterator<Item = &'a [u8]>,
+) -> io::Result<Option<(u16, Vec<u8>, bool)>> {
+    let mut buf = BytesMut::new();
+    let mut read: Option<(u16, Framing)> = None;
+    let mut body = Vec::new();
+    for piece in pieces {
+        buf.extend_from_slice(piece);
+        while read.is_none() {
+            let Some(head) = parse_head(&mut buf)? else { break };
+            if head.status.is_informational() && head.status != StatusCode::SWITCHING_PROTOCOLS {
+                continue;
+            }
+            read = Some((head.status.as_u16(), Framing::of(method, &head)?.0));
+        }
+        if let Some((_, framing)) = read.as_mut() {
+            while let Some(data) = framing.next(&mut buf)? {
+                body.extend_from_slice(&data);
+            }
+        }
+    }
+    Ok(read.map(|(status, framing)| (status, body, framing == Framing::Done)))
+}
+
 /// Whether a comma-separated header lists `token`.
 fn has_token(h: &HeaderMap, name: HeaderName, token: &str) -> bool {
     h.get_all(name).iter().any(|v| {
@@ -315,6 +350,10 @@ fn take_line(buf: &mut BytesMut) -> io::Result<Option<BytesMut>> {
             Ok(None)
         };
     };
+    if end > MAX_LINE {
+        // The same limit however the line arrived: whole or in pieces.
+        return Err(invalid("a chunk-size or trailer line is too long"));
+    }
     let mut line = buf.split_to(end + 1);
     line.truncate(end);
     if line.last() == Some(&b'\r') {
@@ -491,6 +530,16 @@ mod tests {
         }
         let long = vec![b'1'; MAX_LINE + 10];
         assert!(read_all(Framing::Chunked(Chunk::Size), &long, 64).is_err());
+        // A trailer line too long is refused whether it arrives whole or cut.
+        let mut trailer = b"0\r\nx: ".to_vec();
+        trailer.extend(vec![b'a'; MAX_LINE + 10]);
+        trailer.extend_from_slice(b"\r\n\r\n");
+        for step in [7, trailer.len()] {
+            assert!(
+                read_all(Framing::Chunked(Chunk::Size), &trailer, step).is_err(),
+                "step {step}"
+            );
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! `reqwest::Response`, so the rest of the bridge reads it the same way. A
 //! redirect, or a request for somewhere else, is left to reqwest.
 
-mod h1;
+pub mod h1;
 
 use super::outgoing::Outgoing;
 use reqwest::{Response, ResponseBuilderExt};
