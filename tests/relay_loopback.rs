@@ -241,3 +241,24 @@ async fn sequential_calls_share_one_connection() {
     let opened = server.accepted.load(Ordering::SeqCst);
     assert!(opened <= 2, "{opened} connections for 22 requests");
 }
+
+/// A connection idle for longer than servers keep theirs (Node.js and
+/// uvicorn close them after 5 s) is not used again: the next call gets a
+/// new one instead of racing the server's close.
+#[tokio::test]
+async fn a_connection_idle_for_seconds_is_not_reused() {
+    let server = scripted().await;
+    let mut b = Bridge::serve(&config_for(&server.url), "remote");
+    b.initialize(json!({})).await;
+    let first = echo(&mut b, "length", "before").await;
+    assert_eq!(first["result"]["content"][0]["text"], "before", "{first}");
+    let opened = server.accepted.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(4500)).await;
+    let after = echo(&mut b, "length", "after").await;
+    assert_eq!(after["result"]["content"][0]["text"], "after", "{after}");
+    assert_eq!(
+        server.accepted.load(Ordering::SeqCst),
+        opened + 1,
+        "a new connection after the pause"
+    );
+}

@@ -53,7 +53,7 @@ impl Loopback {
             url_of_home: remote.clone(),
             pool: Arc::new(Pool {
                 idle: Mutex::new(Vec::new()),
-                idle_limit: idle,
+                idle_limit: idle.min(MAX_IDLE_TIME),
             }),
             connect_timeout,
             general: OnceLock::new(),
@@ -162,6 +162,13 @@ struct Pool {
     /// How long a connection may sit idle and still be used.
     idle_limit: Duration,
 }
+
+/// The longest a loopback connection is kept idle. Servers close idle
+/// keep-alive connections after a few seconds (Node.js and uvicorn after
+/// 5 s); one closed while a request is being written to it would fail that
+/// request, so the bridge lets go first. A new connection on this machine
+/// costs microseconds.
+const MAX_IDLE_TIME: Duration = Duration::from_secs(4);
 
 /// The most idle connections kept (a burst of concurrent calls leaves one
 /// per call in flight).
