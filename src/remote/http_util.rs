@@ -193,17 +193,14 @@ impl Ctx {
         S: futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin + Send + 'static,
     {
         // The end has often arrived with the answer: then it is read here.
+        let mut end = StreamEnd::default();
         loop {
             match futures::FutureExt::now_or_never(events.next()) {
                 None => break,
                 Some(None) => return,
                 Some(Some(item)) => {
-                    let mut end = StreamEnd::default();
-                    let Some(event) = self.sse_event(item, &mut end) else {
+                    if !self.pass_on(item, &mut end) {
                         return;
-                    };
-                    if matches!(event.event.as_deref(), None | Some("message")) {
-                        self.sse_message(event);
                     }
                 }
             }
@@ -211,13 +208,9 @@ impl Ctx {
         let ctx = self.clone();
         tokio::spawn(async move {
             let rest = async {
-                let mut end = StreamEnd::default();
                 while let Some(item) = events.next().await {
-                    let Some(event) = ctx.sse_event(item, &mut end) else {
+                    if !ctx.pass_on(item, &mut end) {
                         break;
-                    };
-                    if matches!(event.event.as_deref(), None | Some("message")) {
-                        ctx.sse_message(event);
                     }
                 }
             };
@@ -225,6 +218,21 @@ impl Ctx {
                 tracing::trace!("a response stream stayed open after its answer; closed");
             }
         });
+    }
+
+    /// Pass on a message in the rest of a stream; false once it broke.
+    fn pass_on(
+        &self,
+        item: Result<crate::sse::Event, crate::sse::ReadError<reqwest::Error>>,
+        end: &mut StreamEnd,
+    ) -> bool {
+        let Some(event) = self.sse_event(item, end) else {
+            return false;
+        };
+        if matches!(event.event.as_deref(), None | Some("message")) {
+            self.sse_message(event);
+        }
+        true
     }
 
     /// One item from an SSE reader: the event, with its id and retry noted in
