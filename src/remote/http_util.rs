@@ -3,7 +3,7 @@
 //! SSE bodies into `Inbound`.
 
 use super::outgoing::Outgoing;
-use super::{Ctx, RemoteError};
+use super::{Ctx, RemoteError, Way};
 use crate::credential::{Auth, Retry};
 use http::HeaderName;
 use reqwest::Response;
@@ -88,12 +88,15 @@ impl Ctx {
     async fn send(&self, make: impl Fn() -> Outgoing) -> Result<Response, RemoteError> {
         let req = make();
         req.check().map_err(RemoteError::Unreachable)?;
-        let Some(lo) = &self.loopback else {
-            return req
-                .into_reqwest(&self.http)
-                .send()
-                .await
-                .map_err(|e| self.transport_error(e));
+        let lo = match &self.way {
+            Way::Loopback(lo) => lo,
+            Way::General(client) => {
+                return req
+                    .into_reqwest(client)
+                    .send()
+                    .await
+                    .map_err(|e| self.transport_error(e));
+            }
         };
         match lo.send(&req).await {
             Ok(Some(resp)) => return Ok(resp),

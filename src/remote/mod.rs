@@ -120,12 +120,20 @@ fn general_client() -> Result<reqwest::Client, String> {
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
+/// How requests reach a remote.
+enum Way {
+    /// The lean way to a remote on this machine (`loopback`); it makes
+    /// reqwest's client itself if a request ever needs it.
+    Loopback(loopback::Loopback),
+    /// reqwest's general client, for a remote elsewhere.
+    General(reqwest::Client),
+}
+
 /// State shared by both transports.
 pub(crate) struct Ctx {
     pub endpoint: Endpoint,
-    pub http: reqwest::Client,
-    /// The lean way to a remote on this machine (`loopback`), if it is one.
-    loopback: Option<loopback::Loopback>,
+    /// How requests reach the remote.
+    way: Way,
     pub inbound: Arc<Inbound>,
     /// The client's own `initialize` request, replayed when a session is lost.
     init: Mutex<Option<Value>>,
@@ -163,20 +171,16 @@ impl Remote {
     }
 
     pub fn new(endpoint: Endpoint, inbound: Arc<Inbound>) -> Result<Remote, RemoteError> {
-        let loopback = loopback::Loopback::to(&endpoint.url, CONNECT_TIMEOUT, POOL_IDLE);
-        // A remote on this machine only has its requests built by reqwest:
-        // its general client is made if a request ever needs it.
-        let http = match loopback {
-            Some(_) => loopback::Loopback::builder(),
-            None => general_client().map_err(RemoteError::Unreachable)?,
+        let way = match loopback::Loopback::to(&endpoint.url, CONNECT_TIMEOUT, POOL_IDLE) {
+            Some(lo) => Way::Loopback(lo),
+            None => Way::General(general_client().map_err(RemoteError::Unreachable)?),
         };
         if !endpoint.tools.is_empty() {
             inbound.add_transform(Arc::new(filter::ListFilter(endpoint.tools.clone())));
         }
         let ctx = Arc::new(Ctx {
             endpoint,
-            http,
-            loopback,
+            way,
             inbound,
             init: Mutex::new(None),
             initialized: Mutex::new(false),

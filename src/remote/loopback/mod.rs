@@ -8,11 +8,11 @@
 //! request and each piece of body is handed to and back from. None of that
 //! applies on loopback, yet there it is most of what a relayed call costs
 //! the bridge, since the remote answers in microseconds. Here the request
-//! is written in one write and its response read in the task that waits for
-//! it. The request is still built by reqwest (the same headers, body and
-//! credentials on both ways), and the answer comes back as a
-//! `reqwest::Response`, so the rest of the bridge reads it the same way. A
-//! redirect, or a request for somewhere else, is left to reqwest.
+//! (an `Outgoing`, as for reqwest: the same headers, body and credentials on
+//! both ways) is written in one write and its response read in the task that
+//! waits for it; the answer comes back as a `reqwest::Response`, so the rest
+//! of the bridge reads it the same way. A redirect, or a request for
+//! somewhere else, is left to reqwest, whose client is made only then.
 
 pub mod h1;
 
@@ -25,9 +25,10 @@ use url::Url;
 
 pub struct Loopback {
     pool: Arc<Pool>,
-    /// The remote's host and port, the pool's key for its connections.
+    /// The remote's URL, and its host and port: the pool's key for its
+    /// connections.
+    remote: Url,
     home: Arc<str>,
-    url_of_home: Url,
     connect_timeout: Duration,
     /// reqwest's general client, for what goes its way (made on first use:
     /// loading the platform's root certificates is most of a start-up).
@@ -44,32 +45,18 @@ impl Loopback {
         if !is_plain_loopback(url) {
             return None;
         }
-        let remote = url;
         let mut url_only = http::Response::builder().url(url.clone()).body(()).ok()?;
-        let home = authority(url).into();
-        let url = std::mem::take(url_only.extensions_mut());
         Some(Loopback {
-            home,
-            url_of_home: remote.clone(),
+            remote: url.clone(),
+            home: authority(url).into(),
             pool: Arc::new(Pool {
                 idle: Mutex::new(Vec::new()),
                 idle_limit: idle.min(MAX_IDLE_TIME),
             }),
             connect_timeout,
             general: OnceLock::new(),
-            url,
+            url: std::mem::take(url_only.extensions_mut()),
         })
-    }
-
-    /// A client to build this remote's requests with (they are sent the
-    /// loopback way, or by [`general`](Self::general)): it loads no
-    /// certificates, as it never speaks TLS.
-    pub fn builder() -> reqwest::Client {
-        reqwest::Client::builder()
-            .no_proxy()
-            .tls_certs_only([])
-            .build()
-            .unwrap_or_default()
     }
 
     /// reqwest's general client, for a request that goes its way.
@@ -89,7 +76,7 @@ impl Loopback {
             return Ok(None);
         }
         let wire = h1::encode(&req.method, &req.url, &req.headers, &req.body);
-        let key = if same_authority(&req.url, &self.url_of_home) {
+        let key = if same_authority(&req.url, &self.remote) {
             self.home.clone()
         } else {
             authority(&req.url).into()
