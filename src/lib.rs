@@ -15,6 +15,7 @@ pub mod demo;
 pub mod emulator;
 pub mod jsonrpc;
 pub mod logging;
+pub mod message;
 pub mod net;
 pub mod provider;
 pub mod redact;

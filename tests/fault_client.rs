@@ -66,7 +66,9 @@ async fn s09_malformed_stdin_lines() {
         .await;
     b.send_raw(r#"{"jsonrpc":"2.0","id":"twelve","method":"tools/call","params":{"name":17}}"#)
         .await;
-    // Valid JSON with a number no f64 holds: an error for its own id.
+    // Valid JSON with a number no f64 holds: relayed as the client sent it
+    // (the bridge reads only the envelope), and the remote's refusal comes
+    // back as an error for its own id.
     b.send_raw(r#"{"jsonrpc":"2.0","id":15,"method":"tools/call","params":{"name":"echo","arguments":{"n":1e400}}}"#)
         .await;
     // A batch of two good requests, CRLF-terminated.
@@ -105,7 +107,7 @@ async fn s09_malformed_stdin_lines() {
     assert!(got["\"twelve\""].get("error").is_some() || got["\"twelve\""]["result"]["isError"] == true);
     assert!(got["13"]["result"].is_object(), "{got:?}");
     assert!(got["14"]["result"]["tools"].is_array(), "{got:?}");
-    assert_eq!(got["15"]["error"]["code"], -32700, "{got:?}");
+    assert!(got["15"]["error"]["code"].is_i64(), "{got:?}");
     assert!(
         got["15"]["error"]["message"]
             .as_str()

@@ -16,6 +16,7 @@
 use super::offline::{self, Answer};
 use super::{OAuth, record};
 use crate::jsonrpc::{self, Kind};
+use crate::message::Message;
 use crate::relay::AfterResponse;
 use crate::remote::Remote;
 use crate::remote::inbound::Outbox;
@@ -131,7 +132,7 @@ impl Gate {
         }
         if initialized {
             remote
-                .send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+                .send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).into())
                 .await;
         }
         Ok(())
@@ -171,9 +172,10 @@ impl Gate {
             let (Some(remote), Some(out)) = (me.remote.get().cloned(), me.out.get().cloned()) else {
                 return;
             };
+            let msg = Message::from_value(msg);
             if request {
                 if let Some(resp) = remote.request(&msg).await {
-                    me.after_response(&msg, &resp, &out);
+                    me.after_response(msg.value(), &resp, &out);
                 }
             } else {
                 remote.send(msg).await;

@@ -36,6 +36,12 @@ pub async fn run(bundle: Arc<Bundle>, input: impl AsyncRead + Unpin) {
             }
         };
         for msg in messages {
+            // The bundle rewrites names and ids, so it works on the tree.
+            if msg.tree().is_none() {
+                bundle.send(msg.unreadable());
+                continue;
+            }
+            let msg = msg.into_value();
             match jsonrpc::kind(&msg) {
                 Kind::Request if jsonrpc::method(&msg) == Some("initialize") => bundle.initialize(msg).await,
                 Kind::Request => {
@@ -215,7 +221,7 @@ impl Bundle {
             return;
         }
         self.routes.start(&id, i);
-        m.remote.request(&msg).await;
+        m.remote.request(&msg.into()).await;
         self.routes.finish(&id);
     }
 
@@ -246,7 +252,7 @@ impl Bundle {
                 if let Some(i) = self.routes.owner_of_request(&rid) {
                     let remote = &self.members[i].remote;
                     remote.cancelled(&rid);
-                    remote.send(msg).await;
+                    remote.send(msg.into()).await;
                 }
             }
             Some("notifications/initialized") => {
@@ -262,7 +268,7 @@ impl Bundle {
             self.members
                 .iter()
                 .filter(|m| m.is_ready())
-                .map(|m| m.remote.send(msg.clone())),
+                .map(|m| m.remote.send(msg.clone().into())),
         )
         .await;
     }
@@ -274,7 +280,7 @@ impl Bundle {
         match self.routes.unmap(&id) {
             Some((i, original)) => {
                 msg["id"] = original;
-                self.members[i].remote.send(msg).await;
+                self.members[i].remote.send(msg.into()).await;
             }
             None => tracing::debug!(%id, "the client answered a request no server is waiting on"),
         }

@@ -96,7 +96,7 @@ impl Member {
         self.initialize_locked(init).await?;
         if client_initialized {
             self.remote
-                .send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+                .send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).into())
                 .await;
         }
         Ok(())

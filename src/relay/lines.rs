@@ -1,10 +1,13 @@
 //! Reading the client: newline-delimited JSON-RPC from stdin (or any
 //! reader), one line at a time, decoded into messages (a batch into its
-//! members), with a JSON-RPC error for a line that is not JSON. Reading ends
+//! members), with a JSON-RPC error for a line that is not JSON. A line
+//! holding one object is read for its head only (`Message::read`); a batch,
+//! or a line whose head cannot be read that way, is parsed whole. Reading ends
 //! when the input closes or the process is told to stop (SIGTERM, Ctrl-C).
 //! The relay and the bundle both read the client through here.
 
 use crate::jsonrpc;
+use crate::message::Message;
 use serde_json::Value;
 use std::future::Future;
 use std::pin::Pin;
@@ -28,7 +31,7 @@ impl<R: AsyncRead + Unpin> ClientLines<R> {
 
     /// The messages of the next line that has any, or the error answer for
     /// a bad line; None once the input closed (or the process is stopping).
-    pub async fn next(&mut self) -> Option<Result<Vec<Value>, Value>> {
+    pub async fn next(&mut self) -> Option<Result<Vec<Message>, Value>> {
         loop {
             self.buf.clear();
             let read = tokio::select! {
@@ -61,7 +64,7 @@ pub enum Line {
     /// Only whitespace (a blank line, a lone CR): nothing to do.
     Blank,
     /// One message, or the members of a non-empty batch, in order.
-    Messages(Vec<Value>),
+    Messages(Vec<Message>),
     /// Not JSON, or an empty batch: the error to write to the client.
     Error(Value),
 }
@@ -72,15 +75,20 @@ pub fn decode_line(buf: &[u8]) -> Line {
     if line.is_empty() {
         return Line::Blank;
     }
+    if let Some(message) = Message::read(line) {
+        return Line::Messages(vec![message]);
+    }
     match serde_json::from_slice(line) {
-        Ok(Value::Array(batch)) if !batch.is_empty() => Line::Messages(batch),
+        Ok(Value::Array(batch)) if !batch.is_empty() => {
+            Line::Messages(batch.into_iter().map(Message::from_value).collect())
+        }
         Ok(Value::Array(_)) => Line::Error(jsonrpc::error(
             Value::Null,
             jsonrpc::INVALID_REQUEST,
             "Invalid Request: empty batch",
             None,
         )),
-        Ok(single) => Line::Messages(vec![single]),
+        Ok(single) => Line::Messages(vec![Message::from_value(single)]),
         Err(e) => {
             tracing::warn!("stdin: not JSON ({e})");
             // Valid JSON can still fail here (a number no f64 holds, such as
@@ -152,14 +160,27 @@ mod tests {
     }
 
     #[test]
+    fn a_line_whose_head_reads_keeps_its_text_even_when_no_tree_holds_it() {
+        let line = r#"{"jsonrpc":"2.0","id":"q-1","method":"x","params":{"n":1e400}}"#;
+        let Line::Messages(m) = decode_line(format!("{line}\r\n").as_bytes()) else {
+            panic!("not read")
+        };
+        assert_eq!(
+            (m.len(), &m[0].text()[..], m[0].id()),
+            (1, line.as_bytes(), &json!("q-1"))
+        );
+    }
+
+    #[test]
     fn valid_json_it_cannot_hold_is_answered_for_its_own_id() {
-        let e = error_of(r#"{"jsonrpc":"2.0","id":"q-1","method":"x","params":{"n":1e400}}"#);
+        // The head cannot be read (`name` is not a string), so the whole tree is parsed.
+        let e = error_of(r#"{"jsonrpc":"2.0","id":"q-1","method":"x","params":{"name":5,"n":1e400}}"#);
         assert_eq!(e["id"], json!("q-1"), "{e}");
         assert_eq!(e["error"]["code"], jsonrpc::PARSE_ERROR);
         // No one id to answer: a batch, an id that is not one, broken JSON.
         for line in [
             r#"[{"jsonrpc":"2.0","id":1,"method":"x","params":{"n":1e400}}]"#,
-            r#"{"jsonrpc":"2.0","id":{"a":1},"method":"x","params":{"n":1e400}}"#,
+            r#"{"jsonrpc":"2.0","id":{"a":1},"method":"x","params":{"name":5,"n":1e400}}"#,
             r#"{"jsonrpc":"2.0","id":3,"method":"#,
         ] {
             assert_eq!(error_of(line)["id"], Value::Null, "{line}");

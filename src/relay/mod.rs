@@ -1,7 +1,7 @@
 //! The relay: the stdio side of the bridge.
 //!
 //! It reads newline-delimited JSON-RPC from stdin and hands each message to
-//! the `Remote` untouched: requests run concurrently (one slow call never
+//! the `Remote` untouched, as the client's own text (`Message`): requests run concurrently (one slow call never
 //! holds up another), notifications and responses go out in order. Bad
 //! lines get a JSON-RPC error and the relay goes on. When stdin closes, it
 //! lets in-flight requests finish (each bounded by its timeout), ends the
@@ -34,6 +34,7 @@ pub fn stdout() -> Box<dyn tokio::io::AsyncWrite + Unpin + Send> {
 }
 
 use crate::jsonrpc::{self, Kind};
+use crate::message::Message;
 use crate::remote::Remote;
 use crate::remote::inbound::Outbox;
 use serde_json::Value;
@@ -78,18 +79,23 @@ pub async fn run(
             }
         };
         for msg in messages {
+            // Hooks and the handshake read the whole tree.
+            let needs_tree = hooks.is_some() || msg.method() == Some("initialize");
+            if needs_tree && tree_or_refuse(&msg, &out).is_none() {
+                continue;
+            }
             if let Some(h) = &hooks
-                && h.intercept(&msg, &remote, &out)
+                && h.intercept(msg.value(), &remote, &out)
             {
                 continue;
             }
-            match jsonrpc::kind(&msg) {
+            match msg.kind() {
                 // The handshake goes first: nothing is sent until the
                 // remote has answered it and named the session.
-                Kind::Request if jsonrpc::method(&msg) == Some("initialize") => {
+                Kind::Request if msg.method() == Some("initialize") => {
                     let resp = remote.request(&msg).await;
                     if let (Some(h), Some(r)) = (&hooks, resp) {
-                        h.after_response(&msg, &r, &out);
+                        h.after_response(msg.value(), &r, &out);
                     }
                 }
                 Kind::Request => {
@@ -101,13 +107,13 @@ pub async fn run(
                         // holding it inline is copied whole when spawned.
                         let resp = Box::pin(remote.request(&msg)).await;
                         if let (Some(h), Some(r)) = (hooks, resp) {
-                            h.after_response(&msg, &r, &out);
+                            h.after_response(msg.value(), &r, &out);
                         }
                     });
                 }
                 Kind::Notification | Kind::Response => {
-                    if jsonrpc::method(&msg) == Some("notifications/cancelled")
-                        && let Some(id) = msg.pointer("/params/requestId")
+                    if msg.method() == Some("notifications/cancelled")
+                        && let Some(id) = msg.request_id()
                     {
                         remote.cancelled(id);
                     }
@@ -119,9 +125,8 @@ pub async fn run(
                     }
                 }
                 Kind::Invalid => {
-                    let id = msg.get("id").cloned().unwrap_or(Value::Null);
                     let _ = out.send(jsonrpc::error(
-                        id,
+                        msg.id().clone(),
                         jsonrpc::INVALID_REQUEST,
                         "Invalid Request: expected a JSON-RPC request, notification or response",
                         None,
@@ -139,6 +144,17 @@ pub async fn run(
     remote.close().await;
 }
 
+/// The whole tree of `msg`, or None after answering it as a parse error:
+/// its text is JSON no tree can hold (a number such as 1e400), and a hook
+/// or the handshake needs the tree.
+fn tree_or_refuse<'m>(msg: &'m Message, out: &Outbox) -> Option<&'m Value> {
+    if let Some(tree) = msg.tree() {
+        return Some(tree);
+    }
+    let _ = out.send(msg.unreadable());
+    None
+}
+
 /// Serve nothing but an explanation: answer every request with `why` (the
 /// bridge could not start, e.g. a config error) until stdin closes, so the
 /// desktop client shows the person what to fix.
@@ -152,9 +168,8 @@ pub async fn refuse_all(
     let mut client = ClientLines::new(input);
     while let Some(line) = client.next().await {
         let Ok(messages) = line else { continue };
-        for msg in messages.into_iter().filter(|m| jsonrpc::kind(m) == Kind::Request) {
-            let id = msg.get("id").cloned().unwrap_or(Value::Null);
-            let _ = tx.send(jsonrpc::error(id, jsonrpc::INTERNAL_ERROR, why, None));
+        for msg in messages.into_iter().filter(|m| m.kind() == Kind::Request) {
+            let _ = tx.send(jsonrpc::error(msg.id().clone(), jsonrpc::INTERNAL_ERROR, why, None));
         }
     }
     drop(tx);

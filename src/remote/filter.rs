@@ -5,6 +5,7 @@
 
 use super::inbound::{Outbox, Reply, Transform};
 use crate::jsonrpc;
+use crate::message::Message;
 use serde_json::{Value, json};
 
 /// Which tools of one server the client may see and call.
@@ -52,13 +53,13 @@ impl ToolFilter {
     }
 
     /// The error answering `request` when it calls a hidden tool of `server`.
-    pub fn refusal(&self, server: &str, request: &Value) -> Option<Value> {
-        if self.is_empty() || jsonrpc::method(request) != Some("tools/call") {
+    pub fn refusal(&self, server: &str, request: &Message) -> Option<Value> {
+        if self.is_empty() || request.method() != Some("tools/call") {
             return None;
         }
-        let tool = request.pointer("/params/name").and_then(Value::as_str)?;
+        let tool = request.name()?;
         let key = self.hidden_by(tool)?;
-        let id = request.get("id").cloned().unwrap_or(Value::Null);
+        let id = request.id().clone();
         tracing::info!(server, tool, key, "refused a call to a hidden tool");
         Some(jsonrpc::error(
             id,

@@ -10,6 +10,8 @@
 //! halves the memory a large result needs and the work each call costs.
 
 use crate::jsonrpc::{self, Kind};
+use crate::message::Message;
+use bytes::Bytes;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
@@ -65,7 +67,7 @@ pub struct Reply<'a> {
     pub method: &'a str,
     /// The capabilities the client declared in `initialize`.
     pub client_caps: Option<&'a Value>,
-    /// The request's params, kept for the methods a transform asks for
+    /// The request's params, for the methods a transform asks for
     /// (`Transform::wants_params`).
     pub params: Option<&'a Value>,
     /// The remote, for a transform that follows an answer up itself.
@@ -102,8 +104,9 @@ pub enum Route {
 
 struct Pending {
     route: Route,
-    method: String,
-    params: Option<Value>,
+    method: Arc<str>,
+    /// The request, kept when a transform wants its params (read then).
+    request: Option<Bytes>,
     done: oneshot::Sender<Value>,
 }
 
@@ -205,23 +208,24 @@ impl Inbound {
 
     /// Wait for the response to request `id`; `route` says who gets it.
     pub fn expect(&self, id: &Value, method: &str, route: Route) -> oneshot::Receiver<Value> {
-        self.expect_request(id, method, None, route)
+        self.wait_for(id, Arc::from(method), None, route)
     }
 
-    /// `expect`, keeping the request's `params` when a transform wants them.
-    pub fn expect_request(
-        &self,
-        id: &Value,
-        method: &str,
-        params: Option<&Value>,
-        route: Route,
-    ) -> oneshot::Receiver<Value> {
+    /// `expect` for a client request, keeping its text when a transform
+    /// wants its params.
+    pub fn expect_request(&self, request: &Message, route: Route) -> oneshot::Receiver<Value> {
+        let method = request.method_shared().unwrap_or_else(|| Arc::from(""));
+        let keep = self.transforms.iter().any(|t| t.wants_params(&method));
+        let text = keep.then(|| request.text().clone());
+        self.wait_for(request.id(), method, text, route)
+    }
+
+    fn wait_for(&self, id: &Value, method: Arc<str>, request: Option<Bytes>, route: Route) -> oneshot::Receiver<Value> {
         let (done, rx) = oneshot::channel();
-        let params = params.filter(|_| self.transforms.iter().any(|t| t.wants_params(method)));
         let pending = Pending {
             route,
-            method: method.to_string(),
-            params: params.cloned(),
+            method,
+            request,
             done,
         };
         self.lock().insert(jsonrpc::id_key(id), pending);
@@ -257,10 +261,11 @@ impl Inbound {
             }
             if !self.transforms.is_empty() || self.late_transform.get().is_some() {
                 let caps = self.client_caps.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let request: Option<Value> = p.request.as_deref().and_then(|t| serde_json::from_slice(t).ok());
                 let reply = Reply {
                     method: &p.method,
                     client_caps: caps.as_ref(),
-                    params: p.params.as_ref(),
+                    params: request.as_ref().and_then(|r| r.get("params")),
                     remote: self.remote.get(),
                 };
                 for t in self.transforms.iter().chain(self.late_transform.get()) {
@@ -315,7 +320,7 @@ impl Inbound {
         let Some(p) = pending.remove(&key) else {
             return Err(text);
         };
-        if p.route != Route::Client || p.method != method {
+        if p.route != Route::Client || !Arc::ptr_eq(&p.method, &method) {
             pending.insert(key, p); // the id was reused meanwhile: the usual way
             return Err(text);
         }

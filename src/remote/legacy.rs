@@ -9,9 +9,9 @@
 use super::http_util;
 use super::inbound::Route;
 use super::{Ctx, RemoteError};
-use crate::jsonrpc;
+use crate::message::Message;
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -103,7 +103,7 @@ impl Legacy {
     }
 
     /// Send one message, connecting (and replaying initialize) if needed.
-    pub async fn send(&self, msg: &Value) -> Result<(), RemoteError> {
+    pub async fn send(&self, msg: &Message) -> Result<(), RemoteError> {
         let post_url = {
             let mut conn = self.conn.lock().await;
             let alive = conn.as_ref().is_some_and(|c| !c.reader.is_finished());
@@ -111,7 +111,7 @@ impl Legacy {
                 let fresh = self.connect().await?;
                 let url = fresh.post_url.clone();
                 *conn = Some(fresh);
-                if jsonrpc::method(msg) != Some("initialize") {
+                if msg.method() != Some("initialize") {
                     self.replay_init(&url).await?;
                 }
             }
@@ -122,9 +122,9 @@ impl Legacy {
         self.post(&post_url, msg).await
     }
 
-    async fn post(&self, url: &Url, msg: &Value) -> Result<(), RemoteError> {
+    async fn post(&self, url: &Url, msg: &Message) -> Result<(), RemoteError> {
         let ctx = &self.ctx;
-        let body = bytes::Bytes::from(serde_json::to_vec(msg).unwrap_or_default());
+        let body = msg.text();
         let resp = ctx
             .send_authorized(|auth| {
                 ctx.build(Method::POST, url, auth)
@@ -156,15 +156,15 @@ impl Legacy {
         ));
         init["id"] = id.clone();
         let answer = self.ctx.inbound.expect(&id, "initialize", Route::Bridge);
-        self.post(url, &init).await?;
+        self.post(url, &init.into()).await?;
         let got = tokio::time::timeout(self.ctx.endpoint.timeout, answer).await;
         self.ctx.inbound.forget(&id);
         if !matches!(got, Ok(Ok(_))) {
             return Err(RemoteError::SessionLost("the server did not answer initialize".into()));
         }
         if self.ctx.client_initialized() {
-            self.post(url, &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
-                .await?;
+            let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+            self.post(url, &note.into()).await?;
         }
         Ok(())
     }

@@ -26,6 +26,7 @@ use crate::config::Transport;
 use crate::connect_link::BRIDGE_ID_PREFIX;
 use crate::credential::Credential;
 use crate::jsonrpc;
+use crate::message::Message;
 use crate::redact::Redactor;
 use inbound::Inbound;
 use serde_json::Value;
@@ -209,23 +210,16 @@ impl Remote {
 
     /// Relay a client notification or response. Failures are logged: there
     /// is no request to answer.
-    pub async fn send(&self, msg: Value) {
-        let method = jsonrpc::method(&msg).map(str::to_string);
-        if method.is_none()
-            && let Some(id) = msg.get("id")
-        {
-            self.ctx.inbound.answered(id);
+    pub async fn send(&self, msg: Message) {
+        let method = msg.method();
+        if method.is_none() {
+            self.ctx.inbound.answered(msg.id());
         }
         // The client answering a request the bridge itself sent (e.g. a
         // connect-link elicitation) is not for the remote.
-        if method.is_none()
-            && msg
-                .get("id")
-                .and_then(Value::as_str)
-                .is_some_and(|id| id.starts_with(BRIDGE_ID_PREFIX))
-        {
+        if method.is_none() && msg.id().as_str().is_some_and(|id| id.starts_with(BRIDGE_ID_PREFIX)) {
             tracing::debug!("client answered the bridge's own request");
-            crate::connect_link::answered(&msg);
+            crate::connect_link::answered(msg.value());
             return;
         }
         let result = match self.legacy() {
@@ -233,14 +227,14 @@ impl Remote {
             None => self.streamable.send(&msg).await,
         };
         if let Err(e) = result {
-            let what = method.as_deref().unwrap_or("response");
+            let what = method.unwrap_or("response");
             tracing::warn!(
                 "{}",
                 self.ctx
                     .redact(&format!("server `{}`: could not deliver {what}: {e}", self.server()))
             );
         }
-        if method.as_deref() == Some("notifications/initialized") {
+        if method == Some("notifications/initialized") {
             *self.ctx.initialized.lock().unwrap_or_else(|e| e.into_inner()) = true;
             if self.legacy().is_none() {
                 self.streamable.listen();
@@ -268,7 +262,7 @@ impl Remote {
                 "the client disconnected before answering",
                 None,
             );
-            self.send(err).await;
+            self.send(err.into()).await;
         }
     }
 

@@ -8,6 +8,7 @@ use super::inbound::Route;
 use super::{Remote, RemoteError, legacy};
 use crate::config::Transport;
 use crate::jsonrpc;
+use crate::message::Message;
 use crate::redact::display_url;
 use serde_json::{Value, json};
 use std::sync::atomic::Ordering;
@@ -17,32 +18,29 @@ impl Remote {
     /// Relay a client request and see that it is answered: by the remote's
     /// response (written by `inbound`), or by an error written here. Returns
     /// the remote's response when there was one.
-    pub async fn request(&self, msg: &Value) -> Option<Value> {
+    pub async fn request(&self, msg: &Message) -> Option<Value> {
         if let Some(refusal) = self.ctx.endpoint.tools.refusal(self.server(), msg) {
             self.ctx.inbound.to_client(refusal);
             return None;
         }
-        let id = msg.get("id").cloned().unwrap_or(Value::Null);
-        let method = jsonrpc::method(msg).unwrap_or("").to_string();
+        let id = msg.id();
+        let method = msg.method().unwrap_or("");
         if method == "initialize" {
-            *self.ctx.init.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.clone());
-            self.ctx
-                .inbound
-                .set_client_caps(msg.pointer("/params/capabilities").cloned());
+            self.remember_initialize(msg.value());
         }
         let route = if method == "initialize" || self.keep_responses.load(Ordering::Relaxed) {
             Route::ClientAndCopy
         } else {
             Route::Client
         };
-        let mut answer = self.ctx.inbound.expect_request(&id, &method, msg.get("params"), route);
+        let mut answer = self.ctx.inbound.expect_request(msg, route);
         let timeout = self.ctx.endpoint.timeout;
         // Each progress notification for this request restarts its clock.
-        let token = jsonrpc::at(msg, &["params", "_meta", "progressToken"]);
+        let token = msg.progress_token();
         let progress = token.map(|t| self.ctx.inbound.watch_progress(t));
         let mut clock = self.deadlines.at(tokio::time::Instant::now() + timeout);
         let outcome = {
-            let deliver = self.deliver_request(msg, &id, &method);
+            let deliver = self.deliver_request(msg, id, method);
             tokio::pin!(deliver);
             let mut delivered = false;
             loop {
@@ -51,7 +49,7 @@ impl Remote {
                     r = &mut deliver, if !delivered => {
                         delivered = true;
                         if let Err(e) = r {
-                            self.fail(&id, e);
+                            self.fail(id, e);
                             break Some(None);
                         }
                     }
@@ -80,10 +78,10 @@ impl Remote {
                 resp
             }
             None => {
-                let pending = self.ctx.inbound.is_pending(&id);
-                self.fail(&id, RemoteError::Timeout(timeout));
+                let pending = self.ctx.inbound.is_pending(id);
+                self.fail(id, RemoteError::Timeout(timeout));
                 if pending {
-                    self.cancel_at_remote(&id, &format!("mcp-bridge: no answer within {timeout:?}"))
+                    self.cancel_at_remote(id, &format!("mcp-bridge: no answer within {timeout:?}"))
                         .await;
                 }
                 None
@@ -98,7 +96,7 @@ impl Remote {
             "method": "notifications/cancelled",
             "params": { "requestId": id, "reason": reason },
         });
-        if tokio::time::timeout(Duration::from_secs(10), self.send(note))
+        if tokio::time::timeout(Duration::from_secs(10), self.send(note.into()))
             .await
             .is_err()
         {
@@ -110,29 +108,36 @@ impl Remote {
     /// replayed after sign-in) and return the remote's response without
     /// writing it to the client.
     pub async fn request_internal(&self, msg: Value) -> Result<Value, RemoteError> {
-        let id = msg.get("id").cloned().unwrap_or(Value::Null);
-        let method = jsonrpc::method(&msg).unwrap_or("").to_string();
+        let msg = Message::from_value(msg);
+        let id = msg.id();
+        let method = msg.method().unwrap_or("");
         if method == "initialize" {
-            *self.ctx.init.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.clone());
-            self.ctx
-                .inbound
-                .set_client_caps(msg.pointer("/params/capabilities").cloned());
+            self.remember_initialize(msg.value());
         }
-        let answer = self.ctx.inbound.expect(&id, &method, Route::Bridge);
+        let answer = self.ctx.inbound.expect(id, method, Route::Bridge);
         let timeout = self.ctx.endpoint.timeout;
         let outcome = tokio::time::timeout(timeout, async {
-            self.deliver_request(&msg, &id, &method).await?;
+            self.deliver_request(&msg, id, method).await?;
             answer
                 .await
                 .map_err(|_| RemoteError::Protocol("the request was dropped unanswered".into()))
         })
         .await;
-        self.ctx.inbound.forget(&id);
+        self.ctx.inbound.forget(id);
         let resp = outcome.map_err(|_| RemoteError::Timeout(timeout))??;
         if method == "initialize" {
             self.streamable.on_initialized_result(&resp);
         }
         Ok(resp)
+    }
+
+    /// Keep the client's `initialize` (replayed when the session is
+    /// re-created) and the capabilities it declares.
+    fn remember_initialize(&self, init: &Value) {
+        *self.ctx.init.lock().unwrap_or_else(|e| e.into_inner()) = Some(init.clone());
+        self.ctx
+            .inbound
+            .set_client_caps(init.pointer("/params/capabilities").cloned());
     }
 
     /// Answer request `id` with an error, unless it was already answered or
@@ -155,7 +160,7 @@ impl Remote {
             .to_client(jsonrpc::error(id.clone(), e.code(), message, Some(data)));
     }
 
-    async fn deliver_request(&self, msg: &Value, id: &Value, method: &str) -> Result<(), RemoteError> {
+    async fn deliver_request(&self, msg: &Message, id: &Value, method: &str) -> Result<(), RemoteError> {
         if let Some(legacy) = self.legacy() {
             return legacy.send(msg).await;
         }

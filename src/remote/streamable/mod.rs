@@ -10,7 +10,7 @@
 use super::http_util::{self, ACCEPT_BOTH, LAST_EVENT_ID, PROTOCOL_VERSION, SESSION_ID, StreamEnd};
 use super::inbound::Route;
 use super::{Ctx, RemoteError};
-use crate::jsonrpc;
+use crate::message::Message;
 use http::HeaderValue;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -99,10 +99,10 @@ impl Streamable {
     }
 
     /// POST one message and read whatever body comes back.
-    async fn post(&self, msg: &Value, s: &SessionState, awaited: Option<&Value>) -> Result<Posted, RemoteError> {
+    async fn post(&self, msg: &Message, s: &SessionState, awaited: Option<&Value>) -> Result<Posted, RemoteError> {
         let ctx = &self.ctx;
-        let body = bytes::Bytes::from(serde_json::to_vec(msg).unwrap_or_default());
-        let method = jsonrpc::method(msg);
+        let body = msg.text();
+        let method = msg.method();
         let resp = ctx
             .send_authorized(|auth| {
                 let mut req = ctx
@@ -112,9 +112,7 @@ impl Streamable {
                     .body(body.clone());
                 if let Some(m) = method {
                     req = req.header(http_util::MCP_METHOD, m);
-                    if let Some(name) = jsonrpc::at(msg, &["params", "name"])
-                        .or_else(|| jsonrpc::at(msg, &["params", "uri"]))
-                        .and_then(Value::as_str)
+                    if let Some(name) = msg.name().or(msg.uri())
                         && name.is_ascii()
                     {
                         req = req.header(http_util::MCP_NAME, name);
@@ -165,7 +163,7 @@ impl Streamable {
     }
 
     /// Deliver a client request; its response is dispatched to `Inbound`.
-    pub async fn request(self: &Arc<Self>, msg: &Value, id: &Value) -> Result<(), RemoteError> {
+    pub async fn request(self: &Arc<Self>, msg: &Message, id: &Value) -> Result<(), RemoteError> {
         let mut reinitialised = false;
         loop {
             let s = self.settled_snapshot().await;
@@ -191,10 +189,10 @@ impl Streamable {
     }
 
     /// Deliver a client notification or response.
-    pub async fn send(self: &Arc<Self>, msg: &Value) -> Result<(), RemoteError> {
+    pub async fn send(self: &Arc<Self>, msg: &Message) -> Result<(), RemoteError> {
         let s = self.settled_snapshot().await;
         match self.post(msg, &s, None).await? {
-            Posted::SessionGone if jsonrpc::method(msg) != Some("notifications/initialized") => {
+            Posted::SessionGone if msg.method() != Some("notifications/initialized") => {
                 self.reinitialise(s.generation).await?;
                 let s = self.snapshot();
                 self.post(msg, &s, None).await.map(|_| ())
@@ -267,6 +265,7 @@ impl Streamable {
             let n = self.bridge_ids.fetch_add(1, Ordering::Relaxed);
             let id = json!(format!("mcp-bridge-reinit-{n}"));
             init["id"] = id.clone();
+            let init = Message::from_value(init);
             let answer = self.ctx.inbound.expect(&id, "initialize", Route::Bridge);
             let s = self.snapshot();
             let posted = tokio::time::timeout(self.ctx.endpoint.timeout, self.post(&init, &s, Some(&id))).await;
@@ -294,7 +293,7 @@ impl Streamable {
             if self.ctx.client_initialized() {
                 let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
                 let s = self.snapshot();
-                self.post(&note, &s, None).await?;
+                self.post(&note.into(), &s, None).await?;
             }
         }
         self.state().generation += 1;
