@@ -161,7 +161,7 @@ pub struct Remote {
     /// Whether `request` returns a copy of each response (for hooks).
     keep_responses: AtomicBool,
     /// The deadlines of the client's requests in flight.
-    deadlines: Arc<deadline::Deadlines>,
+    deadlines: deadline::Deadlines,
 }
 
 impl Remote {
@@ -192,7 +192,7 @@ impl Remote {
             streamable,
             legacy: Mutex::new(None),
             keep_responses: AtomicBool::new(false),
-            deadlines: Arc::default(),
+            deadlines: deadline::Deadlines::default(),
         };
         if ctx.endpoint.transport == Transport::Sse {
             *remote.legacy.lock().unwrap_or_else(|e| e.into_inner()) = Some(legacy::Legacy::new(ctx));
