@@ -122,7 +122,12 @@ fn all_ids() -> Vec<Value> {
 }
 
 /// The initialize exchange, then every call and the big result at once.
-fn exchange(mut input: impl Write, output: impl std::io::Read) -> Answers {
+fn exchange(input: impl Write, output: impl std::io::Read) -> Answers {
+    exchange_with(input, output, echo)
+}
+
+/// `exchange`, with the calls `call` makes.
+fn exchange_with(mut input: impl Write, output: impl std::io::Read, call: fn(usize) -> Value) -> Answers {
     let mut output = BufReader::new(output);
     input.write_all(&line(&init())).unwrap();
     input.flush().unwrap();
@@ -140,7 +145,7 @@ fn exchange(mut input: impl Write, output: impl std::io::Read) -> Answers {
     input.write_all(&line(&initialized())).unwrap();
     input.write_all(&line(&big())).unwrap();
     for i in 0..IN_FLIGHT {
-        input.write_all(&line(&echo(i))).unwrap();
+        input.write_all(&line(&call(i))).unwrap();
     }
     input.flush().unwrap();
     read_answers(output, &all_ids())
@@ -204,6 +209,46 @@ async fn pipes_are_polled_directly_and_carry_everything() {
         assert_ne!(fd_flags(child, 0) & O_NONBLOCK, 0, "stdin pipe not polled directly");
         assert_ne!(fd_flags(child, 1) & O_NONBLOCK, 0, "stdout pipe not polled directly");
         got
+    })
+    .await;
+}
+
+/// Reads at most 4 KiB a millisecond, so the bridge's stdout pipe stays
+/// full while a large answer is written.
+struct SlowReader<R>(R);
+
+impl<R: std::io::Read> std::io::Read for SlowReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        std::thread::sleep(Duration::from_millis(1));
+        let n = buf.len().min(4096);
+        self.0.read(&mut buf[..n])
+    }
+}
+
+/// Small answers are written at once by the task that has them, larger
+/// ones by the writer task, and a small one that comes while a large one
+/// is being written queues behind it (`relay::Lane`). With the big answer
+/// read slowly and the echoes answered all through it, every line still
+/// arrives whole.
+#[tokio::test(flavor = "multi_thread")]
+async fn answers_arriving_while_a_large_one_is_written_queue_behind_it() {
+    let sb = sandbox().await;
+    let (_dir, mut cmd) = serve_command(&sb.url());
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn bridge");
+    let stdin = child.stdin.take().unwrap();
+    let stdout = SlowReader(child.stdout.take().unwrap());
+    fn spread(i: usize) -> Value {
+        json!({"jsonrpc": "2.0", "id": i, "method": "tools/call",
+            "params": {"name": "slow_echo", "arguments": {"text": format!("echo {i}"), "delay_ms": 100 + i * 5}}})
+    }
+    talk_to(child, move |_| {
+        let mut stdin = stdin;
+        exchange_with(&mut stdin, stdout, spread)
     })
     .await;
 }

@@ -51,8 +51,11 @@ pub async fn relay_prepared(
     input: impl AsyncRead + Unpin,
     output: impl AsyncWrite + Unpin + Send + 'static,
 ) -> Result<(), CliError> {
+    // The lane goes with the stdout `relay::stdout` made (none for another output).
+    let lane = relay::stdout_lane();
     let (tx, rx) = Outbox::channel();
-    let writer = relay::spawn_writer(rx, output);
+    let tx = tx.with_lane(lane.clone());
+    let writer = relay::spawn_writer_with(rx, output, lane);
     let inbound = Arc::new(Inbound::new(tx.clone()).with_transforms(prepared.transforms));
     let remote = Remote::new(prepared.endpoint, inbound.clone())
         .map_err(|e| CliError::Failed(redactor.apply(&e.to_string())))?;

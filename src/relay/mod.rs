@@ -7,16 +7,18 @@
 //! lets in-flight requests finish (each bounded by its timeout), ends the
 //! remote session and returns.
 
+mod lane;
 mod lines;
 #[cfg(unix)]
 mod stdio;
 mod stdout;
 
+pub use lane::Lane;
 pub use lines::{ClientLines, Line, decode_line};
 
 #[cfg(unix)]
-pub use stdio::{stdin, stdout};
-pub use stdout::{Writer, spawn_writer};
+pub use stdio::{stdin, stdout, stdout_lane};
+pub use stdout::{Writer, spawn_writer, spawn_writer_with};
 
 /// The longest the relay waits, once stdin has closed, for the last
 /// messages to be written (the client may have stopped reading).
@@ -31,6 +33,10 @@ pub fn stdin() -> Box<dyn AsyncRead + Unpin + Send> {
 pub fn stdout() -> Box<dyn tokio::io::AsyncWrite + Unpin + Send> {
     crate::console::stdout_is_protocol();
     Box::new(tokio::io::stdout())
+}
+#[cfg(not(unix))]
+pub fn stdout_lane() -> Option<Arc<Lane>> {
+    None
 }
 
 use crate::jsonrpc::{self, Kind};

@@ -13,10 +13,12 @@
 //! The non-blocking flag belongs to the pipe's open file, which only this
 //! process and its own children hold; it is left set when the process ends.
 
+use super::Lane;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 pub type Input = Box<dyn AsyncRead + Unpin + Send>;
@@ -80,8 +82,9 @@ pub fn stdin() -> Input {
 }
 
 /// The relay's output: stdout, written directly when it is a pipe or socket
-/// of its own (not shared with stderr). From then on stdout is the
-/// protocol's alone (`console`). Must be called inside the runtime.
+/// of its own (not shared with stderr); a fast lane to it is then kept for
+/// `stdout_lane`. From then on stdout is the protocol's alone (`console`).
+/// Must be called inside the runtime.
 pub fn stdout() -> Output {
     crate::console::stdout_is_protocol();
     let fallback = || -> Output { Box::new(tokio::io::stdout()) };
@@ -90,21 +93,31 @@ pub fn stdout() -> Output {
     if out_id.is_some() && out_id == err_id {
         return fallback();
     }
-    match kind {
-        Kind::Pipe(fd) => match tokio::net::unix::pipe::Sender::from_owned_fd(fd) {
-            Ok(tx) => Box::new(tx),
-            Err(e) => {
-                tracing::debug!("stdout stays on a blocking thread: {e}");
-                fallback()
-            }
-        },
-        Kind::Socket(fd) => match socket(fd) {
-            Ok(s) => Box::new(s),
-            Err(e) => {
-                tracing::debug!("stdout stays on a blocking thread: {e}");
-                fallback()
-            }
-        },
-        Kind::Other => fallback(),
+    let direct: io::Result<(Output, OwnedFd)> = match kind {
+        Kind::Pipe(fd) => tokio::net::unix::pipe::Sender::from_owned_fd(fd)
+            .and_then(|tx| Ok((tx.as_fd().try_clone_to_owned()?, tx)))
+            .map(|(second, tx)| (Box::new(tx) as Output, second)),
+        Kind::Socket(fd) => socket(fd)
+            .and_then(|s| Ok((s.as_fd().try_clone_to_owned()?, s)))
+            .map(|(second, s)| (Box::new(s) as Output, second)),
+        Kind::Other => return fallback(),
+    };
+    match direct {
+        Ok((output, second)) => {
+            // The same open file, so non-blocking too.
+            *LANE.lock().unwrap_or_else(|e| e.into_inner()) = Some(Lane::new(File::from(second)));
+            output
+        }
+        Err(e) => {
+            tracing::debug!("stdout stays on a blocking thread: {e}");
+            fallback()
+        }
     }
 }
+
+/// The fast lane to the stdout `stdout` set up, taken (once).
+pub fn stdout_lane() -> Option<Arc<Lane>> {
+    LANE.lock().unwrap_or_else(|e| e.into_inner()).take()
+}
+
+static LANE: Mutex<Option<Arc<Lane>>> = Mutex::new(None);

@@ -5,7 +5,9 @@
 //! finish: it writes what is queued by then and stops, without waiting for
 //! every sender (background tasks may hold one a while longer).
 
+use super::Lane;
 use crate::remote::inbound::Outgoing;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::{mpsc, oneshot};
@@ -31,9 +33,16 @@ impl Writer {
     }
 }
 
-pub fn spawn_writer(
+pub fn spawn_writer(rx: mpsc::UnboundedReceiver<Outgoing>, output: impl AsyncWrite + Unpin + Send + 'static) -> Writer {
+    spawn_writer_with(rx, output, None)
+}
+
+/// `spawn_writer`, for a channel whose senders may also write through
+/// `lane` (told here of each message written, after its flush).
+pub fn spawn_writer_with(
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
     output: impl AsyncWrite + Unpin + Send + 'static,
+    lane: Option<Arc<Lane>>,
 ) -> Writer {
     let (finish, mut finished) = oneshot::channel();
     let task = tokio::spawn(async move {
@@ -55,6 +64,7 @@ pub fn spawn_writer(
             while let Ok(m) = rx.try_recv() {
                 batch.push(m);
             }
+            let count = batch.len();
             for m in batch {
                 let chunks = match m {
                     // Serialised in chunks and the message dropped before the
@@ -77,6 +87,9 @@ pub fn spawn_writer(
             if let Err(e) = w.flush().await {
                 tracing::warn!("stdout flush failed: {e}");
                 return;
+            }
+            if let Some(lane) = &lane {
+                lane.written(count);
             }
         }
     });

@@ -11,6 +11,7 @@
 
 use crate::jsonrpc::{self, Kind};
 use crate::message::Message;
+use crate::relay::Lane;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -41,23 +42,45 @@ impl Outgoing {
 #[derive(Debug)]
 pub struct Closed;
 
-/// The channel to the client (the stdout writer).
-#[derive(Clone, Debug)]
-pub struct Outbox(mpsc::UnboundedSender<Outgoing>);
+/// The channel to the client (the stdout writer), and the fast lane to
+/// stdout when there is one (`relay::Lane`).
+#[derive(Clone)]
+pub struct Outbox {
+    tx: mpsc::UnboundedSender<Outgoing>,
+    lane: Option<Arc<Lane>>,
+}
+
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox").field("lane", &self.lane.is_some()).finish()
+    }
+}
 
 impl Outbox {
     pub fn channel() -> (Outbox, mpsc::UnboundedReceiver<Outgoing>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (Outbox(tx), rx)
+        (Outbox { tx, lane: None }, rx)
+    }
+
+    /// Write small raw answers through `lane` when nothing is queued (the
+    /// writer fed by this channel must be given the same lane).
+    pub fn with_lane(mut self, lane: Option<Arc<Lane>>) -> Outbox {
+        self.lane = lane;
+        self
     }
 
     pub fn send(&self, msg: Value) -> Result<(), Closed> {
-        self.0.send(Outgoing::Message(msg)).map_err(|_| Closed)
+        let _queued = self.lane.as_ref().map(|lane| lane.will_queue());
+        self.tx.send(Outgoing::Message(msg)).map_err(|_| Closed)
     }
 
     /// Send one message's JSON text as it is (it must hold no line break).
     pub fn send_raw(&self, line: Vec<u8>) -> Result<(), Closed> {
-        self.0.send(Outgoing::Raw(line)).map_err(|_| Closed)
+        let queue = |line| self.tx.send(Outgoing::Raw(line)).map_err(|_| Closed);
+        match &self.lane {
+            Some(lane) => lane.offer(line, queue).unwrap_or(Ok(())),
+            None => queue(line),
+        }
     }
 }
 
