@@ -70,9 +70,9 @@ impl Message {
             head: Head {
                 kind,
                 id: env.id.unwrap_or(Value::Null),
-                method: env.method.map(|m| Arc::from(&*m)),
-                name: params.name.map(|n| Box::from(&*n)),
-                uri: params.uri.map(|u| Box::from(&*u)),
+                method: env.method.map(|m| Arc::from(&*m.0)),
+                name: params.name.map(|n| Box::from(&*n.0)),
+                uri: params.uri.map(|u| Box::from(&*u.0)),
                 progress_token: params.meta.and_then(|m| m.progress_token).map(Box::new),
                 request_id: params.request_id.map(Box::new),
             },
@@ -196,7 +196,7 @@ struct Envelope<'a> {
     #[serde(default)]
     id: Option<Value>,
     #[serde(default, borrow)]
-    method: Option<Cow<'a, str>>,
+    method: Option<Text<'a>>,
     #[serde(default, borrow)]
     params: Option<Params<'a>>,
     #[serde(default, deserialize_with = "present")]
@@ -208,9 +208,9 @@ struct Envelope<'a> {
 #[derive(Deserialize, Default)]
 struct Params<'a> {
     #[serde(default, borrow)]
-    name: Option<Cow<'a, str>>,
+    name: Option<Text<'a>>,
     #[serde(default, borrow)]
-    uri: Option<Cow<'a, str>>,
+    uri: Option<Text<'a>>,
     #[serde(default, rename = "_meta")]
     meta: Option<Meta>,
     #[serde(default, rename = "requestId")]
@@ -221,6 +221,29 @@ struct Params<'a> {
 struct Meta {
     #[serde(default, rename = "progressToken")]
     progress_token: Option<Value>,
+}
+
+/// A JSON string, borrowed from the text when it has no escapes (serde
+/// makes an `Option<Cow<str>>` an owned copy every time).
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(s.to_owned())))
+            }
+        }
+        d.deserialize_str(Visit)
+    }
 }
 
 /// A member that is there, whatever its value (`null` too).

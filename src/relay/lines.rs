@@ -9,23 +9,35 @@
 use crate::jsonrpc;
 use crate::message::Message;
 use serde_json::Value;
-use std::future::Future;
-use std::pin::Pin;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::sync::oneshot;
 
 /// The client's lines, decoded.
 pub struct ClientLines<R> {
     lines: BufReader<R>,
     buf: Vec<u8>,
-    stop: Pin<Box<dyn Future<Output = ()> + Send>>,
+    /// Told when the process is asked to stop (by a task of its own: the
+    /// signal streams cost more to poll at every line than a channel does).
+    stop: oneshot::Receiver<()>,
+    stop_live: bool,
 }
 
 impl<R: AsyncRead + Unpin> ClientLines<R> {
     pub fn new(input: R) -> Self {
+        let (mut told, stop) = oneshot::channel();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = terminated() => {
+                    let _ = told.send(());
+                }
+                () = told.closed() => {}
+            }
+        });
         Self {
             lines: BufReader::new(input),
             buf: Vec::new(),
-            stop: Box::pin(terminated()),
+            stop,
+            stop_live: true,
         }
     }
 
@@ -33,12 +45,18 @@ impl<R: AsyncRead + Unpin> ClientLines<R> {
     /// a bad line; None once the input closed (or the process is stopping).
     pub async fn next(&mut self) -> Option<Result<Vec<Message>, Value>> {
         loop {
-            self.buf.clear();
             let read = tokio::select! {
+                biased;
                 r = self.lines.read_until(b'\n', &mut self.buf) => r,
-                _ = &mut self.stop => {
-                    tracing::info!("terminated by signal; finishing as if stdin had closed");
-                    return None;
+                told = &mut self.stop, if self.stop_live => {
+                    if told.is_ok() {
+                        tracing::info!("terminated by signal; finishing as if stdin had closed");
+                        return None;
+                    }
+                    // No signal watcher any more (the runtime is ending):
+                    // read on. What the read had so far stays in `buf`.
+                    self.stop_live = false;
+                    continue;
                 }
             };
             match read {
@@ -49,7 +67,9 @@ impl<R: AsyncRead + Unpin> ClientLines<R> {
                     return None;
                 }
             }
-            match decode_line(&self.buf) {
+            let line = decode_line(&self.buf);
+            self.buf.clear();
+            match line {
                 Line::Blank => continue,
                 Line::Messages(messages) => return Some(Ok(messages)),
                 Line::Error(answer) => return Some(Err(answer)),

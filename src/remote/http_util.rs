@@ -8,6 +8,7 @@ use crate::credential::{Auth, Retry};
 use http::HeaderName;
 use reqwest::Response;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
@@ -26,15 +27,19 @@ const BODY_EXCERPT: usize = 300;
 
 impl Ctx {
     /// A request to `url` with the configured headers and `auth` applied.
-    pub fn build(&self, method: reqwest::Method, url: &Url, auth: &Auth) -> Outgoing {
-        let mut url = url.clone();
-        if !auth.query.is_empty() {
+    pub fn build<'u>(&self, method: reqwest::Method, url: &'u Url, auth: &Auth) -> Outgoing<'u> {
+        let url = if auth.query.is_empty() {
+            Cow::Borrowed(url)
+        } else {
+            let mut url = url.clone();
             let mut q = url.query_pairs_mut();
             for (k, v) in &auth.query {
                 q.append_pair(k, v);
             }
-        }
-        let mut req = Outgoing::new(method, url, self.endpoint.headers.clone());
+            drop(q);
+            Cow::Owned(url)
+        };
+        let mut req = Outgoing::new(method, url, &self.endpoint.headers);
         for (k, v) in &auth.headers {
             req = req.header(k.clone(), v.clone());
         }
@@ -43,7 +48,7 @@ impl Ctx {
 
     /// Send the request `make` builds, with fresh auth; after a 401, let the
     /// credential refresh and replay once.
-    pub async fn send_authorized(&self, make: impl Fn(&Auth) -> Outgoing) -> Result<Response, RemoteError> {
+    pub async fn send_authorized<'u>(&self, make: impl Fn(&Auth) -> Outgoing<'u>) -> Result<Response, RemoteError> {
         let cred = &self.endpoint.credential;
         let mut replayed = false;
         loop {
@@ -85,7 +90,7 @@ impl Ctx {
 
     /// Send the request `make` builds: the loopback way when the remote is
     /// on this machine, else (or to follow a redirect) with reqwest.
-    async fn send(&self, make: impl Fn() -> Outgoing) -> Result<Response, RemoteError> {
+    async fn send<'u>(&self, make: impl Fn() -> Outgoing<'u>) -> Result<Response, RemoteError> {
         let req = make();
         req.check().map_err(RemoteError::Unreachable)?;
         let lo = match &self.way {

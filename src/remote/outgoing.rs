@@ -2,22 +2,35 @@
 //! headers and body, put together by the transports (`Ctx::build` and
 //! builder-style `header` and `body`, as reqwest's are) and then written by
 //! the loopback way as it is, or handed to reqwest.
+//!
+//! The headers are a list, in the order set (a name may come more than
+//! once), and the URL is the endpoint's own unless credentials add to its
+//! query: a request is put together for every message, and a header map
+//! (hashed, with its own allocations) or a copied URL was work for nothing
+//! on the loopback way, which writes them out in order.
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use http::{HeaderName, HeaderValue, Method};
+use std::borrow::Cow;
 use url::Url;
 
-pub struct Outgoing {
+pub struct Outgoing<'u> {
     pub method: Method,
-    pub url: Url,
-    pub headers: HeaderMap,
+    pub url: Cow<'u, Url>,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: Bytes,
     /// The first header that could not be set (its value was not valid).
     invalid: Option<HeaderName>,
 }
 
-impl Outgoing {
-    pub fn new(method: Method, url: Url, headers: HeaderMap) -> Outgoing {
+/// Room for the headers a message usually has (configured ones, the
+/// credential's, the transport's), so the list is allocated once.
+const USUAL_HEADERS: usize = 10;
+
+impl<'u> Outgoing<'u> {
+    pub fn new(method: Method, url: Cow<'u, Url>, base: &http::HeaderMap) -> Outgoing<'u> {
+        let mut headers = Vec::with_capacity(base.len() + USUAL_HEADERS);
+        headers.extend(base.iter().map(|(k, v)| (k.clone(), v.clone())));
         Outgoing {
             method,
             url,
@@ -28,10 +41,10 @@ impl Outgoing {
     }
 
     /// Add header `name` (after any value it has, as reqwest's does).
-    pub fn header<V: TryInto<HeaderValue>>(mut self, name: HeaderName, value: V) -> Outgoing {
+    pub fn header<V: TryInto<HeaderValue>>(mut self, name: HeaderName, value: V) -> Outgoing<'u> {
         match value.try_into() {
             Ok(v) => {
-                self.headers.append(name, v);
+                self.headers.push((name, v));
             }
             Err(_) => {
                 self.invalid.get_or_insert(name);
@@ -40,7 +53,7 @@ impl Outgoing {
         self
     }
 
-    pub fn body(mut self, body: impl Into<Bytes>) -> Outgoing {
+    pub fn body(mut self, body: impl Into<Bytes>) -> Outgoing<'u> {
         self.body = body.into();
         self
     }
@@ -56,7 +69,11 @@ impl Outgoing {
     /// The same request for reqwest's client.
     pub fn into_reqwest(self, client: &reqwest::Client) -> reqwest::RequestBuilder {
         let with_body = !self.body.is_empty() || self.method == Method::POST;
-        let req = client.request(self.method, self.url).headers(self.headers);
+        let mut headers = http::HeaderMap::with_capacity(self.headers.len());
+        for (k, v) in self.headers {
+            headers.append(k, v);
+        }
+        let req = client.request(self.method, self.url.into_owned()).headers(headers);
         if with_body { req.body(self.body) } else { req }
     }
 }
@@ -68,7 +85,7 @@ mod tests {
     #[test]
     fn an_invalid_header_value_is_named_not_sent() {
         let url = Url::parse("http://127.0.0.1:1/mcp").unwrap();
-        let out = Outgoing::new(Method::POST, url, HeaderMap::new())
+        let out = Outgoing::new(Method::POST, Cow::Owned(url), &http::HeaderMap::new())
             .header(http::header::ACCEPT, "text/event-stream")
             .header(HeaderName::from_static("mcp-name"), "bad\nvalue");
         assert_eq!(out.headers.len(), 1);

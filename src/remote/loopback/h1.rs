@@ -76,7 +76,9 @@ impl Conn {
 
 /// The request line, the headers (with `Host` and `Content-Length` added
 /// when missing) and the body, as one buffer.
-pub fn encode(method: &Method, url: &url::Url, headers: &HeaderMap, body: &[u8]) -> Vec<u8> {
+pub fn encode(method: &Method, url: &url::Url, headers: &[(HeaderName, HeaderValue)], body: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let has = |name: &HeaderName| headers.iter().any(|(k, _)| k == name);
     let mut out = Vec::with_capacity(256 + headers.len() * 48 + body.len());
     out.extend_from_slice(method.as_str().as_bytes());
     out.push(b' ');
@@ -86,11 +88,11 @@ pub fn encode(method: &Method, url: &url::Url, headers: &HeaderMap, body: &[u8])
         out.extend_from_slice(q.as_bytes());
     }
     out.extend_from_slice(b" HTTP/1.1\r\n");
-    if !headers.contains_key(HOST) {
+    if !has(&HOST) {
         out.extend_from_slice(b"host: ");
         out.extend_from_slice(url.host_str().unwrap_or("localhost").as_bytes());
         if let Some(port) = url.port() {
-            out.extend_from_slice(format!(":{port}").as_bytes());
+            let _ = write!(out, ":{port}");
         }
         out.extend_from_slice(b"\r\n");
     }
@@ -101,8 +103,8 @@ pub fn encode(method: &Method, url: &url::Url, headers: &HeaderMap, body: &[u8])
         out.extend_from_slice(b"\r\n");
     }
     let bodiless = (*method == Method::GET || *method == Method::HEAD || *method == Method::DELETE) && body.is_empty();
-    if !bodiless && !headers.contains_key(CONTENT_LENGTH) {
-        out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
+    if !bodiless && !has(&CONTENT_LENGTH) {
+        let _ = write!(out, "content-length: {}\r\n", body.len());
     }
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
@@ -604,19 +606,16 @@ mod tests {
     #[test]
     fn a_request_is_written_whole() {
         let url = url::Url::parse("http://127.0.0.1:8123/mcp?k=v").unwrap();
-        let mut h = HeaderMap::new();
-        h.insert("mcp-session-id", HeaderValue::from_static("s-1"));
+        let h = [(
+            HeaderName::from_static("mcp-session-id"),
+            HeaderValue::from_static("s-1"),
+        )];
         let wire = encode(&Method::POST, &url, &h, b"{}");
         assert_eq!(
             String::from_utf8(wire).unwrap(),
             "POST /mcp?k=v HTTP/1.1\r\nhost: 127.0.0.1:8123\r\nmcp-session-id: s-1\r\ncontent-length: 2\r\n\r\n{}"
         );
-        let get = encode(
-            &Method::GET,
-            &url::Url::parse("http://[::1]/sse").unwrap(),
-            &HeaderMap::new(),
-            b"",
-        );
+        let get = encode(&Method::GET, &url::Url::parse("http://[::1]/sse").unwrap(), &[], b"");
         assert_eq!(
             String::from_utf8(get).unwrap(),
             "GET /sse HTTP/1.1\r\nhost: [::1]\r\n\r\n"

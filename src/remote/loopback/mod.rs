@@ -71,7 +71,7 @@ impl Loopback {
     /// than this machine (a legacy server can name any message endpoint),
     /// or the answer is a redirect, which reqwest follows. An error is text
     /// with no URL in it.
-    pub async fn send(&self, req: &Outgoing) -> Result<Option<Response>, String> {
+    pub async fn send(&self, req: &Outgoing<'_>) -> Result<Option<Response>, String> {
         if !is_plain_loopback(&req.url) {
             return Ok(None);
         }

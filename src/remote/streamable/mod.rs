@@ -9,6 +9,7 @@
 
 use super::http_util::{self, ACCEPT_BOTH, LAST_EVENT_ID, PROTOCOL_VERSION, SESSION_ID, StreamEnd};
 use super::inbound::Route;
+use super::outgoing::Outgoing;
 use super::{Ctx, RemoteError};
 use crate::message::Message;
 use http::HeaderValue;
@@ -87,7 +88,7 @@ impl Streamable {
     }
 
     /// Headers that mark a request as part of the session.
-    fn session_headers(&self, req: super::outgoing::Outgoing, s: &SessionState) -> super::outgoing::Outgoing {
+    fn session_headers<'u>(&self, req: Outgoing<'u>, s: &SessionState) -> Outgoing<'u> {
         let mut req = req;
         if let Some(id) = &s.id {
             req = req.header(SESSION_ID, id.clone());
