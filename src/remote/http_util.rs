@@ -3,10 +3,10 @@
 //! SSE bodies into `Inbound`.
 
 use super::outgoing::Outgoing;
+use super::reply::{BodyError, Reply as Response};
 use super::{Ctx, RemoteError, Way};
 use crate::credential::{Auth, Retry};
 use http::HeaderName;
-use reqwest::Response;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -100,6 +100,7 @@ impl Ctx {
                     .into_reqwest(client)
                     .send()
                     .await
+                    .map(Response::General)
                     .map_err(|e| self.transport_error(e));
             }
         };
@@ -113,7 +114,11 @@ impl Ctx {
             .into_reqwest(general)
             .build()
             .map_err(|e| self.transport_error(e))?;
-        general.execute(req).await.map_err(|e| self.transport_error(e))
+        general
+            .execute(req)
+            .await
+            .map(Response::General)
+            .map_err(|e| self.transport_error(e))
     }
 
     /// A transport error as text with no URL (URLs can carry secrets).
@@ -134,7 +139,10 @@ impl Ctx {
 
     /// Read a JSON body: one message or a batch, each dispatched.
     pub async fn read_json(&self, resp: Response) -> Result<(), RemoteError> {
-        let bytes = resp.bytes().await.map_err(|e| self.transport_error(e))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| RemoteError::Unreachable(self.redact(&e.text())))?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
@@ -198,7 +206,7 @@ impl Ctx {
     /// the rest is read here, briefly, and any message in it still goes on.
     fn drain_sse<S>(self: &Arc<Self>, mut events: crate::sse::Reader<S>)
     where
-        S: futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin + Send + 'static,
+        S: futures::Stream<Item = Result<bytes::Bytes, BodyError>> + Unpin + Send + 'static,
     {
         // The end has often arrived with the answer: then it is read here.
         let mut end = StreamEnd::default();
@@ -229,11 +237,7 @@ impl Ctx {
     }
 
     /// Pass on a message in the rest of a stream; false once it broke.
-    fn pass_on(
-        &self,
-        item: Result<crate::sse::Event, crate::sse::ReadError<reqwest::Error>>,
-        end: &mut StreamEnd,
-    ) -> bool {
+    fn pass_on(&self, item: Result<crate::sse::Event, crate::sse::ReadError<BodyError>>, end: &mut StreamEnd) -> bool {
         let Some(event) = self.sse_event(item, end) else {
             return false;
         };
@@ -247,14 +251,14 @@ impl Ctx {
     /// `end`, or None (logged, `end.broken` set) when the stream broke.
     fn sse_event(
         &self,
-        item: Result<crate::sse::Event, crate::sse::ReadError<reqwest::Error>>,
+        item: Result<crate::sse::Event, crate::sse::ReadError<BodyError>>,
         end: &mut StreamEnd,
     ) -> Option<crate::sse::Event> {
         let event = match item {
             Ok(event) => event,
             Err(e) => {
                 let text = match e {
-                    crate::sse::ReadError::Stream(e) => crate::redact::http_error_text(e),
+                    crate::sse::ReadError::Stream(e) => e.text(),
                     crate::sse::ReadError::TooLarge(e) => e.to_string(),
                 };
                 tracing::debug!("SSE stream broke: {}", self.redact(&text));

@@ -16,6 +16,7 @@ pub mod inbound;
 mod legacy;
 mod loopback;
 mod outgoing;
+mod reply;
 /// The loopback way's HTTP/1.1 response reading, for the fuzz target.
 #[doc(hidden)]
 pub use loopback::h1::read_pieces as read_http1_pieces;

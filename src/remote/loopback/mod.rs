@@ -10,14 +10,14 @@
 //! the bridge, since the remote answers in microseconds. Here the request
 //! (an `Outgoing`, as for reqwest: the same headers, body and credentials on
 //! both ways) is written in one write and its response read in the task that
-//! waits for it; the answer comes back as a `reqwest::Response`, so the rest
-//! of the bridge reads it the same way. A redirect, or a request for
+//! waits for it; the answer comes back as a `Reply`, as reqwest's do, so the
+//! rest of the bridge reads it the same way. A redirect, or a request for
 //! somewhere else, is left to reqwest, whose client is made only then.
 
 pub mod h1;
 
 use super::outgoing::Outgoing;
-use reqwest::{Response, ResponseBuilderExt};
+use super::reply::Reply;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -33,10 +33,10 @@ pub struct Loopback {
     /// reqwest's general client, for what goes its way (made on first use:
     /// loading the platform's root certificates is most of a start-up).
     general: OnceLock<Result<reqwest::Client, String>>,
-    /// The remote's URL, which each response carries (as reqwest's do);
-    /// without it reqwest would parse a placeholder URL for every one.
-    url: http::Extensions,
 }
+
+/// A response body read by the loopback way.
+pub type LoopBody = h1::Body<Returns>;
 
 impl Loopback {
     /// The loopback way to `url`, if it is `http://` on this machine (no
@@ -45,7 +45,6 @@ impl Loopback {
         if !is_plain_loopback(url) {
             return None;
         }
-        let mut url_only = http::Response::builder().url(url.clone()).body(()).ok()?;
         Some(Loopback {
             remote: url.clone(),
             home: authority(url).into(),
@@ -55,7 +54,6 @@ impl Loopback {
             }),
             connect_timeout,
             general: OnceLock::new(),
-            url: std::mem::take(url_only.extensions_mut()),
         })
     }
 
@@ -71,7 +69,7 @@ impl Loopback {
     /// than this machine (a legacy server can name any message endpoint),
     /// or the answer is a redirect, which reqwest follows. An error is text
     /// with no URL in it.
-    pub async fn send(&self, req: &Outgoing<'_>) -> Result<Option<Response>, String> {
+    pub async fn send(&self, req: &Outgoing<'_>) -> Result<Option<Reply>, String> {
         if !is_plain_loopback(&req.url) {
             return Ok(None);
         }
@@ -107,12 +105,11 @@ impl Loopback {
                 key,
             },
         );
-        let mut resp = http::Response::new(reqwest::Body::wrap(body));
-        *resp.status_mut() = head.status;
-        *resp.version_mut() = head.version;
-        *resp.headers_mut() = head.headers;
-        resp.extensions_mut().extend(self.url.clone());
-        Ok(Some(Response::from(resp)))
+        Ok(Some(Reply::Loopback {
+            status: head.status,
+            headers: head.headers,
+            body,
+        }))
     }
 
     /// A new connection to `url`'s host and port.
@@ -183,7 +180,7 @@ impl Pool {
 }
 
 /// Puts a connection back in the pool once its response has been read.
-struct Returns {
+pub struct Returns {
     pool: Arc<Pool>,
     key: Arc<str>,
 }
