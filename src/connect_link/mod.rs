@@ -191,6 +191,13 @@ fn app_key(link: &ConnectLink) -> String {
     link.app.clone().unwrap_or_default()
 }
 
+/// What `wants` looks for in a result, built once (a searcher per call
+/// cost more than the search).
+static HTTP: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"http"));
+static ESCAPE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\\u"));
+
 impl Transform for ConnectLinks {
     fn wants_params(&self, method: &str) -> bool {
         matches!(method, "tools/call" | "logging/setLevel")
@@ -203,9 +210,7 @@ impl Transform for ConnectLinks {
         match method {
             "logging/setLevel" => true,
             "tools/call" => {
-                !self.0.state().awaiting.is_empty()
-                    || memchr::memmem::find(text, b"http").is_some()
-                    || memchr::memmem::find(text, b"\\u").is_some()
+                !self.0.state().awaiting.is_empty() || HTTP.find(text).is_some() || ESCAPE.find(text).is_some()
             }
             _ => false,
         }

@@ -317,15 +317,21 @@ pub struct StreamEnd {
     pub broken: bool,
 }
 
-/// The response's media type, lower-cased, without parameters.
-pub fn content_type(resp: &Response) -> String {
-    resp.headers()
+/// The response's media type, lower-cased, without parameters. Borrowed
+/// when it is lower case already, as it nearly always is.
+pub fn content_type(resp: &Response) -> Cow<'_, str> {
+    let media = resp
+        .headers()
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
+        .trim();
+    if media.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(media.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(media)
+    }
 }
 
 /// Whether a 400 body says the session ID is unknown (Integration.app and

@@ -77,7 +77,6 @@ impl Conn {
 /// The request line, the headers (with `Host` and `Content-Length` added
 /// when missing) and the body, as one buffer.
 pub fn encode(method: &Method, url: &url::Url, headers: &[(HeaderName, HeaderValue)], body: &[u8]) -> Vec<u8> {
-    use std::io::Write;
     let has = |name: &HeaderName| headers.iter().any(|(k, _)| k == name);
     let mut out = Vec::with_capacity(256 + headers.len() * 48 + body.len());
     out.extend_from_slice(method.as_str().as_bytes());
@@ -92,7 +91,8 @@ pub fn encode(method: &Method, url: &url::Url, headers: &[(HeaderName, HeaderVal
         out.extend_from_slice(b"host: ");
         out.extend_from_slice(url.host_str().unwrap_or("localhost").as_bytes());
         if let Some(port) = url.port() {
-            let _ = write!(out, ":{port}");
+            out.push(b':');
+            decimal(&mut out, port.into());
         }
         out.extend_from_slice(b"\r\n");
     }
@@ -104,11 +104,28 @@ pub fn encode(method: &Method, url: &url::Url, headers: &[(HeaderName, HeaderVal
     }
     let bodiless = (*method == Method::GET || *method == Method::HEAD || *method == Method::DELETE) && body.is_empty();
     if !bodiless && !has(&CONTENT_LENGTH) {
-        let _ = write!(out, "content-length: {}\r\n", body.len());
+        out.extend_from_slice(b"content-length: ");
+        decimal(&mut out, body.len());
+        out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
     out
+}
+
+/// `n` in decimal (no formatting machinery on the per-request path).
+fn decimal(out: &mut Vec<u8>, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// A response's status line and headers.
@@ -615,6 +632,12 @@ mod tests {
             String::from_utf8(wire).unwrap(),
             "POST /mcp?k=v HTTP/1.1\r\nhost: 127.0.0.1:8123\r\nmcp-session-id: s-1\r\ncontent-length: 2\r\n\r\n{}"
         );
+        let mut n = Vec::new();
+        for v in [0, 7, 10, 65535, usize::MAX] {
+            n.clear();
+            decimal(&mut n, v);
+            assert_eq!(n, v.to_string().as_bytes());
+        }
         let get = encode(&Method::GET, &url::Url::parse("http://[::1]/sse").unwrap(), &[], b"");
         assert_eq!(
             String::from_utf8(get).unwrap(),

@@ -144,7 +144,7 @@ impl Streamable {
         if status == StatusCode::ACCEPTED {
             return Ok(Posted::Accepted);
         }
-        match http_util::content_type(&resp).as_str() {
+        match &*http_util::content_type(&resp) {
             "text/event-stream" => {
                 let inbound = &ctx.inbound;
                 let end = ctx
