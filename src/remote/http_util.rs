@@ -95,10 +95,10 @@ impl Ctx {
         req.check().map_err(RemoteError::Unreachable)?;
         let lo = match &self.way {
             Way::Loopback(lo) => lo,
+            // Boxed here and below: these futures are large, and inline
+            // they would grow every request's task, loopback ones too.
             Way::General(client) => {
-                return req
-                    .into_reqwest(client)
-                    .send()
+                return Box::pin(req.into_reqwest(client).send())
                     .await
                     .map(Response::General)
                     .map_err(|e| self.transport_error(e));
@@ -114,8 +114,7 @@ impl Ctx {
             .into_reqwest(general)
             .build()
             .map_err(|e| self.transport_error(e))?;
-        general
-            .execute(req)
+        Box::pin(general.execute(req))
             .await
             .map(Response::General)
             .map_err(|e| self.transport_error(e))
@@ -129,7 +128,7 @@ impl Ctx {
 
     /// A short, redacted excerpt of an error body.
     pub async fn body_excerpt(&self, resp: Response) -> String {
-        let text = resp.text().await.unwrap_or_default();
+        let text = Box::pin(resp.text()).await.unwrap_or_default();
         let mut t: String = text.trim().chars().take(BODY_EXCERPT).collect();
         if text.trim().chars().count() > BODY_EXCERPT {
             t.push('…');

@@ -81,8 +81,9 @@ impl Remote {
                 let pending = self.ctx.inbound.is_pending(id);
                 self.fail(id, RemoteError::Timeout(timeout));
                 if pending {
-                    self.cancel_at_remote(id, &format!("mcp-bridge: no answer within {timeout:?}"))
-                        .await;
+                    // Boxed: it holds a whole POST, and only a timeout needs it.
+                    let reason = format!("mcp-bridge: no answer within {timeout:?}");
+                    Box::pin(self.cancel_at_remote(id, &reason)).await;
                 }
                 None
             }
@@ -162,7 +163,7 @@ impl Remote {
 
     async fn deliver_request(&self, msg: &Message, id: &Value, method: &str) -> Result<(), RemoteError> {
         if let Some(legacy) = self.legacy() {
-            return legacy.send(msg).await;
+            return Box::pin(legacy.send(msg)).await;
         }
         match self.streamable.request(msg, id).await {
             Err(RemoteError::Status { status, body })
@@ -179,7 +180,7 @@ impl Remote {
                 // next request must already go the legacy way.
                 let legacy = legacy::Legacy::new(self.ctx.clone());
                 *self.legacy.lock().unwrap_or_else(|e| e.into_inner()) = Some(legacy.clone());
-                match legacy.send(msg).await {
+                match Box::pin(legacy.send(msg)).await {
                     Ok(()) => Ok(()),
                     Err(e) => {
                         tracing::debug!("legacy fallback failed: {e}");

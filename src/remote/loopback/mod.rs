@@ -81,7 +81,8 @@ impl Loopback {
         };
         let mut conn = match self.pool.take(&key) {
             Some(conn) => conn,
-            None => self.connect(&req.url).await?,
+            // Boxed: the connect and its timeout are large, and rare.
+            None => Box::pin(self.connect(&req.url)).await?,
         };
         let exchange = async {
             use tokio::io::AsyncWriteExt;

@@ -127,7 +127,7 @@ impl Streamable {
             return Ok(Posted::SessionGone);
         }
         if !status.is_success() {
-            let body = ctx.body_excerpt(resp).await;
+            let body = Box::pin(ctx.body_excerpt(resp)).await;
             if s.id.is_some() && status == StatusCode::BAD_REQUEST && http_util::says_invalid_session(&body) {
                 return Ok(Posted::SessionGone);
             }
@@ -170,7 +170,7 @@ impl Streamable {
             let s = self.settled_snapshot().await;
             match self.post(msg, &s, Some(id)).await? {
                 Posted::SessionGone if !reinitialised => {
-                    self.reinitialise(s.generation).await?;
+                    Box::pin(self.reinitialise(s.generation)).await?;
                     reinitialised = true;
                 }
                 Posted::SessionGone => {
@@ -183,7 +183,7 @@ impl Streamable {
                     if !self.ctx.inbound.is_pending(id) {
                         return Ok(());
                     }
-                    return self.resume(id, end).await;
+                    return Box::pin(self.resume(id, end)).await;
                 }
             }
         }
@@ -194,9 +194,9 @@ impl Streamable {
         let s = self.settled_snapshot().await;
         match self.post(msg, &s, None).await? {
             Posted::SessionGone if msg.method() != Some("notifications/initialized") => {
-                self.reinitialise(s.generation).await?;
+                Box::pin(self.reinitialise(s.generation)).await?;
                 let s = self.snapshot();
-                self.post(msg, &s, None).await.map(|_| ())
+                Box::pin(self.post(msg, &s, None)).await.map(|_| ())
             }
             _ => Ok(()),
         }
