@@ -191,10 +191,8 @@ fn finish(mut child: Child) {
     panic!("the bridge did not exit after stdin closed");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn pipes_are_polled_directly_and_carry_everything() {
-    let sb = sandbox().await;
-    let (_dir, mut cmd) = serve_command(&sb.url());
+/// The bridge with its stdin and stdout as pipes (stderr dropped).
+fn spawn_piped(cmd: &mut Command) -> (Child, std::process::ChildStdin, std::process::ChildStdout) {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -203,6 +201,14 @@ async fn pipes_are_polled_directly_and_carry_everything() {
         .expect("spawn bridge");
     let stdin = child.stdin.take().unwrap();
     let stdout = child.stdout.take().unwrap();
+    (child, stdin, stdout)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pipes_are_polled_directly_and_carry_everything() {
+    let sb = sandbox().await;
+    let (_dir, mut cmd) = serve_command(&sb.url());
+    let (child, stdin, stdout) = spawn_piped(&mut cmd);
     talk_to(child, move |child| {
         let mut stdin = stdin;
         let got = exchange(&mut stdin, stdout);
@@ -234,14 +240,8 @@ impl<R: std::io::Read> std::io::Read for SlowReader<R> {
 async fn answers_arriving_while_a_large_one_is_written_queue_behind_it() {
     let sb = sandbox().await;
     let (_dir, mut cmd) = serve_command(&sb.url());
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn bridge");
-    let stdin = child.stdin.take().unwrap();
-    let stdout = SlowReader(child.stdout.take().unwrap());
+    let (child, stdin, stdout) = spawn_piped(&mut cmd);
+    let stdout = SlowReader(stdout);
     fn spread(i: usize) -> Value {
         json!({"jsonrpc": "2.0", "id": i, "method": "tools/call",
             "params": {"name": "slow_echo", "arguments": {"text": format!("echo {i}"), "delay_ms": 100 + i * 5}}})
