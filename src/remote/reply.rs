@@ -38,7 +38,8 @@ impl Reply {
         }
     }
 
-    /// The body, read whole.
+    /// The body, read whole. A body that arrives in one piece (most
+    /// answers) is returned as that piece, not copied.
     pub async fn bytes(self) -> Result<Bytes, BodyError> {
         let body = match self {
             Reply::General(r) => return r.bytes().await.map_err(BodyError::General),
