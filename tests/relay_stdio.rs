@@ -85,9 +85,11 @@ fn read_answers(out: impl std::io::Read, want: &[Value]) -> Answers {
         buf.clear();
         let n = reader.read_until(b'\n', &mut buf).expect("read stdout");
         assert!(n > 0, "stdout closed with {} of {} answers", got.len(), want.len());
-        let Ok(msg) = serde_json::from_slice::<Value>(&buf) else {
-            continue;
-        };
+        // stdout is the protocol: every line on it must be a JSON-RPC message.
+        let msg: Value = serde_json::from_slice(&buf).unwrap_or_else(|e| {
+            let shown = String::from_utf8_lossy(&buf[..buf.len().min(200)]).into_owned();
+            panic!("stdout carried a line that is not JSON ({e}): {shown:?}")
+        });
         if let Some(id) = msg.get("id").filter(|_| msg.get("method").is_none()) {
             assert!(want.contains(id), "unexpected answer {msg}");
             got.insert(id.to_string(), msg);

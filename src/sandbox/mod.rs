@@ -70,6 +70,14 @@ impl Sandbox {
     /// Binds 127.0.0.1:`opts.port`, starts serving in a spawned task and
     /// returns once the socket is listening.
     pub async fn start(opts: SandboxOptions) -> std::io::Result<Sandbox> {
+        Sandbox::start_behind(opts, None).await
+    }
+
+    /// [`Sandbox::start`], also taking requests whose `Host` is `front`
+    /// (`host:port`): the sandbox behind a proxy of a test's own, such as a
+    /// TLS front. Any other `Host` is refused, as rmcp refuses it by default
+    /// (DNS rebinding protection).
+    pub async fn start_behind(opts: SandboxOptions, front: Option<String>) -> std::io::Result<Sandbox> {
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, opts.port)).await?;
         let addr = listener.local_addr()?;
 
@@ -79,10 +87,14 @@ impl Sandbox {
 
         let config = StreamableHttpServerConfig::default()
             .with_sse_retry(Some(SSE_RETRY))
-            .with_allowed_hosts([
-                format!("127.0.0.1:{}", addr.port()),
-                format!("localhost:{}", addr.port()),
-            ]);
+            .with_allowed_hosts(
+                [
+                    format!("127.0.0.1:{}", addr.port()),
+                    format!("localhost:{}", addr.port()),
+                ]
+                .into_iter()
+                .chain(front),
+            );
         let cancel = config.cancellation_token.clone();
         let factory_chat = chat.clone();
         let service = StreamableHttpService::new(
