@@ -9,49 +9,21 @@
 //! trust yet).
 
 mod support;
+mod tls_support;
 
 use mcp_bridge::sandbox::{Sandbox, SandboxOptions};
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose, SanType};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rcgen::{CertifiedIssuer, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Value, json};
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use support::{Bridge, toml_string};
+use tls_support::{authority, server_certificate, write_pem};
 use tokio::net::{TcpListener, TcpStream};
 
 const TOKEN: &str = "tok-https-9f2c41d7e";
-
-/// A certificate authority, as the PEM a trust store holds and the issuer
-/// that signs the server's certificate.
-fn authority(name: &str) -> CertifiedIssuer<'static, KeyPair> {
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.distinguished_name.push(DnType::CommonName, name);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap()
-}
-
-/// A certificate for `localhost` and 127.0.0.1 signed by `ca`, with its key.
-/// With `expired`, its validity ended in 2020.
-fn server_certificate(
-    ca: &CertifiedIssuer<'static, KeyPair>,
-    expired: bool,
-) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
-    let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    if expired {
-        params.not_before = rcgen::date_time_ymd(2019, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2020, 1, 1);
-    }
-    params
-        .subject_alt_names
-        .push(SanType::IpAddress(Ipv4Addr::LOCALHOST.into()));
-    let key = KeyPair::generate().unwrap();
-    let cert = params.signed_by(&key, ca).unwrap();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    (cert.der().clone(), key)
-}
 
 /// A TLS front on loopback that relays each connection's plain bytes to
 /// `backend`, counting the handshakes that succeeded and those that failed.
@@ -67,16 +39,8 @@ async fn tls_front(
     cert: CertificateDer<'static>,
     key: PrivateKeyDer<'static>,
 ) -> Front {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert], key)
-        .unwrap();
     // The sandbox speaks HTTP/1.1 only, and the front relays bytes as they are.
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let acceptor = tls_support::acceptor(cert, key, &[b"http/1.1"]);
     let addr = listener.local_addr().unwrap();
     let handshakes = Arc::new(AtomicUsize::new(0));
     let refused = Arc::new(AtomicUsize::new(0));
@@ -159,12 +123,6 @@ fn bridge(front: &Front, trust: &Path) -> Bridge {
     let mut bridge = Bridge::spawn(cmd);
     bridge.keep(dir);
     bridge
-}
-
-fn write_pem(dir: &tempfile::TempDir, name: &str, pem: &str) -> PathBuf {
-    let path = dir.path().join(name);
-    std::fs::write(&path, pem).unwrap();
-    path
 }
 
 fn initialize_params() -> Value {
