@@ -3,9 +3,40 @@
 //! elsewhere, never to one on this machine (the sandbox, a local dev server,
 //! an OAuth server or token endpoint on loopback). A corporate proxy cannot
 //! reach the person's own loopback, so going through it would fail.
+//!
+//! Also the one reqwest client the process shares for remotes and token
+//! endpoints (`shared_client`): building a client loads the platform's root
+//! certificates, a few milliseconds each time, and a bundle of servers or a
+//! provider with a token endpoint would otherwise pay it once per client.
 
 use reqwest::{ClientBuilder, NoProxy, Proxy};
+use std::sync::OnceLock;
+use std::time::Duration;
 use url::Url;
+
+/// How long connecting to a server may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long an idle connection to a server is kept for the next request.
+pub const POOL_IDLE: Duration = Duration::from_secs(60);
+
+/// The process's HTTP client for servers (MCP remotes, token endpoints):
+/// the environment's proxies (never for loopback), TLS with the platform's
+/// roots, redirects followed, no overall timeout (callers set one per
+/// request where they need it). Made at first use and shared after that (a
+/// clone is a handle to the same client and connection pool).
+pub fn shared_client() -> Result<reqwest::Client, String> {
+    static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            proxies(reqwest::Client::builder())
+                .tcp_nodelay(true)
+                .connect_timeout(CONNECT_TIMEOUT)
+                .pool_idle_timeout(POOL_IDLE)
+                .build()
+                .map_err(|e| format!("cannot build the HTTP client: {e}"))
+        })
+        .clone()
+}
 
 /// Whether `url` names this machine.
 pub fn is_loopback(url: &Url) -> bool {

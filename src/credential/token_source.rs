@@ -75,10 +75,8 @@ pub struct TokenEndpoint {
 
 impl TokenEndpoint {
     pub fn new(url: Url, redactor: Redactor) -> Result<Self, CredentialError> {
-        let http = crate::net::proxies(reqwest::Client::builder())
-            .timeout(TOKEN_TIMEOUT)
-            .connect_timeout(Duration::from_secs(15))
-            .build()
+        // The process's shared client; a token request's timeout is its own.
+        let http = crate::net::shared_client()
             .map_err(|e| CredentialError(format!("cannot build the HTTP client for token requests: {e}")))?;
         Ok(Self { url, http, redactor })
     }
@@ -95,6 +93,7 @@ impl TokenEndpoint {
         let req = self
             .http
             .post(self.url.clone())
+            .timeout(TOKEN_TIMEOUT)
             .header(http::header::ACCEPT, "application/json");
         let req = match body {
             TokenBody::Json(v) => req.json(&v),

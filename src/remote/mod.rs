@@ -28,6 +28,7 @@ use crate::connect_link::BRIDGE_ID_PREFIX;
 use crate::credential::Credential;
 use crate::jsonrpc;
 use crate::message::Message;
+use crate::net::{CONNECT_TIMEOUT, POOL_IDLE, shared_client as general_client};
 use crate::redact::Redactor;
 use inbound::Inbound;
 use serde_json::Value;
@@ -144,22 +145,6 @@ const TRUST_HINT: &str =
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
 const TRUST_HINT: &str =
     "add it to the machine's trusted root certificate store; SSL_CERT_FILE is not read on this system";
-
-/// How long connecting to the remote may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
-/// How long an idle connection to the remote is kept for the next request.
-const POOL_IDLE: Duration = Duration::from_secs(60);
-
-/// The HTTP client for a remote: the environment's proxies (never for
-/// loopback), TLS with the platform's roots, redirects followed.
-fn general_client() -> Result<reqwest::Client, String> {
-    crate::net::proxies(reqwest::Client::builder())
-        .tcp_nodelay(true)
-        .connect_timeout(CONNECT_TIMEOUT)
-        .pool_idle_timeout(POOL_IDLE)
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
-}
 
 /// How requests reach a remote.
 enum Way {
