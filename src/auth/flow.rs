@@ -114,9 +114,9 @@ impl OAuth {
         }
         let challenge = match self.last_challenge() {
             Some(c) => Some(c),
-            None => discovery::probe(&self.http, &self.settings).await?,
+            None => discovery::probe(self.http(), &self.settings).await?,
         };
-        let d = discovery::discover(&self.http, &self.settings, challenge.as_deref()).await?;
+        let d = discovery::discover(self.http(), &self.settings, challenge.as_deref()).await?;
         discovery::require_s256(&d)?;
         let challenge_scope = challenge
             .as_deref()

@@ -101,7 +101,8 @@ impl Settings {
 pub struct OAuth {
     pub settings: Settings,
     pub store: Store,
-    http: reqwest::Client,
+    /// The client for the authorization server, made at first use (`http`).
+    http: std::sync::OnceLock<reqwest::Client>,
     /// The last `WWW-Authenticate` the server sent (seeds discovery).
     challenge: Mutex<Option<String>>,
     /// This process's sign-in in progress.
@@ -127,26 +128,35 @@ fn file_key(m: &std::fs::Metadata) -> FileKey {
 
 impl OAuth {
     pub fn new(settings: Settings, store: Store) -> Arc<OAuth> {
-        let http = crate::net::proxies(reqwest::Client::builder())
-            .tcp_nodelay(true)
-            .connect_timeout(Duration::from_secs(15))
-            .timeout(Duration::from_secs(30))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
         if let Some(s) = &settings.client_secret {
             settings.redactor.add(s.clone());
         }
         Arc::new(OAuth {
             settings,
             store,
-            http,
+            http: std::sync::OnceLock::new(),
             challenge: Mutex::new(None),
             attempt: tokio::sync::Mutex::new(None),
             signed_in: tokio::sync::watch::channel(0).0,
             step_ups: std::sync::atomic::AtomicU32::new(0),
             snapshot: Mutex::new(None),
             cached: Mutex::default(),
+        })
+    }
+
+    /// The HTTP client for the authorization server: no redirect followed,
+    /// 30 s a request. Made at first use, as building one loads the
+    /// platform's root certificates and a server whose stored token is still
+    /// good never needs it.
+    fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            crate::net::proxies(reqwest::Client::builder())
+                .tcp_nodelay(true)
+                .connect_timeout(Duration::from_secs(15))
+                .timeout(Duration::from_secs(30))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default()
         })
     }
 

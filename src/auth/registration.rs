@@ -59,7 +59,7 @@ impl OAuth {
             .client
             .filter(|c| c.dynamic && c.token_endpoint == endpoint && c.redirect_uri.as_deref() == Some(redirect_uri))
         {
-            if token::client_known(&self.http, &endpoint, &c).await != Some(false) {
+            if token::client_known(self.http(), &endpoint, &c).await != Some(false) {
                 let mut cfg = OAuthClientConfig::new(c.client_id.clone(), redirect_uri);
                 if let Some(secret) = &c.client_secret {
                     self.settings.redactor.add(secret.clone());
