@@ -3,12 +3,31 @@
 
 use tracing_subscriber::EnvFilter;
 
+/// The log target of a request the relay answered with an error: the same
+/// text the client got. Commands that print that answer themselves (`tools`,
+/// `call`, `doctor`) leave it out by default, so it is not shown twice.
+pub const ANSWERED_ERROR: &str = "mcp_bridge::answered_error";
+
+/// What stderr shows with neither `--log` nor `RUST_LOG`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Default {
+    /// Warnings and errors (`serve` and the rest).
+    Warnings,
+    /// Warnings and errors, but for the relay's copy of an error answer the
+    /// command prints itself.
+    WarningsButAnsweredErrors,
+}
+
 /// Install the global subscriber writing to stderr. `flag` (from `--log`)
-/// wins over `RUST_LOG`; with neither, only warnings and errors are shown.
-pub fn init(flag: Option<&str>) {
+/// wins over `RUST_LOG`; with neither, `default` says what is shown.
+pub fn init(flag: Option<&str>, default: Default) {
+    let fallback = match default {
+        Default::Warnings => "warn".to_string(),
+        Default::WarningsButAnsweredErrors => format!("warn,{ANSWERED_ERROR}=off"),
+    };
     let filter = match flag {
         Some(f) => EnvFilter::new(f),
-        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(fallback)),
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

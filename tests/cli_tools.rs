@@ -65,6 +65,16 @@ fn tools_on_an_unreachable_server_fails_with_the_relays_error() {
     let last = r.err.lines().last().unwrap_or_default();
     assert!(last.starts_with("mcp-bridge: `down`"), "{}", r.all());
     assert_eq!(last.matches("mcp-bridge:").count(), 1, "{}", r.all());
+    // Said once: the relay's log line of the same error is left out.
+    assert_eq!(r.err.matches("cannot reach the server").count(), 1, "{}", r.all());
+    // With a log level asked for, it is there too.
+    let logged = home.run(&["--config", &c, "--log", "warn", "tools", "down"]);
+    assert_eq!(
+        logged.err.matches("cannot reach the server").count(),
+        2,
+        "{}",
+        logged.all()
+    );
 }
 
 #[test]

@@ -165,7 +165,13 @@ pub enum ConfigAction {
 pub fn main() -> ExitCode {
     crate::net::exempt_loopback_from_env_proxies();
     let cli = Cli::parse();
-    crate::logging::init(cli.log.as_deref());
+    let default = match cli.command {
+        Command::Tools { .. } | Command::Call { .. } | Command::Doctor { .. } => {
+            crate::logging::Default::WarningsButAnsweredErrors
+        }
+        _ => crate::logging::Default::Warnings,
+    };
+    crate::logging::init(cli.log.as_deref(), default);
     // The relay waits on I/O nearly all the time: one thread serves it with
     // no cross-thread wake-ups (a futex pair per hand-off) on any message.
     // The sandbox is an HTTP server for other clients and gets all cores.

@@ -154,7 +154,7 @@ impl Remote {
             ep.server,
             display_url(&ep.url)
         ));
-        tracing::warn!("{message}");
+        tracing::warn!(target: crate::logging::ANSWERED_ERROR, "{message}");
         let data = json!({ "server": ep.server, "url": display_url(&ep.url) });
         self.ctx
             .inbound
