@@ -122,15 +122,8 @@ async fn relays_over_http2_with_streams_and_many_calls_in_flight() {
         toml_string(token)
     ));
     let mut cmd = Bridge::command();
-    cmd.arg("--config")
-        .arg(&config)
-        .args(["serve", "h2"])
-        .env("SSL_CERT_FILE", &trust)
-        .env_remove("SSL_CERT_DIR")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("https_proxy")
-        .env_remove("ALL_PROXY")
-        .env_remove("all_proxy");
+    cmd.arg("--config").arg(&config).args(["serve", "h2"]);
+    tls_support::trust_only(&mut cmd, &trust);
     let mut b = Bridge::spawn(cmd);
     b.keep(config_dir);
 

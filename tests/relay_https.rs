@@ -104,14 +104,8 @@ fn config(front: &Front) -> (tempfile::TempDir, PathBuf) {
 /// with no proxy from the environment.
 fn command(config: &Path, trust: &Path) -> tokio::process::Command {
     let mut cmd = Bridge::command();
-    cmd.arg("--config")
-        .arg(config)
-        .env("SSL_CERT_FILE", trust)
-        .env_remove("SSL_CERT_DIR")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("https_proxy")
-        .env_remove("ALL_PROXY")
-        .env_remove("all_proxy");
+    cmd.arg("--config").arg(config);
+    tls_support::trust_only(&mut cmd, trust);
     cmd
 }
 

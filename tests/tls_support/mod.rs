@@ -7,7 +7,7 @@
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose, SanType};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// A certificate authority, as the PEM a trust store holds and the issuer
@@ -62,4 +62,14 @@ pub fn write_pem(dir: &tempfile::TempDir, name: &str, pem: &str) -> PathBuf {
     let path = dir.path().join(name);
     std::fs::write(&path, pem).unwrap();
     path
+}
+
+/// Makes `cmd` (the bridge) trust only the authorities in the PEM file
+/// `trust` (rustls-native-certs reads `SSL_CERT_FILE` on Linux) and reach
+/// servers directly, whatever proxy the environment names.
+pub fn trust_only(cmd: &mut tokio::process::Command, trust: &Path) {
+    cmd.env("SSL_CERT_FILE", trust).env_remove("SSL_CERT_DIR");
+    for proxy in ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
+        cmd.env_remove(proxy);
+    }
 }
