@@ -10,7 +10,7 @@ pub const ANSWERED_ERROR: &str = "mcp_bridge::answered_error";
 
 /// What stderr shows with neither `--log` nor `RUST_LOG`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Default {
+pub enum DefaultFilter {
     /// Warnings and errors (`serve` and the rest).
     Warnings,
     /// Warnings and errors, but for the relay's copy of an error answer the
@@ -20,10 +20,10 @@ pub enum Default {
 
 /// Install the global subscriber writing to stderr. `flag` (from `--log`)
 /// wins over `RUST_LOG`; with neither, `default` says what is shown.
-pub fn init(flag: Option<&str>, default: Default) {
+pub fn init(flag: Option<&str>, default: DefaultFilter) {
     let fallback = match default {
-        Default::Warnings => "warn".to_string(),
-        Default::WarningsButAnsweredErrors => format!("warn,{ANSWERED_ERROR}=off"),
+        DefaultFilter::Warnings => "warn".to_string(),
+        DefaultFilter::WarningsButAnsweredErrors => format!("warn,{ANSWERED_ERROR}=off"),
     };
     let filter = match flag {
         Some(f) => EnvFilter::new(f),

@@ -167,9 +167,9 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let default = match cli.command {
         Command::Tools { .. } | Command::Call { .. } | Command::Doctor { .. } => {
-            crate::logging::Default::WarningsButAnsweredErrors
+            crate::logging::DefaultFilter::WarningsButAnsweredErrors
         }
-        _ => crate::logging::Default::Warnings,
+        _ => crate::logging::DefaultFilter::Warnings,
     };
     crate::logging::init(cli.log.as_deref(), default);
     // The relay waits on I/O nearly all the time: one thread serves it with

@@ -111,7 +111,7 @@ impl Ctx {
         }
         let general = lo.general().map_err(RemoteError::Unreachable)?;
         let req = make()
-            .into_reqwest(general)
+            .into_reqwest(&general)
             .build()
             .map_err(|e| self.transport_error(e))?;
         Box::pin(general.execute(req))

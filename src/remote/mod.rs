@@ -112,7 +112,7 @@ impl RemoteError {
 /// (`text` is the error with its causes), for server `server`; `None` when
 /// it did not. rustls names the reason (`invalid peer certificate: …`, in
 /// words or as the variant's name).
-pub fn tls_fix(text: &str, server: &str) -> Option<String> {
+fn tls_fix(text: &str, server: &str) -> Option<String> {
     if !text.contains("certificate") {
         return None;
     }

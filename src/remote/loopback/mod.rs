@@ -18,7 +18,7 @@ pub mod h1;
 
 use super::outgoing::Outgoing;
 use super::reply::Reply;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use url::Url;
@@ -30,9 +30,6 @@ pub struct Loopback {
     remote: Url,
     home: Arc<str>,
     connect_timeout: Duration,
-    /// reqwest's general client, for what goes its way (made on first use:
-    /// loading the platform's root certificates is most of a start-up).
-    general: OnceLock<Result<reqwest::Client, String>>,
 }
 
 /// A response body read by the loopback way.
@@ -53,16 +50,14 @@ impl Loopback {
                 idle_limit: idle.min(MAX_IDLE_TIME),
             }),
             connect_timeout,
-            general: OnceLock::new(),
         })
     }
 
-    /// reqwest's general client, for a request that goes its way.
-    pub fn general(&self) -> Result<&reqwest::Client, String> {
-        self.general
-            .get_or_init(super::general_client)
-            .as_ref()
-            .map_err(Clone::clone)
+    /// reqwest's general client, for a request that goes its way (the
+    /// process's shared one, made on first use: loading the platform's root
+    /// certificates is most of a start-up).
+    pub fn general(&self) -> Result<reqwest::Client, String> {
+        crate::net::shared_client()
     }
 
     /// Send `req`; None when it is for reqwest after all: it goes elsewhere
