@@ -170,7 +170,9 @@ async fn relays_over_http2_with_streams_and_many_calls_in_flight() {
     }
 
     // All of it over HTTP/2, on one connection (or two, if a second was
-    // opened while the first was being set up).
+    // opened while the first was being set up). The front offers only h2, so
+    // the versions restate that; what shows the bridge speaks it is that the
+    // calls above were answered, and the connection count that it multiplexes.
     let versions = seen.versions.lock().unwrap().clone();
     assert!(versions.len() >= IN_FLIGHT + 3, "{versions:?}");
     assert!(versions.iter().all(|v| *v == Version::HTTP_2), "{versions:?}");

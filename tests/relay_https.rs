@@ -121,7 +121,7 @@ fn bridge(front: &Front, trust: &Path) -> Bridge {
 
 fn initialize_params() -> Value {
     json!({
-        "protocolVersion": "2025-11-25",
+        "protocolVersion": support::PROTOCOL_VERSION,
         "capabilities": {},
         "clientInfo": {"name": "mcp-bridge-tests", "version": "0.0.0"}
     })
