@@ -17,9 +17,6 @@ mod legacy;
 mod loopback;
 mod outgoing;
 mod reply;
-/// The loopback way's HTTP/1.1 response reading, for the fuzz target.
-#[doc(hidden)]
-pub use loopback::h1::read_pieces as read_http1_pieces;
 mod request;
 mod streamable;
 

@@ -1,12 +1,11 @@
-//! A response from the remote, whichever way it came: read by the loopback
-//! way itself (`loopback::h1`), or by reqwest. The transports read its
-//! status, headers and body the same way for both.
+//! A response from the remote, whichever way it came: hyper's, from the
+//! loopback way, or reqwest's. The transports read its status, headers and
+//! body the same way for both.
 //!
 //! A loopback response is not dressed up as a `reqwest::Response`: that
 //! wrapper boxes the body twice over, maps its errors at each layer and
 //! carries a URL, about a tenth of what a relayed call cost the bridge.
 
-use super::loopback::LoopBody;
 use bytes::{Bytes, BytesMut};
 use futures::Stream;
 use http::{HeaderMap, StatusCode};
@@ -18,7 +17,7 @@ pub enum Reply {
     Loopback {
         status: StatusCode,
         headers: HeaderMap,
-        body: LoopBody,
+        body: hyper::body::Incoming,
     },
     General(reqwest::Response),
 }
@@ -76,7 +75,7 @@ impl Reply {
 
 /// A response body as a stream of pieces.
 pub enum Body {
-    Loopback(LoopBody),
+    Loopback(hyper::body::Incoming),
     General(Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>),
 }
 
@@ -108,7 +107,7 @@ impl Stream for Body {
 /// Reading a body failed.
 #[derive(Debug)]
 pub enum BodyError {
-    Loopback(std::io::Error),
+    Loopback(hyper::Error),
     General(reqwest::Error),
 }
 
@@ -116,7 +115,7 @@ impl BodyError {
     /// What went wrong, with no URL in it (URLs can carry secrets).
     pub fn text(self) -> String {
         match self {
-            BodyError::Loopback(e) => format!("error reading the response body: {e}"),
+            BodyError::Loopback(e) => format!("error reading the response body: {}", crate::redact::with_causes(&e)),
             BodyError::General(e) => crate::redact::http_error_text(e),
         }
     }

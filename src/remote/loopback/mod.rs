@@ -1,30 +1,34 @@
 //! The way to a remote on this machine over plain HTTP (a local MCP server,
-//! the sandbox): the bridge's own HTTP/1.1 over a small pool of kept-alive
-//! connections (`h1`).
+//! the sandbox): hyper's HTTP/1.1 client connections over a small pool of
+//! the bridge's own (`pool`).
 //!
-//! reqwest and hyper are built for networks: redirect handling (which turns
-//! the request's URI into text and parses it as a URL again, twice per
-//! request), retries, TLS, proxies, and a task per connection that each
-//! request and each piece of body is handed to and back from. None of that
-//! applies on loopback, yet there it is most of what a relayed call costs
-//! the bridge, since the remote answers in microseconds. Here the request
-//! (an `Outgoing`, as for reqwest: the same headers, body and credentials on
-//! both ways) is written in one write and its response read in the task that
-//! waits for it; the answer comes back as a `Reply`, as reqwest's do, so the
-//! rest of the bridge reads it the same way. A redirect, or a request for
-//! somewhere else, is left to reqwest, whose client is made only then.
+//! reqwest is built for networks: redirect handling (which turns the
+//! request's URI into text and parses it as a URL again, twice per
+//! request), retries, TLS, proxies. None of that applies on loopback, yet
+//! there it is much of what a relayed call costs the bridge, since the
+//! remote answers in microseconds. Here the request (an `Outgoing`, as for
+//! reqwest: the same headers, body and credentials on both ways) goes to
+//! hyper's connection as it is, and the answer comes back as a `Reply`, as
+//! reqwest's do, so the rest of the bridge reads it the same way. Framing,
+//! both ways, is hyper's. A redirect, or a request for somewhere else, is
+//! left to reqwest, whose client is made only then.
 
-pub mod h1;
+mod pool;
+#[cfg(test)]
+mod tests;
 
 use super::outgoing::Outgoing;
 use super::reply::Reply;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, HOST};
+use http::{HeaderMap, HeaderValue, Method, Request};
+use http_body_util::Full;
+use std::sync::Arc;
+use std::time::Duration;
 use url::Url;
 
 pub struct Loopback {
-    pool: Arc<Pool>,
+    pool: pool::Pool,
     /// The remote's URL, and its host and port: the pool's key for its
     /// connections.
     remote: Url,
@@ -32,12 +36,10 @@ pub struct Loopback {
     connect_timeout: Duration,
 }
 
-/// A response body read by the loopback way.
-pub type LoopBody = h1::Body<Returns>;
-
 impl Loopback {
     /// The loopback way to `url`, if it is `http://` on this machine (no
-    /// proxy ever applies there: see `net`).
+    /// proxy ever applies there: see `net`). A connection idle for `idle`
+    /// (at most 4 s) is not used again.
     pub fn to(url: &Url, connect_timeout: Duration, idle: Duration) -> Option<Loopback> {
         if !is_plain_loopback(url) {
             return None;
@@ -45,10 +47,7 @@ impl Loopback {
         Some(Loopback {
             remote: url.clone(),
             home: authority(url).into(),
-            pool: Arc::new(Pool {
-                idle: Mutex::new(Vec::new()),
-                idle_limit: idle.min(MAX_IDLE_TIME),
-            }),
+            pool: pool::Pool::new(idle),
             connect_timeout,
         })
     }
@@ -68,127 +67,77 @@ impl Loopback {
         if !is_plain_loopback(&req.url) {
             return Ok(None);
         }
-        let wire = h1::encode(&req.method, &req.url, &req.headers, &req.body);
         let key = if same_authority(&req.url, &self.remote) {
             self.home.clone()
         } else {
             authority(&req.url).into()
         };
-        let mut conn = match self.pool.take(&key) {
-            Some(conn) => conn,
-            // Boxed: the connect and its timeout are large, and rare.
-            None => Box::pin(self.connect(&req.url)).await?,
+        let mut request = for_hyper(req)?;
+        let (sender, response) = loop {
+            let (mut sender, pooled) = match self.pool.take(&key) {
+                Some(sender) => (sender, true),
+                // Boxed: the connect and its timeout are large, and rare.
+                None => (Box::pin(pool::connect(&req.url, self.connect_timeout)).await?, false),
+            };
+            match sender.try_send_request(request).await {
+                Ok(response) => break (sender, response),
+                // A pooled connection closed before the request went out on
+                // it (the server let it go as it was taken): another one.
+                Err(mut e) => match e.take_message() {
+                    Some(unsent) if pooled => {
+                        tracing::debug!("loopback: a pooled connection was closed; another one");
+                        request = unsent;
+                    }
+                    // As reqwest words it; no URL in any of it.
+                    _ => {
+                        let e = e.into_error();
+                        return Err(format!("error sending request: {}", crate::redact::with_causes(&e)));
+                    }
+                },
+            }
         };
-        let exchange = async {
-            use tokio::io::AsyncWriteExt;
-            conn.stream.write_all(&wire).await?;
-            h1::read_head(&mut conn).await
-        };
-        // As reqwest words it; no URL in any of it.
-        let head = exchange.await.map_err(|e| format!("error sending request: {e}"))?;
+        self.pool.put(key, sender);
+        let (head, body) = response.into_parts();
         tracing::trace!(method = %&req.method, status = head.status.as_u16(), "loopback response head");
         if head.status.is_redirection() {
             return Ok(None);
         }
-        let (framing, keep) =
-            h1::Framing::of(&req.method, &head).map_err(|e| format!("error reading the response: {e}"))?;
-        let body = h1::Body::new(
-            conn,
-            framing,
-            keep,
-            Returns {
-                pool: self.pool.clone(),
-                key,
-            },
-        );
         Ok(Some(Reply::Loopback {
             status: head.status,
             headers: head.headers,
             body,
         }))
     }
+}
 
-    /// A new connection to `url`'s host and port.
-    async fn connect(&self, url: &Url) -> Result<h1::Conn, String> {
-        let port = url.port_or_known_default().unwrap_or(80);
-        let connect = async {
-            match url.host() {
-                Some(url::Host::Ipv4(ip)) => TcpStream::connect((ip, port)).await,
-                Some(url::Host::Ipv6(ip)) => TcpStream::connect((ip, port)).await,
-                Some(url::Host::Domain(d)) => TcpStream::connect((d, port)).await,
-                None => Err(std::io::Error::other("the URL names no host")),
-            }
+/// `req` as hyper sends it: the path and query as the target, `Host` and
+/// `Content-Length` added when missing (hyper adds neither for a request
+/// with an empty body).
+fn for_hyper(req: &Outgoing<'_>) -> Result<Request<Full<Bytes>>, String> {
+    let url = &req.url;
+    let target = &url[url::Position::BeforePath..url::Position::AfterQuery];
+    let uri = http::Uri::try_from(target).map_err(|e| format!("error building the request: {e}"))?;
+    let mut headers = HeaderMap::with_capacity(req.headers.len() + 2);
+    for (name, value) in &req.headers {
+        headers.append(name.clone(), value.clone());
+    }
+    if !headers.contains_key(HOST) {
+        let host = match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or("localhost")),
+            None => url.host_str().unwrap_or("localhost").to_string(),
         };
-        let stream = match tokio::time::timeout(self.connect_timeout, connect).await {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(e)) => return Err(format!("error sending request: cannot connect: {e}")),
-            Err(_) => {
-                return Err(format!(
-                    "error sending request: cannot connect (timed out after {:?})",
-                    self.connect_timeout
-                ));
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        tracing::debug!(port, "loopback: new connection to the remote");
-        Ok(h1::Conn::new(stream))
+        let host = HeaderValue::try_from(host).map_err(|e| format!("error building the request: {e}"))?;
+        headers.insert(HOST, host);
     }
-}
-
-/// Idle connections, newest last, each with its host and port and the time
-/// it was put back.
-struct Pool {
-    idle: Mutex<Vec<(Arc<str>, h1::Conn, Instant)>>,
-    /// How long a connection may sit idle and still be used.
-    idle_limit: Duration,
-}
-
-/// The longest a loopback connection is kept idle. Servers close idle
-/// keep-alive connections after a few seconds (Node.js and uvicorn after
-/// 5 s); one closed while a request is being written to it would fail that
-/// request, so the bridge lets go first. A new connection on this machine
-/// costs microseconds.
-const MAX_IDLE_TIME: Duration = Duration::from_secs(4);
-
-/// The most idle connections kept (a burst of concurrent calls leaves one
-/// per call in flight).
-const MAX_IDLE: usize = 512;
-
-impl Pool {
-    /// The newest idle connection to `key` that is still open.
-    fn take(&self, key: &str) -> Option<h1::Conn> {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        // Oldest first: those idle too long are a prefix.
-        let stale = idle
-            .iter()
-            .position(|(_, _, since)| now.duration_since(*since) < self.idle_limit)
-            .unwrap_or(idle.len());
-        idle.drain(..stale);
-        while let Some(i) = idle.iter().rposition(|(k, _, _)| **k == *key) {
-            let (_, conn, _) = idle.remove(i);
-            if conn.is_reusable() {
-                return Some(conn);
-            }
-        }
-        None
+    let bodiless = matches!(req.method, Method::GET | Method::HEAD | Method::DELETE);
+    if req.body.is_empty() && !bodiless && !headers.contains_key(CONTENT_LENGTH) {
+        headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
     }
-}
-
-/// Puts a connection back in the pool once its response has been read.
-pub struct Returns {
-    pool: Arc<Pool>,
-    key: Arc<str>,
-}
-
-impl h1::Release for Returns {
-    fn release(&self, conn: h1::Conn) {
-        let mut idle = self.pool.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() >= MAX_IDLE {
-            idle.remove(0);
-        }
-        idle.push((self.key.clone(), conn, Instant::now()));
-    }
+    let mut request = Request::new(Full::new(req.body.clone()));
+    *request.method_mut() = req.method.clone();
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
+    Ok(request)
 }
 
 fn same_authority(a: &Url, b: &Url) -> bool {
