@@ -1,6 +1,7 @@
-//! A response from the remote, whichever way it came: hyper's, from the
-//! loopback way, or reqwest's. The transports read its status, headers and
-//! body the same way for both.
+//! A response from the remote, whichever way it came: the loopback way's
+//! (hyper's response, its body read through the loopback way's connection)
+//! or reqwest's. The transports read its status, headers and body the same
+//! way for both.
 //!
 //! A loopback response is not dressed up as a `reqwest::Response`: that
 //! wrapper boxes the body twice over, maps its errors at each layer and
@@ -9,15 +10,18 @@
 use bytes::{Bytes, BytesMut};
 use futures::Stream;
 use http::{HeaderMap, StatusCode};
-use http_body::Body as _;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
+
+/// A body read by the loopback way: hyper's, and the connection it is
+/// read from (the loopback way's own type, not named here).
+pub type LoopbackBody = Pin<Box<dyn http_body::Body<Data = Bytes, Error = hyper::Error> + Send>>;
 
 pub enum Reply {
     Loopback {
         status: StatusCode,
         headers: HeaderMap,
-        body: hyper::body::Incoming,
+        body: LoopbackBody,
     },
     General(reqwest::Response),
 }
@@ -75,7 +79,7 @@ impl Reply {
 
 /// A response body as a stream of pieces.
 pub enum Body {
-    Loopback(hyper::body::Incoming),
+    Loopback(LoopbackBody),
     General(Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>),
 }
 
@@ -89,7 +93,7 @@ impl Stream for Body {
                 .poll_next(cx)
                 .map(|o| o.map(|r| r.map_err(BodyError::General))),
             Body::Loopback(b) => loop {
-                match ready!(Pin::new(&mut *b).poll_frame(cx)) {
+                match ready!(b.as_mut().poll_frame(cx)) {
                     None => return Poll::Ready(None),
                     Some(Err(e)) => return Poll::Ready(Some(Err(BodyError::Loopback(e)))),
                     Some(Ok(frame)) => {

@@ -1,39 +1,49 @@
 //! The way to a remote on this machine over plain HTTP (a local MCP server,
-//! the sandbox): hyper's HTTP/1.1 client connections over a small pool of
-//! the bridge's own (`pool`).
+//! the sandbox): hyper's HTTP/1.1 client connections (`conn`), driven by
+//! the task that reads each response, over a small pool of kept-alive ones
+//! (`pool`).
 //!
 //! reqwest is built for networks: redirect handling (which turns the
 //! request's URI into text and parses it as a URL again, twice per
-//! request), retries, TLS, proxies. None of that applies on loopback, yet
-//! there it is much of what a relayed call costs the bridge, since the
-//! remote answers in microseconds. Here the request (an `Outgoing`, as for
-//! reqwest: the same headers, body and credentials on both ways) goes to
-//! hyper's connection as it is, and the answer comes back as a `Reply`, as
-//! reqwest's do, so the rest of the bridge reads it the same way. Framing,
-//! both ways, is hyper's. A redirect, or a request for somewhere else, is
-//! left to reqwest, whose client is made only then.
+//! request), retries, TLS, proxies, and a task per connection that each
+//! request and each piece of body is handed to and back from. None of that
+//! applies on loopback, yet there it is much of what a relayed call costs
+//! the bridge, since the remote answers in microseconds. Here the request
+//! (an `Outgoing`, as for reqwest: the same headers, body and credentials
+//! on both ways) goes to hyper's connection as it is, and the answer comes
+//! back as a `Reply`, as reqwest's do, so the rest of the bridge reads it
+//! the same way. Framing, both ways, is hyper's. A redirect, or a request
+//! for somewhere else, is left to reqwest, whose client is made only then.
 
+mod conn;
 mod pool;
 #[cfg(test)]
 mod tests;
 
 use super::outgoing::Outgoing;
 use super::reply::Reply;
-use bytes::Bytes;
+use conn::Request;
 use http::header::{CONTENT_LENGTH, HOST};
-use http::{HeaderMap, HeaderValue, Method, Request};
-use http_body_util::Full;
+use http::{HeaderMap, HeaderValue, Method, Uri};
 use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
 pub struct Loopback {
-    pool: pool::Pool,
-    /// The remote's URL, and its host and port: the pool's key for its
-    /// connections.
-    remote: Url,
-    home: Arc<str>,
+    pool: Arc<pool::Pool>,
+    /// Boxed: the way is kept beside reqwest's client, a pointer.
+    home: Box<Home>,
     connect_timeout: Duration,
+}
+
+/// The remote's URL, and what every request to it carries the same, made
+/// once.
+struct Home {
+    url: Url,
+    /// Its host and port: the pool's key for its connections.
+    key: Arc<str>,
+    host: HeaderValue,
+    target: Uri,
 }
 
 impl Loopback {
@@ -44,10 +54,15 @@ impl Loopback {
         if !is_plain_loopback(url) {
             return None;
         }
+        let home = Box::new(Home {
+            url: url.clone(),
+            key: authority(url).into(),
+            host: host_of(url).ok()?,
+            target: target_of(url).ok()?,
+        });
         Some(Loopback {
-            remote: url.clone(),
-            home: authority(url).into(),
-            pool: pool::Pool::new(idle),
+            home,
+            pool: Arc::new(pool::Pool::new(idle)),
             connect_timeout,
         })
     }
@@ -67,20 +82,21 @@ impl Loopback {
         if !is_plain_loopback(&req.url) {
             return Ok(None);
         }
-        let key = if same_authority(&req.url, &self.remote) {
-            self.home.clone()
+        let home = same_authority(&req.url, &self.home.url);
+        let key = if home {
+            self.home.key.clone()
         } else {
             authority(&req.url).into()
         };
-        let mut request = for_hyper(req)?;
-        let (sender, response) = loop {
-            let (mut sender, pooled) = match self.pool.take(&key) {
-                Some(sender) => (sender, true),
+        let mut request = self.for_hyper(req, home)?;
+        let (conn, response) = loop {
+            let (mut conn, pooled) = match self.reusable(&key).await {
+                Some(conn) => (conn, true),
                 // Boxed: the connect and its timeout are large, and rare.
                 None => (Box::pin(pool::connect(&req.url, self.connect_timeout)).await?, false),
             };
-            match sender.try_send_request(request).await {
-                Ok(response) => break (sender, response),
+            match conn.send(request).await {
+                Ok(response) => break (conn, response),
                 // A pooled connection closed before the request went out on
                 // it (the server let it go as it was taken): another one.
                 Err(mut e) => match e.take_message() {
@@ -96,8 +112,9 @@ impl Loopback {
                 },
             }
         };
-        self.pool.put(key, sender);
-        let (head, body) = response.into_parts();
+        let (head, incoming) = response.into_parts();
+        let pool = self.pool.clone();
+        let body = conn::Body::new(incoming, conn, pool::Returns { pool, key });
         tracing::trace!(method = %&req.method, status = head.status.as_u16(), "loopback response head");
         if head.status.is_redirection() {
             return Ok(None);
@@ -105,39 +122,72 @@ impl Loopback {
         Ok(Some(Reply::Loopback {
             status: head.status,
             headers: head.headers,
-            body,
+            body: Box::pin(body),
         }))
+    }
+
+    /// The newest idle connection to `key` that can carry another request.
+    async fn reusable(&self, key: &str) -> Option<conn::Conn> {
+        loop {
+            let mut conn = self.pool.take(key)?;
+            if std::future::poll_fn(|cx| std::task::Poll::Ready(conn.is_reusable(cx))).await {
+                return Some(conn);
+            }
+        }
     }
 }
 
-/// `req` as hyper sends it: the path and query as the target, `Host` and
-/// `Content-Length` added when missing (hyper adds neither for a request
-/// with an empty body).
-fn for_hyper(req: &Outgoing<'_>) -> Result<Request<Full<Bytes>>, String> {
-    let url = &req.url;
-    let target = &url[url::Position::BeforePath..url::Position::AfterQuery];
-    let uri = http::Uri::try_from(target).map_err(|e| format!("error building the request: {e}"))?;
-    let mut headers = HeaderMap::with_capacity(req.headers.len() + 2);
-    for (name, value) in &req.headers {
-        headers.append(name.clone(), value.clone());
-    }
-    if !headers.contains_key(HOST) {
-        let host = match url.port() {
-            Some(port) => format!("{}:{port}", url.host_str().unwrap_or("localhost")),
-            None => url.host_str().unwrap_or("localhost").to_string(),
+impl Loopback {
+    /// `req` as hyper sends it: the path and query as the target, `Host`
+    /// and `Content-Length` added when missing (hyper adds neither for a
+    /// request with an empty body). `home`: `req` goes to the remote's own
+    /// host and port.
+    fn for_hyper(&self, req: &Outgoing<'_>, home: bool) -> Result<Request, String> {
+        let target = match self.home.target.path_and_query() {
+            Some(t) if home && t.as_str() == target_text(&req.url) => self.home.target.clone(),
+            _ => target_of(&req.url)?,
         };
-        let host = HeaderValue::try_from(host).map_err(|e| format!("error building the request: {e}"))?;
-        headers.insert(HOST, host);
+        let mut headers = HeaderMap::with_capacity(req.headers.len() + 2);
+        for (name, value) in &req.headers {
+            headers.append(name.clone(), value.clone());
+        }
+        if !headers.contains_key(HOST) {
+            let host = if home {
+                self.home.host.clone()
+            } else {
+                host_of(&req.url)?
+            };
+            headers.insert(HOST, host);
+        }
+        let bodiless = matches!(req.method, Method::GET | Method::HEAD | Method::DELETE);
+        if req.body.is_empty() && !bodiless && !headers.contains_key(CONTENT_LENGTH) {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+        }
+        let mut request = Request::new(http_body_util::Full::new(req.body.clone()));
+        *request.method_mut() = req.method.clone();
+        *request.uri_mut() = target;
+        *request.headers_mut() = headers;
+        Ok(request)
     }
-    let bodiless = matches!(req.method, Method::GET | Method::HEAD | Method::DELETE);
-    if req.body.is_empty() && !bodiless && !headers.contains_key(CONTENT_LENGTH) {
-        headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
-    }
-    let mut request = Request::new(Full::new(req.body.clone()));
-    *request.method_mut() = req.method.clone();
-    *request.uri_mut() = uri;
-    *request.headers_mut() = headers;
-    Ok(request)
+}
+
+/// The request target for `url`: its path and query.
+fn target_text(url: &Url) -> &str {
+    &url[url::Position::BeforePath..url::Position::AfterQuery]
+}
+
+fn target_of(url: &Url) -> Result<Uri, String> {
+    Uri::try_from(target_text(url)).map_err(|e| format!("error building the request: {e}"))
+}
+
+/// The `Host` header for `url`.
+fn host_of(url: &Url) -> Result<HeaderValue, String> {
+    let host = url.host_str().unwrap_or("localhost");
+    let host = match url.port() {
+        Some(port) => HeaderValue::try_from(format!("{host}:{port}")),
+        None => HeaderValue::try_from(host),
+    };
+    host.map_err(|e| format!("error building the request: {e}"))
 }
 
 fn same_authority(a: &Url, b: &Url) -> bool {

@@ -1,28 +1,20 @@
-//! The loopback way's connections: hyper's HTTP/1.1 client connections,
-//! each driven by a task of its own, and a small pool of their senders
-//! keyed by host and port.
+//! The loopback way's idle connections, keyed by host and port, and new
+//! ones.
 //!
-//! A sender goes back into the pool as soon as its response's head has
-//! arrived; it is taken again only once hyper says the connection is ready
-//! for another request (its last response read whole) and not closed (the
-//! server may close an idle connection at any time, which hyper notices as
-//! it happens). Its stamp is when it went back, so no connection is used
-//! after sitting idle for the pool's limit, whatever its last body took.
+//! A connection comes back once its response has been read whole, stamped
+//! with the time; it is taken again only if it has not sat idle for the
+//! pool's limit, and if, polled once, it shows the server has not closed it
+//! meanwhile and hyper is ready for another request.
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::client::conn::http1::SendRequest;
+use super::conn::{Conn, Release};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use url::Url;
 
-/// What the loopback way sends on a connection.
-pub type Sender = SendRequest<Full<Bytes>>;
-
-/// Senders of open connections, oldest stamp first.
+/// Idle connections, oldest first.
 pub struct Pool {
-    senders: Mutex<Vec<Pooled>>,
+    idle: Mutex<Vec<Pooled>>,
     /// How long a connection may sit idle and still be used.
     idle_limit: Duration,
 }
@@ -30,7 +22,7 @@ pub struct Pool {
 struct Pooled {
     /// Host and port.
     key: Arc<str>,
-    sender: Sender,
+    conn: Conn,
     since: Instant,
 }
 
@@ -41,61 +33,62 @@ struct Pooled {
 /// costs microseconds.
 const MAX_IDLE_TIME: Duration = Duration::from_secs(4);
 
-/// The most connections kept (a burst of concurrent calls leaves one per
-/// call in flight).
-const MAX_POOLED: usize = 512;
+/// The most idle connections kept (a burst of concurrent calls leaves one
+/// per call in flight).
+const MAX_IDLE: usize = 512;
 
 impl Pool {
     pub fn new(idle: Duration) -> Pool {
         Pool {
-            senders: Mutex::new(Vec::new()),
+            idle: Mutex::new(Vec::new()),
             idle_limit: idle.min(MAX_IDLE_TIME),
         }
     }
 
-    /// The newest connection to `key` ready for a request. Those idle too
-    /// long, or closed, are let go; those still reading a response stay.
-    pub fn take(&self, key: &str) -> Option<Sender> {
-        let mut senders = self.senders.lock().unwrap_or_else(|e| e.into_inner());
+    /// The newest idle connection to `key`, if one has not been idle too
+    /// long; the caller checks it is still open. Those idle too long go.
+    pub fn take(&self, key: &str) -> Option<Conn> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
-        // Oldest first: those put back too long ago are a prefix.
-        let stale = senders
+        // Oldest first: those idle too long are a prefix.
+        let stale = idle
             .iter()
             .position(|p| now.duration_since(p.since) < self.idle_limit)
-            .unwrap_or(senders.len());
-        senders.drain(..stale);
-        let mut i = senders.len();
-        while i > 0 {
-            i -= 1;
-            let p = &senders[i];
-            if p.sender.is_closed() {
-                senders.remove(i);
-            } else if *p.key == *key && p.sender.is_ready() {
-                return Some(senders.remove(i).sender);
-            }
-        }
-        None
+            .unwrap_or(idle.len());
+        idle.drain(..stale);
+        let i = idle.iter().rposition(|p| *p.key == *key)?;
+        Some(idle.remove(i).conn)
     }
 
-    /// Keep `sender` for a later request to `key`.
-    pub fn put(&self, key: Arc<str>, sender: Sender) {
-        let mut senders = self.senders.lock().unwrap_or_else(|e| e.into_inner());
-        if senders.len() >= MAX_POOLED {
-            // Its connection carries on with a response in flight, if any,
-            // and closes after it.
-            senders.remove(0);
+    /// Keep `conn` for a later request to `key`.
+    fn put(&self, key: Arc<str>, conn: Conn) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() >= MAX_IDLE {
+            idle.remove(0);
         }
-        senders.push(Pooled {
+        idle.push(Pooled {
             key,
-            sender,
+            conn,
             since: Instant::now(),
         });
     }
 }
 
+/// Puts a connection back in the pool once its response has been read.
+pub struct Returns {
+    pub pool: Arc<Pool>,
+    pub key: Arc<str>,
+}
+
+impl Release for Returns {
+    fn release(&self, conn: Conn) {
+        self.pool.put(self.key.clone(), conn);
+    }
+}
+
 /// A new connection to `url`'s host and port, with its task started. An
 /// error is text with no URL in it.
-pub async fn connect(url: &Url, timeout: Duration) -> Result<Sender, String> {
+pub async fn connect(url: &Url, timeout: Duration) -> Result<Conn, String> {
     let port = url.port_or_known_default().unwrap_or(80);
     let connect = async {
         match url.host() {
@@ -116,14 +109,9 @@ pub async fn connect(url: &Url, timeout: Duration) -> Result<Sender, String> {
     };
     // Without it a request written in two pieces waits for the delayed ACK.
     let _ = stream.set_nodelay(true);
-    let (sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+    let conn = Conn::open(stream)
         .await
         .map_err(|e| format!("error sending request: {}", crate::redact::with_causes(&e)))?;
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::debug!("loopback connection ended: {}", crate::redact::with_causes(&e));
-        }
-    });
     tracing::debug!(port, "loopback: new connection to the remote");
-    Ok(sender)
+    Ok(conn)
 }

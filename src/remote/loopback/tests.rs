@@ -301,6 +301,17 @@ async fn a_request_goes_out_as_built() {
     assert_eq!(requests[2].line, "POST /mcp HTTP/1.1");
     assert_eq!(requests[2].headers, ["content-length: 0", host.as_str()]);
     assert_eq!(requests[2].body, "");
+    // Another server on this machine (a legacy server's message endpoint
+    // may be one): its own host, and its own connections.
+    let other = scripted(vec![vec![bytes(OK_JSON)]]).await;
+    let mut there = other.url.clone();
+    there.set_path("/messages");
+    body_of(send(&lo, &post(&there, "{}")).await).await.unwrap();
+    let request = Request::of(&other.requests.lock().unwrap()[0]);
+    assert_eq!(request.line, "POST /messages HTTP/1.1");
+    let host = format!("host: 127.0.0.1:{}", other.url.port().unwrap());
+    assert_eq!(request.headers, ["content-length: 2", host.as_str()]);
+    assert_eq!(server.accepted.load(Ordering::SeqCst), 1);
 }
 
 /// A request as the server read it, its header lines sorted.
@@ -348,6 +359,62 @@ async fn sequential_requests_share_one_connection() {
     let reply = send(&lo, &post(&server.url, "{}")).await;
     assert_eq!(body_of(reply).await.unwrap(), b"{}");
     assert_eq!(server.accepted.load(Ordering::SeqCst), 2);
+}
+
+/// The end of a body that has arrived with its last piece is read at once,
+/// with no wait (the bridge reads the rest of a response stream this way
+/// after its answer, so the connection goes back to the pool).
+#[tokio::test]
+async fn the_end_of_a_body_that_has_arrived_is_read_at_once() {
+    let server = scripted(vec![
+        vec![bytes(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n6\r\ndata: \r\n0\r\n\r\n",
+        )],
+        vec![bytes(OK_JSON)],
+    ])
+    .await;
+    let lo = way(&server.url, Duration::from_secs(60));
+    let mut body = send(&lo, &post(&server.url, "{}")).await.bytes_stream();
+    assert_eq!(&body.next().await.unwrap().unwrap()[..], b"data: ");
+    assert!(
+        matches!(futures::FutureExt::now_or_never(body.next()), Some(None)),
+        "the end is there"
+    );
+    drop(body);
+    body_of(send(&lo, &post(&server.url, "{}")).await).await.unwrap();
+    assert_eq!(server.accepted.load(Ordering::SeqCst), 1);
+}
+
+/// A body with nothing in it need not be read for its connection to be
+/// used again (the answer to a notification).
+#[tokio::test]
+async fn an_empty_answer_left_unread_keeps_its_connection() {
+    let server = scripted(vec![
+        vec![bytes(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n")],
+        vec![bytes(OK_JSON)],
+    ])
+    .await;
+    let lo = way(&server.url, Duration::from_secs(60));
+    let reply = send(&lo, &post(&server.url, "{}")).await;
+    assert_eq!(reply.status().as_u16(), 202);
+    drop(reply);
+    body_of(send(&lo, &post(&server.url, "{}")).await).await.unwrap();
+    assert_eq!(server.accepted.load(Ordering::SeqCst), 1);
+}
+
+/// Requests in flight together each have a connection of their own, and
+/// the connections are all kept for later ones.
+#[tokio::test]
+async fn concurrent_requests_each_have_a_connection() {
+    let server = scripted((0..8).map(|_| vec![bytes(OK_JSON)]).collect()).await;
+    let lo = way(&server.url, Duration::from_secs(60));
+    for round in 0..2 {
+        let calls = (0..4).map(|_| async { body_of(send(&lo, &post(&server.url, "{}")).await).await });
+        for answer in futures::future::join_all(calls).await {
+            assert_eq!(answer.unwrap(), b"{}", "round {round}");
+        }
+        assert_eq!(server.accepted.load(Ordering::SeqCst), 4, "round {round}");
+    }
 }
 
 /// A connection idle for longer than the limit is not used again (the
