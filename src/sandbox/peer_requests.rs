@@ -10,8 +10,6 @@ use rmcp::model::{
 use rmcp::{Peer, RoleServer};
 use serde_json::json;
 
-use super::tools::tool_error;
-
 /// Which optional capabilities the client declared in `initialize`.
 fn client_declares(peer: &Peer<RoleServer>, sampling: bool) -> bool {
     peer.peer_info().is_some_and(|info| {
@@ -100,4 +98,9 @@ pub(crate) async fn sample(peer: &Peer<RoleServer>, prompt: String, max_tokens: 
     let mut out = CallToolResult::success(vec![ContentBlock::text(text.clone())]);
     out.structured_content = Some(json!({ "model": result.model, "text": text }));
     out
+}
+
+/// A tool-level error result (`isError: true`) with one text block.
+pub(crate) fn tool_error(text: impl Into<String>) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(text)])
 }

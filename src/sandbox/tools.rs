@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::chat::ChatState;
-use super::peer_requests;
+use super::peer_requests::{self, tool_error};
 
 /// The `serverInfo.name` the sandbox reports.
 pub const SERVER_NAME: &str = "mcp-bridge-sandbox";
@@ -87,11 +87,6 @@ pub struct SampleLlmArgs {
     /// Maximum tokens for the completion (default 256).
     #[serde(default)]
     pub max_tokens: Option<u32>,
-}
-
-/// A tool-level error result (`isError: true`) with one text block.
-pub(crate) fn tool_error(text: impl Into<String>) -> CallToolResult {
-    CallToolResult::error(vec![ContentBlock::text(text)])
 }
 
 fn text_and_structured(text: String, structured: serde_json::Value) -> CallToolResult {
