@@ -11,9 +11,9 @@ mod config_cmd;
 mod doctor;
 mod help;
 mod install;
+mod local_client;
 mod probe;
 mod serve;
-mod session;
 mod sign_in;
 
 use crate::config::ConfigError;

@@ -29,13 +29,14 @@ pub struct Deadlines {
 
 #[derive(Default)]
 struct Shared {
-    state: Mutex<State>,
+    table: Mutex<Table>,
     /// Wakes the watcher to sleep less (or to end, once `closed`).
     earlier: Condvar,
 }
 
+/// The deadlines of the requests in flight, and what the watcher is doing.
 #[derive(Default)]
-struct State {
+struct Table {
     waiting: BTreeMap<(Instant, u64), oneshot::Sender<()>>,
     next_key: u64,
     /// What the watcher sleeps until (None: until it is woken).
@@ -56,8 +57,8 @@ pub struct Deadline {
 const WATCHER_STACK: usize = 64 * 1024;
 
 impl Shared {
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn insert(self: &Arc<Self>, at: Instant, tx: oneshot::Sender<()>) -> (Instant, u64) {

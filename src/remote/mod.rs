@@ -6,12 +6,21 @@
 //! "auto"` and the remote refuses a Streamable HTTP initialize. Every message
 //! the remote sends back goes through `inbound`. A request from the client
 //! always ends in exactly one response: the remote's, or an error written by
-//! the bridge naming the server and what went wrong (`request`: its
-//! deadline, progress and cancellation).
+//! the bridge naming the server and what went wrong (`RemoteError`), with its
+//! deadline (`deadline`), progress and cancellation seen to here.
+//!
+//! Both transports share one `Exchange`: the endpoint, the credential step
+//! (`authorized`: building and sending an authorised request), the reading
+//! of answers (`body`) and the client's handshake. The remote side knows
+//! nothing of sign-in or connect links: it is handed them as `hooks`
+//! objects, and is itself an `hooks::Upstream` to them.
 
+mod authorized;
+mod body;
 mod deadline;
+mod error;
+mod exchange;
 pub mod filter;
-mod http_util;
 pub mod inbound;
 mod legacy;
 mod loopback;
@@ -20,18 +29,20 @@ mod reply;
 /// The loopback way's HTTP/1.1 response reading, for the fuzz target.
 #[doc(hidden)]
 pub use loopback::h1::read_pieces as read_http1_pieces;
-mod request;
 mod streamable;
+
+pub use error::RemoteError;
 
 use crate::config::Transport;
 use crate::credential::Credential;
 use crate::hooks::Upstream;
 use crate::jsonrpc;
 use crate::message::Message;
-use crate::net::{CONNECT_TIMEOUT, POOL_IDLE, shared_client as general_client};
-use crate::redact::Redactor;
-use inbound::Inbound;
-use serde_json::Value;
+use crate::redact::{Redactor, display_url};
+use authorized::Authorized;
+use exchange::Exchange;
+use inbound::{Inbound, Route};
+use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -55,132 +66,8 @@ pub struct Endpoint {
     pub redactor: Redactor,
 }
 
-/// Why a message could not be delivered or answered.
-#[derive(Debug, thiserror::Error)]
-pub enum RemoteError {
-    #[error("cannot reach the server: {0}")]
-    Unreachable(String),
-    #[error("the server answered HTTP {status}{}", body_suffix(.body))]
-    Status { status: u16, body: String },
-    #[error("the server refused the credentials (HTTP 401); {hint}")]
-    Unauthorized { hint: String },
-    #[error("{0}")]
-    Credential(String),
-    #[error("the server broke the protocol: {0}")]
-    Protocol(String),
-    #[error("the session expired and could not be re-established: {0}")]
-    SessionLost(String),
-    #[error("no answer within {0:?} (raise `timeout` for this server in the config)")]
-    Timeout(Duration),
-}
-
-fn body_suffix(body: &str) -> String {
-    if body.is_empty() {
-        String::new()
-    } else {
-        format!(": {body}")
-    }
-}
-
-impl RemoteError {
-    /// What the person can do about it, for server `server`, when the
-    /// message does not say so already.
-    fn fix(&self, server: &str) -> Option<String> {
-        let check = format!("`mcp-bridge doctor {server}` checks the way there step by step");
-        match self {
-            RemoteError::Unreachable(text) => Some(match tls_fix(text, server) {
-                Some(tls) => format!("{tls}; {check}"),
-                None => format!("check `url` in [servers.{server}] and that the server is running; {check}"),
-            }),
-            RemoteError::Status { status: 404 | 405, .. } => Some(format!(
-                "check that `url` in [servers.{server}] is the server's MCP endpoint; {check}"
-            )),
-            RemoteError::Protocol(_) | RemoteError::SessionLost(_) => Some(check),
-            _ => None,
-        }
-    }
-
-    fn code(&self) -> i64 {
-        match self {
-            RemoteError::Timeout(_) => jsonrpc::TIMEOUT_ERROR,
-            _ => jsonrpc::REMOTE_ERROR,
-        }
-    }
-}
-
-/// What to do when a connection failed on the server's TLS certificate
-/// (`text` is the error with its causes), for server `server`; `None` when
-/// it did not. rustls names the reason (`invalid peer certificate: …`, in
-/// words or as the variant's name).
-fn tls_fix(text: &str, server: &str) -> Option<String> {
-    if !text.contains("certificate") {
-        return None;
-    }
-    let url = format!("`url` in [servers.{server}]");
-    Some(
-        if text.contains("not valid for name") || text.contains("NotValidForName") {
-            format!(
-                "the server's TLS certificate is not for the host name in {url}: use the name the certificate is for"
-            )
-        } else if ["certificate expired", "not valid yet", "Expired", "NotValidYet"]
-            .iter()
-            .any(|t| text.contains(t))
-        {
-            "the server's TLS certificate is out of date (or this machine's clock is wrong)".to_string()
-        } else {
-            format!(
-                "the server's TLS certificate is not trusted on this machine. If {url} is right and the server, or a proxy on your network, uses a private certificate authority, {TRUST_HINT}"
-            )
-        },
-    )
-}
-
-/// How to make this machine trust a private certificate authority, as the
-/// bridge's TLS (rustls with the platform's verifier) reads trust.
-#[cfg(target_os = "linux")]
-const TRUST_HINT: &str = "add it to the trust store, or put it in a PEM file together with the public authorities (a copy of /etc/ssl/certs/ca-certificates.crt with it appended) and set SSL_CERT_FILE to that file in the environment mcp-bridge is started with (the `env` of its entry in the client's config)";
-#[cfg(target_os = "macos")]
-const TRUST_HINT: &str =
-    "add it to the System keychain and trust it for SSL (Keychain Access); SSL_CERT_FILE is not read on macOS";
-#[cfg(not(any(target_os = "linux", target_os = "macos")))]
-const TRUST_HINT: &str =
-    "add it to the machine's trusted root certificate store; SSL_CERT_FILE is not read on this system";
-
-/// How requests reach a remote.
-enum Way {
-    /// The lean way to a remote on this machine (`loopback`); it makes
-    /// reqwest's client itself if a request ever needs it.
-    Loopback(loopback::Loopback),
-    /// reqwest's general client, for a remote elsewhere.
-    General(reqwest::Client),
-}
-
-/// State shared by both transports.
-pub(crate) struct Ctx {
-    pub endpoint: Endpoint,
-    /// How requests reach the remote.
-    way: Way,
-    pub inbound: Arc<Inbound>,
-    /// The client's own `initialize` request, replayed when a session is lost.
-    init: Mutex<Option<Value>>,
-    /// Whether the client has sent `notifications/initialized`.
-    initialized: Mutex<bool>,
-}
-
-impl Ctx {
-    pub fn init_request(&self) -> Option<Value> {
-        self.init.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-    pub fn client_initialized(&self) -> bool {
-        *self.initialized.lock().unwrap_or_else(|e| e.into_inner())
-    }
-    pub fn redact(&self, s: &str) -> String {
-        self.endpoint.redactor.apply(s)
-    }
-}
-
 pub struct Remote {
-    ctx: Arc<Ctx>,
+    ex: Arc<Exchange>,
     streamable: Arc<streamable::Streamable>,
     legacy: Mutex<Option<Arc<legacy::Legacy>>>,
     /// Whether `request` returns a copy of each response (for hooks).
@@ -197,36 +84,32 @@ impl Remote {
     }
 
     pub fn new(endpoint: Endpoint, inbound: Arc<Inbound>) -> Result<Remote, RemoteError> {
-        let way = match loopback::Loopback::to(&endpoint.url, CONNECT_TIMEOUT, POOL_IDLE) {
-            Some(lo) => Way::Loopback(lo),
-            None => Way::General(general_client().map_err(RemoteError::Unreachable)?),
-        };
+        let http = Authorized::new(
+            &endpoint.url,
+            endpoint.headers.clone(),
+            endpoint.credential.clone(),
+            endpoint.redactor.clone(),
+        )?;
         if !endpoint.tools.is_empty() {
             inbound.add_transform(Arc::new(filter::ListFilter(endpoint.tools.clone())));
         }
-        let ctx = Arc::new(Ctx {
-            endpoint,
-            way,
-            inbound,
-            init: Mutex::new(None),
-            initialized: Mutex::new(false),
-        });
-        let streamable = streamable::Streamable::new(ctx.clone());
+        let ex = Arc::new(Exchange::new(endpoint, http, inbound));
+        let streamable = streamable::Streamable::new(ex.clone());
         let remote = Remote {
-            ctx: ctx.clone(),
+            ex: ex.clone(),
             streamable,
             legacy: Mutex::new(None),
             keep_responses: AtomicBool::new(false),
             deadlines: deadline::Deadlines::default(),
         };
-        if ctx.endpoint.transport == Transport::Sse {
-            *remote.legacy.lock().unwrap_or_else(|e| e.into_inner()) = Some(legacy::Legacy::new(ctx));
+        if ex.endpoint.transport == Transport::Sse {
+            *remote.legacy.lock().unwrap_or_else(|e| e.into_inner()) = Some(legacy::Legacy::new(ex));
         }
         Ok(remote)
     }
 
     pub fn server(&self) -> &str {
-        &self.ctx.endpoint.server
+        &self.ex.endpoint.server
     }
 
     fn legacy(&self) -> Option<Arc<legacy::Legacy>> {
@@ -238,12 +121,12 @@ impl Remote {
     pub async fn send(&self, msg: Message) {
         let method = msg.method();
         if method.is_none() {
-            self.ctx.inbound.answered(msg.id());
+            self.ex.inbound.answered(msg.id());
         }
         // The client answering a request the bridge itself sent (e.g. a
         // connect-link elicitation) is not for the remote.
         if method.is_none() && crate::ids::is_own(msg.id()) {
-            self.ctx.inbound.answered_own(msg.value());
+            self.ex.inbound.answered_own(msg.value());
             return;
         }
         let result = match self.legacy() {
@@ -254,12 +137,12 @@ impl Remote {
             let what = method.unwrap_or("response");
             tracing::warn!(
                 "{}",
-                self.ctx
+                self.ex
                     .redact(&format!("server `{}`: could not deliver {what}: {e}", self.server()))
             );
         }
         if method == Some("notifications/initialized") {
-            *self.ctx.initialized.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            self.ex.set_client_initialized();
             if self.legacy().is_none() {
                 self.streamable.listen();
             }
@@ -270,15 +153,15 @@ impl Remote {
     /// answer goes to the client, per the spec). The caller forwards the
     /// client's `notifications/cancelled` itself with `send`, unchanged.
     pub fn cancelled(&self, id: &Value) {
-        self.ctx.inbound.cancelled(id);
+        self.ex.inbound.cancelled(id);
     }
 
     /// The client is gone (stdin closed): answer the server's requests it
     /// left unanswered with an error, so the remote's tools stop waiting and
     /// in-flight calls can finish.
     pub async fn client_gone(&self) {
-        self.ctx.inbound.client_gone();
-        for id in self.ctx.inbound.take_unanswered() {
+        self.ex.inbound.client_gone();
+        for id in self.ex.inbound.take_unanswered() {
             let err = jsonrpc::error(
                 id,
                 jsonrpc::INTERNAL_ERROR,
@@ -295,6 +178,178 @@ impl Remote {
             legacy.close();
         }
         self.streamable.close().await;
+    }
+
+    // The request path: one client request seen through to exactly one
+    // answer (its deadline, progress and cancellation), and the bridge's own.
+
+    /// Relay a client request and see that it is answered: by the remote's
+    /// response (written by `inbound`), or by an error written here. Returns
+    /// the remote's response when there was one.
+    pub async fn request(&self, msg: &Message) -> Option<Value> {
+        if let Some(refusal) = self.ex.endpoint.tools.refusal(self.server(), msg) {
+            self.ex.inbound.to_client(refusal);
+            return None;
+        }
+        let id = msg.id();
+        let method = msg.method().unwrap_or("");
+        if method == "initialize" {
+            self.ex.remember_initialize(msg.value());
+        }
+        let route = if method == "initialize" || self.keep_responses.load(Ordering::Relaxed) {
+            Route::ClientAndCopy
+        } else {
+            Route::Client
+        };
+        let mut answer = self.ex.inbound.expect_request(msg, route);
+        let timeout = self.ex.endpoint.timeout;
+        // Each progress notification for this request restarts its clock.
+        let token = msg.progress_token();
+        let progress = token.map(|t| self.ex.inbound.watch_progress(t));
+        let mut clock = self.deadlines.at(tokio::time::Instant::now() + timeout);
+        let outcome = {
+            let deliver = self.deliver_request(msg, id, method);
+            tokio::pin!(deliver);
+            let mut delivered = false;
+            loop {
+                tokio::select! {
+                    resp = &mut answer => break Some(resp.ok()),
+                    r = &mut deliver, if !delivered => {
+                        delivered = true;
+                        if let Err(e) = r {
+                            self.fail(id, e);
+                            break Some(None);
+                        }
+                    }
+                    () = clock.expired() => break None,
+                    () = async {
+                        match &progress {
+                            Some(n) => n.notified().await,
+                            None => std::future::pending().await,
+                        }
+                    } => {
+                        clock.reset(tokio::time::Instant::now() + timeout);
+                    }
+                }
+            }
+        };
+        if let Some(t) = token {
+            self.ex.inbound.unwatch_progress(t);
+        }
+        match outcome {
+            Some(resp) => {
+                if let Some(r) = &resp
+                    && method == "initialize"
+                {
+                    self.streamable.on_initialized_result(r);
+                }
+                resp
+            }
+            None => {
+                let pending = self.ex.inbound.is_pending(id);
+                self.fail(id, RemoteError::Timeout(timeout));
+                if pending {
+                    // Boxed: it holds a whole POST, and only a timeout needs it.
+                    let reason = format!("mcp-bridge: no answer within {timeout:?}");
+                    Box::pin(self.cancel_at_remote(id, &reason)).await;
+                }
+                None
+            }
+        }
+    }
+
+    /// Tell the remote to stop working on request `id` (it timed out here).
+    async fn cancel_at_remote(&self, id: &Value, reason: &str) {
+        let note = json!({
+            "jsonrpc": "2.0",
+            "method": "notifications/cancelled",
+            "params": { "requestId": id, "reason": reason },
+        });
+        if tokio::time::timeout(Duration::from_secs(10), self.send(note.into()))
+            .await
+            .is_err()
+        {
+            tracing::debug!(server = self.server(), "the cancellation was not accepted in time");
+        }
+    }
+
+    /// Send a request of the bridge's own (e.g. the client's `initialize`
+    /// replayed after sign-in) and return the remote's response without
+    /// writing it to the client.
+    pub async fn request_internal(&self, msg: Value) -> Result<Value, RemoteError> {
+        let msg = Message::from_value(msg);
+        let id = msg.id();
+        let method = msg.method().unwrap_or("");
+        if method == "initialize" {
+            self.ex.remember_initialize(msg.value());
+        }
+        let answer = self.ex.inbound.expect(id, method, Route::Bridge);
+        let timeout = self.ex.endpoint.timeout;
+        let outcome = tokio::time::timeout(timeout, async {
+            self.deliver_request(&msg, id, method).await?;
+            answer
+                .await
+                .map_err(|_| RemoteError::Protocol("the request was dropped unanswered".into()))
+        })
+        .await;
+        self.ex.inbound.forget(id);
+        let resp = outcome.map_err(|_| RemoteError::Timeout(timeout))??;
+        if method == "initialize" {
+            self.streamable.on_initialized_result(&resp);
+        }
+        Ok(resp)
+    }
+
+    /// Answer request `id` with an error, unless it was already answered or
+    /// cancelled.
+    fn fail(&self, id: &Value, e: RemoteError) {
+        if !self.ex.inbound.forget(id) {
+            return;
+        }
+        let ep = &self.ex.endpoint;
+        let fix = e.fix(&ep.server).map(|f| format!(". To fix: {f}")).unwrap_or_default();
+        let message = self.ex.redact(&format!(
+            "mcp-bridge: server `{}` ({}): {e}{fix}",
+            ep.server,
+            display_url(&ep.url)
+        ));
+        tracing::warn!(target: crate::logging::ANSWERED_ERROR, "{message}");
+        let data = json!({ "server": ep.server, "url": display_url(&ep.url) });
+        self.ex
+            .inbound
+            .to_client(jsonrpc::error(id.clone(), e.code(), message, Some(data)));
+    }
+
+    async fn deliver_request(&self, msg: &Message, id: &Value, method: &str) -> Result<(), RemoteError> {
+        if let Some(legacy) = self.legacy() {
+            return Box::pin(legacy.send(msg)).await;
+        }
+        match self.streamable.request(msg, id).await {
+            Err(RemoteError::Status { status, body })
+                if method == "initialize"
+                    && self.ex.endpoint.transport == Transport::Auto
+                    && matches!(status, 400 | 404 | 405) =>
+            {
+                tracing::info!(
+                    status,
+                    "initialize refused over Streamable HTTP; trying the legacy HTTP+SSE transport"
+                );
+                // In place before the send: the answer can arrive on the SSE
+                // stream, and end this request, before the POST returns; the
+                // next request must already go the legacy way.
+                let legacy = legacy::Legacy::new(self.ex.clone());
+                *self.legacy.lock().unwrap_or_else(|e| e.into_inner()) = Some(legacy.clone());
+                match Box::pin(legacy.send(msg)).await {
+                    Ok(()) => Ok(()),
+                    Err(e) => {
+                        tracing::debug!("legacy fallback failed: {e}");
+                        *self.legacy.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                        Err(RemoteError::Status { status, body })
+                    }
+                }
+            }
+            other => other,
+        }
     }
 }
 
