@@ -235,7 +235,7 @@ impl Setup<'_> {
         };
         let provider = self.entry.provider_name();
         for key in table.keys() {
-            let oauth_key = self.entry.auth.is_some() && OAUTH_KEYS.contains(&key.as_str());
+            let oauth_key = self.entry.auth.is_some() && SIGN_IN_KEYS.contains(&key.as_str());
             if COMMON_KEYS.contains(&key.as_str()) || allowed.contains(&key.as_str()) || oauth_key {
                 continue;
             }
@@ -312,7 +312,7 @@ fn is_sensitive(name: &str) -> bool {
 }
 
 /// Config keys that belong to `auth = "oauth"` (accepted on any provider).
-pub const OAUTH_KEYS: &[&str] = &[
+const SIGN_IN_KEYS: &[&str] = &[
     "auth",
     "scopes",
     "client_id",
