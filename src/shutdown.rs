@@ -75,7 +75,12 @@ pub trait Served: Send + Sync + 'static {
 /// Serve the client's messages from `input` until it closes or the process
 /// is told to stop, then stop in order (see the module docs). `out` is the
 /// outbox `writer` writes.
-pub async fn serve<S: Served>(input: impl AsyncRead + Unpin, served: Arc<S>, out: &Outbox, writer: Writer) {
+pub async fn serve_until_stopped<S: Served>(
+    input: impl AsyncRead + Unpin,
+    served: Arc<S>,
+    out: &Outbox,
+    writer: Writer,
+) {
     let mut client = ClientLines::new(input);
     let mut signals = Signals::watch();
     let mut in_flight = JoinSet::new();
