@@ -13,6 +13,7 @@ pub mod console;
 pub mod credential;
 pub mod demo;
 pub mod emulator;
+pub mod era;
 pub mod jsonrpc;
 pub mod logging;
 pub mod message;
