@@ -23,10 +23,11 @@ const SENTINEL_END: &str = "?=";
 /// sentinel form (non-ASCII, a control character or tab, space at either
 /// end, or text that itself looks like the sentinel).
 pub fn encode(value: &str) -> Cow<'_, str> {
+    let looks_encoded = value.starts_with(SENTINEL_START) && value.ends_with(SENTINEL_END);
     let plain = value.bytes().all(|b| (0x20..=0x7e).contains(&b))
         && !value.starts_with(' ')
         && !value.ends_with(' ')
-        && !(value.starts_with(SENTINEL_START) && value.ends_with(SENTINEL_END));
+        && !looks_encoded;
     if plain {
         Cow::Borrowed(value)
     } else {
