@@ -3,8 +3,8 @@
 //! a 401, and stepped up after a 403 `insufficient_scope` (a new sign-in for
 //! the union of the granted and the demanded scopes, then a replay).
 
-use super::flow::{Progress, Want};
-use super::grant::RefreshError;
+use super::flow::Want;
+use super::grant::{Progress, RefreshError};
 use super::{OAuth, discovery, login_timeout, record};
 use crate::credential::{Auth, Credential, CredentialError, Retry};
 use crate::store::now;

@@ -14,6 +14,7 @@ mod install;
 mod probe;
 mod serve;
 mod session;
+mod sign_in;
 
 use crate::config::ConfigError;
 use clap::{Parser, Subcommand};
@@ -228,13 +229,9 @@ async fn dispatch(cli: Cli) -> ExitCode {
             .await
             .map_err(CliError::Failed),
         Command::Servers => config_cmd::servers(flag),
-        Command::Login { name, no_browser } => crate::auth::commands::login(flag, name, *no_browser)
-            .await
-            .map_err(CliError::Failed),
-        Command::Logout { name } => crate::auth::commands::logout(flag, name)
-            .await
-            .map_err(CliError::Failed),
-        Command::Status => crate::auth::commands::status(flag).await.map_err(CliError::Usage),
+        Command::Login { name, no_browser } => sign_in::login(flag, name, *no_browser).await.map_err(CliError::Failed),
+        Command::Logout { name } => sign_in::logout(flag, name).await.map_err(CliError::Failed),
+        Command::Status => sign_in::status(flag).await.map_err(CliError::Usage),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

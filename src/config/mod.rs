@@ -6,9 +6,11 @@
 //! valid key for a misspelt one. Values that may hold secrets are
 //! `ConfigValue`s, resolved (env, command, file) when a server is started.
 
+mod connect;
 mod diagnose;
 mod value;
 
+pub use connect::ConnectSettings;
 pub use diagnose::{ConfigError, closest};
 pub use value::{ConfigValue, Resolver};
 
@@ -121,7 +123,7 @@ pub struct ServerEntry {
     pub auth: Option<String>,
     /// `[servers.<name>.connect]`: how connect links are shown.
     #[serde(default)]
-    pub connect: crate::connect_link::ConnectSettings,
+    pub connect: ConnectSettings,
     /// A glob (`*`) of the connect links this server sends.
     pub connect_link_pattern: Option<String>,
 

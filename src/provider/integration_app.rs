@@ -9,11 +9,11 @@
 //! expiry by the Streamable HTTP transport.
 
 use super::{Prepared, Setup};
+use crate::client::Outbox;
 use crate::config::{ConfigError, Transport};
 use crate::credential::{Auth, Static};
+use crate::hooks::Hook;
 use crate::jsonrpc;
-use crate::relay::AfterResponse;
-use crate::remote::inbound::Outbox;
 use http::HeaderMap;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -82,7 +82,7 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
     }
     let mut endpoint = setup.endpoint(url, Arc::new(credential))?;
     endpoint.headers.extend(extra);
-    let hooks: Option<Arc<dyn AfterResponse>> = match mode {
+    let hooks: Option<Arc<dyn Hook>> = match mode {
         Some("dynamic") => Some(Arc::new(AnnounceEnabledTools)),
         _ => None,
     };
@@ -95,7 +95,7 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
 /// successful `enable-tools` call.
 pub struct AnnounceEnabledTools;
 
-impl AfterResponse for AnnounceEnabledTools {
+impl Hook for AnnounceEnabledTools {
     fn after_response(&self, request: &Value, response: &Value, out: &Outbox) {
         let enabled = jsonrpc::method(request) == Some("tools/call")
             && request.pointer("/params/name").and_then(Value::as_str) == Some(ENABLE_TOOLS)
@@ -113,7 +113,7 @@ mod tests {
     use super::*;
 
     fn run(request: Value, response: Value) -> Vec<Value> {
-        let (tx, mut rx) = crate::remote::inbound::Outbox::channel();
+        let (tx, mut rx) = crate::client::Outbox::channel();
         AnnounceEnabledTools.after_response(&request, &response, &tx);
         drop(tx);
         std::iter::from_fn(|| rx.try_recv().ok().and_then(|m| m.into_value())).collect()

@@ -24,8 +24,8 @@ mod request;
 mod streamable;
 
 use crate::config::Transport;
-use crate::connect_link::BRIDGE_ID_PREFIX;
 use crate::credential::Credential;
+use crate::hooks::Upstream;
 use crate::jsonrpc;
 use crate::message::Message;
 use crate::net::{CONNECT_TIMEOUT, POOL_IDLE, shared_client as general_client};
@@ -242,9 +242,8 @@ impl Remote {
         }
         // The client answering a request the bridge itself sent (e.g. a
         // connect-link elicitation) is not for the remote.
-        if method.is_none() && msg.id().as_str().is_some_and(|id| id.starts_with(BRIDGE_ID_PREFIX)) {
-            tracing::debug!("client answered the bridge's own request");
-            crate::connect_link::answered(msg.value());
+        if method.is_none() && crate::ids::is_own(msg.id()) {
+            self.ctx.inbound.answered_own(msg.value());
             return;
         }
         let result = match self.legacy() {
@@ -271,15 +270,14 @@ impl Remote {
     /// answer goes to the client, per the spec). The caller forwards the
     /// client's `notifications/cancelled` itself with `send`, unchanged.
     pub fn cancelled(&self, id: &Value) {
-        self.ctx.inbound.forget(id);
-        crate::connect_link::cancelled(id);
+        self.ctx.inbound.cancelled(id);
     }
 
     /// The client is gone (stdin closed): answer the server's requests it
     /// left unanswered with an error, so the remote's tools stop waiting and
     /// in-flight calls can finish.
     pub async fn client_gone(&self) {
-        crate::connect_link::client_gone();
+        self.ctx.inbound.client_gone();
         for id in self.ctx.inbound.take_unanswered() {
             let err = jsonrpc::error(
                 id,
@@ -297,5 +295,19 @@ impl Remote {
             legacy.close();
         }
         self.streamable.close().await;
+    }
+}
+
+impl Upstream for Remote {
+    fn request<'a>(&'a self, msg: &'a Message) -> futures::future::BoxFuture<'a, Option<Value>> {
+        Box::pin(Remote::request(self, msg))
+    }
+
+    fn request_own(&self, msg: Value) -> futures::future::BoxFuture<'_, Result<Value, String>> {
+        Box::pin(async move { self.request_internal(msg).await.map_err(|e| e.to_string()) })
+    }
+
+    fn send(&self, msg: Message) -> futures::future::BoxFuture<'_, ()> {
+        Box::pin(Remote::send(self, msg))
     }
 }

@@ -15,7 +15,6 @@ use crate::message::Message;
 use http::HeaderValue;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -51,7 +50,6 @@ pub struct Streamable {
     state: Mutex<SessionState>,
     reinit: tokio::sync::Mutex<()>,
     listener: Mutex<Option<JoinHandle<()>>>,
-    bridge_ids: AtomicU64,
 }
 
 impl Streamable {
@@ -61,7 +59,6 @@ impl Streamable {
             state: Mutex::new(SessionState::default()),
             reinit: tokio::sync::Mutex::new(()),
             listener: Mutex::new(None),
-            bridge_ids: AtomicU64::new(0),
         })
     }
 
@@ -263,8 +260,7 @@ impl Streamable {
             st.id = None;
         }
         if let Some(mut init) = init {
-            let n = self.bridge_ids.fetch_add(1, Ordering::Relaxed);
-            let id = json!(format!("mcp-bridge-reinit-{n}"));
+            let id = crate::ids::next_id("reinit");
             init["id"] = id.clone();
             let init = Message::from_value(init);
             let answer = self.ctx.inbound.expect(&id, "initialize", Route::Bridge);
