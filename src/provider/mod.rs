@@ -313,9 +313,10 @@ fn is_sensitive(name: &str) -> bool {
         .any(|s| n.contains(s))
 }
 
-/// Providers whose credential is their own (client credentials, a token
-/// the product team signs, a local token): OAuth login does not apply.
-const OWN_CREDENTIALS: &[&str] = &["pipedream", "integration-app", "sandbox"];
+/// Providers whose credential is their own (client credentials, a local
+/// token): OAuth login does not apply. (Integration.app takes `auth =
+/// "oauth"` since Membrane publishes OAuth metadata.)
+const OWN_CREDENTIALS: &[&str] = &["pipedream", "sandbox"];
 
 /// Build the endpoint for server `name`.
 pub async fn prepare(setup: Setup<'_>) -> Result<Prepared, ConfigError> {
