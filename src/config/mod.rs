@@ -145,6 +145,11 @@ pub struct ServerEntry {
     pub conversation_id: Option<String>,
     pub base_url: Option<ConfigValue>,
     pub api_base: Option<ConfigValue>,
+    /// Pipedream's header-only options (`x-pd-oauth-app-id`, …).
+    pub oauth_app_id: Option<ConfigValue>,
+    pub webhook_uri: Option<ConfigValue>,
+    pub success_redirect_uri: Option<ConfigValue>,
+    pub error_redirect_uri: Option<ConfigValue>,
 
     // ---- zapier, integration-app, pipe2 ----
     pub token: Option<ConfigValue>,

@@ -100,6 +100,14 @@ impl RemoteError {
         }
     }
 
+    /// The HTTP status the server answered, when that is the failure.
+    fn status(&self) -> Option<u16> {
+        match self {
+            RemoteError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
     fn code(&self) -> i64 {
         match self {
             RemoteError::Timeout(_) => jsonrpc::TIMEOUT_ERROR,

@@ -148,7 +148,14 @@ impl Remote {
             return;
         }
         let ep = &self.ctx.endpoint;
-        let fix = e.fix(&ep.server).map(|f| format!(". To fix: {f}")).unwrap_or_default();
+        // The provider's own reading of the status comes first (e.g. Zapier:
+        // 404 means the connection token expired).
+        let fix = e
+            .status()
+            .and_then(|s| ep.credential.status_hint(s))
+            .or_else(|| e.fix(&ep.server))
+            .map(|f| format!(". To fix: {f}"))
+            .unwrap_or_default();
         let message = self.ctx.redact(&format!(
             "mcp-bridge: server `{}` ({}): {e}{fix}",
             ep.server,

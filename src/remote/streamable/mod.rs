@@ -273,7 +273,13 @@ impl Streamable {
                     .and_then(Result::ok),
                 Ok(Err(e)) => {
                     self.ctx.inbound.forget(&id);
-                    return Err(RemoteError::SessionLost(e.to_string()));
+                    // The server's own refusal of initialize (e.g. Zapier's
+                    // 404 for an expired token) is reported as it is, so
+                    // its status can name the fix.
+                    return Err(match e {
+                        RemoteError::Status { .. } => e,
+                        other => RemoteError::SessionLost(other.to_string()),
+                    });
                 }
                 Err(_) => None,
             };
