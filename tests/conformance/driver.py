@@ -742,6 +742,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def leaves(exc: BaseException) -> list[BaseException]:
+    """The exceptions inside (nested) exception groups, or `exc` itself."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in leaves(inner)]
+    return [exc]
+
+
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="[sdk] %(name)s: %(message)s")
     args = parse_args(argv)
@@ -751,15 +758,15 @@ def main(argv: list[str]) -> int:
     )
     try:
         anyio.run(run, args)
-    except ScenarioFailed as exc:
-        log(f"FAILED: {exc}")
-        return 1
-    except TimeoutError:
-        log(f"FAILED: scenario {args.scenario!r} did not finish within {args.timeout}s")
-        return 1
     except BaseException as exc:  # noqa: BLE001 - report everything, incl. ExceptionGroup
-        log(f"FAILED: {type(exc).__name__}: {exc}")
-        traceback.print_exc(file=sys.stderr)
+        for leaf in leaves(exc):
+            if isinstance(leaf, ScenarioFailed):
+                log(f"FAILED: {leaf}")
+            elif isinstance(leaf, TimeoutError):
+                log(f"FAILED: scenario {args.scenario!r} did not finish within {args.timeout}s")
+            else:
+                log(f"FAILED: {type(leaf).__name__}: {leaf}")
+                traceback.print_exception(leaf, file=sys.stderr)
         return 1
     return 0
 
