@@ -660,6 +660,9 @@ def transport(args: argparse.Namespace, workdir: str) -> Any:
     binary = bridge_binary(args.bridge_bin)
     config = write_config(workdir, args.url, args.extra_config or os.environ.get("MCP_BRIDGE_EXTRA_CONFIG"))
     env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+    # The bridge's store (tokens, remembered eras) lives with this run, not
+    # in the user's data directory.
+    env["MCP_BRIDGE_DATA_DIR"] = os.path.join(workdir, "data")
     params = StdioServerParameters(command=binary, args=["--config", config, "serve", "remote"], env=env, cwd=workdir)
     log(f"bridge: {binary} --config {config} serve remote  (remote {args.url})")
     # The bridge's stderr goes to ours, so the suite prints it on failure.
