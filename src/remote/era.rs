@@ -24,7 +24,7 @@ use super::{Remote, RemoteError};
 use crate::config::{Protocol, Transport};
 use crate::era::meta::ClientIdentity;
 use crate::era::probe::Verdict;
-use crate::era::{self, Era, handshake, listen};
+use crate::era::{self, Era, handshake, listen, probe};
 use crate::message::Message;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -43,7 +43,9 @@ pub(crate) struct EraShared {
     pub server: String,
     pub timeout: Duration,
     remote_modern: AtomicBool,
+    remote_legacy: AtomicBool,
     client_legacy: AtomicBool,
+    client_modern: AtomicBool,
     /// Each tool's `x-mcp-header` declarations, from the last `tools/list`.
     pub declared: Mutex<HashMap<String, era::headers::ParamHeaders>>,
 }
@@ -54,7 +56,9 @@ impl EraShared {
             server: server.to_string(),
             timeout,
             remote_modern: AtomicBool::new(false),
+            remote_legacy: AtomicBool::new(false),
             client_legacy: AtomicBool::new(false),
+            client_modern: AtomicBool::new(false),
             declared: Mutex::new(HashMap::new()),
         }
     }
@@ -67,6 +71,12 @@ impl EraShared {
     /// Whether `tool`'s calls carry `Mcp-Param-*` headers.
     pub fn declares(&self, tool: &str) -> bool {
         lock(&self.declared).get(tool).is_some_and(|d| !d.is_empty())
+    }
+
+    /// A modern client talks to a legacy remote: the bridge answers in the
+    /// modern revision's shapes.
+    pub fn upgrading(&self) -> bool {
+        self.remote_legacy.load(Ordering::Relaxed) && self.client_modern.load(Ordering::Relaxed)
     }
 
     /// A legacy client talks to a modern remote: the bridge translates.
@@ -174,6 +184,7 @@ impl Remote {
         };
         *lock(&self.era.client_modern) = Some(modern);
         self.era_shared.client_legacy.store(!modern, Ordering::Relaxed);
+        self.era_shared.client_modern.store(modern, Ordering::Relaxed);
         let who = if modern {
             msg.tree().map(ClientIdentity::from_request)
         } else if method == "initialize" {
@@ -219,9 +230,9 @@ impl Remote {
     }
 
     fn set_era(&self, found: Era) {
-        self.era_shared
-            .remote_modern
-            .store(found.is_modern(), Ordering::Relaxed);
+        let modern = found.is_modern();
+        self.era_shared.remote_modern.store(modern, Ordering::Relaxed);
+        self.era_shared.remote_legacy.store(!modern, Ordering::Relaxed);
         tracing::debug!(server = self.server(), era = ?found, "protocol era");
         *lock(&self.era.era) = Some(found);
     }
@@ -309,31 +320,36 @@ impl Remote {
             arguments: None,
         };
         let (status, answer) = self.modern.exchange(msg.text(), &heads, msg.id()).await?;
-        let modern_error = answer
-            .as_ref()
-            .and_then(|a| a.pointer("/error/code"))
-            .and_then(Value::as_i64)
-            .is_some_and(era::is_modern_error);
-        let succeeded = (200..300).contains(&status) && answer.as_ref().is_some_and(|a| a.get("result").is_some());
-        let Some(mut answer) = answer.filter(|_| succeeded || modern_error) else {
-            if status >= 500 {
-                return Err(RemoteError::Status {
-                    status,
-                    body: String::new(),
-                });
+        let verdict = probe::judge(status, answer.as_ref(), &version);
+        let mut answer = match (verdict, answer) {
+            (Verdict::Modern { version, discover }, Some(answer)) => {
+                self.note_discover(discover);
+                let found = Era::Modern { version };
+                self.set_era(found.clone());
+                self.remember(&found).await;
+                answer
             }
-            self.set_era(Era::Legacy);
-            self.remember(&Era::Legacy).await;
-            return Ok(None);
+            // A modern refusal the client can act on (another version, a
+            // capability): its own to read; the era is asked again with its
+            // next discover.
+            (
+                Verdict::AskAgain { .. } | Verdict::NoCommonVersion { .. } | Verdict::Refused { .. },
+                Some(mut answer),
+            ) => {
+                super::modern::explain_in_place(&mut answer, self.server());
+                answer
+            }
+            (Verdict::Inconclusive { why }, _) if status >= 500 => {
+                return Err(RemoteError::Status { status, body: why });
+            }
+            _ => {
+                self.set_era(Era::Legacy);
+                self.remember(&Era::Legacy).await;
+                return Ok(None);
+            }
         };
-        let found = Era::Modern { version };
-        if let Some(result) = answer.get("result").filter(|r| r.is_object()) {
-            self.note_discover(result.clone());
-        }
-        self.set_era(found.clone());
-        self.remember(&found).await;
-        if modern_error {
-            super::modern::explain_in_place(&mut answer, self.server());
+        if answer.get("id").is_none_or(Value::is_null) {
+            answer["id"] = msg.id().clone();
         }
         self.ctx.inbound.to_client(answer.clone());
         Ok(Some(Routed::Answered(answer)))

@@ -20,6 +20,7 @@ mod loopback;
 mod modern;
 mod outgoing;
 mod reply;
+mod result_shapes;
 /// The loopback way's HTTP/1.1 response reading, for the fuzz target.
 #[doc(hidden)]
 pub use loopback::h1::read_pieces as read_http1_pieces;
@@ -226,6 +227,7 @@ impl Remote {
         let mut late: Vec<Arc<dyn crate::hooks::Transform>> = vec![
             Arc::new(input_rounds::InputRounds::new(era_shared.clone())),
             Arc::new(modern::ToolHeaders(era_shared.clone())),
+            Arc::new(result_shapes::ResultShapes(era_shared.clone())),
         ];
         if !endpoint.tools.is_empty() {
             late.push(Arc::new(filter::ListFilter(endpoint.tools.clone())));
