@@ -124,6 +124,9 @@ pub(crate) enum Routed {
     AsIs,
     /// Relay this instead (the request translated).
     Translated(Message),
+    /// Answered elsewhere (a modern client's retry after a legacy server's
+    /// request for input); nothing to relay.
+    Done,
 }
 
 impl Remote {
@@ -521,6 +524,14 @@ impl Remote {
     /// bridge opens for it, and `server/discover` answered from it.
     async fn modern_client(&self, msg: &Message, method: &str) -> Result<Routed, RemoteError> {
         let init = self.open_for_modern_client().await?;
+        if let Some(state) = msg
+            .tree()
+            .and_then(|t| t.pointer("/params/requestState"))
+            .and_then(Value::as_str)
+            && let super::legacy_asks::Retry::Resume { asked, done } = self.asks.retried(state, msg.id())
+        {
+            return self.resume_legacy_ask(msg, asked, done).await;
+        }
         if method != "server/discover" {
             return Ok(Routed::AsIs);
         }
@@ -529,6 +540,35 @@ impl Remote {
         let answer = json!({"jsonrpc": "2.0", "id": msg.id(), "result": result});
         self.ctx.inbound.to_client(answer.clone());
         Ok(Routed::Answered(answer))
+    }
+
+    /// A modern client's retry with the answer to a legacy server's request
+    /// for input: the held request is answered, and the retry waits for
+    /// what the server does next (its answer to the call, or another ask).
+    async fn resume_legacy_ask(
+        &self,
+        msg: &Message,
+        asked: Value,
+        done: tokio::sync::oneshot::Receiver<()>,
+    ) -> Result<Routed, RemoteError> {
+        let given = msg
+            .tree()
+            .and_then(|t| t.pointer("/params/inputResponses/input"))
+            .cloned();
+        let reply = match given {
+            Some(result) => json!({"jsonrpc": "2.0", "id": asked, "result": result}),
+            None => json!({"jsonrpc": "2.0", "id": asked, "error": {"code": -32600,
+                "message": "the client retried without an answer to the request for input"}}),
+        };
+        self.send(reply.into()).await;
+        let timeout = self.ctx.endpoint.timeout;
+        if tokio::time::timeout(timeout, done).await.is_err() {
+            if let Some(original) = self.asks.original_of(msg.id()) {
+                self.asks.drop_call(&original);
+            }
+            return Err(RemoteError::Timeout(timeout));
+        }
+        Ok(Routed::Done)
     }
 
     /// The legacy session opened on a modern client's behalf (once).

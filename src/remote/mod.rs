@@ -16,6 +16,7 @@ mod http_util;
 pub mod inbound;
 mod input_rounds;
 mod legacy;
+mod legacy_asks;
 mod loopback;
 mod modern;
 mod outgoing;
@@ -204,6 +205,8 @@ pub struct Remote {
     /// Which era the remote and the client speak.
     era: EraState,
     era_shared: Arc<EraShared>,
+    /// A legacy remote's requests for input, as a modern client takes them.
+    asks: Arc<legacy_asks::LegacyAsks>,
     legacy: Mutex<Option<Arc<legacy::Legacy>>>,
     /// Whether `request` returns a copy of each response (for hooks).
     keep_responses: AtomicBool,
@@ -224,7 +227,9 @@ impl Remote {
             None => Way::General(general_client().map_err(RemoteError::Unreachable)?),
         };
         let era_shared = Arc::new(EraShared::new(&endpoint.server, endpoint.timeout));
+        let asks = Arc::new(legacy_asks::LegacyAsks::new(era_shared.clone()));
         let mut late: Vec<Arc<dyn crate::hooks::Transform>> = vec![
+            asks.clone(),
             Arc::new(input_rounds::InputRounds::new(era_shared.clone())),
             Arc::new(modern::ToolHeaders(era_shared.clone())),
             Arc::new(result_shapes::ResultShapes(era_shared.clone())),
@@ -248,6 +253,7 @@ impl Remote {
             modern,
             era: EraState::default(),
             era_shared,
+            asks,
             legacy: Mutex::new(None),
             keep_responses: AtomicBool::new(false),
             deadlines: deadline::Deadlines::default(),

@@ -28,6 +28,7 @@ impl Remote {
             Ok(Routed::AsIs) => self.relay(msg).await,
             Ok(Routed::Translated(translated)) => Box::pin(self.relay(&translated)).await,
             Ok(Routed::Answered(answer)) => Some(answer),
+            Ok(Routed::Done) => None,
             Err(e) => {
                 self.ctx.inbound.expect_request(msg, Route::Client);
                 self.fail(msg.id(), e);
@@ -38,6 +39,18 @@ impl Remote {
 
     /// `request` for a message the remote takes as it is.
     async fn relay(&self, msg: &Message) -> Option<Value> {
+        let asking = self.era_shared.upgrading()
+            && matches!(msg.method(), Some("tools/call" | "prompts/get" | "resources/read"));
+        if !asking {
+            return self.relay_one(msg).await;
+        }
+        self.asks.started(msg.id());
+        let answer = self.relay_one(msg).await;
+        self.asks.ended(msg.id());
+        answer
+    }
+
+    async fn relay_one(&self, msg: &Message) -> Option<Value> {
         let id = msg.id();
         let method = msg.method().unwrap_or("");
         if method == "initialize" {
@@ -92,6 +105,7 @@ impl Remote {
                 }
                 resp
             }
+            None if self.asks.parked(id) => None, // its retry answers for it
             None => {
                 let pending = self.ctx.inbound.is_pending(id);
                 self.fail(id, RemoteError::Timeout(timeout));
@@ -159,6 +173,9 @@ impl Remote {
     /// Answer request `id` with an error, unless it was already answered or
     /// cancelled.
     fn fail(&self, id: &Value, e: RemoteError) {
+        if self.asks.parked(id) {
+            return; // the client was asked for input: the retry answers
+        }
         if !self.ctx.inbound.forget(id) {
             return;
         }
