@@ -15,6 +15,7 @@ pub mod console;
 pub mod credential;
 pub mod demo;
 pub mod emulator;
+pub mod era;
 pub mod hooks;
 pub mod ids;
 pub mod jsonrpc;

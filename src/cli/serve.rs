@@ -98,8 +98,10 @@ pub async fn sandbox(port: u16, token: Option<String>, session_ttl: Option<f64>)
     Ok(())
 }
 
-pub async fn emulate(kind: &str) -> Result<(), CliError> {
-    let launched = crate::emulator::launch::launch(kind).await.map_err(CliError::Usage)?;
+pub async fn emulate(kind: &str, port: u16) -> Result<(), CliError> {
+    let launched = crate::emulator::launch::launch(kind, port)
+        .await
+        .map_err(CliError::Usage)?;
     crate::outln!("{}", launched.url);
     crate::outln!("\n# A config entry that reaches this emulator:\n{}", launched.config);
     eprintln!(

@@ -55,7 +55,7 @@ const PROVIDERS: &[Provider] = &[
     Provider { name: "sandbox", prepare: Prepare::Started(sandbox::prepare), keys: &[], recognise: Some(pipedream::recognise), own_credentials: true },
     Provider { name: "pipedream", prepare: Prepare::Ready(pipedream::prepare), keys: pipedream::KEYS, recognise: Some(pipedream::recognise), own_credentials: true },
     Provider { name: "zapier", prepare: Prepare::Ready(zapier::prepare), keys: zapier::KEYS, recognise: Some(zapier::recognise), own_credentials: false },
-    Provider { name: "integration-app", prepare: Prepare::Ready(integration_app::prepare), keys: integration_app::KEYS, recognise: Some(integration_app::recognise), own_credentials: true },
+    Provider { name: "integration-app", prepare: Prepare::Ready(integration_app::prepare), keys: integration_app::KEYS, recognise: Some(integration_app::recognise), own_credentials: false },
     Provider { name: "pipe2", prepare: Prepare::Ready(pipe2::prepare), keys: pipe2::KEYS, recognise: None, own_credentials: false },
 ];
 

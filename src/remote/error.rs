@@ -50,6 +50,14 @@ impl RemoteError {
         }
     }
 
+    /// The HTTP status the server answered, when that is the failure.
+    pub(super) fn status(&self) -> Option<u16> {
+        match self {
+            RemoteError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
     pub(super) fn code(&self) -> i64 {
         match self {
             RemoteError::Timeout(_) => jsonrpc::TIMEOUT_ERROR,

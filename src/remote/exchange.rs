@@ -2,14 +2,25 @@
 //! `Endpoint`, the way its requests go out with credentials (`Authorized`),
 //! the reading of its answers (`Bodies`) into `Inbound`, where every
 //! message it sends goes, and the client's own handshake, replayed when a
-//! session is lost.
+//! session is lost. Also the headers both Streamable HTTP transports (the
+//! session's, `streamable`, and the 2026-07-28 revision's, `modern`) put
+//! on their POSTs.
 
 use super::Endpoint;
 use super::authorized::Authorized;
 use super::body::Bodies;
 use super::inbound::Inbound;
+use http::HeaderName;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
+
+/// What a POST accepts back: one JSON answer or an event stream.
+pub const ACCEPT_BOTH: &str = "application/json, text/event-stream";
+pub const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+/// The request's method and tool (or resource) name, the standard headers
+/// of the 2026-07-28 revision; set on every POST.
+pub const MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
+pub const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
 
 pub(crate) struct Exchange {
     pub endpoint: Endpoint,

@@ -3,7 +3,10 @@
 //! `Remote` takes each message from the client and delivers it over the
 //! configured transport: Streamable HTTP (`streamable`) or the legacy
 //! HTTP+SSE transport (`legacy`), switching to legacy when `transport =
-//! "auto"` and the remote refuses a Streamable HTTP initialize. Every message
+//! "auto"` and the remote refuses a Streamable HTTP initialize, or the
+//! sessionless transport of the 2026-07-28 revision (`modern`) when the
+//! remote speaks that era (`era`: found once, remembered; `translation`:
+//! what a request becomes when the client speaks the other era). Every message
 //! the remote sends back goes through `inbound`. A request from the client
 //! always ends in exactly one response: the remote's, or an error written by
 //! the bridge naming the server and what went wrong (`RemoteError`), with its
@@ -18,18 +21,24 @@
 mod authorized;
 mod body;
 mod deadline;
+mod era;
 mod error;
 mod exchange;
 pub mod filter;
 pub mod inbound;
+mod input_rounds;
 mod legacy;
+mod legacy_asks;
 mod loopback;
+mod modern;
 mod outgoing;
 mod reply;
+mod result_shapes;
 /// The loopback way's HTTP/1.1 response reading, for the fuzz target.
 #[doc(hidden)]
 pub use loopback::h1::read_pieces as read_http1_pieces;
 mod streamable;
+mod translation;
 
 pub use error::RemoteError;
 
@@ -40,12 +49,14 @@ use crate::jsonrpc;
 use crate::message::Message;
 use crate::redact::{Redactor, display_url};
 use authorized::Authorized;
+use era::{EraShared, Eras};
 use exchange::Exchange;
 use inbound::{Inbound, Route};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use translation::{Routed, Translation};
 use url::Url;
 
 /// Everything needed to reach one configured server.
@@ -58,6 +69,10 @@ pub struct Endpoint {
     pub headers: http::HeaderMap,
     pub credential: Arc<dyn Credential>,
     pub transport: Transport,
+    /// `protocol`: find the era (`auto`) or a pinned revision.
+    pub protocol: crate::config::Protocol,
+    /// Where the era found for this server is remembered between runs.
+    pub store: Option<crate::store::Store>,
     /// The longest the bridge waits for one answer (or between two progress
     /// notifications of one request).
     pub timeout: Duration,
@@ -69,6 +84,10 @@ pub struct Endpoint {
 pub struct Remote {
     ex: Arc<Exchange>,
     streamable: Arc<streamable::Streamable>,
+    /// The sessionless transport of the modern era.
+    modern: Arc<modern::Modern>,
+    /// Which era each side speaks, and the translation between them.
+    translation: Translation,
     legacy: Mutex<Option<Arc<legacy::Legacy>>>,
     /// Whether `request` returns a copy of each response (for hooks).
     keep_responses: AtomicBool,
@@ -90,14 +109,27 @@ impl Remote {
             endpoint.credential.clone(),
             endpoint.redactor.clone(),
         )?;
+        let shared = Arc::new(EraShared::new(&endpoint.server, endpoint.timeout));
+        let asks = Arc::new(legacy_asks::LegacyAsks::new(shared.clone()));
+        let mut late: Vec<Arc<dyn crate::hooks::Transform>> = vec![
+            asks.clone(),
+            Arc::new(input_rounds::InputRounds::new(shared.clone())),
+            Arc::new(modern::ToolHeaders(shared.clone())),
+            Arc::new(result_shapes::ResultShapes(shared.clone())),
+        ];
         if !endpoint.tools.is_empty() {
-            inbound.add_transform(Arc::new(filter::ListFilter(endpoint.tools.clone())));
+            late.push(Arc::new(filter::ListFilter(endpoint.tools.clone())));
         }
+        inbound.add_transforms(late);
         let ex = Arc::new(Exchange::new(endpoint, http, inbound));
         let streamable = streamable::Streamable::new(ex.clone());
+        let modern = modern::Modern::new(ex.clone(), shared.clone());
+        let eras = Arc::new(Eras::new(ex.clone(), modern.clone(), shared));
         let remote = Remote {
             ex: ex.clone(),
             streamable,
+            translation: Translation::new(ex.clone(), modern.clone(), eras, asks),
+            modern,
             legacy: Mutex::new(None),
             keep_responses: AtomicBool::new(false),
             deadlines: deadline::Deadlines::default(),
@@ -127,6 +159,21 @@ impl Remote {
         // connect-link elicitation) is not for the remote.
         if method.is_none() && crate::ids::is_own(msg.id()) {
             self.ex.inbound.answered_own(msg.value());
+            return;
+        }
+        if self.translation.eras.modern_version().is_some() {
+            // The modern revision has no client notifications over HTTP (a
+            // cancellation is the closing of the request's stream, done by
+            // dropping it) and no server requests to answer.
+            if method == Some("notifications/initialized") {
+                self.translation.listen_for_legacy_client();
+            } else {
+                tracing::debug!(
+                    server = self.server(),
+                    "not sent to a 2026-07-28 server: {}",
+                    method.unwrap_or("a response")
+                );
+            }
             return;
         }
         let result = match self.legacy() {
@@ -174,6 +221,7 @@ impl Remote {
 
     /// End the remote session (DELETE) and stop background streams.
     pub async fn close(&self) {
+        self.translation.stop_listening();
         if let Some(legacy) = self.legacy() {
             legacy.close();
         }
@@ -191,6 +239,34 @@ impl Remote {
             self.ex.inbound.to_client(refusal);
             return None;
         }
+        match self.translation.route(self, msg).await {
+            Ok(Routed::AsIs) => self.relay(msg).await,
+            Ok(Routed::Translated(translated)) => Box::pin(self.relay(&translated)).await,
+            Ok(Routed::Answered(answer)) => Some(answer),
+            Ok(Routed::Done) => None,
+            Err(e) => {
+                self.ex.inbound.expect_request(msg, Route::Client);
+                self.fail(msg.id(), e);
+                None
+            }
+        }
+    }
+
+    /// `request` for a message the remote takes as it is.
+    async fn relay(&self, msg: &Message) -> Option<Value> {
+        let asking = self.translation.eras.shared.upgrading()
+            && matches!(msg.method(), Some("tools/call" | "prompts/get" | "resources/read"));
+        if !asking {
+            return self.relay_one(msg).await;
+        }
+        let asks = &self.translation.asks;
+        asks.started(msg.id());
+        let answer = self.relay_one(msg).await;
+        asks.ended(msg.id());
+        answer
+    }
+
+    async fn relay_one(&self, msg: &Message) -> Option<Value> {
         let id = msg.id();
         let method = msg.method().unwrap_or("");
         if method == "initialize" {
@@ -245,6 +321,7 @@ impl Remote {
                 }
                 resp
             }
+            None if self.translation.asks.parked(id) => None, // its retry answers for it
             None => {
                 let pending = self.ex.inbound.is_pending(id);
                 self.fail(id, RemoteError::Timeout(timeout));
@@ -303,11 +380,21 @@ impl Remote {
     /// Answer request `id` with an error, unless it was already answered or
     /// cancelled.
     fn fail(&self, id: &Value, e: RemoteError) {
+        if self.translation.asks.parked(id) {
+            return; // the client was asked for input: the retry answers
+        }
         if !self.ex.inbound.forget(id) {
             return;
         }
         let ep = &self.ex.endpoint;
-        let fix = e.fix(&ep.server).map(|f| format!(". To fix: {f}")).unwrap_or_default();
+        // The provider's own reading of the status comes first (e.g. Zapier:
+        // 404 means the connection token expired).
+        let fix = e
+            .status()
+            .and_then(|s| ep.credential.status_hint(s))
+            .or_else(|| e.fix(&ep.server))
+            .map(|f| format!(". To fix: {f}"))
+            .unwrap_or_default();
         let message = self.ex.redact(&format!(
             "mcp-bridge: server `{}` ({}): {e}{fix}",
             ep.server,
@@ -321,10 +408,30 @@ impl Remote {
     }
 
     async fn deliver_request(&self, msg: &Message, id: &Value, method: &str) -> Result<(), RemoteError> {
+        let eras = &self.translation.eras;
+        if let Some(version) = eras.modern_version() {
+            let heads = self.translation.modern_heads(msg, method, &version);
+            let sent = Box::pin(self.modern.request(msg, &heads, id)).await;
+            return match sent {
+                // A remembered modern era the remote no longer speaks.
+                Err(RemoteError::Status {
+                    status: 400 | 404 | 405,
+                    ..
+                }) if eras.era_remembered() => Box::pin(self.translation.after_era_change(self, msg, id, method)).await,
+                other => other,
+            };
+        }
         if let Some(legacy) = self.legacy() {
             return Box::pin(legacy.send(msg)).await;
         }
         match self.streamable.request(msg, id).await {
+            // A remembered legacy era the remote no longer speaks: its
+            // refusal of initialize names a modern error.
+            Err(RemoteError::Status { status: 400, ref body })
+                if method == "initialize" && eras.era_remembered() && crate::era::names_modern_error(body) =>
+            {
+                Box::pin(self.translation.after_era_change(self, msg, id, method)).await
+            }
             Err(RemoteError::Status { status, body })
                 if method == "initialize"
                     && self.ex.endpoint.transport == Transport::Auto

@@ -9,7 +9,7 @@
 
 use super::RemoteError;
 use super::body::{self, StreamEnd};
-use super::exchange::Exchange;
+use super::exchange::{ACCEPT_BOTH, Exchange, MCP_METHOD, MCP_NAME, PROTOCOL_VERSION};
 use super::inbound::Route;
 use super::outgoing::Outgoing;
 use crate::credential::Auth;
@@ -23,13 +23,7 @@ use tokio::task::JoinHandle;
 
 mod listener;
 
-const ACCEPT_BOTH: &str = "application/json, text/event-stream";
 const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
-const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
-/// The request's method and tool (or resource) name, the standard headers
-/// of the 2026-07-28 revision; set on every POST.
-const MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
-const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
 /// How often a cut stream is resumed before the bridge gives up on it.
@@ -285,7 +279,13 @@ impl Streamable {
                     .and_then(Result::ok),
                 Ok(Err(e)) => {
                     self.ex.inbound.forget(&id);
-                    return Err(RemoteError::SessionLost(e.to_string()));
+                    // The server's own refusal of initialize (e.g. Zapier's
+                    // 404 for an expired token) is reported as it is, so
+                    // its status can name the fix.
+                    return Err(match e {
+                        RemoteError::Status { .. } => e,
+                        other => RemoteError::SessionLost(other.to_string()),
+                    });
                 }
                 Err(_) => None,
             };
