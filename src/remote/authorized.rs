@@ -3,7 +3,7 @@
 //! this machine, else with reqwest), and replaying it once after a 401 the
 //! credential can fix (or a 403 asking for more scope).
 
-use super::RemoteError;
+use super::error::RemoteError;
 use super::loopback;
 use super::outgoing::Outgoing;
 use super::reply::Reply as Response;

@@ -3,7 +3,7 @@
 //! error body. After the awaited answer, the rest of a response stream is
 //! read briefly, so its connection goes back to the pool.
 
-use super::RemoteError;
+use super::error::RemoteError;
 use super::inbound::Inbound;
 use super::reply::{BodyError, Reply as Response};
 use crate::redact::Redactor;

@@ -11,7 +11,9 @@
 //! (`era_changed`). What a request becomes when the two sides differ is
 //! `translation`'s.
 
-use super::RemoteError;
+use super::era_memory;
+use super::era_shared::EraShared;
+use super::error::RemoteError;
 use super::exchange::Exchange;
 use super::modern::{self, Heads, Modern};
 use crate::config::{Protocol, Transport};
@@ -20,62 +22,8 @@ use crate::era::probe::{self, Verdict};
 use crate::era::{self, Era};
 use crate::message::Message;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-/// The store key the era is remembered under.
-const MEMORY_KEY: &str = "protocol_era";
-
-/// What the remote side knows of the eras on both sides, shared with the
-/// era's transforms.
-pub(crate) struct EraShared {
-    pub server: String,
-    pub timeout: Duration,
-    remote_modern: AtomicBool,
-    remote_legacy: AtomicBool,
-    client_legacy: AtomicBool,
-    client_modern: AtomicBool,
-    /// Each tool's `x-mcp-header` declarations, from the last `tools/list`.
-    pub declared: Mutex<HashMap<String, era::headers::ParamHeaders>>,
-}
-
-impl EraShared {
-    pub fn new(server: &str, timeout: Duration) -> Self {
-        EraShared {
-            server: server.to_string(),
-            timeout,
-            remote_modern: AtomicBool::new(false),
-            remote_legacy: AtomicBool::new(false),
-            client_legacy: AtomicBool::new(false),
-            client_modern: AtomicBool::new(false),
-            declared: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// The remote speaks a modern revision.
-    pub fn modern(&self) -> bool {
-        self.remote_modern.load(Ordering::Relaxed)
-    }
-
-    /// Whether `tool`'s calls carry `Mcp-Param-*` headers.
-    pub fn declares(&self, tool: &str) -> bool {
-        lock(&self.declared).get(tool).is_some_and(|d| !d.is_empty())
-    }
-
-    /// A modern client talks to a legacy remote: the bridge answers in the
-    /// modern revision's shapes.
-    pub fn upgrading(&self) -> bool {
-        self.remote_legacy.load(Ordering::Relaxed) && self.client_modern.load(Ordering::Relaxed)
-    }
-
-    /// A legacy client talks to a modern remote: the bridge translates.
-    pub fn translating(&self) -> bool {
-        self.modern() && self.client_legacy.load(Ordering::Relaxed)
-    }
-}
 
 pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -131,14 +79,9 @@ impl Eras {
         }
     }
 
-    /// The remote is known to speak a legacy revision.
-    pub fn known_legacy(&self) -> bool {
-        matches!(*lock(&self.era), Some(Era::Legacy))
-    }
-
-    /// The remote's era is not known yet.
-    pub fn unknown(&self) -> bool {
-        lock(&self.era).is_none()
+    /// The remote's era, if known.
+    pub fn known(&self) -> Option<Era> {
+        lock(&self.era).clone()
     }
 
     /// The remote speaks a legacy revision besides its modern one.
@@ -191,8 +134,7 @@ impl Eras {
                 .is_some_and(era::is_modern),
         };
         *lock(&self.client_modern) = Some(modern);
-        self.shared.client_legacy.store(!modern, Ordering::Relaxed);
-        self.shared.client_modern.store(modern, Ordering::Relaxed);
+        self.shared.set_client(modern);
         let who = if modern {
             msg.tree().map(ClientIdentity::from_request)
         } else if method == "initialize" {
@@ -225,8 +167,11 @@ impl Eras {
             (_, Transport::Sse) => Era::Legacy,
             (Protocol::Pinned(v), _) if era::is_legacy(v) => Era::Legacy,
             (Protocol::Pinned(v), _) => Era::Modern { version: v.clone() },
-            (Protocol::Auto, _) => match self.recall().await {
-                Some(era) => {
+            (Protocol::Auto, _) => match era_memory::recall(ep) {
+                Some((era, discover)) => {
+                    if let Some(discover) = discover {
+                        self.note_discover(discover);
+                    }
                     self.remembered.store(true, Ordering::Relaxed);
                     era
                 }
@@ -239,8 +184,7 @@ impl Eras {
 
     pub fn set_era(&self, found: Era) {
         let modern = found.is_modern();
-        self.shared.remote_modern.store(modern, Ordering::Relaxed);
-        self.shared.remote_legacy.store(!modern, Ordering::Relaxed);
+        self.shared.set_remote(modern);
         tracing::debug!(server = self.server(), era = ?found, "protocol era");
         *lock(&self.era) = Some(found);
     }
@@ -399,48 +343,14 @@ impl Eras {
         Ok(era)
     }
 
+    /// Keep `era` (and the discover result) in the store.
+    async fn remember(&self, era: &Era) {
+        let discover = lock(&self.discover).clone();
+        era_memory::remember(&self.ex.endpoint, era, discover).await;
+    }
+
     /// Whether the era in use came from the store, unconfirmed.
     pub fn era_remembered(&self) -> bool {
         self.remembered.load(Ordering::Relaxed)
-    }
-
-    /// The era remembered for this server's URL, if any.
-    async fn recall(&self) -> Option<Era> {
-        let store = self.ex.endpoint.store.as_ref()?;
-        let record = store.load(self.server()).ok().flatten()?;
-        let memory = record.extra.get(MEMORY_KEY)?;
-        if memory.get("url").and_then(Value::as_str) != Some(&self.url_key()) {
-            return None;
-        }
-        let era: Era = serde_json::from_value(memory.get("era")?.clone()).ok()?;
-        if era.is_modern() {
-            let discover = memory.get("discover").filter(|d| d.is_object())?.clone();
-            self.note_discover(discover);
-        }
-        Some(era)
-    }
-
-    async fn remember(&self, era: &Era) {
-        let Some(store) = &self.ex.endpoint.store else { return };
-        let memory = json!({
-            "url": self.url_key(),
-            "era": era,
-            "discover": lock(&self.discover).clone(),
-            "checked_at": crate::store::now(),
-        });
-        if let Err(e) = store
-            .update(self.server(), |r| {
-                r.extra.insert(MEMORY_KEY.into(), memory);
-            })
-            .await
-        {
-            tracing::debug!(server = self.server(), "could not remember the protocol era: {e}");
-        }
-    }
-
-    /// The URL the memory is for, as a digest (a URL may hold a secret).
-    fn url_key(&self) -> String {
-        let digest = Sha256::digest(self.ex.endpoint.url.as_str().as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
     }
 }

@@ -2,7 +2,10 @@
 //! what the person can do about it: the text of every error the bridge
 //! answers a request with in a server's name.
 
+use super::endpoint::Endpoint;
 use crate::jsonrpc;
+use crate::redact::display_url;
+use serde_json::{Value, json};
 use std::time::Duration;
 
 /// Why a message could not be delivered or answered.
@@ -33,9 +36,30 @@ fn body_suffix(body: &str) -> String {
 }
 
 impl RemoteError {
+    /// The error answer to request `id`, in the name of the server at `ep`:
+    /// what went wrong and what fixes it, redacted (and logged).
+    pub(super) fn answer(&self, id: &Value, ep: &Endpoint) -> Value {
+        // The provider's own reading of the status comes first (e.g. Zapier:
+        // 404 means the connection token expired).
+        let fix = self
+            .status()
+            .and_then(|s| ep.credential.status_hint(s))
+            .or_else(|| self.fix(&ep.server))
+            .map(|f| format!(". To fix: {f}"))
+            .unwrap_or_default();
+        let message = ep.redactor.apply(&format!(
+            "mcp-bridge: server `{}` ({}): {self}{fix}",
+            ep.server,
+            display_url(&ep.url)
+        ));
+        tracing::warn!(target: crate::logging::ANSWERED_ERROR, "{message}");
+        let data = json!({ "server": ep.server, "url": display_url(&ep.url) });
+        jsonrpc::error(id.clone(), self.code(), message, Some(data))
+    }
+
     /// What the person can do about it, for server `server`, when the
     /// message does not say so already.
-    pub(super) fn fix(&self, server: &str) -> Option<String> {
+    fn fix(&self, server: &str) -> Option<String> {
         let check = format!("`mcp-bridge doctor {server}` checks the way there step by step");
         match self {
             RemoteError::Unreachable(text) => Some(match tls_fix(text, server) {
@@ -51,14 +75,14 @@ impl RemoteError {
     }
 
     /// The HTTP status the server answered, when that is the failure.
-    pub(super) fn status(&self) -> Option<u16> {
+    fn status(&self) -> Option<u16> {
         match self {
             RemoteError::Status { status, .. } => Some(*status),
             _ => None,
         }
     }
 
-    pub(super) fn code(&self) -> i64 {
+    fn code(&self) -> i64 {
         match self {
             RemoteError::Timeout(_) => jsonrpc::TIMEOUT_ERROR,
             _ => jsonrpc::REMOTE_ERROR,

@@ -6,9 +6,9 @@
 //! session's, `streamable`, and the 2026-07-28 revision's, `modern`) put
 //! on their POSTs.
 
-use super::Endpoint;
 use super::authorized::Authorized;
 use super::body::Bodies;
+use super::endpoint::Endpoint;
 use super::inbound::Inbound;
 use http::HeaderName;
 use serde_json::Value;

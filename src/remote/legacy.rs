@@ -6,8 +6,8 @@
 //! already initialised, replays its `initialize` first, so the client never
 //! sees the break.
 
-use super::RemoteError;
 use super::body;
+use super::error::RemoteError;
 use super::exchange::Exchange;
 use super::inbound::Route;
 use crate::message::Message;

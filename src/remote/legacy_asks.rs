@@ -20,7 +20,7 @@
 //! legacy server sends it on that call's stream, which the bridge does not
 //! tell apart from another's.
 
-use super::era::EraShared;
+use super::era_shared::EraShared;
 use crate::client::Outbox;
 use crate::hooks::{Asked, Transform};
 use crate::jsonrpc::{self, IdKey};

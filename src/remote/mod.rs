@@ -1,18 +1,18 @@
 //! The remote side of the bridge: one MCP server reached over HTTP.
 //!
 //! `Remote` takes each message from the client and delivers it over the
-//! configured transport: Streamable HTTP (`streamable`) or the legacy
-//! HTTP+SSE transport (`legacy`), switching to legacy when `transport =
-//! "auto"` and the remote refuses a Streamable HTTP initialize, or the
-//! sessionless transport of the 2026-07-28 revision (`modern`) when the
-//! remote speaks that era (`era`: found once, remembered; `translation`:
-//! what a request becomes when the client speaks the other era). Every message
-//! the remote sends back goes through `inbound`. A request from the client
-//! always ends in exactly one response: the remote's, or an error written by
-//! the bridge naming the server and what went wrong (`RemoteError`), with its
-//! deadline (`deadline`), progress and cancellation seen to here.
+//! transport the remote speaks: Streamable HTTP (`streamable`), the legacy
+//! HTTP+SSE transport (`legacy`, also when `transport = "auto"` and the
+//! remote refuses a Streamable HTTP initialize), or the sessionless one of
+//! the 2026-07-28 revision (`modern`). Which era each side speaks is found
+//! by `era`, and `translation` says what a request becomes when they
+//! differ. Every message the remote sends back goes through `inbound`. A
+//! request from the client always ends in exactly one response: the
+//! remote's, or an error written by the bridge naming the server and what
+//! went wrong (`RemoteError`), with its deadline (`deadline`), progress and
+//! cancellation seen to here.
 //!
-//! Both transports share one `Exchange`: the endpoint, the credential step
+//! The transports share one `Exchange`: the endpoint, the credential step
 //! (`authorized`: building and sending an authorised request), the reading
 //! of answers (`body`) and the client's handshake. The remote side knows
 //! nothing of sign-in or connect links: it is handed them as `hooks`
@@ -21,7 +21,10 @@
 mod authorized;
 mod body;
 mod deadline;
+mod endpoint;
 mod era;
+mod era_memory;
+mod era_shared;
 mod error;
 mod exchange;
 pub mod filter;
@@ -40,16 +43,14 @@ pub use loopback::h1::read_pieces as read_http1_pieces;
 mod streamable;
 mod translation;
 
+pub use endpoint::Endpoint;
 pub use error::RemoteError;
 
 use crate::config::Transport;
-use crate::credential::Credential;
 use crate::hooks::Upstream;
 use crate::jsonrpc;
 use crate::message::Message;
-use crate::redact::{Redactor, display_url};
 use authorized::Authorized;
-use era::{EraShared, Eras};
 use exchange::Exchange;
 use inbound::{Inbound, Route};
 use serde_json::{Value, json};
@@ -57,35 +58,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use translation::{Routed, Translation};
-use url::Url;
-
-/// Everything needed to reach one configured server.
-pub struct Endpoint {
-    /// The server's name in the config, used in every error.
-    pub server: String,
-    /// The MCP URL, with the configured query parameters already applied.
-    pub url: Url,
-    /// Extra headers from the config and the provider.
-    pub headers: http::HeaderMap,
-    pub credential: Arc<dyn Credential>,
-    pub transport: Transport,
-    /// `protocol`: find the era (`auto`) or a pinned revision.
-    pub protocol: crate::config::Protocol,
-    /// Where the era found for this server is remembered between runs.
-    pub store: Option<crate::store::Store>,
-    /// The longest the bridge waits for one answer (or between two progress
-    /// notifications of one request).
-    pub timeout: Duration,
-    /// `allow_tools` / `deny_tools`.
-    pub tools: filter::ToolFilter,
-    pub redactor: Redactor,
-}
 
 pub struct Remote {
     ex: Arc<Exchange>,
     streamable: Arc<streamable::Streamable>,
-    /// The sessionless transport of the modern era.
-    modern: Arc<modern::Modern>,
     /// Which era each side speaks, and the translation between them.
     translation: Translation,
     legacy: Mutex<Option<Arc<legacy::Legacy>>>,
@@ -109,27 +85,17 @@ impl Remote {
             endpoint.credential.clone(),
             endpoint.redactor.clone(),
         )?;
-        let shared = Arc::new(EraShared::new(&endpoint.server, endpoint.timeout));
-        let asks = Arc::new(legacy_asks::LegacyAsks::new(shared.clone()));
-        let mut late: Vec<Arc<dyn crate::hooks::Transform>> = vec![
-            asks.clone(),
-            Arc::new(input_rounds::InputRounds::new(shared.clone())),
-            Arc::new(modern::ToolHeaders(shared.clone())),
-            Arc::new(result_shapes::ResultShapes(shared.clone())),
-        ];
-        if !endpoint.tools.is_empty() {
-            late.push(Arc::new(filter::ListFilter(endpoint.tools.clone())));
-        }
-        inbound.add_transforms(late);
         let ex = Arc::new(Exchange::new(endpoint, http, inbound));
+        let (translation, mut late) = Translation::new(ex.clone());
+        if !ex.endpoint.tools.is_empty() {
+            late.push(Arc::new(filter::ListFilter(ex.endpoint.tools.clone())));
+        }
+        ex.inbound.add_transforms(late);
         let streamable = streamable::Streamable::new(ex.clone());
-        let modern = modern::Modern::new(ex.clone(), shared.clone());
-        let eras = Arc::new(Eras::new(ex.clone(), modern.clone(), shared));
         let remote = Remote {
             ex: ex.clone(),
             streamable,
-            translation: Translation::new(ex.clone(), modern.clone(), eras, asks),
-            modern,
+            translation,
             legacy: Mutex::new(None),
             keep_responses: AtomicBool::new(false),
             deadlines: deadline::Deadlines::default(),
@@ -161,19 +127,7 @@ impl Remote {
             self.ex.inbound.answered_own(msg.value());
             return;
         }
-        if self.translation.eras.modern_version().is_some() {
-            // The modern revision has no client notifications over HTTP (a
-            // cancellation is the closing of the request's stream, done by
-            // dropping it) and no server requests to answer.
-            if method == Some("notifications/initialized") {
-                self.translation.listen_for_legacy_client();
-            } else {
-                tracing::debug!(
-                    server = self.server(),
-                    "not sent to a 2026-07-28 server: {}",
-                    method.unwrap_or("a response")
-                );
-            }
+        if self.translation.withheld(method) {
             return;
         }
         let result = match self.legacy() {
@@ -378,48 +332,19 @@ impl Remote {
     }
 
     /// Answer request `id` with an error, unless it was already answered or
-    /// cancelled.
+    /// cancelled, or the client was asked for input for it (its retry
+    /// answers).
     fn fail(&self, id: &Value, e: RemoteError) {
-        if self.translation.asks.parked(id) {
-            return; // the client was asked for input: the retry answers
-        }
-        if !self.ex.inbound.forget(id) {
+        if self.translation.asks.parked(id) || !self.ex.inbound.forget(id) {
             return;
         }
-        let ep = &self.ex.endpoint;
-        // The provider's own reading of the status comes first (e.g. Zapier:
-        // 404 means the connection token expired).
-        let fix = e
-            .status()
-            .and_then(|s| ep.credential.status_hint(s))
-            .or_else(|| e.fix(&ep.server))
-            .map(|f| format!(". To fix: {f}"))
-            .unwrap_or_default();
-        let message = self.ex.redact(&format!(
-            "mcp-bridge: server `{}` ({}): {e}{fix}",
-            ep.server,
-            display_url(&ep.url)
-        ));
-        tracing::warn!(target: crate::logging::ANSWERED_ERROR, "{message}");
-        let data = json!({ "server": ep.server, "url": display_url(&ep.url) });
-        self.ex
-            .inbound
-            .to_client(jsonrpc::error(id.clone(), e.code(), message, Some(data)));
+        self.ex.inbound.to_client(e.answer(id, &self.ex.endpoint));
     }
 
     async fn deliver_request(&self, msg: &Message, id: &Value, method: &str) -> Result<(), RemoteError> {
         let eras = &self.translation.eras;
         if let Some(version) = eras.modern_version() {
-            let heads = self.translation.modern_heads(msg, method, &version);
-            let sent = Box::pin(self.modern.request(msg, &heads, id)).await;
-            return match sent {
-                // A remembered modern era the remote no longer speaks.
-                Err(RemoteError::Status {
-                    status: 400 | 404 | 405,
-                    ..
-                }) if eras.era_remembered() => Box::pin(self.translation.after_era_change(self, msg, id, method)).await,
-                other => other,
-            };
+            return Box::pin(self.translation.deliver_modern(self, msg, id, method, &version)).await;
         }
         if let Some(legacy) = self.legacy() {
             return Box::pin(legacy.send(msg)).await;

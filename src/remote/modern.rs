@@ -12,9 +12,9 @@
 //! The probe (`discover`) and the bridge's own listen stream for a legacy
 //! client (`listen`) live here too.
 
-use super::RemoteError;
 use super::body;
-use super::era::EraShared;
+use super::era_shared::EraShared;
+use super::error::RemoteError;
 use super::exchange::{ACCEPT_BOTH, Exchange, MCP_METHOD, MCP_NAME, PROTOCOL_VERSION};
 use super::reply::Reply;
 use crate::client::Outbox;

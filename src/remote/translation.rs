@@ -15,15 +15,19 @@
 //!   held request for input (`legacy_asks`).
 //!
 //! The era each side speaks is `era`'s to find; the answers' side of the
-//! translation is the transforms' (`input_rounds`, `legacy_asks`,
-//! `result_shapes`, `modern::ToolHeaders`).
+//! translation is the era's transforms' (`Translation::new` makes them).
 
+use super::Remote;
 use super::era::{Eras, lock};
+use super::era_shared::EraShared;
+use super::error::RemoteError;
 use super::exchange::Exchange;
+use super::input_rounds::InputRounds;
 use super::legacy_asks::{LegacyAsks, Retry};
-use super::modern::{Heads, Modern};
-use super::{Remote, RemoteError};
+use super::modern::{Heads, Modern, ToolHeaders};
+use super::result_shapes::ResultShapes;
 use crate::era::{self, Era, handshake, listen};
+use crate::hooks::Transform;
 use crate::message::Message;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -59,8 +63,20 @@ pub(crate) struct Translation {
 }
 
 impl Translation {
-    pub fn new(ex: Arc<Exchange>, modern: Arc<Modern>, eras: Arc<Eras>, asks: Arc<LegacyAsks>) -> Translation {
-        Translation {
+    /// The translation for the server of `ex`, and the era's transforms of
+    /// the remote's answers (to run after the server's own).
+    pub fn new(ex: Arc<Exchange>) -> (Translation, Vec<Arc<dyn Transform>>) {
+        let shared = Arc::new(EraShared::new(&ex.endpoint.server, ex.endpoint.timeout));
+        let asks = Arc::new(LegacyAsks::new(shared.clone()));
+        let transforms: Vec<Arc<dyn Transform>> = vec![
+            asks.clone(),
+            Arc::new(InputRounds::new(shared.clone())),
+            Arc::new(ToolHeaders(shared.clone())),
+            Arc::new(ResultShapes(shared.clone())),
+        ];
+        let modern = Modern::new(ex.clone(), shared.clone());
+        let eras = Arc::new(Eras::new(ex.clone(), modern.clone(), shared));
+        let translation = Translation {
             ex,
             modern,
             eras,
@@ -68,11 +84,34 @@ impl Translation {
             opened: tokio::sync::Mutex::new(None),
             subscriptions: Mutex::new(Vec::new()),
             listening: Mutex::new(None),
-        }
+        };
+        (translation, transforms)
     }
 
     fn server(&self) -> &str {
         &self.ex.endpoint.server
+    }
+
+    /// Whether a client notification or response is withheld from the
+    /// remote because it speaks the modern revision, which has no client
+    /// notifications over HTTP (a cancellation is the closing of the
+    /// request's stream, done by dropping it) and no server requests to
+    /// answer. The client's `notifications/initialized` opens the listen
+    /// stream instead.
+    pub fn withheld(&self, method: Option<&str>) -> bool {
+        if self.eras.modern_version().is_none() {
+            return false;
+        }
+        if method == Some("notifications/initialized") {
+            self.listen_for_legacy_client();
+        } else {
+            tracing::debug!(
+                server = self.server(),
+                "not sent to a 2026-07-28 server: {}",
+                method.unwrap_or("a response")
+            );
+        }
+        true
     }
 
     /// Decide what the remote gets for client request `msg`.
@@ -81,10 +120,10 @@ impl Translation {
         let method = msg.method().unwrap_or("");
         let client_modern = eras.client_era(msg, method);
         // The usual case costs a lock: both legacy, the era known.
-        if !client_modern && eras.known_legacy() && method != "initialize" {
+        if !client_modern && matches!(eras.known(), Some(Era::Legacy)) && method != "initialize" {
             return Ok(Routed::AsIs);
         }
-        if client_modern && method == "server/discover" && eras.unknown() {
+        if client_modern && method == "server/discover" && eras.known().is_none() {
             // The client's own discover asks the remote what it is.
             if let Some(answer) = eras.client_probe(msg).await? {
                 return Ok(Routed::Answered(answer));
@@ -279,6 +318,28 @@ impl Translation {
         Ok(())
     }
 
+    /// Deliver a client request to a remote that speaks modern `version`;
+    /// its answer is dispatched to `Inbound`, or an error is returned.
+    pub async fn deliver_modern(
+        &self,
+        remote: &Remote,
+        msg: &Message,
+        id: &Value,
+        method: &str,
+        version: &str,
+    ) -> Result<(), RemoteError> {
+        let heads = self.modern_heads(msg, method, version);
+        let sent = Box::pin(self.modern.request(msg, &heads, id)).await;
+        match sent {
+            // A remembered modern era the remote no longer speaks.
+            Err(RemoteError::Status {
+                status: 400 | 404 | 405,
+                ..
+            }) if self.eras.era_remembered() => Box::pin(self.after_era_change(remote, msg, id, method)).await,
+            other => other,
+        }
+    }
+
     /// The remote stopped speaking the era remembered for it: ask again,
     /// set up what the new era needs, and deliver `msg` once more.
     pub async fn after_era_change(
@@ -315,7 +376,7 @@ impl Translation {
     }
 
     /// The headers of a modern POST for `msg` (the remote speaks `version`).
-    pub fn modern_heads<'m>(&self, msg: &'m Message, method: &'m str, version: &'m str) -> Heads<'m> {
+    fn modern_heads<'m>(&self, msg: &'m Message, method: &'m str, version: &'m str) -> Heads<'m> {
         let tree = msg.tree();
         let own = tree.and_then(era::meta::protocol_version).filter(|v| era::is_modern(v));
         let name = match era::headers::name_member(method) {

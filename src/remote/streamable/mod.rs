@@ -7,13 +7,13 @@
 //! resumption of a cut response stream with `Last-Event-ID`, the GET stream
 //! for server-initiated messages, and DELETE at the end.
 
-use super::RemoteError;
 use super::body::{self, StreamEnd};
 use super::exchange::{ACCEPT_BOTH, Exchange, MCP_METHOD, MCP_NAME, PROTOCOL_VERSION};
 use super::inbound::Route;
 use super::outgoing::Outgoing;
 use crate::credential::Auth;
 use crate::message::Message;
+use crate::remote::error::RemoteError;
 use http::{HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
