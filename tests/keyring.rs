@@ -110,16 +110,31 @@ fn a_secret_piped_to_secret_set_is_stored_read_back_and_deleted() {
 fn secret_set_at_a_terminal_does_not_echo_what_is_typed() {
     require_secret_service();
     let name = unique("prompt");
-    // `script` gives the bridge a terminal; what it shows comes back on stdout.
+    // `script` gives the bridge a terminal; what it shows comes back on
+    // stdout. The secret is typed once the prompt is up, as a person would:
+    // typed before, the terminal would echo it before the prompt turns echo off.
     let line = format!("{} secret set {name}", bridge_bin().display());
-    let out = run_with_stdin(
-        {
-            let mut c = Command::new("script");
-            c.args(["-qec", &line, "/dev/null"]);
-            c
-        },
-        "typed-s3cret-value\n",
-    );
+    let mut child = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn script (util-linux)");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut chunk = [0u8; 256];
+    while !text(&seen).contains("(not shown): ") {
+        let n = std::io::Read::read(&mut stdout, &mut chunk).unwrap();
+        assert!(n > 0, "the prompt never came: {}", text(&seen));
+        seen.extend_from_slice(&chunk[..n]);
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"typed-s3cret-value\n").unwrap();
+    std::io::Read::read_to_end(&mut stdout, &mut seen).unwrap();
+    drop(stdin);
+    let mut out = child.wait_with_output().unwrap();
+    out.stdout = seen;
     let screen = text(&out.stdout);
     assert!(out.status.success(), "{screen}{}", text(&out.stderr));
     assert!(

@@ -231,7 +231,7 @@ fn manifest(names: &[String], binaries: &[Binary], asks: &Asks) -> Value {
             };
             let option = json!({
                 "type": "string",
-                "title": a.env,
+                "title": a.title,
                 "description": format!("Used as {}.{keeps}", a.used_by.join(", ")),
                 "required": true,
                 "sensitive": a.sensitive,

@@ -45,6 +45,8 @@ const SECRET_WORDS: &[&str] = &["auth", "key", "token", "secret", "password", "c
 pub struct Ask {
     /// The environment variable the packed config reads.
     pub env: String,
+    /// What Claude Desktop shows: the key and server, or the variable.
+    pub title: String,
     /// Where it is used, e.g. `token` of `[servers.zapier]`.
     pub used_by: Vec<String>,
     pub sensitive: bool,
@@ -62,9 +64,10 @@ impl Ask {
 pub struct Asks(pub BTreeMap<String, Ask>);
 
 impl Asks {
-    fn add(&mut self, env: &str, used_by: String, sensitive: bool) {
+    fn add(&mut self, env: &str, title: String, used_by: String, sensitive: bool) {
         let ask = self.0.entry(env.to_string()).or_insert_with(|| Ask {
             env: env.to_string(),
+            title,
             used_by: Vec::new(),
             sensitive: false,
         });
@@ -110,11 +113,11 @@ fn strip_value(server: &str, key: &str, value: &mut Value, secret: bool, asks: &
     if literal && !refs.is_empty() {
         // `${VAR}` stays as written; VAR is asked for.
         for var in refs {
-            asks.add(&var, used_by.clone(), secret);
+            asks.add(&var, var.clone(), used_by.clone(), secret);
         }
     } else if !literal || secret {
         let env = env_name(server, key);
-        asks.add(&env, used_by, secret);
+        asks.add(&env, format!("{key} ({server})"), used_by, secret);
         *value = Value::String(format!("${{{env}}}"));
     }
     Ok(())
@@ -173,6 +176,7 @@ mod tests {
         assert!(text.contains("Bearer ${ZAP_TOKEN}"), "{text}");
         let sensitive = |env: &str| asks.0.get(env).map(|a| a.sensitive);
         assert_eq!(sensitive("MCP_BRIDGE_WORK_CHAT_BEARER"), Some(true));
+        assert_eq!(asks.0["MCP_BRIDGE_WORK_CHAT_BEARER"].title, "bearer (work chat)");
         assert_eq!(sensitive("MCP_BRIDGE_WORK_CHAT_CLIENT_SECRET"), Some(true));
         assert_eq!(sensitive("MCP_BRIDGE_WORK_CHAT_HEADERS_X_API_KEY"), Some(true));
         assert_eq!(sensitive("ZAP_TOKEN"), Some(true));
@@ -187,7 +191,7 @@ mod tests {
         assert!(text.contains("https://${HOST}/mcp"), "{text}");
         let ask = &asks.0["HOST"];
         assert!(!ask.sensitive);
-        assert_eq!(ask.key(), "host");
+        assert_eq!((ask.key().as_str(), ask.title.as_str()), ("host", "HOST"));
         assert_eq!(ask.used_by, vec!["`url` of [servers.work chat]".to_string()]);
     }
 }
