@@ -191,13 +191,18 @@ mod tests {
     #[test]
     fn command_and_file_sources() {
         let r = Resolver::new();
-        let v = ConfigValue::Command {
-            command: vec!["echo".into(), " s3cr3t-from-cmd ".into()],
+        // A program that prints its arguments, and one that fails.
+        let (echo, fail): (&[&str], &[&str]) = if cfg!(windows) {
+            (&["cmd", "/c", "echo"], &["cmd", "/c", "exit", "1"])
+        } else {
+            (&["echo"], &["false"])
         };
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let mut command = words(echo);
+        command.push(" s3cr3t-from-cmd ".into());
+        let v = ConfigValue::Command { command };
         assert_eq!(r.resolve("s", "k", &v).unwrap(), "s3cr3t-from-cmd");
-        let bad = ConfigValue::Command {
-            command: vec!["false".into()],
-        };
+        let bad = ConfigValue::Command { command: words(fail) };
         let e = r.resolve("srv", "bearer", &bad).unwrap_err().to_string();
         assert!(e.contains("srv") && e.contains("bearer"), "{e}");
         let dir = tempfile::tempdir().unwrap();
