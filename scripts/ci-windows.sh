@@ -31,7 +31,8 @@ export WINEDEBUG=-all
 export WINEDLLOVERRIDES="mscoree,mshtml="
 # The shim is found on Wine's PATH by every .exe (the unit test binaries
 # too); the release .exe also gets a copy beside it, as a person would.
-export WINEPATH="$(winepath -w "$SHIM_DIR" 2>/dev/null || echo "Z:${SHIM_DIR//\//\\}")"
+# (Wine maps drive Z: to /.)
+export WINEPATH="Z:${SHIM_DIR//\//\\}"
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine
 

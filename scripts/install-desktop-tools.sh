@@ -3,7 +3,7 @@
 # (scripts/release.sh) need, each installed only when missing, so a second
 # run does nothing:
 #   - Rust targets: x86_64-pc-windows-gnu, aarch64-apple-darwin, x86_64-apple-darwin
-#   - Debian: gcc-mingw-w64-x86-64 (links the .exe), wine64 (runs it),
+#   - Debian: gcc-mingw-w64-x86-64 (links the .exe), wine + wine64 (run it),
 #     gnome-keyring + dbus (a real Secret Service for tests/keyring.rs)
 #   - PyPI, in target/ci-tools/venv: ziglang and cargo-zigbuild (macOS up to the link)
 set -euo pipefail
@@ -25,7 +25,7 @@ else
     echo "rust targets: all there (${targets[*]})"
 fi
 
-packages=(gcc-mingw-w64-x86-64 wine64 gnome-keyring dbus)
+packages=(gcc-mingw-w64-x86-64 wine wine64 gnome-keyring dbus)
 need=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
