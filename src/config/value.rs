@@ -199,7 +199,16 @@ mod tests {
         };
         let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let mut command = words(echo);
-        command.push(" s3cr3t-from-cmd ".into());
+        // Spaces around it (or, from cmd's echo, the \r\n after it) are trimmed;
+        // Windows would quote an argument with spaces, and cmd would echo the quotes.
+        command.push(
+            if cfg!(windows) {
+                "s3cr3t-from-cmd"
+            } else {
+                " s3cr3t-from-cmd "
+            }
+            .into(),
+        );
         let v = ConfigValue::Command { command };
         assert_eq!(r.resolve("s", "k", &v).unwrap(), "s3cr3t-from-cmd");
         let bad = ConfigValue::Command { command: words(fail) };
