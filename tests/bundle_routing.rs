@@ -6,14 +6,10 @@
 
 mod support;
 
-use mcp_bridge::sandbox::{Sandbox, SandboxOptions};
+use mcp_bridge::sandbox::Sandbox;
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::{Bridge, toml_string};
-
-async fn sandbox() -> Sandbox {
-    Sandbox::start(SandboxOptions::default()).await.expect("start sandbox")
-}
+use support::{Bridge, sandbox, toml_string};
 
 fn config(a: &Sandbox, b: &Sandbox, extra_a: &str) -> String {
     format!(

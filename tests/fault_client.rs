@@ -13,19 +13,13 @@ mod support;
 
 use fault_proxy::{Fault, FaultProxy, Match, base_of};
 use fault_support::*;
-use mcp_bridge::sandbox::{Sandbox, SandboxOptions};
+use mcp_bridge::sandbox::Sandbox;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use support::Bridge;
 
 async fn setup(secret: &str) -> (Sandbox, FaultProxy, Bridge) {
-    let sbx = Sandbox::start(SandboxOptions {
-        port: 0,
-        token: Some(secret.into()),
-        session_ttl: None,
-    })
-    .await
-    .expect("start sandbox");
+    let sbx = support::sandbox_with(Some(secret), None).await;
     let proxy = FaultProxy::start(&base_of(&sbx.url())).await;
     let b = serve_traced(&config(&format!("{}/mcp", proxy.url), secret, "10s"), "remote", &[]);
     (sbx, proxy, b)

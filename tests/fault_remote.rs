@@ -13,24 +13,13 @@ mod support;
 
 use fault_proxy::{Fault, FaultProxy, Match, base_of};
 use fault_support::*;
-use mcp_bridge::sandbox::{Sandbox, SandboxOptions};
+use mcp_bridge::sandbox::Sandbox;
 use serde_json::json;
 use std::time::{Duration, Instant};
-use support::{PeerProcess, Stream};
-
-async fn sandbox(token: &str) -> Sandbox {
-    Sandbox::start(SandboxOptions {
-        port: 0,
-        token: Some(token.into()),
-        session_ttl: None,
-    })
-    .await
-    .expect("start sandbox")
-}
 
 /// The sandbox and a proxy in front of it; the bridge's config points at the proxy.
 async fn proxied(token: &str) -> (Sandbox, FaultProxy) {
-    let sbx = sandbox(token).await;
+    let sbx = support::sandbox_with(Some(token), None).await;
     let proxy = FaultProxy::start(&base_of(&sbx.url())).await;
     (sbx, proxy)
 }
@@ -49,11 +38,8 @@ fn inits(proxy: &FaultProxy) -> usize {
 async fn s01_remote_killed_mid_call_and_restarted() {
     const SECRET: &str = "fault-secret-s01-kill-7f3a";
     let start = || {
-        let mut cmd = std::process::Command::new(support::bridge_bin());
-        cmd.args(["sandbox", "--port", "0", "--token", SECRET]);
-        let mut p = PeerProcess::spawn("sandbox", cmd);
-        let url = p.wait_for_line(Stream::Stdout, Duration::from_secs(20), |l| l.starts_with("http://"));
-        (p, base_of(url.trim()))
+        let (p, url) = support::spawn_sandbox_on(0, Some(SECRET));
+        (p, base_of(&url))
     };
     let (mut first, base) = start();
     let proxy = FaultProxy::start(&base).await;

@@ -6,21 +6,10 @@
 mod providers_common;
 mod support;
 
-use mcp_bridge::sandbox::{Sandbox, SandboxOptions};
 use providers_common::{data_dir, serve, store_path};
 use serde_json::json;
 
 const PAT: &str = "p2pat.eyJzdWIiOiJ0ZXN0In0.c2ln";
-
-async fn sandbox(token: &str) -> Sandbox {
-    Sandbox::start(SandboxOptions {
-        port: 0,
-        token: Some(token.into()),
-        session_ttl: None,
-    })
-    .await
-    .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_credential_source_reaches_the_server_as_bearer() {
@@ -34,7 +23,7 @@ async fn every_credential_source_reaches_the_server_as_bearer() {
         format!("{{ file = \"{}\" }}", file.display()),
     ];
     for source in sources {
-        let sbx = sandbox(PAT).await;
+        let sbx = support::sandbox_with(Some(PAT), None).await;
         let store = data_dir();
         let cfg = format!(
             "[servers.p2]\nprovider = \"pipe2\"\nurl = \"{}\"\ntoken = {source}\n",
@@ -57,7 +46,7 @@ async fn every_credential_source_reaches_the_server_as_bearer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_token_says_where_to_get_a_new_one() {
-    let sbx = sandbox("the-right-one").await;
+    let sbx = support::sandbox_with(Some("the-right-one"), None).await;
     let store = data_dir();
     let cfg = format!(
         "[servers.p2]\nprovider = \"pipe2\"\nurl = \"{}\"\ntoken = \"{PAT}\"\n",

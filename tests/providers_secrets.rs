@@ -9,7 +9,6 @@ mod support;
 use mcp_bridge::emulator::integration_app::IntegrationAppEmulator;
 use mcp_bridge::emulator::pipedream::{PipedreamEmulator, PipedreamOptions};
 use mcp_bridge::emulator::zapier::{ZapierEmulator, ZapierOptions};
-use mcp_bridge::sandbox::{Sandbox, SandboxOptions};
 use providers_common::{data_dir, serve, store_path, wait_for};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -60,13 +59,7 @@ async fn no_secret_reaches_stderr_at_trace_level() {
     .await
     .unwrap();
     let ia = IntegrationAppEmulator::start(IA_TOKEN).await.unwrap();
-    let sbx = Sandbox::start(SandboxOptions {
-        port: 0,
-        token: Some(P2_TOKEN.into()),
-        session_ttl: None,
-    })
-    .await
-    .unwrap();
+    let sbx = support::sandbox_with(Some(P2_TOKEN), None).await;
     let cfg = format!(
         "[servers.pd]\nprovider = \"pipedream\"\nclient_id = \"pd-cid\"\nclient_secret = \"{PD_SECRET}\"\n\
          project_id = \"proj_1\"\nenvironment = \"production\"\nexternal_user_id = \"u\"\napp = \"slack\"\n\

@@ -13,7 +13,6 @@ use futures::StreamExt;
 use http_body_util::{BodyExt, StreamBody, combinators::UnsyncBoxBody};
 use hyper::body::{Frame, Incoming};
 use hyper::{Request, Response, Version};
-use mcp_bridge::sandbox::{Sandbox, SandboxOptions};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -105,12 +104,7 @@ fn text(result: &Value) -> &str {
 #[tokio::test]
 async fn relays_over_http2_with_streams_and_many_calls_in_flight() {
     let token = "tok-h2-5be0c3a1";
-    let sandbox = Sandbox::start(SandboxOptions {
-        token: Some(token.to_string()),
-        ..SandboxOptions::default()
-    })
-    .await
-    .expect("start sandbox");
+    let sandbox = support::sandbox_with(Some(token), None).await;
     let seen = Arc::new(Seen::default());
     let (port, ca_pem) = h2_front(format!("http://{}", sandbox.addr), seen.clone()).await;
     let dir = tempfile::tempdir().unwrap();

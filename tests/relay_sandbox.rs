@@ -6,22 +6,11 @@
 
 mod support;
 
-use mcp_bridge::sandbox::{Sandbox, SandboxOptions};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use support::{Bridge, PeerProcess, toml_string};
+use support::{Bridge, free_port, sandbox, sandbox_with, spawn_sandbox_on, toml_string};
 
 const CAPS: fn() -> Value = || json!({"elicitation": {}, "sampling": {}, "roots": {"listChanged": true}});
-
-async fn sandbox(token: Option<&str>, ttl: Option<Duration>) -> Sandbox {
-    Sandbox::start(SandboxOptions {
-        port: 0,
-        token: token.map(str::to_string),
-        session_ttl: ttl,
-    })
-    .await
-    .expect("start sandbox")
-}
 
 fn config_for(url: &str, extra: &str) -> String {
     format!("[servers.remote]\nurl = {}\n{extra}\n", toml_string(url))
@@ -71,7 +60,7 @@ async fn builtin_sandbox_provider_initialize_list_call() {
 
 #[tokio::test]
 async fn injects_the_bearer_and_session_headers() {
-    let sbx = sandbox(Some("tok-injected-123"), None).await;
+    let sbx = sandbox_with(Some("tok-injected-123"), None).await;
     let mut b = Bridge::serve(&config_for(&sbx.url(), "bearer = \"tok-injected-123\""), "remote");
     b.initialize(CAPS()).await;
     call(&mut b, "chat_list_channels", json!({})).await;
@@ -97,7 +86,7 @@ async fn injects_the_bearer_and_session_headers() {
 
 #[tokio::test]
 async fn wrong_token_gives_a_clear_error_without_the_token() {
-    let sbx = sandbox(Some("the-right-token"), None).await;
+    let sbx = sandbox_with(Some("the-right-token"), None).await;
     let mut b = Bridge::serve(&config_for(&sbx.url(), "bearer = \"a-wrong-token-xyz\""), "remote");
     let resp = b
         .request(
@@ -115,7 +104,7 @@ async fn wrong_token_gives_a_clear_error_without_the_token() {
 
 #[tokio::test]
 async fn progress_arrives_before_the_result() {
-    let sbx = sandbox(None, None).await;
+    let sbx = sandbox().await;
     let mut b = Bridge::serve(&config_for(&sbx.url(), ""), "remote");
     b.initialize(CAPS()).await;
     let resp = b
@@ -133,7 +122,7 @@ async fn progress_arrives_before_the_result() {
 
 #[tokio::test]
 async fn server_to_client_requests_are_answered_by_the_client() {
-    let sbx = sandbox(None, None).await;
+    let sbx = sandbox().await;
     let mut b = Bridge::serve(&config_for(&sbx.url(), ""), "remote");
     b.initialize(CAPS()).await;
     let id = b.next_id();
@@ -163,7 +152,7 @@ async fn server_to_client_requests_are_answered_by_the_client() {
 
 #[tokio::test]
 async fn a_slow_call_does_not_block_a_fast_one() {
-    let sbx = sandbox(None, None).await;
+    let sbx = sandbox().await;
     let mut b = Bridge::serve(&config_for(&sbx.url(), ""), "remote");
     b.initialize(CAPS()).await;
     let slow = b.next_id();
@@ -180,7 +169,7 @@ async fn a_slow_call_does_not_block_a_fast_one() {
 
 #[tokio::test]
 async fn cancellation_reaches_the_remote_and_nothing_hangs() {
-    let sbx = sandbox(None, None).await;
+    let sbx = sandbox().await;
     let mut b = Bridge::serve(&config_for(&sbx.url(), ""), "remote");
     b.initialize(CAPS()).await;
     let id = b.next_id();
@@ -214,7 +203,7 @@ async fn cancellation_reaches_the_remote_and_nothing_hangs() {
 
 #[tokio::test]
 async fn session_expiry_mid_conversation_is_invisible() {
-    let sbx = sandbox(None, None).await;
+    let sbx = sandbox().await;
     let mut b = Bridge::serve(&config_for(&sbx.url(), ""), "remote");
     b.initialize(CAPS()).await;
     call(
@@ -249,7 +238,7 @@ async fn session_expiry_mid_conversation_is_invisible() {
 
 #[tokio::test]
 async fn idle_session_ttl_expiry_is_invisible() {
-    let sbx = sandbox(None, Some(Duration::from_millis(400))).await;
+    let sbx = sandbox_with(None, Some(Duration::from_millis(400))).await;
     let mut b = Bridge::serve(&config_for(&sbx.url(), ""), "remote");
     b.initialize(CAPS()).await;
     call(&mut b, "chat_list_channels", json!({})).await;
@@ -263,28 +252,10 @@ async fn idle_session_ttl_expiry_is_invisible() {
     );
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn sandbox_process(port: u16) -> PeerProcess {
-    let mut cmd = std::process::Command::new(support::bridge_bin());
-    cmd.args(["sandbox", "--port", &port.to_string()]);
-    let mut p = PeerProcess::spawn("sandbox", cmd);
-    p.wait_for_line(support::Stream::Stdout, Duration::from_secs(20), |l| {
-        l.starts_with("http://")
-    });
-    p
-}
-
 #[tokio::test]
 async fn remote_restart_between_calls() {
     let port = free_port();
-    let mut remote = sandbox_process(port);
+    let (mut remote, _) = spawn_sandbox_on(port, None);
     let mut b = Bridge::serve(&config_for(&format!("http://127.0.0.1:{port}/mcp"), ""), "remote");
     b.initialize(CAPS()).await;
     call(
@@ -295,7 +266,7 @@ async fn remote_restart_between_calls() {
     .await;
     remote.kill().unwrap();
     remote.wait().unwrap();
-    let _remote = sandbox_process(port);
+    let _remote = spawn_sandbox_on(port, None);
     let r = call(&mut b, "chat_list_channels", json!({})).await;
     assert!(text(&r).contains("#general"), "{r}");
     assert!(b.unread().is_empty(), "{:?}", b.unread());
@@ -303,7 +274,7 @@ async fn remote_restart_between_calls() {
 
 #[tokio::test]
 async fn malformed_lines_get_parse_errors_and_the_bridge_goes_on() {
-    let sbx = sandbox(None, None).await;
+    let sbx = sandbox().await;
     let mut b = Bridge::serve(&config_for(&sbx.url(), ""), "remote");
     b.send_raw("this is not json").await;
     let e = b.recv_timeout(Duration::from_secs(5)).await;
@@ -320,7 +291,7 @@ async fn malformed_lines_get_parse_errors_and_the_bridge_goes_on() {
 
 #[tokio::test]
 async fn stdin_close_finishes_in_flight_requests_then_exits_0() {
-    let sbx = sandbox(None, None).await;
+    let sbx = sandbox().await;
     let mut b = Bridge::serve(&config_for(&sbx.url(), ""), "remote");
     b.initialize(CAPS()).await;
     let id = b.next_id();
@@ -355,7 +326,7 @@ async fn unreachable_remote_and_timeouts_get_errors_naming_the_server() {
         "{msg}"
     );
 
-    let sbx = sandbox(None, None).await;
+    let sbx = sandbox().await;
     let mut b = Bridge::serve(&config_for(&sbx.url(), "timeout = \"1s\""), "remote");
     b.initialize(CAPS()).await;
     let r = b
@@ -370,7 +341,7 @@ async fn unreachable_remote_and_timeouts_get_errors_naming_the_server() {
 
 #[tokio::test]
 async fn closing_stdin_while_the_server_waits_on_the_client_does_not_hang() {
-    let sbx = sandbox(None, None).await;
+    let sbx = sandbox().await;
     let mut b = Bridge::serve(&config_for(&sbx.url(), ""), "remote");
     b.initialize(CAPS()).await;
     let id = b.next_id();
@@ -391,7 +362,7 @@ async fn closing_stdin_while_the_server_waits_on_the_client_does_not_hang() {
 #[cfg(unix)]
 #[tokio::test]
 async fn sigterm_ends_the_session_cleanly() {
-    let sbx = sandbox(None, None).await;
+    let sbx = sandbox().await;
     let mut b = Bridge::serve(&config_for(&sbx.url(), ""), "remote");
     b.initialize(CAPS()).await;
     call(&mut b, "chat_list_channels", json!({})).await;
@@ -430,7 +401,7 @@ fn serve_behind_proxy(url: &str, proxy: &str) -> Bridge {
 
 #[tokio::test]
 async fn a_proxy_in_the_environment_is_not_used_for_loopback_servers() {
-    let sbx = sandbox(None, None).await;
+    let sbx = sandbox().await;
     // A proxy that does not exist: using it would fail every request.
     let mut b = serve_behind_proxy(&sbx.url(), "http://127.0.0.1:9");
     b.initialize(CAPS()).await;
@@ -444,7 +415,7 @@ async fn a_proxy_in_the_environment_is_not_used_for_loopback_servers() {
 #[tokio::test]
 async fn a_server_elsewhere_is_reached_through_the_environments_proxy() {
     use std::sync::{Arc, Mutex};
-    let sbx = sandbox(None, None).await;
+    let sbx = sandbox().await;
     let seen = Arc::new(Mutex::new(Vec::<String>::new()));
     let (upstream, log) = (sbx.url(), seen.clone());
     let http = reqwest::Client::new();
@@ -540,7 +511,7 @@ async fn closing_counter(upstream: std::net::SocketAddr) -> (String, std::sync::
 /// connection is kept, not closed and replaced by a new one for each call.
 #[tokio::test]
 async fn sequential_calls_keep_their_connections() {
-    let sbx = sandbox(None, None).await;
+    let sbx = sandbox().await;
     let upstream: std::net::SocketAddr = sbx
         .url()
         .trim_start_matches("http://")
@@ -569,7 +540,7 @@ async fn sequential_calls_keep_their_connections() {
 async fn follows_a_redirect_from_a_loopback_remote() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let sbx = sandbox(None, None).await;
+    let sbx = sandbox().await;
     let redirected = Arc::new(AtomicUsize::new(0));
     let (target, count) = (sbx.url(), redirected.clone());
     let app = axum::Router::new().fallback(move || {

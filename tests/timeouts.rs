@@ -5,14 +5,10 @@
 
 mod support;
 
-use mcp_bridge::sandbox::{Sandbox, SandboxOptions};
+use mcp_bridge::sandbox::Sandbox;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use support::{Bridge, toml_string};
-
-async fn sandbox() -> Sandbox {
-    Sandbox::start(SandboxOptions::default()).await.expect("start sandbox")
-}
+use support::{Bridge, sandbox, toml_string};
 
 fn bridge(sbx: &Sandbox, timeout: &str) -> Bridge {
     Bridge::serve(
