@@ -277,6 +277,29 @@ impl Bridge {
         }
     }
 
+    /// Closes stdin (the client going away) and returns every message the
+    /// bridge writes until it closes stdout (unread ones first): everything
+    /// the client got in the rest of the session, with no window to choose.
+    pub async fn close_and_read_rest(&mut self) -> Vec<Value> {
+        self.close_stdin();
+        let mut rest: Vec<Value> = self.pending.drain(..).collect();
+        loop {
+            match self.read(DEFAULT_TIMEOUT).await {
+                Incoming::Message(message) => rest.push(message),
+                Incoming::Eof => return rest,
+                Incoming::Timeout => panic!(
+                    "stdout still open {DEFAULT_TIMEOUT:?} after stdin closed; read so far: {rest:#?}{}",
+                    self.context()
+                ),
+            }
+        }
+    }
+
+    /// The answers (results or errors) to `id` among `messages`.
+    pub fn answers_to<'a>(messages: &'a [Value], id: &Value) -> Vec<&'a Value> {
+        messages.iter().filter(|m| Self::is_response_to(m, id)).collect()
+    }
+
     /// Waits until the bridge closes stdout; panics if a message arrives first.
     pub async fn expect_eof(&mut self, wait: Duration) {
         if let Some(message) = self.pending.pop_front() {
