@@ -35,6 +35,19 @@ pub async fn wait_until(what: &str, done: impl FnMut() -> bool) {
     wait_until_with(what, done, String::new).await;
 }
 
+/// [`wait_until`] for a condition that must be awaited (an async look at
+/// the sandbox, say).
+pub async fn wait_until_async<F: Future<Output = bool>>(what: &str, mut done: impl FnMut() -> F) {
+    let deadline = Instant::now() + SIGNAL_TIMEOUT;
+    while !done().await {
+        assert!(
+            Instant::now() < deadline,
+            "waited {SIGNAL_TIMEOUT:?} for {what}; it never happened"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+}
+
 /// A free port on 127.0.0.1 (bound and released: a peer told to listen on
 /// it can take it; nothing else on the machine is told to).
 pub fn free_port() -> u16 {
