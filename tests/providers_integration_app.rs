@@ -101,7 +101,10 @@ async fn dynamic_mode_announces_the_tools_enable_tools_added() {
         .request("tools/call", json!({"name": "slack_send-message", "arguments": {}}))
         .await;
     assert_eq!(e["error"]["code"], -32602, "not enabled: {e}");
-    b.expect_silence(Duration::from_millis(500)).await;
+    // Nothing announced up to a ping's answer (the successful enable-tools
+    // above is the control: its announcement came after its result).
+    let fenced = b.fence().await;
+    assert!(fenced.is_empty(), "{fenced:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -236,20 +236,6 @@ impl Bridge {
         }
     }
 
-    /// Asserts that nothing arrives on stdout for `wait`.
-    pub async fn expect_silence(&mut self, wait: Duration) {
-        if let Some(message) = self.pending.pop_front() {
-            panic!("expected no message, have unread {message}{}", self.context());
-        }
-        match self.read(wait).await {
-            Incoming::Timeout => {}
-            Incoming::Message(message) => {
-                panic!("expected no message, got {message}{}", self.context())
-            }
-            Incoming::Eof => panic!("expected silence, but stdout closed{}", self.context()),
-        }
-    }
-
     /// Sends a `ping` and returns every message that reached the client
     /// before its answer (unread ones first), oldest first. The bridge reads
     /// stdin in order and the ping goes to the remote and back, so what the
