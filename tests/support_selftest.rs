@@ -43,6 +43,16 @@ fn the_npm_peers_run_on_the_pinned_node() {
 }
 
 #[test]
+fn the_python_drivers_run_on_the_pinned_python() {
+    let pinned = std::fs::read_to_string(support::peers_dir().join("python-version")).unwrap();
+    let out = std::process::Command::new(support::python())
+        .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+        .output()
+        .expect("run the venv's python");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), pinned.trim());
+}
+
+#[test]
 fn write_config_round_trips() {
     let toml = support::remote_config("remote", "http://127.0.0.1:9/mcp");
     assert_eq!(toml, "[servers.remote]\nurl = \"http://127.0.0.1:9/mcp\"\n");
