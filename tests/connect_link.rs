@@ -61,13 +61,15 @@ async fn start() -> (String, Posts) {
 }
 
 fn bridge(url: &str, extra: &str) -> Bridge {
-    bridge_with(url, extra, None)
+    bridge_with(url, 10, extra, None)
 }
 
-fn bridge_with(url: &str, extra: &str, log: Option<&str>) -> Bridge {
+/// `serve pd` for the stand-in at `url`, with a `timeout` in seconds, more
+/// config lines, and a log filter (none: the default).
+fn bridge_with(url: &str, timeout: u64, extra: &str, log: Option<&str>) -> Bridge {
     let data = tempfile::tempdir().unwrap();
     let (dir, config) = support::write_config(&format!(
-        "[servers.pd]\nurl = {}\ntimeout = 10\n{extra}",
+        "[servers.pd]\nurl = {}\ntimeout = {timeout}\n{extra}",
         toml_string(url)
     ));
     let mut cmd = Bridge::command();
@@ -222,7 +224,7 @@ async fn surfacing_can_be_switched_off() {
 #[tokio::test]
 async fn the_link_is_logged_in_the_warn_line_only_even_at_trace() {
     let (url, _posts) = start().await;
-    let mut b = bridge_with(&url, "", Some("trace"));
+    let mut b = bridge_with(&url, 10, "", Some("trace"));
     b.initialize(json!({})).await;
     call(&mut b, "send").await;
     let stderr = b.stderr_text();
@@ -238,19 +240,7 @@ async fn the_link_is_logged_in_the_warn_line_only_even_at_trace() {
 #[tokio::test]
 async fn an_unanswered_elicitation_ends_at_the_timeout_with_the_notice() {
     let (url, _posts) = start().await;
-    let data = tempfile::tempdir().unwrap();
-    let cfg = format!("[servers.pd]\nurl = {}\ntimeout = 2\n", toml_string(&url));
-    let (dir, config) = support::write_config(&cfg);
-    let mut cmd = Bridge::command();
-    cmd.env_remove("RUST_LOG")
-        .env("MCP_BRIDGE_DATA_DIR", data.path())
-        .arg("--config")
-        .arg(&config)
-        .arg("serve")
-        .arg("pd");
-    let mut b = Bridge::spawn(cmd);
-    b.keep(dir);
-    b.keep(data);
+    let mut b = bridge_with(&url, 2, "", None);
     b.initialize(json!({"elicitation": {"url": {}}})).await;
     let id = b.next_id();
     b.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "send", "arguments": {}}}))
