@@ -158,11 +158,11 @@ async fn s12_client_cancels_a_call() {
     support::wait_for_rpc(&sbx, "tools/call", 1).await;
     proxy.on(Match::rpc("tools/call"), Fault::Hold, 1);
     let held = send_echo(&mut b, "held", 0).await;
+    // The bridge sends calls side by side: the next one goes once the proxy
+    // holds this one, so that the hold is this one's.
+    support::wait_until("the held call at the proxy", || proxy.seen("tools/call") == 2).await;
     let other = send_echo(&mut b, "other", 200).await;
-    support::wait_until("the held call and the other at the proxy", || {
-        proxy.seen("tools/call") == 3
-    })
-    .await;
+    support::wait_until("the other call at the proxy", || proxy.seen("tools/call") == 3).await;
     for id in [&running, &held] {
         b.notify(
             "notifications/cancelled",

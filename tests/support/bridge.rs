@@ -238,10 +238,13 @@ impl Bridge {
 
     /// Sends a `ping` and returns every message that reached the client
     /// before its answer (unread ones first), oldest first. The bridge reads
-    /// stdin in order and the ping goes to the remote and back, so what the
-    /// bridge does at once about an earlier line (answer a call the client
-    /// cancelled, say) reaches stdout before the ping's answer: an empty
-    /// fence shows that nothing came, without waiting a fixed time.
+    /// stdin in order, and a single server's bridge sends the ping to the
+    /// remote and back (a bundle answers it itself), so what the bridge does
+    /// at once about an earlier line (answer a call the client cancelled,
+    /// say) reaches stdout before the ping's answer: an empty fence shows
+    /// that nothing came, without waiting a fixed time. What may come later
+    /// needs its own signal first (a twin call answered, an exchange ended)
+    /// or [`Bridge::close_and_read_rest`].
     pub async fn fence(&mut self) -> Vec<Value> {
         let id = json!(format!("fence-{}", self.next_id().as_i64().unwrap_or_default()));
         self.send(&json!({"jsonrpc": "2.0", "id": id, "method": "ping"})).await;
