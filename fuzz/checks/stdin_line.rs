@@ -10,9 +10,9 @@
 //! which replays the committed seeds (`fuzz/seeds/stdin_line/`) under
 //! `cargo test`.
 
+use mcp_bridge::client::{Line, decode_line};
 use mcp_bridge::jsonrpc::{self, Kind};
 use mcp_bridge::message::Message;
-use mcp_bridge::client::{Line, decode_line};
 use serde_json::Value;
 
 /// Runs one input; panics when a check fails.
