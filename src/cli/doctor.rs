@@ -98,7 +98,7 @@ async fn check_server(config: &Config, name: &str, entry: &ServerEntry) -> Row {
             problem(
                 "a credential does not resolve",
                 redactor.apply(&e.to_string()),
-                format!("set the variable, or fix the command or file `{key}` names, {recheck}"),
+                format!("set the variable, or fix the command, file or keychain entry `{key}` names, {recheck}"),
             );
             break;
         }
