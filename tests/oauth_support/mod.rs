@@ -130,7 +130,7 @@ impl Env {
 /// How many times bridge `b` started the browser: it logs each start as it
 /// spawns it, before the browser has done anything.
 pub fn opened_by(b: &Bridge) -> usize {
-    b.stderr_text().matches("opened the browser for sign-in").count()
+    b.stderr_text().matches("opened the browser").count()
 }
 
 /// The person in the browser: GET the authorize URL and follow redirects to
