@@ -3,8 +3,9 @@
 //! with the MCP path and then at the root (RFC 9728); then the authorization
 //! server's metadata, RFC 8414 before OpenID Connect, path-insertion forms
 //! first. With no protected-resource metadata at all (2025-03-26 servers,
-//! Pipe2.ai) the MCP origin's own metadata is used, and failing that the
-//! default `/authorize`, `/token` and `/register` endpoints.
+//! Pipe2.ai) the MCP origin's own metadata is used (or, when it names an
+//! issuer on another host, that issuer's own metadata), and failing that
+//! the default `/authorize`, `/token` and `/register` endpoints.
 //!
 //! rmcp's resolver is not used: it requires the metadata `issuer` to equal
 //! the discovery URL exactly (servers, and the conformance suite, publish a
@@ -42,7 +43,7 @@ struct ResourceMetadata {
 /// POST a side-effect-free request without credentials and return the
 /// `WWW-Authenticate` of a 401, if that is what comes back.
 pub async fn probe(http: &reqwest::Client, s: &Settings) -> Result<Option<String>, String> {
-    let body = serde_json::json!({"jsonrpc": "2.0", "id": "mcp-bridge-auth-probe", "method": "tools/list"});
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": crate::ids::next("auth-probe"), "method": "tools/list"});
     let resp = http
         .post(s.url.clone())
         .headers(s.headers.clone())
@@ -126,19 +127,51 @@ fn covers(resource: &Url, mcp: &Url) -> bool {
 }
 
 /// Authorization-server metadata for `issuer`, from the first well-known
-/// location that has it.
-async fn server_metadata(http: &reqwest::Client, issuer: &Url) -> Result<Option<AuthorizationMetadata>, String> {
+/// location that has it. A document naming an issuer on another origin is
+/// not used; the first such issuer is returned beside (`None` metadata).
+async fn server_metadata(
+    http: &reqwest::Client,
+    issuer: &Url,
+) -> Result<(Option<AuthorizationMetadata>, Option<String>), String> {
+    let mut elsewhere = None;
     for url in well_known(issuer, &["oauth-authorization-server", "openid-configuration"], true) {
         if let Some(m) = get_json::<AuthorizationMetadata>(http, &url).await? {
             let named = m.issuer.as_deref().and_then(|i| Url::parse(i).ok());
             if named.as_ref().is_some_and(|n| !same_origin(n, issuer)) {
                 tracing::warn!(%url, "ignoring authorization-server metadata naming an issuer on another origin");
+                elsewhere = elsewhere.or(m.issuer.clone());
                 continue;
             }
-            return Ok(Some(m));
+            return Ok((Some(m), None));
         }
     }
-    Ok(None)
+    Ok((None, elsewhere))
+}
+
+/// The MCP origin's metadata named an issuer on another host (Pipe2.ai as
+/// issue 22 reports it; Membrane's server names api.getmembrane.com): that
+/// document is only a pointer and its contents are not used (RFC 8414
+/// §3.3). The issuer's own metadata is fetched from its well-known
+/// locations, and used only when its `issuer` is exactly the one named.
+async fn followed_issuer(http: &reqwest::Client, named: &str) -> Result<AuthorizationMetadata, String> {
+    let issuer = Url::parse(named).map_err(|e| format!("the server's metadata names a bad issuer `{named}` ({e})"))?;
+    if !matches!(issuer.scheme(), "https" | "http") || issuer.query().is_some() || issuer.fragment().is_some() {
+        return Err(format!(
+            "the server's metadata names `{named}` as issuer, which is no issuer URL"
+        ));
+    }
+    for url in well_known(&issuer, &["oauth-authorization-server", "openid-configuration"], true) {
+        if let Some(m) = get_json::<AuthorizationMetadata>(http, &url).await? {
+            if m.issuer.as_deref() == Some(named) {
+                return Ok(m);
+            }
+            tracing::warn!(%url, "ignoring metadata whose issuer is not exactly `{named}`");
+        }
+    }
+    Err(format!(
+        "the server's metadata names `{named}` as its authorization server, which publishes no metadata naming \
+         itself (RFC 8414); refusing to guess its endpoints"
+    ))
 }
 
 /// Run discovery, seeded by the server's `WWW-Authenticate` if there is one.
@@ -177,7 +210,7 @@ pub async fn discover(http: &reqwest::Client, s: &Settings, challenge: Option<&s
         let Ok(issuer) = prm_url.join(server) else {
             continue;
         };
-        if let Some(metadata) = server_metadata(http, &issuer).await? {
+        if let (Some(metadata), _) = server_metadata(http, &issuer).await? {
             return Ok(Discovered {
                 metadata,
                 resource: s
@@ -201,7 +234,13 @@ pub async fn discover(http: &reqwest::Client, s: &Settings, challenge: Option<&s
 async fn origin_metadata(http: &reqwest::Client, s: &Settings, mcp: &Url) -> Result<Discovered, String> {
     let origin = with_path(mcp, "/");
     let resource = s.resource.clone().unwrap_or_else(|| mcp.to_string());
-    if let Some(metadata) = server_metadata(http, &origin).await? {
+    let (found, elsewhere) = server_metadata(http, &origin).await?;
+    let found = match (found, elsewhere) {
+        (Some(m), _) => Some(m),
+        (None, Some(named)) => Some(followed_issuer(http, &named).await?),
+        (None, None) => None,
+    };
+    if let Some(metadata) = found {
         return Ok(Discovered {
             metadata,
             resource,

@@ -6,17 +6,14 @@
 //! server's redactor: no secret is ever shown.
 
 use super::CliError;
-use super::probe::{credential_words, indirect_values, reach, token_usable};
-use super::session::Session;
+use super::local_client::LocalClient;
+use super::probe::{WAIT, credential_words, indirect_values, reach, token_usable};
 use crate::config::{Config, Resolver, ServerEntry};
 use crate::provider::{self, Setup};
 use crate::redact::Redactor;
 use crate::store::Store;
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-/// The longest doctor waits for a connection or for one answer.
-pub const WAIT: Duration = Duration::from_secs(20);
 
 /// One check's outcome: passed, failed or not run (`None`), and its text.
 struct Cell(Option<bool>, String);
@@ -101,20 +98,14 @@ async fn check_server(config: &Config, name: &str, entry: &ServerEntry) -> Row {
             problem(
                 "a credential does not resolve",
                 redactor.apply(&e.to_string()),
-                format!("set the variable, or fix the command or file `{key}` names, {recheck}"),
+                format!("set the variable, or fix the command, file or keychain entry `{key}` names, {recheck}"),
             );
             break;
         }
     }
 
     // The config: the provider builds its endpoint (this also resolves values).
-    let setup = Setup {
-        name,
-        entry,
-        config,
-        resolver: &resolver,
-        redactor: &redactor,
-    };
+    let setup = Setup::new(name, entry, config, &resolver, &redactor);
     let (config_cell, mut prepared) = match (credential.0, provider::prepare(setup).await) {
         (_, Ok(p)) => (Cell::ok("ok"), Some(p)),
         (Some(false), Err(_)) => (Cell::skip(), None),
@@ -130,7 +121,7 @@ async fn check_server(config: &Config, name: &str, entry: &ServerEntry) -> Row {
         Ok(store) => {
             let rec = store.load(name).ok().flatten();
             let ok = token_usable(entry, rec.as_ref());
-            let words = crate::auth::commands::server_state(entry, rec);
+            let words = crate::auth::terminal::server_state(entry, rec);
             if !ok {
                 problem(
                     "no usable token",
@@ -171,7 +162,7 @@ async fn check_server(config: &Config, name: &str, entry: &ServerEntry) -> Row {
     let mcp = match prepared.take() {
         Some(mut p) if reachable.0 == Some(true) && token_ok => {
             p.endpoint.timeout = p.endpoint.timeout.min(WAIT);
-            let mut session = Session::start(p, redactor.clone(), WAIT + Duration::from_secs(2));
+            let mut session = LocalClient::start(p, redactor.clone(), WAIT + Duration::from_secs(2));
             let started = Instant::now();
             let init = session.initialize().await;
             let init_ms = started.elapsed().as_millis();

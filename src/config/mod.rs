@@ -4,13 +4,16 @@
 //! table (`ServerEntry`); which keys apply depends on its `provider`. Loading
 //! reports a bad file with its path, line and key, and suggests the closest
 //! valid key for a misspelt one. Values that may hold secrets are
-//! `ConfigValue`s, resolved (env, command, file) when a server is started.
+//! `ConfigValue`s, resolved (env, command, file, keychain) when a server is started.
 
+mod connect;
 mod diagnose;
+pub mod keychain;
 mod value;
 
+pub use connect::ConnectSettings;
 pub use diagnose::{ConfigError, closest};
-pub use value::{ConfigValue, Resolver};
+pub use value::{ConfigValue, Resolver, variables};
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -58,6 +61,39 @@ pub enum Transport {
     Sse,
 }
 
+/// Which protocol era the bridge speaks to the remote (`protocol = …`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// Ask the remote with `server/discover` (remembered), fall back to
+    /// `initialize` as the 2026-07-28 revision's compatibility rules say.
+    #[default]
+    Auto,
+    /// This revision, without asking.
+    Pinned(String),
+}
+
+impl<'de> Deserialize<'de> for Protocol {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if text == "auto" {
+            return Ok(Protocol::Auto);
+        }
+        if crate::era::is_modern(&text) || crate::era::is_legacy(&text) {
+            return Ok(Protocol::Pinned(text));
+        }
+        let known: Vec<&str> = crate::era::MODERN_VERSIONS
+            .iter()
+            .chain(crate::era::LEGACY_VERSIONS)
+            .copied()
+            .collect();
+        Err(serde::de::Error::custom(format!(
+            "`{}` is not a protocol revision the bridge speaks: use \"auto\" or one of {}",
+            text.escape_debug(),
+            known.join(", ")
+        )))
+    }
+}
+
 /// A timeout: seconds as a number, or a string such as `"30s"`, `"2m"`, `"500ms"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeout(pub Duration);
@@ -74,7 +110,8 @@ impl<'de> Deserialize<'de> for Timeout {
             serde::de::Error::custom("a timeout is a number of seconds or a string like \"30s\", \"2m\" or \"500ms\"")
         };
         match Raw::deserialize(d)? {
-            Raw::Secs(s) if s > 0.0 && s.is_finite() => Ok(Timeout(Duration::from_secs_f64(s))),
+            // try_: a number too large for a Duration (1e300) is an error, not a panic.
+            Raw::Secs(s) if s > 0.0 => Duration::try_from_secs_f64(s).map(Timeout).map_err(|_| bad()),
             Raw::Secs(_) => Err(bad()),
             Raw::Text(t) => parse_duration(&t).map(Timeout).ok_or_else(bad),
         }
@@ -93,7 +130,7 @@ fn parse_duration(t: &str) -> Option<Duration> {
         "h" => n * 3600.0,
         _ => return None,
     };
-    (secs > 0.0).then(|| Duration::from_secs_f64(secs))
+    (secs > 0.0).then(|| Duration::try_from_secs_f64(secs).ok()).flatten()
 }
 
 /// One `[servers.<name>]` table. Keys that a provider does not use are
@@ -107,6 +144,9 @@ pub struct ServerEntry {
     pub url: Option<ConfigValue>,
     #[serde(default)]
     pub transport: Transport,
+    /// `"auto"` (default) or a pinned revision (`"2026-07-28"`, `"2025-11-25"`, …).
+    #[serde(default)]
+    pub protocol: Protocol,
     #[serde(default)]
     pub headers: BTreeMap<String, ConfigValue>,
     #[serde(default)]
@@ -121,7 +161,7 @@ pub struct ServerEntry {
     pub auth: Option<String>,
     /// `[servers.<name>.connect]`: how connect links are shown.
     #[serde(default)]
-    pub connect: crate::connect_link::ConnectSettings,
+    pub connect: ConnectSettings,
     /// A glob (`*`) of the connect links this server sends.
     pub connect_link_pattern: Option<String>,
 
@@ -143,6 +183,11 @@ pub struct ServerEntry {
     pub conversation_id: Option<String>,
     pub base_url: Option<ConfigValue>,
     pub api_base: Option<ConfigValue>,
+    /// Pipedream's header-only options (`x-pd-oauth-app-id`, …).
+    pub oauth_app_id: Option<ConfigValue>,
+    pub webhook_uri: Option<ConfigValue>,
+    pub success_redirect_uri: Option<ConfigValue>,
+    pub error_redirect_uri: Option<ConfigValue>,
 
     // ---- zapier, integration-app, pipe2 ----
     pub token: Option<ConfigValue>,

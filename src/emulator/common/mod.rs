@@ -2,7 +2,7 @@
 //! its method, path, query, headers, body and the status it got), a running
 //! loopback server handle, small HTTP helpers, and (in [`mcp`]) a
 //! hand-written MCP Streamable HTTP endpoint whose tools each emulator
-//! supplies.
+//! supplies, and [`jwt`], the unsigned JWTs the emulators hand out.
 
 mod mcp;
 
@@ -14,7 +14,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::serve::ListenerExt;
-use serde_json::Value;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
@@ -108,7 +110,22 @@ pub struct Running {
 
 impl Running {
     pub async fn start(router: axum::Router) -> std::io::Result<Running> {
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        Running::start_at(router, 0).await
+    }
+
+    /// Serve on 127.0.0.1:`port` (0 picks a free one).
+    pub async fn start_at(router: axum::Router, port: u16) -> std::io::Result<Running> {
+        Running::serve(Running::bind(port).await?, router)
+    }
+
+    /// A listener on 127.0.0.1:`port` (0 picks a free one), for a server
+    /// that must know its own address before it is built.
+    pub async fn bind(port: u16) -> std::io::Result<tokio::net::TcpListener> {
+        tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await
+    }
+
+    /// Serve `router` on `listener`.
+    pub fn serve(listener: tokio::net::TcpListener, router: axum::Router) -> std::io::Result<Running> {
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -128,9 +145,19 @@ impl Running {
 
     /// Start `router` with every request it gets recorded in the log returned.
     pub async fn start_logged(router: axum::Router) -> std::io::Result<(Running, Log)> {
+        Running::start_logged_at(router, 0).await
+    }
+
+    /// `start_logged` on 127.0.0.1:`port` (0 picks a free one).
+    pub async fn start_logged_at(router: axum::Router, port: u16) -> std::io::Result<(Running, Log)> {
+        Running::serve_logged(Running::bind(port).await?, router)
+    }
+
+    /// `serve` with every request recorded in the log returned.
+    pub fn serve_logged(listener: tokio::net::TcpListener, router: axum::Router) -> std::io::Result<(Running, Log)> {
         let log = Log::default();
         let router = router.layer(axum::middleware::from_fn_with_state(log.clone(), record));
-        Ok((Running::start(router).await?, log))
+        Ok((Running::serve(listener, router)?, log))
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -149,4 +176,15 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// A JSON error body with `status`.
 pub fn json_error(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
+}
+
+/// A JWT with `payload`, unsigned (the server never checks the signature).
+pub fn jwt(payload: &Value) -> String {
+    let part = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    format!(
+        "{}.{}.{}",
+        part(&json!({"alg": "HS256", "typ": "JWT"})),
+        part(payload),
+        URL_SAFE_NO_PAD.encode("emulator-signature")
+    )
 }

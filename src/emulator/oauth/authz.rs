@@ -68,7 +68,7 @@ pub(super) fn authorize(emu: &Emu, q: &BTreeMap<String, String>) -> Response {
     if get("code_challenge").is_empty() || get("code_challenge_method") != "S256" {
         return fail("invalid_request");
     }
-    if get("resource") != emu.mcp_url() {
+    if get("resource") != emu.resource_url() {
         return fail("invalid_target");
     }
     let code = random("code");
@@ -128,7 +128,11 @@ fn client_of(emu: &Emu, q: &BTreeMap<String, String>) -> Result<String, Box<Resp
 }
 
 fn issue(emu: &Emu, grant: Grant, refresh: Option<String>) -> Response {
-    let access = random("at");
+    let access = if emu.opts.jwt_access_tokens {
+        crate::emulator::common::jwt(&json!({"id": grant.client_id, "jti": random("at")}))
+    } else {
+        random("at")
+    };
     let mut g = grant.clone();
     g.expires_at = now() + emu.opts.access_ttl;
     let mut st = emu.st();

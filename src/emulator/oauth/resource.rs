@@ -33,19 +33,18 @@ fn as_metadata_path(d: Discovery) -> Option<&'static str> {
     }
 }
 
-fn as_metadata(emu: &Emu) -> Value {
-    let b = &emu.base;
+pub(super) fn as_metadata(emu: &Emu) -> Value {
     let mut m = json!({
         "issuer": emu.issuer(),
-        "authorization_endpoint": format!("{b}/authorize"),
-        "token_endpoint": format!("{b}/token"),
-        "revocation_endpoint": format!("{b}/revoke"),
+        "authorization_endpoint": emu.endpoint("authorize"),
+        "token_endpoint": emu.endpoint("token"),
+        "revocation_endpoint": emu.endpoint("revoke"),
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "token_endpoint_auth_methods_supported": emu.opts.token_auth_methods,
     });
     if emu.opts.registration {
-        m["registration_endpoint"] = json!(format!("{b}/register"));
+        m["registration_endpoint"] = json!(emu.endpoint("register"));
     }
     if emu.opts.advertise_s256 {
         m["code_challenge_methods_supported"] = json!(["S256"]);
@@ -81,19 +80,23 @@ pub(super) async fn handle(
         params.insert("rpc_method".into(), m.to_string());
     }
     let d = emu.opts.discovery;
+    // The OAuth endpoints, under `endpoint_prefix`.
+    let oauth = path
+        .strip_prefix(emu.opts.endpoint_prefix.as_str())
+        .filter(|p| p.starts_with('/'));
     let resp = match (method.as_str(), path.as_str()) {
         ("GET", p) if Some(p) == prm_path(d) => {
-            let mut doc = json!({"resource": emu.mcp_url(), "authorization_servers": [emu.issuer()]});
+            let mut doc = json!({"resource": emu.resource_url(), "authorization_servers": [emu.issuer()]});
             if let Some(s) = &emu.opts.resource_scopes {
                 doc["scopes_supported"] = json!(s);
             }
             json_response(StatusCode::OK, doc)
         }
         ("GET", p) if Some(p) == as_metadata_path(d) => json_response(StatusCode::OK, as_metadata(&emu)),
-        ("GET", "/authorize") => authz::authorize(&emu, &params),
-        ("POST", "/token") => authz::token(&emu, &params),
-        ("POST", "/register") if emu.opts.registration => authz::register(&emu, &body),
-        ("POST", "/revoke") => authz::revoke(&emu, &params),
+        ("GET", _) if oauth == Some("/authorize") => authz::authorize(&emu, &params),
+        ("POST", _) if oauth == Some("/token") => authz::token(&emu, &params),
+        ("POST", _) if oauth == Some("/register") && emu.opts.registration => authz::register(&emu, &body),
+        ("POST", _) if oauth == Some("/revoke") => authz::revoke(&emu, &params),
         ("POST", "/mcp") => mcp(&emu, &params, rpc),
         (_, "/mcp") => StatusCode::METHOD_NOT_ALLOWED.into_response(),
         _ => StatusCode::NOT_FOUND.into_response(),
