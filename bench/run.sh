@@ -11,8 +11,13 @@
 # bridge/mcp-remote and the targets, and rewrites the generated part of
 # bench/RESULTS.md. Extra arguments go to the bench, e.g.
 #   bench/run.sh --rounds 3 --startups 3
-# Loopback only. Figures are noisy on a loaded machine: the load average
-# before and after is part of the output.
+# `bench/run.sh --network` runs the network mode instead (benches/relay/network.rs):
+# the bridge, a direct client and mcp-remote through a loopback TCP proxy that
+# delays every chunk (`--rtt-ms 50` by default), in front of the sandbox and
+# server-everything, plain and behind a TLS front; cold start, warm start and
+# sequential calls, written to its own section of bench/RESULTS.md.
+# Figures are noisy on a loaded machine: the load average before and after is
+# part of the output.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -38,25 +38,30 @@
 //! Everything stays on loopback: the children get a temporary HOME (and
 //! `MCP_REMOTE_CONFIG_DIR`, `MCP_BRIDGE_DATA_DIR`) and no proxy settings.
 
+#[path = "relay/clients.rs"]
+mod clients;
 #[path = "relay/floor.rs"]
 mod floor;
+#[path = "relay/netdelay.rs"]
+mod netdelay;
+#[path = "relay/network.rs"]
+mod network;
 #[path = "relay/report.rs"]
 mod report;
 
 use std::collections::HashMap;
 use std::error::Error;
 use std::path::PathBuf;
-use std::process::{ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use clients::{HttpClient, StdioClient};
 use mcp_bridge::sandbox::{Sandbox, SandboxOptions};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, Command};
-use tokio::sync::oneshot;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::process::Command;
+use tokio::task::JoinSet;
 
 type BoxError = Box<dyn Error + Send + Sync>;
 type Res<T> = Result<T, BoxError>;
@@ -83,6 +88,8 @@ const PROXY_VARS: [&str; 8] = [
 
 #[derive(Debug, Clone)]
 struct Opts {
+    /// Run by `cargo test` (no `--bench`): a quick check that every target works.
+    smoke: bool,
     quick: bool,
     calls: usize,
     rounds: usize,
@@ -95,6 +102,12 @@ struct Opts {
     mcp_remote: bool,
     out: PathBuf,
     markdown: Option<PathBuf>,
+    /// The network mode (`network.rs`) instead of the loopback one.
+    network: bool,
+    rtt_ms: u64,
+    net_calls: usize,
+    net_starts: usize,
+    net_rounds: usize,
 }
 
 impl Opts {
@@ -111,6 +124,7 @@ impl Opts {
             (false, false) => full_n,
         };
         let mut o = Opts {
+            smoke,
             quick,
             calls: pick(20, 1000, 1000),
             rounds: pick(1, 3, 7),
@@ -122,6 +136,11 @@ impl Opts {
             big_runs: pick(1, 1, 3),
             mcp_remote: true,
             markdown: None,
+            network: false,
+            rtt_ms: 50,
+            net_calls: 20,
+            net_starts: pick(1, 3, 7),
+            net_rounds: pick(1, 3, 5),
             out: target_dir().join(if smoke {
                 "bench-relay-smoke.json"
             } else {
@@ -146,12 +165,18 @@ impl Opts {
                 "--big-runs" => o.big_runs = num()?,
                 "--markdown" => o.markdown = Some(PathBuf::from(it.next().ok_or("--markdown needs a value")?)),
                 "--no-mcp-remote" => o.mcp_remote = false,
+                "--network" => o.network = true,
+                "--rtt-ms" => o.rtt_ms = num()? as u64,
+                "--net-calls" => o.net_calls = num()?,
+                "--net-starts" => o.net_starts = num()?,
+                "--net-rounds" => o.net_rounds = num()?.max(1),
                 "--out" => o.out = PathBuf::from(it.next().ok_or("--out needs a value")?),
                 "-h" | "--help" => {
                     println!(
                         "cargo bench --bench relay -- [--quick] [--calls N] [--rounds N] [--warmup N] \
                          [--concurrency N] [--burst N] [--startups N] [--big-mib N] [--big-runs N] [--no-mcp-remote] \
-                         [--out PATH] [--markdown PATH]"
+                         [--out PATH] [--markdown PATH] [--network [--rtt-ms N] [--net-calls N] [--net-starts N] \
+                         [--net-rounds N]]"
                     );
                     std::process::exit(0);
                 }
@@ -216,6 +241,13 @@ struct Env {
     url: String,
     home: PathBuf,
     bridge_config: PathBuf,
+    /// The tool whose listing a start checks for.
+    tool: &'static str,
+    /// A TLS front's authority: its PEM file, trusted by the children, and
+    /// the certificate, trusted by `direct`.
+    ca: Option<(PathBuf, reqwest::Certificate)>,
+    /// The bridge's data dir (its token store and list cache).
+    data_dir: PathBuf,
 }
 
 impl Env {
@@ -250,10 +282,15 @@ impl Env {
             .env("XDG_CONFIG_HOME", self.home.join(".config"))
             .env("XDG_DATA_HOME", self.home.join(".local/share"))
             .env("MCP_REMOTE_CONFIG_DIR", self.home.join(".mcp-auth"))
-            .env("MCP_BRIDGE_DATA_DIR", self.home.join("mcp-bridge-data"))
+            .env("MCP_BRIDGE_DATA_DIR", &self.data_dir)
             .env("NO_PROXY", "127.0.0.1,localhost")
             .env("no_proxy", "127.0.0.1,localhost")
             .current_dir(&self.home);
+        if let Some((pem, _)) = &self.ca {
+            cmd.env("SSL_CERT_FILE", pem)
+                .env_remove("SSL_CERT_DIR")
+                .env("NODE_EXTRA_CA_CERTS", pem);
+        }
         cmd
     }
 
@@ -264,9 +301,9 @@ impl Env {
         match kind {
             Kind::Direct => {
                 let start = Instant::now();
-                let client = HttpClient::connect(&self.url).await?;
+                let client = HttpClient::connect(&self.url, self.ca.as_ref().map(|(_, c)| c)).await?;
                 client.initialized().await?;
-                check_list(&client.request("tools/list", json!({})).await?)?;
+                check_list(&client.request("tools/list", json!({})).await?, self.tool)?;
                 let took = start.elapsed();
                 Ok((Client::Http(client), took))
             }
@@ -287,7 +324,7 @@ impl Env {
                 }
                 client.notify("notifications/initialized").await?;
                 let client = Client::Stdio(Box::new(client));
-                check_list(&client.request("tools/list", json!({})).await?)?;
+                check_list(&client.request("tools/list", json!({})).await?, self.tool)?;
                 let took = start.elapsed();
                 Ok((client, took))
             }
@@ -324,13 +361,13 @@ fn check_call(response: &Value) -> Res<()> {
     }
 }
 
-/// Checks that a `tools/list` response lists the echo tool.
-fn check_list(response: &Value) -> Res<()> {
+/// Checks that a `tools/list` response lists `tool`.
+fn check_list(response: &Value, tool: &str) -> Res<()> {
     let tools = response["result"]["tools"].as_array().ok_or("tools/list: no tools")?;
-    if tools.iter().any(|t| t["name"] == TOOL) {
+    if tools.iter().any(|t| t["name"] == tool) {
         Ok(())
     } else {
-        Err(format!("tools/list does not list {TOOL}").into())
+        Err(format!("tools/list does not list {tool}").into())
     }
 }
 
@@ -374,251 +411,6 @@ impl Client {
             Client::Http(c) => c.close().await,
             Client::Stdio(c) => c.close().await,
         }
-    }
-}
-
-// ------------------------------------------------- direct Streamable HTTP
-
-/// A minimal Streamable HTTP client: one pooled reqwest client with
-/// TCP_NODELAY (without it a pooled loopback client pays ~40 ms of delayed
-/// ACK per call), the session id from `initialize`, SSE or JSON answers.
-struct HttpClient {
-    http: reqwest::Client,
-    url: String,
-    session: Option<String>,
-    next_id: AtomicU64,
-}
-
-impl HttpClient {
-    async fn connect(url: &str) -> Res<HttpClient> {
-        let http = reqwest::Client::builder()
-            .tcp_nodelay(true)
-            .no_proxy()
-            .pool_idle_timeout(Duration::from_secs(90))
-            .timeout(CALL_TIMEOUT)
-            .build()?;
-        let mut client = HttpClient {
-            http,
-            url: url.to_string(),
-            session: None,
-            next_id: AtomicU64::new(1),
-        };
-        let (session, response) = client.post(&rpc(0, "initialize", init_params())).await?;
-        let response = response.ok_or("initialize got no answer")?;
-        if response.get("result").is_none() {
-            return Err(format!("initialize failed: {response}").into());
-        }
-        client.session = Some(session.ok_or("initialize answer carries no Mcp-Session-Id")?);
-        Ok(client)
-    }
-
-    async fn initialized(&self) -> Res<()> {
-        self.post(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
-            .await?;
-        Ok(())
-    }
-
-    async fn request(&self, method: &str, params: Value) -> Res<Value> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (_, response) = self.post(&rpc(id, method, params)).await?;
-        response.ok_or_else(|| format!("{method}: no answer").into())
-    }
-
-    /// POSTs one message; returns the session id header and the response
-    /// whose id matches (None for a 202 to a notification).
-    async fn post(&self, message: &Value) -> Res<(Option<String>, Option<Value>)> {
-        let mut req = self
-            .http
-            .post(&self.url)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .body(serde_json::to_vec(message)?);
-        if let Some(session) = &self.session {
-            req = req
-                .header("mcp-session-id", session)
-                .header("mcp-protocol-version", PROTOCOL_VERSION);
-        }
-        let resp = req.send().await?;
-        let status = resp.status();
-        let session = resp
-            .headers()
-            .get("mcp-session-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let sse = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("text/event-stream"));
-        // The sandbox ends a request's SSE stream right after the answer, so
-        // reading to the end keeps the pooled connection reusable.
-        let body = resp.bytes().await?;
-        if !status.is_success() {
-            return Err(format!("HTTP {status}: {}", String::from_utf8_lossy(&body)).into());
-        }
-        let Some(id) = message.get("id") else {
-            return Ok((session, None));
-        };
-        let found = if sse {
-            sse_messages(&body)
-                .into_iter()
-                .find(|m| m.get("id") == Some(id) && m.get("method").is_none())
-        } else if body.iter().all(u8::is_ascii_whitespace) {
-            None
-        } else {
-            Some(serde_json::from_slice::<Value>(&body)?)
-        };
-        Ok((session, found))
-    }
-
-    async fn close(self) {
-        if let Some(session) = &self.session {
-            let _ = self
-                .http
-                .delete(&self.url)
-                .header("mcp-session-id", session)
-                .header("mcp-protocol-version", PROTOCOL_VERSION)
-                .send()
-                .await;
-        }
-    }
-}
-
-fn rpc(id: u64, method: &str, params: Value) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
-}
-
-/// The JSON messages in an SSE body (`data:` lines of each event).
-fn sse_messages(body: &[u8]) -> Vec<Value> {
-    let text = String::from_utf8_lossy(body);
-    let mut out = Vec::new();
-    let mut data = String::new();
-    let mut flush = |data: &mut String| {
-        if !data.trim().is_empty()
-            && let Ok(v) = serde_json::from_str::<Value>(data)
-        {
-            out.push(v);
-        }
-        data.clear();
-    };
-    for line in text.split('\n') {
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.is_empty() {
-            flush(&mut data);
-        } else if let Some(rest) = line.strip_prefix("data:") {
-            if !data.is_empty() {
-                data.push('\n');
-            }
-            data.push_str(rest.strip_prefix(' ').unwrap_or(rest));
-        }
-    }
-    flush(&mut data);
-    out
-}
-
-// ---------------------------------------------------- stdio MCP servers
-
-type Pending = Arc<std::sync::Mutex<HashMap<u64, oneshot::Sender<Value>>>>;
-
-/// A child process spoken to as a stdio MCP server: newline-delimited
-/// JSON-RPC on its stdin/stdout; answers are matched to callers by id, so
-/// many requests can be in flight.
-struct StdioClient {
-    child: Child,
-    stdin: tokio::sync::Mutex<Option<ChildStdin>>,
-    pending: Pending,
-    next_id: AtomicU64,
-    reader: JoinHandle<()>,
-    stderr_path: PathBuf,
-}
-
-impl StdioClient {
-    fn spawn(mut cmd: Command, stderr_path: PathBuf) -> Res<StdioClient> {
-        let stderr = std::fs::File::create(&stderr_path)?;
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(stderr))
-            .kill_on_drop(true);
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot start {:?}: {e}", cmd.as_std().get_program()))?;
-        let stdin = child.stdin.take().ok_or("no stdin pipe")?;
-        let stdout = child.stdout.take().ok_or("no stdout pipe")?;
-        let pending: Pending = Arc::default();
-        let reader_pending = pending.clone();
-        let reader = tokio::spawn(async move {
-            let mut lines = BufReader::new(stdout).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                let Ok(message) = serde_json::from_str::<Value>(&line) else {
-                    continue;
-                };
-                if message.get("method").is_some() {
-                    continue; // notifications and server→client requests: none expected
-                }
-                let Some(id) = message.get("id").and_then(Value::as_u64) else {
-                    continue;
-                };
-                let waiter = reader_pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
-                if let Some(tx) = waiter {
-                    let _ = tx.send(message);
-                }
-            }
-            // EOF: drop every waiter so callers fail instead of hanging.
-            reader_pending.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        });
-        Ok(StdioClient {
-            child,
-            stdin: tokio::sync::Mutex::new(Some(stdin)),
-            pending,
-            next_id: AtomicU64::new(1),
-            reader,
-            stderr_path,
-        })
-    }
-
-    async fn send(&self, message: &Value) -> Res<()> {
-        let mut line = serde_json::to_vec(message)?;
-        line.push(b'\n');
-        let mut stdin = self.stdin.lock().await;
-        let pipe = stdin.as_mut().ok_or("stdin already closed")?;
-        pipe.write_all(&line).await?;
-        pipe.flush().await?;
-        Ok(())
-    }
-
-    async fn notify(&self, method: &str) -> Res<()> {
-        self.send(&json!({"jsonrpc": "2.0", "method": method})).await
-    }
-
-    async fn request(&self, method: &str, params: Value) -> Res<Value> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = oneshot::channel();
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(id, tx);
-        if let Err(e) = self.send(&rpc(id, method, params)).await {
-            self.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
-            return Err(e);
-        }
-        rx.await
-            .map_err(|_| format!("{method}: the process closed stdout without answering").into())
-    }
-
-    fn stderr_tail(&self) -> String {
-        let text = std::fs::read(&self.stderr_path)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-
-    /// Closes stdin (a stdio server's cue to exit); kills the child if it is
-    /// still running after a grace period.
-    async fn close(mut self) {
-        drop(self.stdin.lock().await.take());
-        if tokio::time::timeout(EXIT_GRACE, self.child.wait()).await.is_err() {
-            let _ = self.child.start_kill();
-            let _ = self.child.wait().await;
-        }
-        self.reader.abort();
     }
 }
 
@@ -699,6 +491,10 @@ async fn big(env: &Env, kind: Kind, bytes: usize, run: usize) -> Res<(f64, Optio
 
 /// The order of the targets in round `round`: rotated so none is always first.
 fn rotated(kinds: &[Kind], round: usize) -> Vec<Kind> {
+    rotate(kinds, round)
+}
+
+fn rotate<T: Clone>(kinds: &[T], round: usize) -> Vec<T> {
     let mut order = kinds.to_vec();
     if !order.is_empty() {
         let len = order.len();
@@ -868,6 +664,9 @@ async fn bench(opts: Opts) -> Res<()> {
         url: sandbox.url(),
         home: home.path().to_path_buf(),
         bridge_config,
+        tool: TOOL,
+        ca: None,
+        data_dir: home.path().join("mcp-bridge-data"),
     };
     let result = run(&opts, &sandbox, &env, &mut notes).await;
 
@@ -911,7 +710,25 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(bench(opts)) {
+    let run = async {
+        if opts.network {
+            return network::run(&opts).await;
+        }
+        bench(opts.clone()).await?;
+        if opts.smoke {
+            // The network mode too, briefly: every target starts and calls
+            // through the delay proxy, plain and behind TLS.
+            let net = Opts {
+                rtt_ms: 4,
+                net_calls: 3,
+                markdown: None,
+                ..opts.clone()
+            };
+            network::run(&net).await?;
+        }
+        Ok(())
+    };
+    match rt.block_on(run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("relay bench failed: {e}");
