@@ -238,8 +238,11 @@ async fn a_broken_loopback_answer_fails_only_its_call() {
     }
 }
 
-/// Sequential calls share one kept-alive connection: a pool that lost its
-/// connections would open one per request.
+/// Sequential calls share kept-alive connections: a pool that lost its
+/// connections would open one per request. The bridge opens two as it
+/// starts (the handshake's first request, and the one that goes out beside
+/// the next), and a request that finds none idle may open one while it
+/// waits for one to come back.
 #[tokio::test]
 async fn sequential_calls_share_one_connection() {
     let server = scripted().await;
@@ -251,7 +254,7 @@ async fn sequential_calls_share_one_connection() {
         assert_eq!(resp["result"]["content"][0]["text"], format!("call {i}"), "{resp}");
     }
     let opened = server.accepted.load(Ordering::SeqCst);
-    assert!(opened <= 2, "{opened} connections for 22 requests");
+    assert!(opened <= 3, "{opened} connections for 22 requests");
 }
 
 /// A connection idle for longer than servers keep theirs (Node.js and

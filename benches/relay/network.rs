@@ -15,9 +15,13 @@
 //! - cold start to `tools/list` answered (spawn, `initialize`,
 //!   `notifications/initialized`, `tools/list`): `direct` is the sequential
 //!   client of the loopback mode with a new HTTP client each time; the
-//!   bridge starts with an empty data dir each time (nothing remembered);
+//!   bridge starts with no list cache (its `lists/` removed from the data
+//!   dir), what an earlier run remembered of the server (its protocol era)
+//!   kept, as on every start after the first;
+//! - the bridge's first start: an empty data dir each time (nothing
+//!   remembered: it asks the server's era with `server/discover` first);
 //! - warm start to `tools/list`, the bridge only: the data dir kept from
-//!   its earlier starts (its list cache);
+//!   its earlier starts, its list cache included;
 //! - `--net-calls` sequential tool calls (20) on a started client,
 //!   `--net-rounds` times.
 //!
@@ -46,8 +50,9 @@ const END: &str = "<!-- bench-network:end -->";
 struct Figures {
     /// Cold starts (ms) and the connections each opened, per target.
     cold: BTreeMap<&'static str, Vec<(f64, usize)>>,
-    /// The bridge's warm starts.
+    /// The bridge's warm starts, and its first ones.
     warm: Vec<(f64, usize)>,
+    first: Vec<(f64, usize)>,
     /// Sequential calls (ms per round) and the connections opened, per target.
     calls: BTreeMap<&'static str, Vec<(f64, usize)>>,
 }
@@ -130,7 +135,7 @@ pub async fn run(opts: &Opts) -> Res<()> {
 
 /// The targets of a setup, in the order of the first round.
 fn targets(opts: &Opts) -> Vec<&'static str> {
-    let mut t = vec!["direct", "mcp-bridge cold", "mcp-bridge warm"];
+    let mut t = vec!["direct", "mcp-bridge first", "mcp-bridge cold", "mcp-bridge warm"];
     if opts.mcp_remote {
         t.push("mcp-remote");
     }
@@ -161,8 +166,13 @@ async fn measure(opts: &Opts, setup: &Setup, home: &Path) -> Res<Figures> {
             let cold_env;
             let (env, kind) = match target {
                 "direct" => (&warm_env, Kind::Direct),
+                "mcp-bridge first" => {
+                    cold_env = env_for(dir.join(format!("first-data-{round}")));
+                    (&cold_env, Kind::Bridge)
+                }
                 "mcp-bridge cold" => {
-                    let data = dir.join(format!("cold-data-{round}"));
+                    let data = dir.join("cold-data");
+                    let _ = std::fs::remove_dir_all(data.join("lists"));
                     cold_env = env_for(data);
                     (&cold_env, Kind::Bridge)
                 }
@@ -180,13 +190,17 @@ async fn measure(opts: &Opts, setup: &Setup, home: &Path) -> Res<Figures> {
                 let ms = took.as_secs_f64() * 1e3;
                 match target {
                     "mcp-bridge warm" => figures.warm.push((ms, opened)),
+                    "mcp-bridge first" => figures.first.push((ms, opened)),
                     t => figures.cold.entry(label(t)).or_default().push((ms, opened)),
                 }
             }
         }
     }
     let mut clients = Vec::new();
-    for target in targets.iter().filter(|t| **t != "mcp-bridge cold") {
+    for target in targets
+        .iter()
+        .filter(|t| !matches!(**t, "mcp-bridge cold" | "mcp-bridge first"))
+    {
         let kind = match *target {
             "direct" => Kind::Direct,
             "mcp-bridge warm" => Kind::Bridge,
@@ -355,6 +369,14 @@ fn report(opts: &Opts, results: &[(String, Figures)], load_before: &str) -> Res<
                 0.9,
             ),
             (
+                "first start ever → tools/list",
+                get(&f.cold, "direct"),
+                cell(&f.first, rtt),
+                (None, "-".into()),
+                "",
+                f64::INFINITY,
+            ),
+            (
                 "warm start → tools/list",
                 (None, "-".into()),
                 cell(&f.warm, rtt),
@@ -379,6 +401,7 @@ fn report(opts: &Opts, results: &[(String, Figures)], load_before: &str) -> Res<
                 ratio.map(|x| x <= bound)
             };
             let met = match met {
+                _ if bound.is_infinite() => "",
                 Some(true) => "yes",
                 Some(false) => "NO",
                 None => "?",

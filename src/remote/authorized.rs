@@ -52,6 +52,27 @@ impl Authorized {
         })
     }
 
+    /// Get ready for the first requests before they come: open connections
+    /// to the remote (two: the handshake's first request, and the one that
+    /// goes out beside the next), and let the credential fetch or refresh
+    /// its token if the one it holds is stale. Nothing waits for it; a
+    /// failure here is met again, and reported, by the request that needs
+    /// it.
+    pub fn warm(&self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if let Way::Loopback(lo) = &self.way {
+            lo.warm(2);
+        }
+        let credential = self.credential.clone();
+        runtime.spawn(async move {
+            if let Err(e) = credential.auth().await {
+                tracing::debug!("no credential ahead of the first request: {}", e.0);
+            }
+        });
+    }
+
     /// A request to `url` with the configured headers and `auth` applied.
     pub fn build<'u>(&self, method: reqwest::Method, url: &'u Url, auth: &Auth) -> Outgoing<'u> {
         let url = if auth.query.is_empty() {

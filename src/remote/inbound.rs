@@ -295,6 +295,17 @@ impl Inbound {
         self.all_transforms().any(|t| t.wants(method, text))
     }
 
+    /// Hand `response` to the client as the remote's answer to `request`,
+    /// though it came some other way (held until the remote's era was
+    /// known, or from the list cache): through the same transforms, with
+    /// the request's id. Returns the copy `route` asks for.
+    pub fn answer_now(&self, request: &Message, route: Route, mut response: Value) -> Option<Value> {
+        response["id"] = request.id().clone();
+        let mut answered = self.expect_request(request, route);
+        self.dispatch(response);
+        answered.try_recv().ok().filter(|v| !v.is_null())
+    }
+
     /// Write a message to the client.
     pub fn to_client(&self, msg: Value) {
         let _ = self.out.send(msg);

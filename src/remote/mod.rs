@@ -66,6 +66,8 @@ pub struct Remote {
     keep_responses: AtomicBool,
     /// The deadlines of the client's requests in flight.
     deadlines: deadline::Deadlines,
+    /// Held while one of the client's notifications or answers is sent.
+    sending: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Remote {
@@ -82,6 +84,7 @@ impl Remote {
             endpoint.credential.clone(),
             endpoint.redactor.clone(),
         )?;
+        http.warm();
         let ex = Arc::new(Exchange::new(endpoint, http, inbound));
         let (translation, mut late) = Translation::new(ex.clone());
         if !ex.endpoint.tools.is_empty() {
@@ -96,6 +99,7 @@ impl Remote {
             legacy: Mutex::new(None),
             keep_responses: AtomicBool::new(false),
             deadlines: deadline::Deadlines::default(),
+            sending: Arc::default(),
         };
         if ex.endpoint.transport == Transport::Sse {
             *remote.legacy.lock().unwrap_or_else(|e| e.into_inner()) = Some(legacy::Legacy::new(ex));
@@ -127,10 +131,36 @@ impl Remote {
         if self.translation.withheld(method) {
             return;
         }
+        // The client's notifications and answers reach the remote in the
+        // order it sent them: one at a time.
+        let in_order = self.sending.clone().lock_owned().await;
+        if method == Some("notifications/initialized") && self.legacy().is_none() {
+            // Not in line: the request behind it (the first `tools/list`)
+            // goes out beside it instead of a round trip later. Servers take
+            // requests once `initialize` is answered (the MCP SDKs do), and
+            // the GET stream opens once the remote has this.
+            let (streamable, ex) = (self.streamable.clone(), self.ex.clone());
+            tokio::spawn(async move {
+                let _in_order = in_order;
+                if let Err(e) = streamable.send(&msg).await {
+                    let server = &ex.endpoint.server;
+                    tracing::warn!(
+                        "{}",
+                        ex.redact(&format!(
+                            "server `{server}`: could not deliver notifications/initialized: {e}"
+                        ))
+                    );
+                }
+                ex.set_client_initialized();
+                streamable.listen();
+            });
+            return;
+        }
         let result = match self.legacy() {
             Some(legacy) => legacy.send(&msg).await,
             None => self.streamable.send(&msg).await,
         };
+        drop(in_order);
         if let Err(e) = result {
             let what = method.unwrap_or("response");
             tracing::warn!(
@@ -141,9 +171,6 @@ impl Remote {
         }
         if method == Some("notifications/initialized") {
             self.ex.set_client_initialized();
-            if self.legacy().is_none() {
-                self.streamable.listen();
-            }
         }
     }
 
@@ -172,6 +199,8 @@ impl Remote {
 
     /// End the remote session (DELETE) and stop background streams.
     pub async fn close(&self) {
+        // What the client sent last goes before the end of the session.
+        let _ = tokio::time::timeout(Duration::from_secs(3), self.sending.lock()).await;
         self.translation.stop_listening();
         if let Some(legacy) = self.legacy() {
             legacy.close();

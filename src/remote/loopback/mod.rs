@@ -92,8 +92,7 @@ impl Loopback {
         let (conn, response) = loop {
             let (mut conn, pooled) = match self.reusable(&key).await {
                 Some(conn) => (conn, true),
-                // Boxed: the connect and its timeout are large, and rare.
-                None => (Box::pin(pool::connect(&req.url, self.connect_timeout)).await?, false),
+                None => self.returned_or_new(&key, &req.url).await?,
             };
             match conn.send(request).await {
                 Ok(response) => break (conn, response),
@@ -124,6 +123,55 @@ impl Loopback {
             headers: head.headers,
             body: Box::pin(body),
         }))
+    }
+
+    /// Open `n` connections to the remote ahead of its first requests (the
+    /// handshake's, sent as the process starts, and the one that goes out
+    /// beside it), into the pool. Needs a runtime; without one, none.
+    pub fn warm(&self, n: usize) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        for _ in 0..n {
+            let (pool, key, url) = (self.pool.clone(), self.home.key.clone(), self.home.url.clone());
+            let timeout = self.connect_timeout;
+            runtime.spawn(async move {
+                match pool::connect(url, timeout).await {
+                    Ok(conn) => pool.put(key, conn),
+                    // The request that needs one will say why.
+                    Err(e) => tracing::debug!("loopback: no connection ahead of the first request: {e}"),
+                }
+            });
+        }
+    }
+
+    /// A connection to `key` for a request that found none idle: a new one,
+    /// or one put back (or made ahead) while it is being made, whichever is
+    /// first, so a growing pool never makes a request wait for a connect
+    /// another request's end makes needless. A new connection made for
+    /// nothing goes to the pool. The flag says it came from the pool.
+    async fn returned_or_new(&self, key: &Arc<str>, url: &Url) -> Result<(conn::Conn, bool), String> {
+        // Boxed: the connect and its timeout are large, and rare.
+        let mut connect = Box::pin(pool::connect(url.clone(), self.connect_timeout));
+        loop {
+            let returned = self.pool.returned();
+            tokio::pin!(returned);
+            returned.as_mut().enable();
+            if let Some(conn) = self.reusable(key).await {
+                let (pool, key) = (self.pool.clone(), key.clone());
+                tokio::spawn(async move {
+                    if let Ok(conn) = connect.await {
+                        pool.put(key, conn);
+                    }
+                });
+                return Ok((conn, true));
+            }
+            tokio::select! {
+                biased;
+                made = &mut connect => return made.map(|conn| (conn, false)),
+                () = &mut returned => {}
+            }
+        }
     }
 
     /// The newest idle connection to `key` that can carry another request.

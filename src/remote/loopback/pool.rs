@@ -4,7 +4,9 @@
 //! A connection comes back once its response has been read whole, stamped
 //! with the time; it is taken again only if it has not sat idle for the
 //! pool's limit, and if, polled once, it shows the server has not closed it
-//! meanwhile and hyper is ready for another request.
+//! meanwhile and hyper is ready for another request. Each return is
+//! announced (`released`), so a request waiting for a connection takes the
+//! first that is free, a returned one or its own new one.
 
 use super::conn::{Conn, Release};
 use std::sync::{Arc, Mutex};
@@ -15,6 +17,8 @@ use url::Url;
 /// Idle connections, oldest first.
 pub struct Pool {
     idle: Mutex<Vec<Pooled>>,
+    /// Woken at each connection put back (or newly made) for later use.
+    returned: tokio::sync::Notify,
     /// How long a connection may sit idle and still be used.
     idle_limit: Duration,
 }
@@ -41,6 +45,7 @@ impl Pool {
     pub fn new(idle: Duration) -> Pool {
         Pool {
             idle: Mutex::new(Vec::new()),
+            returned: tokio::sync::Notify::new(),
             idle_limit: idle.min(MAX_IDLE_TIME),
         }
     }
@@ -60,17 +65,26 @@ impl Pool {
         Some(idle.remove(i).conn)
     }
 
-    /// Keep `conn` for a later request to `key`.
-    fn put(&self, key: Arc<str>, conn: Conn) {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() >= MAX_IDLE {
-            idle.remove(0);
+    /// Keep `conn` for a later request to `key`, and tell those waiting.
+    pub fn put(&self, key: Arc<str>, conn: Conn) {
+        {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() >= MAX_IDLE {
+                idle.remove(0);
+            }
+            idle.push(Pooled {
+                key,
+                conn,
+                since: Instant::now(),
+            });
         }
-        idle.push(Pooled {
-            key,
-            conn,
-            since: Instant::now(),
-        });
+        self.returned.notify_waiters();
+    }
+
+    /// Resolves at the next connection put in the pool (enable it before
+    /// looking for an idle one, so none slips in between).
+    pub fn returned(&self) -> tokio::sync::futures::Notified<'_> {
+        self.returned.notified()
     }
 }
 
@@ -86,9 +100,9 @@ impl Release for Returns {
     }
 }
 
-/// A new connection to `url`'s host and port, with its task started. An
-/// error is text with no URL in it.
-pub async fn connect(url: &Url, timeout: Duration) -> Result<Conn, String> {
+/// A new connection to `url`'s host and port. An error is text with no URL
+/// in it.
+pub async fn connect(url: Url, timeout: Duration) -> Result<Conn, String> {
     let port = url.port_or_known_default().unwrap_or(80);
     let connect = async {
         match url.host() {
