@@ -174,4 +174,44 @@ impl Credential for OAuthCredential {
     fn unauthorized_hint(&self) -> String {
         self.oauth.sign_in_hint()
     }
+
+    /// The subject (and issuer) of the stored access token when it is a
+    /// JWT; an opaque token names no one the bridge can see, so nothing is
+    /// kept for it between runs.
+    fn identity(&self) -> Option<String> {
+        let o = &self.oauth;
+        let rec = o.snapshot();
+        if !record::tokens_match(&rec, &o.settings.canonical_url()) {
+            return None;
+        }
+        token_subject(rec.access_token.as_deref()?)
+    }
+}
+
+/// `iss` and `sub` of a JWT's claims, read without checking its signature
+/// (the bridge only needs to tell one person's token from another's).
+fn token_subject(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let claims = token.split('.').nth(1)?;
+    let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(claims.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&claims).ok()?;
+    let sub = claims.get("sub")?.as_str()?;
+    let iss = claims.get("iss").and_then(serde_json::Value::as_str).unwrap_or("");
+    Some(format!("{iss} {sub}"))
+}
+
+#[cfg(test)]
+mod identity_tests {
+    use super::token_subject;
+
+    #[test]
+    fn a_jwt_names_its_subject_and_an_opaque_token_no_one() {
+        // {"alg":"none"} . {"iss":"https://as.example","sub":"user-42"} . (no signature)
+        let jwt = "eyJhbGciOiJub25lIn0.eyJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUiLCJzdWIiOiJ1c2VyLTQyIn0.";
+        assert_eq!(token_subject(jwt).as_deref(), Some("https://as.example user-42"));
+        assert_eq!(token_subject("opaque-token-1234"), None);
+        assert_eq!(token_subject("a.bm90IGpzb24.c"), None);
+    }
 }

@@ -2,7 +2,9 @@
 //! table row per server: the config is valid, its credentials resolve, the
 //! remote is reachable, `initialize` + `tools/list` succeed through `serve`'s
 //! relay (tool count, round-trip times), and its token state. Below the
-//! table, one line per failure says what to do. Every text passes through the
+//! table, how old each server's list cache is (what a warm start answers
+//! from; `mcp-bridge cache clear` empties it), then one line per failure
+//! says what to do. Every text passes through the
 //! server's redactor: no secret is ever shown.
 
 use super::CliError;
@@ -44,6 +46,8 @@ struct Row {
     cells: [Cell; 5],
     /// One line per failure: what failed, why, and what to do.
     problems: Vec<String>,
+    /// The list cache's age, in words.
+    cache: String,
 }
 
 pub async fn run(flag: Option<&Path>, only: Option<&str>) -> Result<(), CliError> {
@@ -70,6 +74,10 @@ pub async fn run(flag: Option<&Path>, only: Option<&str>) -> Result<(), CliError
         rows.push(row);
     }
     crate::out!("{}", table(&rows));
+    crate::outln!("\nList cache (a warm start answers from it; `mcp-bridge cache clear [name]` empties it):");
+    for r in &rows {
+        crate::outln!("  {}: {}", r.name, r.cache);
+    }
     let problems: Vec<&String> = rows.iter().flat_map(|r| &r.problems).collect();
     if problems.is_empty() {
         crate::outln!("\nAll {} server(s) passed.", rows.len());
@@ -158,7 +166,12 @@ async fn check_server(config: &Config, name: &str, entry: &ServerEntry) -> Row {
         },
     };
 
-    // MCP itself, through the same relay as `serve`.
+    let cache = match &prepared {
+        Some(p) => redactor.apply(&crate::remote::list_cache::describe(&p.endpoint)),
+        None => "-".into(),
+    };
+
+    // MCP itself, through the same relay as `serve` (never its list cache).
     let mcp = match prepared.take() {
         Some(mut p) if reachable.0 == Some(true) && token_ok => {
             p.endpoint.timeout = p.endpoint.timeout.min(WAIT);
@@ -191,6 +204,7 @@ async fn check_server(config: &Config, name: &str, entry: &ServerEntry) -> Row {
         name: name.to_string(),
         cells: [config_cell, credential, reachable, mcp, token],
         problems,
+        cache,
     }
 }
 

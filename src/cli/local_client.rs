@@ -6,6 +6,7 @@
 
 use super::CliError;
 use super::serve::relay_prepared;
+use crate::config::ListCacheAge;
 use crate::provider::Prepared;
 use crate::redact::Redactor;
 use serde_json::{Value, json};
@@ -50,8 +51,11 @@ impl std::fmt::Display for Failure {
 }
 
 impl LocalClient {
-    /// Start the relay for a prepared server.
-    pub fn start(prepared: Prepared, redactor: Redactor, wait: Duration) -> LocalClient {
+    /// Start the relay for a prepared server. It asks the server itself:
+    /// no answer comes from the list cache (what a person checks with
+    /// `doctor`, `tools` or `call` is the server as it is now).
+    pub fn start(mut prepared: Prepared, redactor: Redactor, wait: Duration) -> LocalClient {
+        prepared.endpoint.list_cache = ListCacheAge::Off;
         let r = redactor.clone();
         Self::with_relay(redactor, wait, |input, output| async move {
             relay_prepared(prepared, &r, input, output).await
@@ -59,7 +63,10 @@ impl LocalClient {
     }
 
     /// Start a bundle's relay for its prepared servers.
-    pub fn start_bundle(prepared: Vec<(String, Prepared)>, redactor: Redactor, wait: Duration) -> LocalClient {
+    pub fn start_bundle(mut prepared: Vec<(String, Prepared)>, redactor: Redactor, wait: Duration) -> LocalClient {
+        for (_, p) in &mut prepared {
+            p.endpoint.list_cache = ListCacheAge::Off;
+        }
         let r = redactor.clone();
         Self::with_relay(redactor, wait, |input, output| async move {
             crate::bundle::relay_prepared(prepared, &r, input, output)

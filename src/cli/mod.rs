@@ -4,9 +4,10 @@
 //! and live one group per file: `serve` (serve, sandbox), `config_cmd`
 //! (config path|init|check, servers), `doctor` (with its checks in `probe`),
 //! `install`, `call` (tools, call), `pack` (a Claude Desktop extension),
-//! `secret` (the OS keychain). `session` runs `serve`'s relay in-process
-//! for doctor, tools and call.
+//! `secret` (the OS keychain), `cache` (the list cache). `local_client`
+//! runs `serve`'s relay in-process for doctor, tools and call.
 
+mod cache;
 mod call;
 mod config_cmd;
 mod doctor;
@@ -167,6 +168,18 @@ pub enum Command {
     /// Store, show or remove a secret in the OS keychain, for `{ keyring = "service/account" }` values.
     #[command(subcommand, after_help = help::SECRET)]
     Secret(SecretAction),
+    /// Empty the list cache a warm start answers from (`list_cache` in the config).
+    #[command(subcommand)]
+    Cache(CacheAction),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CacheAction {
+    /// Forget the kept handshake and lists of a server, or of every server.
+    Clear {
+        /// The `[servers.<name>]` entry; every server when left out.
+        name: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -281,6 +294,7 @@ async fn dispatch(cli: Cli) -> ExitCode {
         Command::Secret(SecretAction::Set { name }) => secret::set(name),
         Command::Secret(SecretAction::Get { name }) => secret::get(name),
         Command::Secret(SecretAction::Delete { name }) => secret::delete(name),
+        Command::Cache(CacheAction::Clear { name }) => cache::clear(name.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

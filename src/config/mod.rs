@@ -9,10 +9,12 @@
 mod connect;
 mod diagnose;
 pub mod keychain;
+mod list_cache;
 mod value;
 
 pub use connect::ConnectSettings;
 pub use diagnose::{ConfigError, closest};
+pub use list_cache::{DEFAULT_LIST_CACHE, ListCacheAge};
 pub use value::{ConfigValue, Resolver, variables};
 
 use serde::Deserialize;
@@ -152,6 +154,9 @@ pub struct ServerEntry {
     #[serde(default)]
     pub query: BTreeMap<String, ConfigValue>,
     pub timeout: Option<Timeout>,
+    /// How long cached lists may answer a start (`"0"`: never).
+    #[serde(default)]
+    pub list_cache: ListCacheAge,
     /// Globs (`*`, `?`) of the tools shown; others are hidden and refused.
     pub allow_tools: Option<Vec<String>>,
     /// Globs (`*`, `?`) of the tools hidden and refused.

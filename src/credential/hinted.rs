@@ -32,6 +32,9 @@ impl Credential for Hinted {
     fn unauthorized_hint(&self) -> String {
         self.inner.unauthorized_hint()
     }
+    fn identity(&self) -> Option<String> {
+        self.inner.identity()
+    }
     fn status_hint(&self, status: u16) -> Option<String> {
         self.hints
             .iter()

@@ -69,6 +69,14 @@ pub trait Credential: Send + Sync {
     fn status_hint(&self, _status: u16) -> Option<String> {
         None
     }
+    /// Who the requests are made as, for what the bridge keeps between runs
+    /// for one person (its list cache): `Some` of a text that stays the same
+    /// for one person and differs between people (`""` when the config's
+    /// own values already say who it is, as a client-credentials grant's
+    /// do); `None` when the credential cannot tell, and nothing is kept.
+    fn identity(&self) -> Option<String> {
+        Some(String::new())
+    }
 }
 
 /// Fixed headers and query parameters: a static bearer token, an API key
@@ -103,6 +111,17 @@ impl Credential for Static {
         _challenge: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Retry, CredentialError>> {
         Box::pin(async { Ok(Retry::GiveUp) })
+    }
+    /// The token or key itself names whom the requests are for.
+    fn identity(&self) -> Option<String> {
+        let mut who = String::new();
+        for (name, value) in &self.auth.headers {
+            who.push_str(&format!("{name}: {}\n", String::from_utf8_lossy(value.as_bytes())));
+        }
+        for (name, value) in &self.auth.query {
+            who.push_str(&format!("?{name}={value}\n"));
+        }
+        Some(who)
     }
     fn unauthorized_hint(&self) -> String {
         self.hint.clone().unwrap_or_else(|| {

@@ -51,6 +51,7 @@ const COMMON_KEYS: &[&str] = &[
     "headers",
     "query",
     "timeout",
+    "list_cache",
     "allow_tools",
     "deny_tools",
     "connect",
@@ -217,6 +218,7 @@ impl Setup<'_> {
             store: crate::store::Store::open_default().ok(),
             timeout: self.entry.timeout(),
             tools: ToolFilter::new(self.entry.allow_tools.clone(), self.entry.deny_tools.clone()),
+            list_cache: self.entry.list_cache,
             redactor: self.redactor.clone(),
         })
     }

@@ -2,7 +2,7 @@
 //! prepares (`provider::Setup`) and the remote side is built from.
 
 use super::filter::ToolFilter;
-use crate::config::{Protocol, Transport};
+use crate::config::{ListCacheAge, Protocol, Transport};
 use crate::credential::Credential;
 use crate::redact::Redactor;
 use crate::store::Store;
@@ -29,5 +29,7 @@ pub struct Endpoint {
     pub timeout: Duration,
     /// `allow_tools` / `deny_tools`.
     pub tools: ToolFilter,
+    /// How long the cached handshake and lists may answer a start.
+    pub list_cache: ListCacheAge,
     pub redactor: Redactor,
 }

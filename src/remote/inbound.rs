@@ -18,8 +18,19 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use tokio::sync::{Notify, oneshot};
+
+/// Sees the remote's answers to some requests before any transform does,
+/// and each request's params (the list cache keeps them).
+pub(crate) trait Recorder: Send + Sync {
+    /// Whether it records the answers to `method`.
+    fn keeps(&self, method: &str) -> bool;
+    /// The remote's `response` to a `method` request with `params`.
+    fn record(&self, method: &str, params: &Value, response: &Value);
+    /// The remote the answers come from, once it exists.
+    fn bind(&self, upstream: Weak<dyn Upstream>);
+}
 
 /// Who gets the response to a pending request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,8 +46,11 @@ pub enum Route {
 struct Pending {
     route: Route,
     method: Arc<str>,
-    /// The request, kept when a transform wants its params (read then).
+    /// The request, kept when a transform or the list cache wants its
+    /// params (read then).
     request: Option<Bytes>,
+    /// Whether the list cache records the answer (not one it gave itself).
+    record: bool,
     done: oneshot::Sender<Value>,
 }
 
@@ -54,6 +68,8 @@ pub struct Inbound {
     progress: Mutex<HashMap<jsonrpc::IdKey, Arc<Notify>>>,
     /// Ids of server→client requests the client has not answered yet.
     unanswered: Mutex<Vec<Value>>,
+    /// Keeps the remote's answers to the lists, before any transform.
+    list_cache: OnceLock<Arc<dyn Recorder>>,
 }
 
 impl Inbound {
@@ -66,7 +82,17 @@ impl Inbound {
             late_transforms: OnceLock::new(),
             progress: Mutex::new(HashMap::new()),
             unanswered: Mutex::new(Vec::new()),
+            list_cache: OnceLock::new(),
         }
+    }
+
+    /// Record the remote's answers to the lists in `cache` (once).
+    pub(crate) fn keep_lists_in(&self, cache: Arc<dyn Recorder>) {
+        let _ = self.list_cache.set(cache);
+    }
+
+    fn records(&self, method: &str) -> bool {
+        self.list_cache.get().is_some_and(|c| c.keeps(method))
     }
 
     /// The server's own transforms (its connect links), run first.
@@ -79,6 +105,9 @@ impl Inbound {
     pub fn bind(&self, remote: &Arc<dyn Upstream>) {
         let upstream = Arc::downgrade(remote);
         self.all_transforms().for_each(|t| t.bind(&upstream));
+        if let Some(cache) = self.list_cache.get() {
+            cache.bind(upstream);
+        }
     }
 
     fn all_transforms(&self) -> impl Iterator<Item = &Arc<dyn Transform>> {
@@ -169,7 +198,7 @@ impl Inbound {
     /// wants its params.
     pub fn expect_request(&self, request: &Message, route: Route) -> oneshot::Receiver<Value> {
         let method = request.method_shared().unwrap_or_else(|| Arc::from(""));
-        let keep = self.all_transforms().any(|t| t.wants_params(&method));
+        let keep = self.all_transforms().any(|t| t.wants_params(&method)) || self.records(&method);
         let text = keep.then(|| request.text().clone());
         self.wait_for(request.id(), method, text, route)
     }
@@ -180,6 +209,7 @@ impl Inbound {
             route,
             method,
             request,
+            record: true,
             done,
         };
         self.lock().insert(jsonrpc::id_key(id), pending);
@@ -213,9 +243,15 @@ impl Inbound {
                 let _ = p.done.send(msg);
                 return;
             }
+            let request: Option<Value> = p.request.as_deref().and_then(|t| serde_json::from_slice(t).ok());
+            if p.record
+                && let Some(cache) = self.list_cache.get().filter(|c| c.keeps(&p.method))
+            {
+                let params = request.as_ref().and_then(|r| r.get("params")).cloned();
+                cache.record(&p.method, &params.unwrap_or_else(|| serde_json::json!({})), &msg);
+            }
             if self.all_transforms().next().is_some() {
                 let caps = self.client_caps.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                let request: Option<Value> = p.request.as_deref().and_then(|t| serde_json::from_slice(t).ok());
                 let asked = Asked {
                     method: &p.method,
                     client_caps: caps.as_ref(),
@@ -269,7 +305,7 @@ impl Inbound {
             _ => return Err(text),
         };
         // Asked with no lock held: a transform may take locks of its own.
-        if self.transformed(&method, &text) {
+        if self.transformed(&method, &text) || self.records(&method) {
             return Err(text);
         }
         let mut pending = self.lock();
@@ -302,6 +338,9 @@ impl Inbound {
     pub fn answer_now(&self, request: &Message, route: Route, mut response: Value) -> Option<Value> {
         response["id"] = request.id().clone();
         let mut answered = self.expect_request(request, route);
+        if let Some(p) = self.lock().get_mut(&jsonrpc::id_key(request.id())) {
+            p.record = false;
+        }
         self.dispatch(response);
         answered.try_recv().ok().filter(|v| !v.is_null())
     }

@@ -40,6 +40,36 @@ impl Legacy {
         })
     }
 
+    /// `transport = "auto"` and the remote refused the Streamable HTTP
+    /// `initialize` `msg` with `status`: try the legacy transport instead,
+    /// put in `slot` for every later message. If it fails too, the slot is
+    /// emptied and the first refusal is the error.
+    pub(crate) async fn instead(
+        ex: &Arc<Exchange>,
+        slot: &Mutex<Option<Arc<Legacy>>>,
+        msg: &Message,
+        status: u16,
+        body: String,
+    ) -> Result<(), RemoteError> {
+        tracing::info!(
+            status,
+            "initialize refused over Streamable HTTP; trying the legacy HTTP+SSE transport"
+        );
+        // In place before the send: the answer can arrive on the SSE
+        // stream, and end this request, before the POST returns; the next
+        // request must already go the legacy way.
+        let legacy = Legacy::new(ex.clone());
+        *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(legacy.clone());
+        match legacy.send(msg).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                tracing::debug!("legacy fallback failed: {e}");
+                *slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                Err(RemoteError::Status { status, body })
+            }
+        }
+    }
+
     /// Open the event stream and wait for its `endpoint` event.
     async fn connect(&self) -> Result<Connection, RemoteError> {
         let ex = self.ex.clone();

@@ -32,6 +32,7 @@ pub mod inbound;
 mod input_rounds;
 mod legacy;
 mod legacy_asks;
+pub mod list_cache;
 mod loopback;
 mod modern;
 mod outgoing;
@@ -50,6 +51,7 @@ use crate::message::Message;
 use authorized::Authorized;
 use exchange::Exchange;
 use inbound::{Inbound, Route};
+use list_cache::ListCache;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -68,6 +70,8 @@ pub struct Remote {
     deadlines: deadline::Deadlines,
     /// Held while one of the client's notifications or answers is sent.
     sending: Arc<tokio::sync::Mutex<()>>,
+    /// The handshake and lists kept between runs, for a warm start.
+    lists: Arc<ListCache>,
 }
 
 impl Remote {
@@ -85,6 +89,8 @@ impl Remote {
             endpoint.redactor.clone(),
         )?;
         http.warm();
+        let lists = Arc::new(ListCache::new(&endpoint));
+        inbound.keep_lists_in(lists.clone());
         let ex = Arc::new(Exchange::new(endpoint, http, inbound));
         let (translation, mut late) = Translation::new(ex.clone());
         if !ex.endpoint.tools.is_empty() {
@@ -100,6 +106,7 @@ impl Remote {
             keep_responses: AtomicBool::new(false),
             deadlines: deadline::Deadlines::default(),
             sending: Arc::default(),
+            lists,
         };
         if ex.endpoint.transport == Transport::Sse {
             *remote.legacy.lock().unwrap_or_else(|e| e.into_inner()) = Some(legacy::Legacy::new(ex));
@@ -135,27 +142,13 @@ impl Remote {
         // order it sent them: one at a time.
         let in_order = self.sending.clone().lock_owned().await;
         if method == Some("notifications/initialized") && self.legacy().is_none() {
-            // Not in line: the request behind it (the first `tools/list`)
-            // goes out beside it instead of a round trip later. Servers take
-            // requests once `initialize` is answered (the MCP SDKs do), and
-            // the GET stream opens once the remote has this.
-            let (streamable, ex) = (self.streamable.clone(), self.ex.clone());
-            tokio::spawn(async move {
-                let _in_order = in_order;
-                if let Err(e) = streamable.send(&msg).await {
-                    let server = &ex.endpoint.server;
-                    tracing::warn!(
-                        "{}",
-                        ex.redact(&format!(
-                            "server `{server}`: could not deliver notifications/initialized: {e}"
-                        ))
-                    );
-                }
-                ex.set_client_initialized();
-                streamable.listen();
-            });
+            // After a cached `initialize`, it waits for the real one.
+            let lists = self.lists.clone();
+            self.streamable
+                .initialized_beside(msg, in_order, async move { lists.settled().await });
             return;
         }
+        self.lists.settled().await;
         let result = match self.legacy() {
             Some(legacy) => legacy.send(&msg).await,
             None => self.streamable.send(&msg).await,
@@ -220,7 +213,12 @@ impl Remote {
             return None;
         }
         match self.translation.route(self, msg).await {
-            Ok(Routed::AsIs) => self.relay(msg).await,
+            Ok(Routed::AsIs) => {
+                match list_cache::serve(&self.lists, msg, &self.ex, self.keep_responses.load(Ordering::Relaxed)) {
+                    Some(answer) => answer,
+                    None => self.relay(msg).await,
+                }
+            }
             Ok(Routed::Translated(translated)) => Box::pin(self.relay(&translated)).await,
             Ok(Routed::Answered(answer)) => Some(answer),
             Ok(Routed::Done) => None,
@@ -234,6 +232,8 @@ impl Remote {
 
     /// `request` for a message the remote takes as it is.
     async fn relay(&self, msg: &Message) -> Option<Value> {
+        // Behind a cached `initialize`, the real one goes first.
+        self.lists.settled().await;
         let asking = self.translation.eras.shared.upgrading()
             && matches!(msg.method(), Some("tools/call" | "prompts/get" | "resources/read"));
         if !asking {
@@ -388,23 +388,7 @@ impl Remote {
                     && self.ex.endpoint.transport == Transport::Auto
                     && matches!(status, 400 | 404 | 405) =>
             {
-                tracing::info!(
-                    status,
-                    "initialize refused over Streamable HTTP; trying the legacy HTTP+SSE transport"
-                );
-                // In place before the send: the answer can arrive on the SSE
-                // stream, and end this request, before the POST returns; the
-                // next request must already go the legacy way.
-                let legacy = legacy::Legacy::new(self.ex.clone());
-                *self.legacy.lock().unwrap_or_else(|e| e.into_inner()) = Some(legacy.clone());
-                match Box::pin(legacy.send(msg)).await {
-                    Ok(()) => Ok(()),
-                    Err(e) => {
-                        tracing::debug!("legacy fallback failed: {e}");
-                        *self.legacy.lock().unwrap_or_else(|e| e.into_inner()) = None;
-                        Err(RemoteError::Status { status, body })
-                    }
-                }
+                Box::pin(legacy::Legacy::instead(&self.ex, &self.legacy, msg, status, body)).await
             }
             other => other,
         }

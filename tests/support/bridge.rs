@@ -70,6 +70,12 @@ impl Bridge {
             .tempdir()
             .expect("create temp dir for stderr");
         let stderr_path = dir.path().join("stderr.log");
+        // A data dir of its own (token store, era memory, list cache), unless
+        // the test names one: nothing kept by another test's bridge (or the
+        // person's own) answers this one.
+        if !cmd.as_std().get_envs().any(|(k, _)| k == "MCP_BRIDGE_DATA_DIR") {
+            cmd.env("MCP_BRIDGE_DATA_DIR", dir.path().join("data"));
+        }
         let stderr_file = std::fs::File::create(&stderr_path).expect("create stderr log");
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())

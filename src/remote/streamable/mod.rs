@@ -312,6 +312,36 @@ impl Streamable {
         Ok(())
     }
 
+    /// Send the client's `notifications/initialized` (`msg`) out of line:
+    /// the request behind it (the first `tools/list`) goes out beside it
+    /// instead of a round trip later. Servers take requests once
+    /// `initialize` is answered (the MCP SDKs do). It goes once `ready`
+    /// resolves, holding `in_order` (later notifications wait for it); the
+    /// GET stream opens once the remote has it.
+    pub fn initialized_beside(
+        self: &Arc<Self>,
+        msg: Message,
+        in_order: tokio::sync::OwnedMutexGuard<()>,
+        ready: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            let _in_order = in_order;
+            ready.await;
+            if let Err(e) = me.send(&msg).await {
+                let server = &me.ex.endpoint.server;
+                tracing::warn!(
+                    "{}",
+                    me.ex.redact(&format!(
+                        "server `{server}`: could not deliver notifications/initialized: {e}"
+                    ))
+                );
+            }
+            me.ex.set_client_initialized();
+            me.listen();
+        });
+    }
+
     /// Open (or re-open) the GET stream for server-initiated messages.
     pub fn listen(self: &Arc<Self>) {
         let task = tokio::spawn(listener::run(self.clone()));

@@ -1,0 +1,112 @@
+//! What happens behind an answer from the cache: the real `initialize`
+//! goes out at once (every other request waits for it), and each list
+//! answered from the cache is fetched again; a changed one is kept and the
+//! client told with the matching `list_changed`.
+
+use super::{ListCache, changed_notification, params_of};
+use crate::message::Message;
+use crate::remote::exchange::Exchange;
+use crate::remote::inbound::Route;
+use serde_json::{Value, json};
+use std::sync::{Arc, Weak};
+
+/// Answer `msg` from the cache, if it may, as the remote's answer (to
+/// the client through `ex`'s inbound, and a copy when `keep` or for
+/// `initialize`), and send it to the remote behind the answer. Returns
+/// the copy, when it answered.
+pub(crate) fn serve(cache: &Arc<ListCache>, msg: &Message, ex: &Exchange, keep: bool) -> Option<Option<Value>> {
+    let cached = cache.answer(msg)?;
+    let initialize = msg.method() == Some("initialize");
+    let route = if initialize || keep {
+        Route::ClientAndCopy
+    } else {
+        Route::Client
+    };
+    let copy = ex.inbound.answer_now(msg, route, cached);
+    if initialize {
+        ex.remember_initialize(msg.value());
+        handshake_behind(cache, msg);
+    } else {
+        let inbound = ex.inbound.clone();
+        refresh_behind(cache, msg, move |note| inbound.to_client(note));
+    }
+    Some(copy)
+}
+
+/// `msg` (`initialize`) was answered from the cache: send it to the
+/// remote now, so the session exists, holding every other request
+/// until it is answered.
+fn handshake_behind(cache: &Arc<ListCache>, msg: &Message) {
+    let Ok(held) = cache.handshake.clone().try_write_owned() else {
+        return;
+    };
+    let mut init = msg.value().clone();
+    init["id"] = crate::ids::next_id("initialize");
+    let params = params_of(msg);
+    let me = cache.clone();
+    tokio::spawn(async move {
+        let _held = held;
+        let Some(remote) = me.upstream.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        let told = me.saved().as_ref().and_then(|s| {
+            s.entries
+                .get("initialize")
+                .map(|e| e.result.get("protocolVersion").cloned())
+        });
+        match remote.request_own(init).await {
+            Ok(answer) if answer.get("result").is_some() => {
+                let version = answer["result"].get("protocolVersion").cloned();
+                if told.is_some_and(|t| t != version) {
+                    tracing::warn!(
+                        "server `{}` now answers initialize with another protocol version than the cached answer the client got; it reads this session's answers as that version",
+                        me.server
+                    );
+                }
+                me.keep("initialize", &params, &answer);
+            }
+            Ok(answer) => tracing::warn!(
+                "server `{}` refused initialize behind the cached answer: {}",
+                me.server,
+                answer.get("error").unwrap_or(&serde_json::Value::Null)
+            ),
+            Err(e) => tracing::warn!(
+                "server `{}`: could not open the session behind the cached answer ({e}); each request tries again",
+                me.server
+            ),
+        }
+    });
+}
+
+/// `msg` (a list) was answered from the cache: fetch it again once the
+/// session exists; if it changed, keep it and tell the client with
+/// `notify` (through `to_client`).
+fn refresh_behind(cache: &Arc<ListCache>, msg: &Message, to_client: impl Fn(Value) + Send + 'static) {
+    let Some(method) = msg.method().map(str::to_string) else {
+        return;
+    };
+    let params = params_of(msg);
+    let me = cache.clone();
+    tokio::spawn(async move {
+        me.settled().await;
+        let Some(remote) = me.upstream.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        let request = json!({"jsonrpc": "2.0", "id": crate::ids::next_id("list"), "method": method, "params": params});
+        match remote.request_own(request).await {
+            Ok(answer) if answer.get("result").is_some() => {
+                let changed = me.differs(&method, &answer["result"]);
+                me.keep(&method, &params, &answer);
+                if changed {
+                    tracing::info!(server = %me.server, "{method} changed since it was cached; telling the client");
+                    to_client(json!({"jsonrpc": "2.0", "method": changed_notification(&method)}));
+                }
+            }
+            Ok(answer) => tracing::debug!(server = %me.server, "{method} behind the cached answer: {answer}"),
+            Err(e) => tracing::warn!(
+                "server `{}`: could not fetch {method} behind the cached answer: {e}",
+                me.server
+            ),
+        }
+    });
+}
