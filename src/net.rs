@@ -48,6 +48,49 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
+/// Whether the environment names a proxy for `url` (`HTTP_PROXY` for
+/// `http://`, `HTTPS_PROXY` for `https://`, or `ALL_PROXY`, unless
+/// `NO_PROXY` lists its host); never for this machine. Such a server is
+/// reached through reqwest, which speaks to proxies; the remote side's own
+/// connections go only where no proxy applies.
+pub fn proxied(url: &Url) -> bool {
+    let scheme_vars: &[&str] = match url.scheme() {
+        "https" => &["https_proxy", "HTTPS_PROXY"],
+        _ => &["http_proxy", "HTTP_PROXY"],
+    };
+    let proxy = env_any(scheme_vars).or_else(|| env_any(&["all_proxy", "ALL_PROXY"]));
+    proxied_by(
+        url,
+        proxy.is_some(),
+        &env_any(&["NO_PROXY", "no_proxy"]).unwrap_or_default(),
+    )
+}
+
+/// `proxied` with the environment read: `proxy` names one, `no_proxy` is
+/// the list of hosts that skip it (`*`, names matching themselves and their
+/// subdomains, a leading dot allowed). An entry this does not read (an
+/// address range) skips nothing: reqwest, which reads it, gets the server.
+fn proxied_by(url: &Url, proxy: bool, no_proxy: &str) -> bool {
+    if !proxy || is_loopback(url) {
+        return false;
+    }
+    let host = url
+        .host_str()
+        .unwrap_or("")
+        .trim_matches(['[', ']'])
+        .to_ascii_lowercase();
+    let skipped = no_proxy
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .any(|entry| {
+            let entry = entry.trim_start_matches('.').to_ascii_lowercase();
+            let entry = entry.split(':').next().unwrap_or("");
+            entry == "*" || host == entry || host.ends_with(&format!(".{entry}"))
+        });
+    !skipped
+}
+
 /// The first non-empty value of these environment variables.
 fn env_any(names: &[&str]) -> Option<String> {
     names
@@ -118,6 +161,29 @@ pub fn proxies(builder: ClientBuilder) -> ClientBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_proxy_applies_unless_no_proxy_or_loopback_skips_it() {
+        let url = |u: &str| Url::parse(u).unwrap();
+        let hosted = url("https://mcp.example.com/mcp");
+        assert!(!proxied_by(&hosted, false, ""), "no proxy named");
+        assert!(proxied_by(&hosted, true, ""));
+        assert!(proxied_by(&hosted, true, "other.example, 10.0.0.0/8"));
+        for skip in [
+            "*",
+            "example.com",
+            ".example.com",
+            "mcp.example.com:443",
+            " EXAMPLE.com ",
+        ] {
+            assert!(!proxied_by(&hosted, true, skip), "{skip}");
+        }
+        assert!(proxied_by(&hosted, true, "ample.com"), "a suffix that is not a domain");
+        assert!(
+            !proxied_by(&url("http://127.0.0.1:9/mcp"), true, ""),
+            "never for this machine"
+        );
+    }
 
     #[test]
     fn loopback_hosts() {

@@ -90,6 +90,12 @@ async fn chat_id_lists_this_runs_session_until_the_bridge_ends_it() {
     for _ in 0..2 {
         let mut b = serve(&cfg, "ia", &store_path(&store), &[]);
         b.initialize(json!({})).await;
+        // The second run's `initialize` is answered from the list cache and
+        // sent to the server behind that answer.
+        support::wait_until("the chat's session to be listed", || {
+            emu.chat_sessions(CUSTOMER).contains_key("chat-7")
+        })
+        .await;
         let listed = emu.chat_sessions(CUSTOMER);
         assert!(emu.session_ids().contains(&listed["chat-7"]), "{listed:?}");
         assert!(!first.contains(&listed["chat-7"]), "a new session each run");

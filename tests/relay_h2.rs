@@ -1,6 +1,6 @@
 //! A remote over HTTP/2 with TLS, through the public surface. Hosted
 //! providers sit behind fronts that answer in HTTP/2 when the client offers
-//! it (reqwest does, by ALPN), so the bridge's requests, SSE streams and
+//! it (the bridge does, by ALPN), so the bridge's requests, SSE streams and
 //! many calls in flight share one connection's streams there. The test puts
 //! an HTTP/2-only TLS front on loopback that forwards each request to an
 //! in-process sandbox over HTTP/1.1, streaming the answers back as they come.

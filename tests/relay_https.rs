@@ -1,7 +1,8 @@
 //! A remote over HTTPS, through the public surface. Every hosted provider is
-//! reached this way (reqwest with rustls and the platform's trust store),
-//! unlike the loopback remotes of the other tests, which the bridge speaks
-//! plain HTTP/1.1 to itself. The test makes a certificate authority and a
+//! reached this way (the bridge's own connections with rustls and the
+//! platform's trust store, or reqwest's behind a proxy), unlike the
+//! loopback remotes of the other tests, spoken to in plain HTTP/1.1. The
+//! test makes a certificate authority and a
 //! certificate for `localhost`, puts a TLS front on loopback before an
 //! in-process sandbox, and starts the bridge with `SSL_CERT_FILE` naming the
 //! trust store it should use: the authority's PEM, or another authority's

@@ -1,11 +1,11 @@
 //! The credential step: building a request with the endpoint's headers and
-//! the credential's auth, sending it (the loopback way when the remote is on
-//! this machine, else with reqwest), and replaying it once after a 401 the
+//! the credential's auth, sending it (on the bridge's own connections,
+//! `pool`, when no proxy applies, else with reqwest), and replaying it once after a 401 the
 //! credential can fix (or a 403 asking for more scope).
 
 use super::error::RemoteError;
-use super::loopback;
 use super::outgoing::Outgoing;
+use super::pool;
 use super::reply::Reply as Response;
 use crate::credential::{Auth, Credential, Retry};
 use crate::net::{CONNECT_TIMEOUT, POOL_IDLE, shared_client as general_client};
@@ -16,10 +16,11 @@ use url::Url;
 
 /// How requests reach a remote.
 enum Way {
-    /// The lean way to a remote on this machine (`loopback`); it makes
-    /// reqwest's client itself if a request ever needs it.
-    Loopback(loopback::Loopback),
-    /// reqwest's general client, for a remote elsewhere.
+    /// The bridge's own connections (`pool`), to a remote no proxy
+    /// applies to; it makes reqwest's client itself if a request ever
+    /// needs it (a redirect).
+    Own(pool::Pool),
+    /// reqwest's general client, for a remote behind a proxy.
     General(reqwest::Client),
 }
 
@@ -40,8 +41,8 @@ impl Authorized {
         credential: Arc<dyn Credential>,
         redactor: Redactor,
     ) -> Result<Authorized, RemoteError> {
-        let way = match loopback::Loopback::to(url, CONNECT_TIMEOUT, POOL_IDLE) {
-            Some(lo) => Way::Loopback(lo),
+        let way = match pool::Pool::to(url, CONNECT_TIMEOUT, POOL_IDLE) {
+            Some(own) => Way::Own(own),
             None => Way::General(general_client().map_err(RemoteError::Unreachable)?),
         };
         Ok(Authorized {
@@ -53,8 +54,9 @@ impl Authorized {
     }
 
     /// Get ready for the first requests before they come: open connections
-    /// to the remote (two: the handshake's first request, and the one that
-    /// goes out beside the next), and let the credential fetch or refresh
+    /// to the remote (TCP and TLS; for HTTP/1.1 two: the handshake's first
+    /// request, and the one that goes out beside the next), and let the
+    /// credential fetch or refresh
     /// its token if the one it holds is stale. Nothing waits for it; a
     /// failure here is met again, and reported, by the request that needs
     /// it.
@@ -62,8 +64,8 @@ impl Authorized {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        if let Way::Loopback(lo) = &self.way {
-            lo.warm(2);
+        if let Way::Own(own) = &self.way {
+            own.warm();
         }
         let credential = self.credential.clone();
         runtime.spawn(async move {
@@ -135,15 +137,15 @@ impl Authorized {
         }
     }
 
-    /// Send the request `make` builds: the loopback way when the remote is
-    /// on this machine, else (or to follow a redirect) with reqwest.
+    /// Send the request `make` builds: on the bridge's own connections when
+    /// no proxy applies, else (or to follow a redirect) with reqwest.
     async fn send<'u>(&self, make: impl Fn() -> Outgoing<'u>) -> Result<Response, RemoteError> {
         let req = make();
         req.check().map_err(RemoteError::Unreachable)?;
-        let lo = match &self.way {
-            Way::Loopback(lo) => lo,
+        let own = match &self.way {
+            Way::Own(own) => own,
             // Boxed here and below: these futures are large, and inline
-            // they would grow every request's task, loopback ones too.
+            // they would grow every request's task, the pool's too.
             Way::General(client) => {
                 return Box::pin(req.into_reqwest(client).send())
                     .await
@@ -151,12 +153,12 @@ impl Authorized {
                     .map_err(|e| self.transport_error(e));
             }
         };
-        match lo.send(&req).await {
+        match own.send(&req).await {
             Ok(Some(resp)) => return Ok(resp),
             Ok(None) => {}
             Err(text) => return Err(RemoteError::Unreachable(self.redactor.apply(&text))),
         }
-        let general = lo.general().map_err(RemoteError::Unreachable)?;
+        let general = own.general().map_err(RemoteError::Unreachable)?;
         let req = make()
             .into_reqwest(&general)
             .build()

@@ -33,9 +33,9 @@ mod input_rounds;
 mod legacy;
 mod legacy_asks;
 pub mod list_cache;
-mod loopback;
 mod modern;
 mod outgoing;
+mod pool;
 mod reply;
 mod result_shapes;
 mod streamable;
@@ -192,8 +192,13 @@ impl Remote {
 
     /// End the remote session (DELETE) and stop background streams.
     pub async fn close(&self) {
-        // What the client sent last goes before the end of the session.
-        let _ = tokio::time::timeout(Duration::from_secs(3), self.sending.lock()).await;
+        // The session behind a cached `initialize`, and what the client
+        // sent last, go before the end of the session.
+        let _ = tokio::time::timeout(Duration::from_secs(3), async {
+            self.lists.settled().await;
+            drop(self.sending.lock().await);
+        })
+        .await;
         self.translation.stop_listening();
         if let Some(legacy) = self.legacy() {
             legacy.close();

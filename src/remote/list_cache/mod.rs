@@ -64,8 +64,8 @@ pub(crate) struct ListCache {
     credential: Arc<dyn Credential>,
     /// What the file held at the first look, then as recorded since.
     saved: OnceLock<Mutex<Option<Saved>>>,
-    /// The methods answered from the cache in this run.
-    served: Mutex<Vec<String>>,
+    /// The methods the client has asked for in this run.
+    asked: Mutex<Vec<String>>,
     /// Held while the real `initialize` goes out behind a cached answer.
     handshake: Arc<tokio::sync::RwLock<()>>,
     /// The server's remote, for the fetches behind an answer.
@@ -94,7 +94,7 @@ impl ListCache {
             base,
             credential: ep.credential.clone(),
             saved: OnceLock::new(),
-            served: Mutex::new(Vec::new()),
+            asked: Mutex::new(Vec::new()),
             handshake: Arc::default(),
             upstream: OnceLock::new(),
         }
@@ -145,8 +145,14 @@ impl ListCache {
         if params.get("cursor").is_some() {
             return None;
         }
-        if lock(&self.served).iter().any(|m| m == method) {
-            return None;
+        {
+            // Only the first of each in a run, answered from here or not:
+            // after it, the client asks again because something changed.
+            let mut asked = lock(&self.asked);
+            if asked.iter().any(|m| m == method) {
+                return None;
+            }
+            asked.push(method.to_string());
         }
         let key = self.key()?;
         let entry = {
@@ -165,7 +171,6 @@ impl ListCache {
         if !fresh {
             return None;
         }
-        lock(&self.served).push(method.to_string());
         tracing::debug!(server = %self.server, method, age_ms = age, "answered from the list cache");
         Some(json!({"jsonrpc": "2.0", "id": msg.id(), "result": entry.result}))
     }

@@ -1,5 +1,5 @@
-//! One loopback connection: hyper's HTTP/1.1 client connection, driven by
-//! the task that uses it rather than by a task of its own.
+//! One HTTP/1.1 connection: hyper's client connection, driven by the task
+//! that uses it rather than by a task of its own.
 //!
 //! hyper's connection is a future that does the connection's reading and
 //! writing; usually it is spawned, and each request and each piece of
@@ -11,6 +11,7 @@
 //! hyper's. Once its body has been read whole, the connection goes back to
 //! where it came from ([`Release`]).
 
+use super::stream::Stream;
 use bytes::Bytes;
 use http::Response;
 use http_body::Frame;
@@ -22,7 +23,6 @@ use hyper_util::rt::TokioIo;
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll};
-use tokio::net::TcpStream;
 
 pub type Request = http::Request<Full<Bytes>>;
 
@@ -32,12 +32,12 @@ pub struct Conn {
     /// once it has ended. Boxed: it is large (its buffers' bookkeeping),
     /// and the connection moves from the pool to the request to the body
     /// and back.
-    driver: Option<Box<Connection<TokioIo<TcpStream>, Full<Bytes>>>>,
+    driver: Option<Box<Connection<TokioIo<Stream>, Full<Bytes>>>>,
 }
 
 impl Conn {
     /// A connection over `stream`, before any request.
-    pub async fn open(stream: TcpStream) -> hyper::Result<Conn> {
+    pub async fn open(stream: Stream) -> hyper::Result<Conn> {
         let (sender, driver) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         Ok(Conn {
             sender,
