@@ -34,7 +34,9 @@
 //! per throughput round), `--startups N`, `--big-mib N`, `--big-runs N`,
 //! `--no-mcp-remote`, `--out PATH`, `--markdown PATH`.
 //! `MCP_BRIDGE_BENCH_BIN=/path/to/mcp-bridge` measures another build of the
-//! bridge in place of this one.
+//! bridge in place of this one; `MCP_BRIDGE_BENCH_LOG=FILTER` gives the
+//! children that `RUST_LOG`, and `MCP_BRIDGE_BENCH_KEEP=1` keeps their logs
+//! (the network mode's) for a look.
 //! Everything stays on loopback: the children get a temporary HOME (and
 //! `MCP_REMOTE_CONFIG_DIR`, `MCP_BRIDGE_DATA_DIR`) and no proxy settings.
 
@@ -286,6 +288,10 @@ impl Env {
             .env("NO_PROXY", "127.0.0.1,localhost")
             .env("no_proxy", "127.0.0.1,localhost")
             .current_dir(&self.home);
+        // The children's own log, for a look at one run (the default: none).
+        if let Some(filter) = std::env::var_os("MCP_BRIDGE_BENCH_LOG") {
+            cmd.env("RUST_LOG", filter);
+        }
         if let Some((pem, _)) = &self.ca {
             cmd.env("SSL_CERT_FILE", pem)
                 .env_remove("SSL_CERT_DIR")

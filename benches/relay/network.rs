@@ -128,6 +128,9 @@ pub async fn run(opts: &Opts) -> Res<()> {
         }
     }
     drop(everything);
+    if std::env::var_os("MCP_BRIDGE_BENCH_KEEP").is_some() {
+        eprintln!("network: the children's logs are kept in {}", home.keep().display());
+    }
     report(opts, &results, &load_before)?;
     println!("  total bench time {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
