@@ -427,7 +427,8 @@ fn report(opts: &Opts, results: &[(String, Figures)], load_before: &str) -> Res<
         }
     }
     println!("\nrelay bench, network mode: {header}\n\n{md}");
-    let out = opts.out.with_file_name("bench-relay-network.json");
+    let stem = opts.out.file_stem().and_then(|s| s.to_str()).unwrap_or("bench-relay");
+    let out = opts.out.with_file_name(format!("{stem}-network.json"));
     let json = json!({"bench": "relay --network", "header": header, "rows": json_rows});
     std::fs::write(&out, serde_json::to_string_pretty(&json)? + "\n")?;
     println!("  JSON written to {}", out.display());

@@ -3,6 +3,7 @@
 //! speaks a 2025 revision; a 2026-07-28 server's own `ttlMs` decides for
 //! its lists). `"0"` (or `0`) turns the cache off for the server.
 
+use super::Raw;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -36,12 +37,6 @@ impl ListCacheAge {
 
 impl<'de> Deserialize<'de> for ListCacheAge {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Secs(f64),
-            Text(String),
-        }
         let bad = || {
             serde::de::Error::custom(
                 "list_cache is a duration such as \"12h\", \"7d\" or \"30m\" (a number is seconds), or \"0\" to turn the cache off",

@@ -100,14 +100,17 @@ impl<'de> Deserialize<'de> for Protocol {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeout(pub Duration);
 
+/// A duration as the config writes it: a number of seconds, or text such
+/// as `"30s"` (each key reads the text its own way).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Raw {
+    Secs(f64),
+    Text(String),
+}
+
 impl<'de> Deserialize<'de> for Timeout {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Secs(f64),
-            Text(String),
-        }
         let bad = || {
             serde::de::Error::custom("a timeout is a number of seconds or a string like \"30s\", \"2m\" or \"500ms\"")
         };

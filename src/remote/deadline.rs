@@ -17,10 +17,13 @@
 //! thread to sleep less. The runtime itself keeps no timer for them and
 //! sleeps with no timeout while it waits for the remote or the client.
 
+use super::error::RemoteError;
+use serde_json::Value;
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Instant;
-use tokio::sync::oneshot;
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, oneshot};
 
 #[derive(Default)]
 pub struct Deadlines {
@@ -102,7 +105,51 @@ impl Deadlines {
     }
 }
 
+/// How waiting for one answer ended.
+pub enum Waited {
+    /// The answer came (its copy, when one was asked for).
+    Answered(Option<Value>),
+    /// The request could not be delivered.
+    Undelivered(RemoteError),
+    /// The deadline passed first.
+    Expired,
+}
+
 impl Deadline {
+    /// Wait for `answer` while `deliver` sends the request, until this
+    /// deadline passes; each notification of `progress` moves it `timeout`
+    /// later.
+    pub async fn wait(
+        &mut self,
+        answer: &mut oneshot::Receiver<Value>,
+        deliver: impl Future<Output = Result<(), RemoteError>>,
+        progress: Option<&Notify>,
+        timeout: Duration,
+    ) -> Waited {
+        tokio::pin!(deliver);
+        let mut delivered = false;
+        loop {
+            tokio::select! {
+                resp = &mut *answer => return Waited::Answered(resp.ok()),
+                r = &mut deliver, if !delivered => {
+                    delivered = true;
+                    if let Err(e) = r {
+                        return Waited::Undelivered(e);
+                    }
+                }
+                () = self.expired() => return Waited::Expired,
+                () = async {
+                    match progress {
+                        Some(n) => n.notified().await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    self.reset(tokio::time::Instant::now() + timeout);
+                }
+            }
+        }
+    }
+
     /// Resolves once the deadline has passed.
     pub async fn expired(&mut self) {
         // The sender goes only with its entry, which `reset` replaces (with

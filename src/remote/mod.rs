@@ -49,6 +49,7 @@ use crate::hooks::Upstream;
 use crate::jsonrpc;
 use crate::message::Message;
 use authorized::Authorized;
+use deadline::Waited;
 use exchange::Exchange;
 use inbound::{Inbound, Route};
 use list_cache::ListCache;
@@ -156,11 +157,8 @@ impl Remote {
         drop(in_order);
         if let Err(e) = result {
             let what = method.unwrap_or("response");
-            tracing::warn!(
-                "{}",
-                self.ex
-                    .redact(&format!("server `{}`: could not deliver {what}: {e}", self.server()))
-            );
+            let text = format!("server `{}`: could not deliver {what}: {e}", self.server());
+            tracing::warn!("{}", self.ex.redact(&text));
         }
         if method == Some("notifications/initialized") {
             self.ex.set_client_initialized();
@@ -268,37 +266,13 @@ impl Remote {
         let token = msg.progress_token();
         let progress = token.map(|t| self.ex.inbound.watch_progress(t));
         let mut clock = self.deadlines.at(tokio::time::Instant::now() + timeout);
-        let outcome = {
-            let deliver = self.deliver_request(msg, id, method);
-            tokio::pin!(deliver);
-            let mut delivered = false;
-            loop {
-                tokio::select! {
-                    resp = &mut answer => break Some(resp.ok()),
-                    r = &mut deliver, if !delivered => {
-                        delivered = true;
-                        if let Err(e) = r {
-                            self.fail(id, e);
-                            break Some(None);
-                        }
-                    }
-                    () = clock.expired() => break None,
-                    () = async {
-                        match &progress {
-                            Some(n) => n.notified().await,
-                            None => std::future::pending().await,
-                        }
-                    } => {
-                        clock.reset(tokio::time::Instant::now() + timeout);
-                    }
-                }
-            }
-        };
+        let deliver = self.deliver_request(msg, id, method);
+        let outcome = clock.wait(&mut answer, deliver, progress.as_deref(), timeout).await;
         if let Some(t) = token {
             self.ex.inbound.unwatch_progress(t);
         }
         match outcome {
-            Some(resp) => {
+            Waited::Answered(resp) => {
                 if let Some(r) = &resp
                     && method == "initialize"
                 {
@@ -306,8 +280,12 @@ impl Remote {
                 }
                 resp
             }
-            None if self.translation.asks.parked(id) => None, // its retry answers for it
-            None => {
+            Waited::Undelivered(e) => {
+                self.fail(id, e);
+                None
+            }
+            Waited::Expired if self.translation.asks.parked(id) => None, // its retry answers for it
+            Waited::Expired => {
                 let pending = self.ex.inbound.is_pending(id);
                 self.fail(id, RemoteError::Timeout(timeout));
                 if pending {
