@@ -111,6 +111,12 @@ impl Pool {
         shared.iter().find(|(k, _)| **k == *key).map(|(_, s)| s.clone())
     }
 
+    /// Let go of the HTTP/2 connection to `key` (it failed).
+    pub fn forget_shared(&self, key: &str) {
+        let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        shared.retain(|(k, _)| **k != *key);
+    }
+
     /// Keep a connection just made for later requests to `key` (a second
     /// HTTP/2 one to the same place is let go: one carries them all).
     pub fn put_made(&self, key: Arc<str>, made: Made) {

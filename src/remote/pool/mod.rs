@@ -106,11 +106,19 @@ impl Pool {
         } else {
             key_of(&req.url).into()
         };
+        let mut closed = 0;
         let (status, headers, body): (_, _, super::reply::LoopbackBody) = loop {
             match self.lane(&key, &req.url).await? {
                 (Lane::Shared(mut shared), _) => {
-                    if shared.ready().await.is_err() {
-                        continue; // it closed meanwhile: the pool lets it go
+                    if let Err(e) = shared.ready().await {
+                        // It closed meanwhile: the pool lets it go, and the
+                        // request takes another (a new one, at the latest).
+                        self.idle.forget_shared(&key);
+                        closed += 1;
+                        if closed > 2 {
+                            return Err(sending(&e));
+                        }
+                        continue;
                     }
                     let request = self.for_hyper(req, home, true)?;
                     let response = shared.send_request(request).await.map_err(|e| sending(&e))?;
