@@ -90,6 +90,12 @@ pub trait Transform: Send + Sync {
         false
     }
 
+    /// The remote sent the client a request with id `id`: a request of the
+    /// bridge's own with that id stops waiting, since the client's answers
+    /// to the two could no longer be told apart (and the remote's is
+    /// forwarded to the remote).
+    fn id_taken(&self, _id: &Value) {}
+
     /// The client cancelled its request `id`: an answer held for it is
     /// dropped (a cancelled request gets none).
     fn cancelled(&self, _id: &Value) {}

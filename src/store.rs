@@ -106,17 +106,7 @@ impl Store {
     }
 
     fn file(&self, server: &str, ext: &str) -> PathBuf {
-        let safe: String = server
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        self.dir.join(format!("{safe}.{ext}"))
+        self.dir.join(format!("{}.{ext}", file_stem(server)))
     }
 
     pub fn path_of(&self, server: &str) -> PathBuf {
@@ -140,17 +130,21 @@ impl Store {
         }
     }
 
-    /// Replace the record atomically: write a 0600 temp file, then rename.
+    /// Replace the record atomically: write a new 0600 temp file (a fresh
+    /// name, created exclusively, never through a link), then rename it
+    /// over the old one.
     pub fn save(&self, server: &str, record: &Record) -> io::Result<()> {
         self.ensure_dir()?;
         let path = self.path_of(server);
-        let tmp = self.file(server, &format!("json.tmp{}", std::process::id()));
-        {
-            let mut f = create_private(&tmp)?;
-            f.write_all(&serde_json::to_vec_pretty(record).map_err(io::Error::other)?)?;
-            f.sync_all()?;
+        let text = serde_json::to_vec_pretty(record).map_err(io::Error::other)?;
+        let (tmp, mut f) = create_temp(&self.dir, &file_stem(server))?;
+        let written = f.write_all(&text).and_then(|()| f.sync_all());
+        drop(f);
+        let done = written.and_then(|()| fs::rename(&tmp, &path));
+        if done.is_err() {
+            let _ = fs::remove_file(&tmp);
         }
-        fs::rename(&tmp, &path)
+        done
     }
 
     /// Load, change and save under the lock.
@@ -174,12 +168,11 @@ impl Store {
         self.ensure_dir()?;
         let path = self.file(server, "lock");
         tokio::task::spawn_blocking(move || {
-            let file = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)?;
-            restrict(&path, 0o600)?;
+            let mut opts = OpenOptions::new();
+            opts.create(true).truncate(false).write(true);
+            no_follow(&mut opts, 0o600);
+            let file = opts.open(&path)?;
+            restrict_open(&file, 0o600)?;
             file.lock()?;
             Ok(StoreLock { _file: file })
         })
@@ -188,17 +181,66 @@ impl Store {
     }
 }
 
-fn create_private(path: &Path) -> io::Result<File> {
-    let mut opts = OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
+/// The file name (without extension) for `server`: reversible, so two
+/// servers never share a file. ASCII lower-case letters, digits, `-` and
+/// `_` stand for themselves; every other byte of the name is `%XX` (upper
+/// case hex), upper-case letters too, so names that differ only in case
+/// stay apart on case-insensitive file systems (macOS, Windows).
+pub fn file_stem(server: &str) -> String {
+    let mut stem = String::with_capacity(server.len());
+    for b in server.bytes() {
+        match b {
+            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => stem.push(char::from(b)),
+            _ => stem.push_str(&format!("%{b:02X}")),
+        }
     }
-    let f = opts.open(path)?;
-    restrict(path, 0o600)?;
-    Ok(f)
+    stem
+}
+
+/// A new temp file next to the record, `.<stem>.<random>.tmp`: created
+/// exclusively (`O_EXCL`, so never an existing file or link) with mode
+/// 0600 from the start, and a fresh name on the rare collision.
+fn create_temp(dir: &Path, stem: &str) -> io::Result<(PathBuf, File)> {
+    let mut tries = 0;
+    loop {
+        let name = format!(".{stem}.{}.tmp", uuid::Uuid::new_v4().simple());
+        let path = dir.join(name);
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        no_follow(&mut opts, 0o600);
+        match opts.open(&path) {
+            Ok(f) => {
+                restrict_open(&f, 0o600)?;
+                return Ok((path, f));
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Open with `mode` and never through a symbolic link at the last step
+/// (`O_NOFOLLOW`).
+#[cfg(unix)]
+fn no_follow(opts: &mut OpenOptions, mode: u32) {
+    use std::os::unix::fs::OpenOptionsExt;
+    opts.mode(mode).custom_flags(libc::O_NOFOLLOW);
+}
+
+#[cfg(not(unix))]
+fn no_follow(_opts: &mut OpenOptions, _mode: u32) {}
+
+/// Set an open file's mode (`fchmod`: the file itself, whatever its path
+/// now names).
+#[cfg(unix)]
+fn restrict_open(file: &File, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn restrict_open(_file: &File, _mode: u32) -> io::Result<()> {
+    Ok(())
 }
 
 #[cfg(unix)]
@@ -266,6 +308,69 @@ mod tests {
             .unwrap()
             .unwrap()
             .unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_planted_at_the_temp_path_is_never_written_through() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::at(dir.path().join("tokens"));
+        store.ensure_dir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "precious").unwrap();
+        fs::set_permissions(&victim, fs::Permissions::from_mode(0o644)).unwrap();
+        // The names a temp file had: `<server>.json.tmp<pid>`.
+        let old_tmp = store.dir().join(format!("pd.json.tmp{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &old_tmp).unwrap();
+        let rec = Record {
+            access_token: Some("at-1".into()),
+            ..Default::default()
+        };
+        store.save("pd", &rec).unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(fs::metadata(&victim).unwrap().permissions().mode() & 0o777, 0o644);
+        assert_eq!(store.load("pd").unwrap(), Some(rec));
+        let mode = fs::metadata(store.path_of("pd")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_link_planted_at_the_lock_path_is_not_followed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::at(dir.path().join("tokens"));
+        store.ensure_dir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "x").unwrap();
+        fs::set_permissions(&victim, fs::Permissions::from_mode(0o644)).unwrap();
+        std::os::unix::fs::symlink(&victim, store.dir().join("pd.lock")).unwrap();
+        assert!(store.lock("pd").await.is_err(), "a lock through a link");
+        assert_eq!(fs::metadata(&victim).unwrap().permissions().mode() & 0o777, 0o644);
+    }
+
+    #[test]
+    fn servers_whose_names_differ_only_in_punctuation_or_case_keep_separate_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::at(dir.path());
+        let names = ["a.b", "a_b", "a/b", "a%2Eb", "A_b", "a_B", "é"];
+        for (i, name) in names.iter().enumerate() {
+            let rec = Record {
+                access_token: Some(format!("token-{i}")),
+                ..Default::default()
+            };
+            store.save(name, &rec).unwrap();
+        }
+        for (i, name) in names.iter().enumerate() {
+            let got = store.load(name).unwrap().and_then(|r| r.access_token);
+            assert_eq!(got, Some(format!("token-{i}")), "{name}");
+        }
+        let stems: std::collections::HashSet<String> =
+            names.iter().map(|n| file_stem(n).to_ascii_lowercase()).collect();
+        assert_eq!(stems.len(), names.len(), "distinct even when case is folded");
+        // Names of letters, digits, `-` and `_` keep the file they had.
+        assert_eq!(file_stem("my-server_2"), "my-server_2");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Connect links on a generic server (a stand-in answering like Pipedream's
-//! open-source MCP server): results that merely mention a URL or say
-//! `accountRequired: false` pass untouched; a `connect_link_pattern` finds
-//! a custom link; a client that asked for log messages gets a
+//! open-source MCP server, whose links its `connect_link_pattern` names):
+//! results that merely mention a URL or say `accountRequired: false` pass
+//! untouched; a `connect_link_pattern` finds a custom link, and only what
+//! it names; a client that asked for log messages gets a
 //! `notifications/message`; the elicitation's answer never reaches the remote.
 
 mod support;
@@ -17,6 +18,11 @@ use support::{Bridge, toml_string};
 
 const LINK: &str = "https://pipedream.com/_static/connect.html?token=ctok_0123456789abcdef&connectLink=true&app=slack";
 const CUSTOM: &str = "https://auth.example.com/connect?app=jira&state=s1";
+const HOSTILE: &str = "https://evil.example/_static/connect.html?token=ctok_0123456789abcdef&app=slack";
+const SMUGGLED: &str = "https://pipedream.com/_static/connect.html?token=ctok_1\n2026-01-01T00:00:00Z  INFO forged";
+const PLAIN_HTTP: &str = "http://pipedream.com/_static/connect.html?token=ctok_2&app=slack";
+/// What names the stand-in's links.
+const PATTERN: &str = "connect_link_pattern = \"https://pipedream.com/_static/connect.html?*\"\n";
 
 type Posts = Arc<Mutex<Vec<Value>>>;
 
@@ -26,6 +32,14 @@ fn result_for(tool: &str) -> Value {
         "plain" => text("Posted. See https://example.com/messages/42 and https://pipedream.com/docs".into()),
         "said-no" => json!({"content": [{"type": "text", "text": format!("Go to: {LINK}")}], "accountRequired": false}),
         "custom" => text(format!("Authorize first: {CUSTOM}")),
+        // A remote that is not Pipedream, answering the way Pipedream does.
+        "hostile-field" => json!({"content": [{"type": "text", "text": "Connect an account"}],
+                                  "accountRequired": true, "connectUrl": HOSTILE}),
+        // A link on the pattern's host that smuggles a line break or goes by plain http.
+        "smuggled" => json!({"content": [], "accountRequired": true, "connectUrl": SMUGGLED}),
+        "plain-http" => text(format!("Go to: {PLAIN_HTTP}")),
+        // A tool that did its work and mentions a link (no `accountRequired`).
+        "send_email" => text(format!("Sent. To connect Slack too, go to: {LINK}")),
         _ => text(format!("Go to: {LINK} to connect your account.")),
     }
 }
@@ -65,9 +79,19 @@ fn bridge(url: &str, extra: &str) -> Bridge {
 }
 
 fn bridge_with(url: &str, extra: &str, log: Option<&str>) -> Bridge {
+    bridge_opening(url, extra, log, None)
+}
+
+/// `bridge_with`, opening the browser with `browser` (a script) when given.
+fn bridge_opening(url: &str, extra: &str, log: Option<&str>, browser: Option<&std::path::Path>) -> Bridge {
     let data = tempfile::tempdir().unwrap();
+    let pattern = if extra.contains("connect_link_pattern") || extra.contains("no pattern") {
+        ""
+    } else {
+        PATTERN
+    };
     let (dir, config) = support::write_config(&format!(
-        "[servers.pd]\nurl = {}\ntimeout = 10\n{extra}",
+        "[servers.pd]\nurl = {}\ntimeout = 10\n{pattern}{extra}",
         toml_string(url)
     ));
     let mut cmd = Bridge::command();
@@ -75,6 +99,9 @@ fn bridge_with(url: &str, extra: &str, log: Option<&str>) -> Bridge {
         Some(filter) => cmd.env("RUST_LOG", filter),
         None => cmd.env_remove("RUST_LOG"),
     };
+    if let Some(browser) = browser {
+        cmd.env("MCP_BRIDGE_BROWSER", browser);
+    }
     cmd.env("MCP_BRIDGE_DATA_DIR", data.path())
         .arg("--config")
         .arg(&config)
@@ -120,14 +147,10 @@ async fn a_connect_link_pattern_finds_a_custom_link() {
         r["content"][0]["text"],
         format!("Connect your Jira account to continue:\n{CUSTOM}")
     );
-    // The provider's own recogniser still applies.
+    // A generic server has no provider recogniser: a Pipedream-style link
+    // the pattern does not name is the remote's text.
     let r = call(&mut b, "send").await;
-    assert!(
-        r["content"][0]["text"]
-            .as_str()
-            .unwrap()
-            .starts_with("Connect your Slack account")
-    );
+    assert_eq!(r, result_for("send"));
 }
 
 #[tokio::test]
@@ -187,7 +210,7 @@ async fn the_link_is_logged_in_the_warn_line_only_even_at_trace() {
 async fn an_unanswered_elicitation_ends_at_the_timeout_with_the_notice() {
     let (url, _posts) = start().await;
     let data = tempfile::tempdir().unwrap();
-    let cfg = format!("[servers.pd]\nurl = {}\ntimeout = 2\n", toml_string(&url));
+    let cfg = format!("[servers.pd]\nurl = {}\ntimeout = 2\n{PATTERN}", toml_string(&url));
     let (dir, config) = support::write_config(&cfg);
     let mut cmd = Bridge::command();
     cmd.env_remove("RUST_LOG")
@@ -252,4 +275,75 @@ async fn a_cancelled_held_call_gets_no_answer_and_the_next_one_is_asked_again() 
         r["result"]["content"][0]["text"].as_str().unwrap().contains(LINK),
         "{r}"
     );
+}
+
+/// A browser that writes each URL it is given to a file.
+fn fake_browser() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (script, log) = (dir.path().join("browser.sh"), dir.path().join("opened"));
+    std::fs::write(&script, format!("#!/bin/sh\necho \"$1\" >> '{}'\n", log.display())).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (dir, script, log)
+}
+
+fn tool_calls(posts: &Posts, tool: &str) -> usize {
+    posts
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|m| m["method"] == "tools/call" && m["params"]["name"] == tool)
+        .count()
+}
+
+#[tokio::test]
+async fn a_remote_that_is_not_pipedream_cannot_have_its_link_shown_opened_or_its_call_repeated() {
+    let (url, posts) = start().await;
+    let (_dir, browser, opened) = fake_browser();
+    let extra = "# no pattern\n[servers.pd.connect]\nopen_browser = true\n";
+    let mut b = bridge_opening(&url, extra, None, Some(&browser));
+    b.initialize(json!({"elicitation": {"url": {}}})).await;
+    let r = call(&mut b, "hostile-field").await;
+    assert_eq!(r, result_for("hostile-field"), "a generic server's answer passes as it is");
+    b.expect_silence(Duration::from_millis(500)).await;
+    assert!(!opened.exists(), "opened: {:?}", std::fs::read_to_string(&opened));
+    assert_eq!(tool_calls(&posts, "hostile-field"), 1);
+}
+
+#[tokio::test]
+async fn a_link_the_browser_gate_refuses_is_neither_shown_nor_opened_even_when_the_pattern_matches() {
+    for (tool, pattern) in [("smuggled", "https://pipedream.com/*"), ("plain-http", "http://pipedream.com/*")] {
+        let (url, posts) = start().await;
+        let (_dir, browser, opened) = fake_browser();
+        let extra = format!("connect_link_pattern = \"{pattern}\"\n[servers.pd.connect]\nopen_browser = true\n");
+        let mut b = bridge_opening(&url, &extra, Some("info"), Some(&browser));
+        b.initialize(json!({})).await;
+        let r = call(&mut b, tool).await;
+        assert_eq!(r, result_for(tool), "{tool}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(!opened.exists(), "opened: {:?}", std::fs::read_to_string(&opened));
+        assert_eq!(tool_calls(&posts, tool), 1, "{tool} was sent again");
+        let stderr = b.stderr_text();
+        assert!(stderr.contains("refusing to open `"), "{stderr}");
+        assert!(!stderr.contains("\n2026-01-01T00:00:00Z  INFO forged"), "{stderr}");
+    }
+}
+
+#[tokio::test]
+async fn a_call_whose_answer_does_not_say_it_did_not_run_is_sent_once() {
+    let (url, posts) = start().await;
+    // The default `retry_on_account_required = 1`, and a client that takes
+    // URL elicitations: the person accepting must not run the tool again.
+    let mut b = bridge(&url, "");
+    b.initialize(json!({"elicitation": {"url": {}}})).await;
+    let id = b.next_id();
+    b.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "send_email", "arguments": {}}}))
+        .await;
+    let ask = b.next_other_timeout(Duration::from_secs(5)).await;
+    assert_eq!(ask["method"], "elicitation/create");
+    b.respond(&ask["id"], json!({"action": "accept"})).await;
+    let r = b.wait_response(&id, Duration::from_secs(5)).await;
+    assert!(r["result"]["content"][0]["text"].as_str().unwrap().contains(LINK), "{r}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(tool_calls(&posts, "send_email"), 1, "the email was sent twice");
 }

@@ -110,6 +110,7 @@ impl OAuth {
         };
         let d = discovery::discover(self.http(), &self.settings, challenge.as_deref()).await?;
         discovery::require_s256(&d)?;
+        self.check_endpoints(&d)?;
         let challenge_scope = challenge
             .as_deref()
             .and_then(|c| discovery::parse_challenge(&self.settings, c).scope);
@@ -120,7 +121,9 @@ impl OAuth {
         let listener = self.listen(&rec).await?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let redirect_uri = format!("http://127.0.0.1:{port}/callback");
-        let mut mgr = AuthorizationManager::new(d.resource.as_str())
+        // Registration through the sign-in's own client: no redirect followed.
+        let http = std::sync::Arc::new(crate::net::NoRedirects(self.http().clone()));
+        let mut mgr = AuthorizationManager::new_with_oauth_http_client(d.resource.as_str(), http)
             .await
             .map_err(|e| self.auth_error(e))?;
         mgr.set_metadata(d.metadata.clone());
@@ -189,6 +192,37 @@ impl OAuth {
             opened,
             done: Some(rx),
         })
+    }
+
+    /// The authorization server's endpoints take the client's secret and
+    /// the person's code: https only (or http to this machine), unless
+    /// `allow_http = true`; the sign-in page, which the browser is sent
+    /// to, must pass its gate whatever `allow_http` says.
+    fn check_endpoints(&self, d: &Discovered) -> Result<(), String> {
+        let m = &d.metadata;
+        crate::browser::check(&m.authorization_endpoint).map_err(|e| {
+            format!(
+                "the authorization server's `authorization_endpoint` cannot be the sign-in page ({e}); check `url` of [servers.{}]",
+                self.name()
+            )
+        })?;
+        let endpoints = [
+            ("token_endpoint", Some(&m.token_endpoint)),
+            ("registration_endpoint", m.registration_endpoint.as_ref()),
+        ];
+        for (name, endpoint) in endpoints {
+            let Some(Ok(url)) = endpoint.map(|e| url::Url::parse(e)) else {
+                continue;
+            };
+            crate::net::require_https(&url, self.settings.allow_http).map_err(|e| {
+                format!(
+                    "the authorization server's `{name}` {e}; it is refused (set `allow_http = true` in [servers.{}] \
+                     only if that network is trusted)",
+                    self.name()
+                )
+            })?;
+        }
+        Ok(())
     }
 
     pub(super) fn auth_error(&self, e: AuthError) -> String {

@@ -229,7 +229,7 @@ impl OAuth {
 pub fn store_tokens(rec: &mut Record, t: &Tokens, asked: &[String], keep: Option<String>) {
     rec.access_token = Some(t.access_token.clone());
     rec.refresh_token = t.refresh_token.clone().or(keep);
-    rec.expires_at = t.expires_in.map(|s| now() + s);
+    rec.expires_at = t.expires_in.map(|s| now().saturating_add(s));
     rec.scope = t.scope.clone().or_else(|| (!asked.is_empty()).then(|| asked.join(" ")));
     let mut o = record::oauth(rec);
     o.lifetime = t.expires_in;

@@ -67,6 +67,9 @@ pub struct Settings {
     pub callback_port: Option<u16>,
     /// Overrides the RFC 8707 resource indicator.
     pub resource: Option<String>,
+    /// `allow_http = true`: the authorization server's endpoints may be
+    /// plain http to another machine.
+    pub allow_http: bool,
     pub redactor: Redactor,
 }
 
@@ -242,12 +245,17 @@ impl OAuth {
 const SIGN_IN_POLL: Duration = Duration::from_millis(400);
 
 /// How long a sign-in waits for the browser: `$MCP_BRIDGE_LOGIN_TIMEOUT`
-/// seconds, else `default`.
+/// seconds (1ms to 24h), else `default`.
 pub fn login_timeout(default: Duration) -> Duration {
-    std::env::var(LOGIN_TIMEOUT_ENV)
-        .ok()
-        .and_then(|s| s.trim().parse::<f64>().ok())
-        .filter(|s| *s > 0.0 && s.is_finite())
-        .map(Duration::from_secs_f64)
-        .unwrap_or(default)
+    let Ok(text) = std::env::var(LOGIN_TIMEOUT_ENV) else {
+        return default;
+    };
+    let parsed = text.trim().parse::<f64>().ok().and_then(crate::config::duration_from_secs);
+    parsed.unwrap_or_else(|| {
+        tracing::warn!(
+            "ignoring ${LOGIN_TIMEOUT_ENV}: not a number of seconds from 0.001 to 86400; waiting {}s",
+            default.as_secs()
+        );
+        default
+    })
 }

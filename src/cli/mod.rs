@@ -110,8 +110,8 @@ pub enum Command {
         #[arg(long, env = "MCP_BRIDGE_SANDBOX_TOKEN", hide_env_values = true)]
         token: Option<String>,
         /// Expire sessions idle this many seconds.
-        #[arg(long, value_name = "SECS")]
-        session_ttl: Option<f64>,
+        #[arg(long, value_name = "SECS", value_parser = secs)]
+        session_ttl: Option<std::time::Duration>,
         /// Emulate a hosted provider instead (pipedream, zapier, integration-app, pipe2, oauth) and
         /// print a config entry that reaches it.
         #[arg(long, value_name = "NAME")]
@@ -161,6 +161,15 @@ pub enum ConfigAction {
         /// Check only this server (or the servers of this bundle).
         name: Option<String>,
     },
+}
+
+/// `--session-ttl`: seconds, 1ms to 24h.
+fn secs(text: &str) -> Result<Duration, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .and_then(crate::config::duration_from_secs)
+        .ok_or_else(|| "a number of seconds from 0.001 to 86400".to_string())
 }
 
 pub fn main() -> ExitCode {

@@ -83,11 +83,11 @@ pub async fn prepare_server(
     Ok((name.to_string(), prepared))
 }
 
-pub async fn sandbox(port: u16, token: Option<String>, session_ttl: Option<f64>) -> Result<(), CliError> {
+pub async fn sandbox(port: u16, token: Option<String>, session_ttl: Option<Duration>) -> Result<(), CliError> {
     let sandbox = Sandbox::start(SandboxOptions {
         port,
         token,
-        session_ttl: session_ttl.map(Duration::from_secs_f64),
+        session_ttl,
     })
     .await
     .map_err(|e| CliError::Failed(format!("cannot start the sandbox on 127.0.0.1:{port}: {e}")))?;

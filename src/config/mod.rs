@@ -60,9 +60,23 @@ pub enum Transport {
     Sse,
 }
 
-/// A timeout: seconds as a number, or a string such as `"30s"`, `"2m"`, `"500ms"`.
+/// A timeout: seconds as a number, or a string such as `"30s"`, `"2m"`, `"500ms"`,
+/// from [`SHORTEST`] to [`LONGEST`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeout(pub Duration);
+
+/// The shortest duration a config or environment value may give.
+pub const SHORTEST: Duration = Duration::from_millis(1);
+/// The longest: a day. Beyond it a request is not bounded in any sense a
+/// person notices, and a clock plus it could no longer be represented.
+pub const LONGEST: Duration = Duration::from_secs(24 * 3600);
+
+/// `secs` seconds as a duration, if it is a number from [`SHORTEST`] to
+/// [`LONGEST`] (not NaN, not infinite, not so large it cannot be held).
+pub fn duration_from_secs(secs: f64) -> Option<Duration> {
+    let d = Duration::try_from_secs_f64(secs).ok()?;
+    (SHORTEST..=LONGEST).contains(&d).then_some(d)
+}
 
 impl<'de> Deserialize<'de> for Timeout {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -73,13 +87,15 @@ impl<'de> Deserialize<'de> for Timeout {
             Text(String),
         }
         let bad = || {
-            serde::de::Error::custom("a timeout is a number of seconds or a string like \"30s\", \"2m\" or \"500ms\"")
+            serde::de::Error::custom(
+                "a timeout is a number of seconds or a string like \"30s\", \"2m\" or \"500ms\", from 1ms to 24h",
+            )
         };
-        match Raw::deserialize(d)? {
-            Raw::Secs(s) if s > 0.0 && s.is_finite() => Ok(Timeout(Duration::from_secs_f64(s))),
-            Raw::Secs(_) => Err(bad()),
-            Raw::Text(t) => parse_duration(&t).map(Timeout).ok_or_else(bad),
-        }
+        let parsed = match Raw::deserialize(d)? {
+            Raw::Secs(s) => duration_from_secs(s),
+            Raw::Text(t) => parse_duration(&t),
+        };
+        parsed.map(Timeout).ok_or_else(bad)
     }
 }
 
@@ -95,7 +111,7 @@ fn parse_duration(t: &str) -> Option<Duration> {
         "h" => n * 3600.0,
         _ => return None,
     };
-    (secs > 0.0).then(|| Duration::from_secs_f64(secs))
+    duration_from_secs(secs)
 }
 
 /// One `[servers.<name>]` table. Keys that a provider does not use are
@@ -126,6 +142,10 @@ pub struct ServerEntry {
     pub connect: ConnectSettings,
     /// A glob (`*`) of the connect links this server sends.
     pub connect_link_pattern: Option<String>,
+    /// Let `url`, `base_url`, `api_base`, `token_url` and the OAuth
+    /// endpoints be plain `http://` to another machine (a trusted network):
+    /// without it only `https://`, or `http://` to this machine, is taken.
+    pub allow_http: Option<bool>,
 
     // ---- OAuth and client credentials ----
     pub scopes: Option<Vec<String>>,

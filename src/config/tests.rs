@@ -75,3 +75,18 @@ fn durations() {
     assert_eq!(parse_duration("3d"), None);
     assert_eq!(parse_duration("0s"), None);
 }
+
+#[test]
+fn a_huge_or_tiny_timeout_is_a_config_error_not_a_panic() {
+    for bad in ["1e30", "1e19", "90000", "1e-12", "-1", "nan", "inf"] {
+        let err = Config::parse(&format!("[servers.a]\ntimeout = {bad}\n"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2") && err.contains("from 1ms to 24h"), "{bad}: {err}");
+    }
+    for bad in ["99999999999999999999h", "1e400s", "25h", "0.0000001ms"] {
+        assert_eq!(parse_duration(bad), None, "{bad}");
+    }
+    assert_eq!(parse_duration("24h"), Some(LONGEST));
+    assert_eq!(duration_from_secs(f64::MAX), None);
+}

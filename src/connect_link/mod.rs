@@ -25,7 +25,9 @@ mod follow;
 mod recognise;
 mod surface;
 
-pub use recognise::{account_required, field_url, glob, holders, pattern_recogniser, query_param, text_urls};
+pub use recognise::{
+    account_required, field_url, glob, holders, on_hosts, pattern_recogniser, query_param, text_urls,
+};
 pub use surface::{META_KEY, decorate, lead};
 
 use crate::client::Outbox;
@@ -131,11 +133,23 @@ pub fn for_server(
         Some(p) => Some(pattern_recogniser(p.to_string())),
         None => None,
     };
-    let recognise: Recogniser = match (pattern, provider) {
+    let found: Recogniser = match (pattern, provider) {
         (Some(a), Some(b)) => Arc::new(move |r: &Value| a(r).or_else(|| b(r))),
         (Some(a), None) | (None, Some(a)) => a,
         (None, None) => Arc::new(|_: &Value| None),
     };
+    // Whatever finds it, a link is one the browser gate would open: it is
+    // shown as the thing to click, and may be opened.
+    let server = name.to_string();
+    let recognise: Recogniser = Arc::new(move |r: &Value| {
+        found(r).filter(|link| match crate::browser::check(&link.url) {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(server, "a connect link in the answer is not shown as one: {e}");
+                false
+            }
+        })
+    });
     let store = crate::store::Store::open_default().ok();
     Ok(Arc::new(ConnectLinks::new(
         name,
@@ -201,6 +215,14 @@ impl Transform for ConnectLinks {
         }
     }
 
+    fn id_taken(&self, id: &Value) {
+        if let Some(id) = id.as_str()
+            && self.0.asked().remove(id).is_some()
+        {
+            tracing::warn!(server = %self.0.server, "the remote sent a request under the id of the bridge's own elicitation; that elicitation is dropped");
+        }
+    }
+
     fn cancelled(&self, id: &Value) {
         if let Some(n) = self.0.held().get(&crate::jsonrpc::id_key(id)) {
             n.notify_one();
@@ -261,7 +283,7 @@ impl Transform for ConnectLinks {
             out: out.clone(),
         };
         let upstream = inner.upstream.get().and_then(Weak::upgrade);
-        match upstream.filter(|_| follow::worth_holding(inner, &call, &link)) {
+        match upstream.filter(|_| follow::worth_holding(inner, &call, response, &link)) {
             Some(upstream) => {
                 let held = std::mem::take(response);
                 follow::hold(inner.clone(), upstream, call, held, link);

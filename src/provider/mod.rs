@@ -20,7 +20,7 @@ pub use setup::{OAUTH_KEYS, Prepared, Setup};
 
 use crate::auth::{Gate, OAuth, OAuthCredential};
 use crate::config::{ConfigError, closest};
-use crate::connect_link::{ConnectLink, Recogniser};
+use crate::connect_link::ConnectLink;
 use crate::store::Store;
 use futures::future::BoxFuture;
 use serde_json::Value;
@@ -34,8 +34,11 @@ struct Provider {
     /// Its own keys (besides the common ones): a key of its elsewhere is
     /// traced back to it.
     keys: &'static [&'static str],
-    /// Its connect-link recogniser (next to its code).
+    /// Its connect-link recogniser (next to its code), and the domains its
+    /// links are on (besides the server's own origin, where an emulator
+    /// or a self-hosted server serves them).
     recognise: Option<fn(&Value) -> Option<ConnectLink>>,
+    link_domains: &'static [&'static str],
     /// It gets its credential its own way (client credentials, a token the
     /// product team signs, a local token): `auth = "oauth"` does not apply.
     own_credentials: bool,
@@ -50,13 +53,14 @@ enum Prepare {
 /// The provider table: every provider, one line each.
 #[rustfmt::skip]
 const PROVIDERS: &[Provider] = &[
-    // A generic server may be Pipedream's open-source MCP server.
-    Provider { name: "generic", prepare: Prepare::Ready(generic::prepare), keys: &[], recognise: Some(pipedream::recognise), own_credentials: false },
-    Provider { name: "sandbox", prepare: Prepare::Started(sandbox::prepare), keys: &[], recognise: Some(pipedream::recognise), own_credentials: true },
-    Provider { name: "pipedream", prepare: Prepare::Ready(pipedream::prepare), keys: pipedream::KEYS, recognise: Some(pipedream::recognise), own_credentials: true },
-    Provider { name: "zapier", prepare: Prepare::Ready(zapier::prepare), keys: zapier::KEYS, recognise: Some(zapier::recognise), own_credentials: false },
-    Provider { name: "integration-app", prepare: Prepare::Ready(integration_app::prepare), keys: integration_app::KEYS, recognise: Some(integration_app::recognise), own_credentials: false },
-    Provider { name: "pipe2", prepare: Prepare::Ready(pipe2::prepare), keys: pipe2::KEYS, recognise: None, own_credentials: false },
+    // A generic server (Pipedream's open-source MCP server among them) finds
+    // links only through its `connect_link_pattern`.
+    Provider { name: "generic", prepare: Prepare::Ready(generic::prepare), keys: &[], recognise: None, link_domains: &[], own_credentials: false },
+    Provider { name: "sandbox", prepare: Prepare::Started(sandbox::prepare), keys: &[], recognise: None, link_domains: &[], own_credentials: true },
+    Provider { name: "pipedream", prepare: Prepare::Ready(pipedream::prepare), keys: pipedream::KEYS, recognise: Some(pipedream::recognise), link_domains: &["pipedream.com"], own_credentials: true },
+    Provider { name: "zapier", prepare: Prepare::Ready(zapier::prepare), keys: zapier::KEYS, recognise: Some(zapier::recognise), link_domains: &["zapier.com"], own_credentials: false },
+    Provider { name: "integration-app", prepare: Prepare::Ready(integration_app::prepare), keys: integration_app::KEYS, recognise: Some(integration_app::recognise), link_domains: &["integration.app", "getmembrane.com"], own_credentials: false },
+    Provider { name: "pipe2", prepare: Prepare::Ready(pipe2::prepare), keys: pipe2::KEYS, recognise: None, link_domains: &[], own_credentials: false },
 ];
 
 /// Every provider name `provider = "…"` accepts.
@@ -108,7 +112,9 @@ pub async fn prepare(setup: Setup<'_>) -> Result<Prepared, ConfigError> {
         Prepare::Ready(prepare) => prepare(&setup)?,
         Prepare::Started(prepare) => prepare(&setup).await?,
     };
-    let recognise = provider.recognise.map(|r| -> Recogniser { Arc::new(r) });
+    let recognise = provider.recognise.map(|r| {
+        crate::connect_link::on_hosts(r, provider.link_domains, prepared.endpoint.url.origin())
+    });
     let links = crate::connect_link::for_server(setup.name, setup.entry, recognise)
         .map_err(|e| setup.error("connect_link_pattern", e))?;
     prepared.transforms.push(links);

@@ -186,7 +186,7 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
         ("error_redirect_uri", &e.error_redirect_uri, "x-pd-error-redirect-uri"),
     ] {
         if let Some(v) = value {
-            header_urls.push((key, header, setup.url_at(key, Some(v), None)?));
+            header_urls.push((key, header, setup.any_url_at(key, Some(v), None)?));
         }
     }
 

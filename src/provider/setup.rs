@@ -54,6 +54,7 @@ const COMMON_KEYS: &[&str] = &[
     "deny_tools",
     "connect",
     "connect_link_pattern",
+    "allow_http",
 ];
 
 /// What a provider file gets to build its endpoint from.
@@ -126,8 +127,31 @@ impl Setup<'_> {
         self.url_at("url", self.entry.url.as_ref(), default)
     }
 
-    /// An http(s) URL from `key`, else `default`.
+    /// An http(s) URL the bridge sends requests to, from `key`, else
+    /// `default`: `https://`, or `http://` to this machine, unless the
+    /// entry says `allow_http = true`.
     pub fn url_at(&self, key: &str, value: Option<&ConfigValue>, default: Option<&str>) -> Result<Url, ConfigError> {
+        let url = self.any_url_at(key, value, default)?;
+        crate::net::require_https(&url, self.entry.allow_http == Some(true)).map_err(|e| {
+            self.error(
+                key,
+                format!(
+                    "`{key}` {e}; use https://, or set `allow_http = true` in [servers.{}] if that network is trusted",
+                    self.name
+                ),
+            )
+        })?;
+        Ok(url)
+    }
+
+    /// An http(s) URL from `key`, else `default`, whichever its scheme (a
+    /// URL the bridge only passes on, such as a webhook).
+    pub fn any_url_at(
+        &self,
+        key: &str,
+        value: Option<&ConfigValue>,
+        default: Option<&str>,
+    ) -> Result<Url, ConfigError> {
         let text = match (value, default) {
             (Some(v), _) => self.plain(key, v)?,
             (None, Some(d)) => d.to_string(),
@@ -352,6 +376,7 @@ impl Setup<'_> {
             client_secret,
             callback_port: entry.callback_port,
             resource: entry.resource.clone(),
+            allow_http: entry.allow_http == Some(true),
             redactor: endpoint.redactor.clone(),
         })
     }

@@ -84,12 +84,10 @@ impl Inbound {
         self.transforms.iter().chain(self.late_transform.get())
     }
 
-    /// The client answered a request the bridge sent it: to the transform
-    /// waiting for it.
-    pub fn answered_own(&self, answer: &Value) {
-        if !self.all_transforms().any(|t| t.answered(answer)) {
-            tracing::debug!("the client answered a request of the bridge's that nothing waits for");
-        }
+    /// The client's answer `answer` to a request the remote did not send:
+    /// to the transform waiting for it, if one is (true then).
+    pub fn answered_own(&self, answer: &Value) -> bool {
+        self.all_transforms().any(|t| t.answered(answer))
     }
 
     /// The client cancelled its request `id`.
@@ -138,12 +136,13 @@ impl Inbound {
         }
     }
 
-    /// The client answered the server's request `id`.
-    pub fn answered(&self, id: &Value) {
-        self.unanswered
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|u| u != id);
+    /// The client answered `id`: true when it is a request of the server's
+    /// the client had not answered yet (the answer is the remote's).
+    pub fn answered(&self, id: &Value) -> bool {
+        let mut unanswered = self.unanswered.lock().unwrap_or_else(|e| e.into_inner());
+        let before = unanswered.len();
+        unanswered.retain(|u| u != id);
+        unanswered.len() != before
     }
 
     /// The server's requests the client never answered (taken, so each is
@@ -240,6 +239,7 @@ impl Inbound {
                 self.saw_progress(&msg);
             }
             if let Some(id) = msg.get("id").filter(|id| !id.is_null()) {
+                self.all_transforms().for_each(|t| t.id_taken(id));
                 self.unanswered
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())

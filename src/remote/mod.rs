@@ -245,13 +245,14 @@ impl Remote {
     /// is no request to answer.
     pub async fn send(&self, msg: Message) {
         let method = msg.method();
-        if method.is_none() {
-            self.ctx.inbound.answered(msg.id());
-        }
-        // The client answering a request the bridge itself sent (e.g. a
-        // connect-link elicitation) is not for the remote.
-        if method.is_none() && crate::ids::is_own(msg.id()) {
-            self.ctx.inbound.answered_own(msg.value());
+        // An answer to a request the remote sent always goes to the remote.
+        // Otherwise one to a request of the bridge's own (a connect-link
+        // elicitation) goes to whatever waits for it, and a late one (its
+        // wait ended) is dropped: neither is for the remote.
+        if method.is_none()
+            && !self.ctx.inbound.answered(msg.id())
+            && (self.ctx.inbound.answered_own(msg.value()) || crate::ids::is_own(msg.id()))
+        {
             return;
         }
         let result = match self.legacy() {

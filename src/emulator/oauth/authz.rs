@@ -134,7 +134,7 @@ fn issue(emu: &Emu, grant: Grant, refresh: Option<String>) -> Response {
         random("at")
     };
     let mut g = grant.clone();
-    g.expires_at = now() + emu.opts.access_ttl;
+    g.expires_at = now().saturating_add(emu.opts.access_ttl);
     let mut st = emu.st();
     st.access.insert(access.clone(), g);
     let refresh = refresh.unwrap_or_else(|| random("rt"));

@@ -1,0 +1,65 @@
+//! Numbers from a config, the environment or a remote that no clock can
+//! hold: a config error (or the default, with a warning) instead of a
+//! panic, and saturating arithmetic for a token's lifetime.
+
+mod cli_support;
+mod oauth_support;
+mod support;
+
+use cli_support::Home;
+use mcp_bridge::emulator::oauth::{OAuthEmulator, OAuthOptions};
+use serde_json::json;
+use support::Bridge;
+
+#[test]
+fn a_timeout_of_1e30_is_a_config_error_in_check_not_a_panic() {
+    let home = Home::new();
+    for value in ["1e30", "1e19", "\"99999999999999999999h\""] {
+        let p = home.file("c.toml", &format!("[servers.s]\nurl = \"http://127.0.0.1:9/mcp\"\ntimeout = {value}\n"));
+        let r = home.run(&["--config", p.to_str().unwrap(), "config", "check"]);
+        assert_eq!(r.code, 2, "{value}: {}", r.all());
+        assert!(r.err.contains("timeout") && r.err.contains("from 1ms to 24h"), "{value}: {}", r.all());
+        assert!(!r.err.contains("panicked"), "{}", r.all());
+    }
+}
+
+#[tokio::test]
+async fn a_timeout_of_1e30_is_answered_as_the_config_error_by_serve() {
+    let mut b = Bridge::serve("[servers.s]\nurl = \"http://127.0.0.1:9/mcp\"\ntimeout = 1e30\n", "s");
+    let r = b
+        .request("initialize", json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}))
+        .await;
+    let message = r["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("timeout") && message.contains("24h"), "{r}");
+    let r = b.request("ping", json!({})).await;
+    assert!(r["error"]["message"].as_str().unwrap_or_default().contains("timeout"), "{r}");
+}
+
+#[tokio::test]
+async fn a_login_timeout_of_1e30_in_the_environment_is_ignored_not_a_panic() {
+    let emu = OAuthEmulator::start(OAuthOptions::default()).await.unwrap();
+    let env = oauth_support::Env::new(&emu.url(), "");
+    let (ok, _, stderr) = oauth_support::login_with(&env, true, &[("MCP_BRIDGE_LOGIN_TIMEOUT", "1e30")]).await;
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("ignoring $MCP_BRIDGE_LOGIN_TIMEOUT"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_token_that_expires_in_u64_max_seconds_does_not_wrap_into_the_past() {
+    let emu = OAuthEmulator::start(OAuthOptions {
+        access_ttl: u64::MAX,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let env = oauth_support::Env::new(&emu.url(), "");
+    let (ok, _, stderr) = oauth_support::login(&env, true).await;
+    assert!(ok, "{stderr}");
+    assert_eq!(env.record().expires_at, Some(u64::MAX), "saturated, not wrapped");
+    // The stored token is used as it is: no refresh for a wrapped expiry.
+    let mut b = env.serve();
+    oauth_support::handshake(&mut b).await;
+    let r = oauth_support::echo(&mut b, "hi").await;
+    assert_eq!(oauth_support::text_of(&r), "hi", "{r}");
+    assert_eq!(emu.count("/token", Some(("grant_type", "refresh_token"))), 0);
+}

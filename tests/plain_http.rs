@@ -1,0 +1,66 @@
+//! Plain http only to this machine: a bearer, Pipedream's `api_base` or an
+//! authorization server's token endpoint on another machine over `http://`
+//! is refused (a config error naming the key and the fix in `check`,
+//! `doctor` and `serve`), unless the entry says `allow_http = true`.
+
+mod cli_support;
+mod hostile_oauth;
+mod oauth_support;
+mod support;
+
+use cli_support::Home;
+use serde_json::json;
+use support::Bridge;
+
+const LAN_BEARER: &str = "[servers.lan]\nurl = \"http://192.168.1.20/mcp\"\nbearer = \"lan-bearer-0c1d\"\n";
+const PD_HTTP_API: &str = "[servers.pd]\nprovider = \"pipedream\"\nclient_id = \"i\"\nclient_secret = \"pd-secret-9e8f\"\n\
+     project_id = \"proj_x\"\nenvironment = \"development\"\nexternal_user_id = \"u\"\napi_base = \"http://10.0.0.5\"\n";
+
+#[test]
+fn a_bearer_for_another_machine_over_plain_http_is_a_config_error_in_check_and_doctor() {
+    let home = Home::new();
+    for (config, key) in [(LAN_BEARER, "url"), (PD_HTTP_API, "api_base")] {
+        let p = home.file("c.toml", config);
+        for cmd in [&["config", "check"][..], &["doctor"][..]] {
+            let mut args = vec!["--config", p.to_str().unwrap()];
+            args.extend_from_slice(cmd);
+            let r = home.run(&args);
+            assert_ne!(r.code, 0, "{cmd:?} {key}: {}", r.all());
+            let all = r.all();
+            assert!(all.contains(&format!(".{key}")) && all.contains("allow_http = true"), "{cmd:?}: {all}");
+            assert!(!all.contains("lan-bearer-0c1d") && !all.contains("pd-secret-9e8f"), "{all}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn serve_answers_every_request_with_the_plain_http_error() {
+    let mut b = Bridge::serve(LAN_BEARER, "lan");
+    let r = b
+        .request("initialize", json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}))
+        .await;
+    let message = r["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("plain http://") && message.contains("allow_http = true"), "{r}");
+}
+
+#[test]
+fn allow_http_or_this_machine_lets_plain_http_through() {
+    let home = Home::new();
+    let trusted = format!("{LAN_BEARER}allow_http = true\n");
+    let local = "[servers.local]\nurl = \"http://127.0.0.1:9/mcp\"\nbearer = \"b\"\n";
+    for config in [trusted.as_str(), local] {
+        let p = home.file("c.toml", config);
+        let r = home.run(&["--config", p.to_str().unwrap(), "config", "check"]);
+        assert_eq!(r.code, 0, "{config}: {}", r.all());
+    }
+}
+
+#[tokio::test]
+async fn a_token_endpoint_on_another_machine_over_plain_http_never_gets_the_client_secret() {
+    let url = hostile_oauth::start(hostile_oauth::set("token_endpoint", "http://192.0.2.7/token")).await;
+    let env = oauth_support::Env::new(&url, "client_id = \"pre\"\nclient_secret = \"pre-secret-5a5a\"\n");
+    let (ok, _, stderr) = oauth_support::login(&env, false).await;
+    assert!(!ok, "{stderr}");
+    assert!(stderr.contains("token_endpoint") && stderr.contains("plain http://"), "{stderr}");
+    assert!(env.opens().is_empty());
+}

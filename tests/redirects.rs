@@ -1,0 +1,175 @@
+//! Redirects never carry a secret to another origin: a token endpoint's
+//! redirect is not followed (its body holds `client_secret`), nor an OAuth
+//! registration's, and an MCP request follows only a redirect within its
+//! origin (it carries the configured secret headers and `?api_key=`), with
+//! no `Referer` ever.
+
+mod hostile_oauth;
+mod oauth_support;
+mod support;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use support::{Bridge, toml_string};
+
+/// One request a server got: method, path and query, headers, body.
+type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
+
+fn headers_text(h: &HeaderMap) -> String {
+    h.iter()
+        .map(|(k, v)| format!("{k}: {}\n", v.to_str().unwrap_or("?")))
+        .collect()
+}
+
+/// A server that records everything and answers like a small MCP server.
+async fn elsewhere() -> (String, Seen) {
+    let seen = Seen::default();
+    let s = seen.clone();
+    let app = axum::Router::new().fallback(move |m: Method, uri: Uri, h: HeaderMap, body: Bytes| {
+        let s = s.clone();
+        async move {
+            let body = String::from_utf8_lossy(&body).into_owned();
+            s.lock().unwrap().push((format!("{m} {uri}"), headers_text(&h), body.clone()));
+            mcp_answer(&body)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, seen)
+}
+
+fn mcp_answer(body: &str) -> Response {
+    let Ok(msg) = serde_json::from_str::<Value>(body) else {
+        return StatusCode::METHOD_NOT_ALLOWED.into_response();
+    };
+    let Some(id) = msg.get("id").cloned() else {
+        return StatusCode::ACCEPTED.into_response();
+    };
+    let result = match msg["method"].as_str() {
+        Some("initialize") => json!({"protocolVersion": "2025-11-25", "capabilities": {"tools": {}},
+                                     "serverInfo": {"name": "s", "version": "1"}}),
+        _ => json!({"tools": []}),
+    };
+    axum::Json(json!({"jsonrpc": "2.0", "id": id, "result": result})).into_response()
+}
+
+/// A server whose every answer is a 307 to `to` (the same path, or `path`).
+async fn redirecting(to: String, path: Option<&'static str>) -> (String, Seen) {
+    let seen = Seen::default();
+    let s = seen.clone();
+    let app = axum::Router::new().fallback(move |m: Method, uri: Uri, h: HeaderMap, body: Bytes| {
+        let (s, to) = (s.clone(), to.clone());
+        async move {
+            s.lock().unwrap().push((format!("{m} {uri}"), headers_text(&h), String::from_utf8_lossy(&body).into()));
+            let target = format!("{to}{}", path.unwrap_or(uri.path()));
+            (StatusCode::TEMPORARY_REDIRECT, [("location", target)]).into_response()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, seen)
+}
+
+async fn initialize(b: &mut Bridge) -> Value {
+    b.request(
+        "initialize",
+        json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_token_endpoint_redirect_to_another_origin_never_gets_the_client_secret() {
+    let (attacker, stolen) = elsewhere().await;
+    let (api, _) = redirecting(attacker.clone(), None).await;
+    let config = format!(
+        "[servers.pd]\nprovider = \"pipedream\"\nclient_id = \"pd-client-id\"\nclient_secret = \"pd-secret-4f9a7c1e\"\n\
+         project_id = \"proj_x\"\nenvironment = \"development\"\nexternal_user_id = \"user-9\"\n\
+         base_url = {}\napi_base = {}\ntimeout = 10\n",
+        toml_string(&format!("{attacker}/v3")),
+        toml_string(&api)
+    );
+    let data = tempfile::tempdir().unwrap();
+    let (dir, path) = support::write_config(&config);
+    let mut cmd = Bridge::command();
+    cmd.env("MCP_BRIDGE_DATA_DIR", data.path()).arg("--config").arg(&path).arg("serve").arg("pd");
+    let mut b = Bridge::spawn(cmd);
+    b.keep(dir);
+    b.keep(data);
+    let r = initialize(&mut b).await;
+    assert!(r.get("error").is_some(), "{r}");
+    let got = stolen.lock().unwrap().clone();
+    assert!(
+        got.iter().all(|(_, h, body)| !body.contains("pd-secret-4f9a7c1e") && !h.contains("pd-secret")),
+        "the secret followed the redirect: {got:?}"
+    );
+    assert!(got.iter().all(|(what, _, _)| !what.contains("oauth/token")), "{got:?}");
+}
+
+#[tokio::test]
+async fn an_mcp_redirect_to_another_origin_never_gets_the_secret_header_query_or_a_referer() {
+    let (attacker, stolen) = elsewhere().await;
+    let (remote, _) = redirecting(attacker, None).await;
+    let config = format!(
+        "[servers.s]\nurl = {}\nheaders = {{ X-Custom = \"hdr-secret-8d2b\" }}\ntimeout = 10\n",
+        toml_string(&format!("{remote}/mcp?api_key=query-secret-3c5e"))
+    );
+    let mut b = Bridge::serve(&config, "s");
+    let r = initialize(&mut b).await;
+    assert!(r.get("error").is_some(), "{r}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let got = stolen.lock().unwrap().clone();
+    assert!(got.is_empty(), "the request followed the redirect to another origin: {got:?}");
+    let stderr = b.stderr_text();
+    assert!(!stderr.contains("hdr-secret-8d2b") && !stderr.contains("query-secret-3c5e"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_redirect_within_the_origin_is_followed_without_a_referer() {
+    // One server: `/old` answers 307 to `/new` on itself.
+    let seen = Seen::default();
+    let s = seen.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let new = format!("{base}/new");
+    let app = axum::Router::new().fallback(move |m: Method, uri: Uri, h: HeaderMap, body: Bytes| {
+        let (s, new) = (s.clone(), new.clone());
+        async move {
+            let body = String::from_utf8_lossy(&body).into_owned();
+            s.lock().unwrap().push((format!("{m} {uri}"), headers_text(&h), body.clone()));
+            if uri.path() == "/old" {
+                return (StatusCode::TEMPORARY_REDIRECT, [("location", new)]).into_response();
+            }
+            mcp_answer(&body)
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let config = format!("[servers.s]\nurl = {}\ntimeout = 10\n", toml_string(&format!("{base}/old?api_key=q-secret-77")));
+    let mut b = Bridge::serve(&config, "s");
+    let r = initialize(&mut b).await;
+    assert_eq!(r["result"]["serverInfo"]["name"], "s", "{r}");
+    let got = seen.lock().unwrap().clone();
+    assert!(got.iter().any(|(what, _, _)| what.starts_with("POST /new")), "{got:?}");
+    assert!(got.iter().all(|(_, h, _)| !h.to_ascii_lowercase().contains("referer")), "{got:?}");
+}
+
+#[tokio::test]
+async fn an_oauth_registration_redirect_to_another_origin_is_not_followed() {
+    let (attacker, stolen) = elsewhere().await;
+    let url = hostile_oauth::start(hostile_oauth::Script {
+        register_redirect: Some(format!("{attacker}/register")),
+        ..Default::default()
+    })
+    .await;
+    let env = oauth_support::Env::new(&url, "");
+    let (ok, _, stderr) = oauth_support::login(&env, false).await;
+    assert!(!ok, "{stderr}");
+    let got = stolen.lock().unwrap().clone();
+    assert!(got.is_empty(), "the registration followed the redirect: {got:?}");
+}
