@@ -60,6 +60,39 @@ pub enum Transport {
     Sse,
 }
 
+/// Which protocol era the bridge speaks to the remote (`protocol = …`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// Ask the remote with `server/discover` (remembered), fall back to
+    /// `initialize` as the 2026-07-28 revision's compatibility rules say.
+    #[default]
+    Auto,
+    /// This revision, without asking.
+    Pinned(String),
+}
+
+impl<'de> Deserialize<'de> for Protocol {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if text == "auto" {
+            return Ok(Protocol::Auto);
+        }
+        if crate::era::is_modern(&text) || crate::era::is_legacy(&text) {
+            return Ok(Protocol::Pinned(text));
+        }
+        let known: Vec<&str> = crate::era::MODERN_VERSIONS
+            .iter()
+            .chain(crate::era::LEGACY_VERSIONS)
+            .copied()
+            .collect();
+        Err(serde::de::Error::custom(format!(
+            "`{}` is not a protocol revision the bridge speaks: use \"auto\" or one of {}",
+            text.escape_debug(),
+            known.join(", ")
+        )))
+    }
+}
+
 /// A timeout: seconds as a number, or a string such as `"30s"`, `"2m"`, `"500ms"`,
 /// from [`SHORTEST`] to [`LONGEST`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +158,9 @@ pub struct ServerEntry {
     pub url: Option<ConfigValue>,
     #[serde(default)]
     pub transport: Transport,
+    /// `"auto"` (default) or a pinned revision (`"2026-07-28"`, `"2025-11-25"`, …).
+    #[serde(default)]
+    pub protocol: Protocol,
     #[serde(default)]
     pub headers: BTreeMap<String, ConfigValue>,
     #[serde(default)]

@@ -10,11 +10,14 @@
 //! deadline, progress and cancellation).
 
 mod deadline;
+mod era;
 pub mod filter;
 mod http_util;
 pub mod inbound;
+mod input_rounds;
 mod legacy;
 mod loopback;
+mod modern;
 mod outgoing;
 mod reply;
 /// The loopback way's HTTP/1.1 response reading, for the fuzz target.
@@ -30,6 +33,7 @@ use crate::jsonrpc;
 use crate::message::Message;
 use crate::net::{CONNECT_TIMEOUT, POOL_IDLE, shared_client as general_client};
 use crate::redact::Redactor;
+use era::{EraShared, EraState};
 use inbound::Inbound;
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -47,6 +51,10 @@ pub struct Endpoint {
     pub headers: http::HeaderMap,
     pub credential: Arc<dyn Credential>,
     pub transport: Transport,
+    /// `protocol`: find the era (`auto`) or a pinned revision.
+    pub protocol: crate::config::Protocol,
+    /// Where the era found for this server is remembered between runs.
+    pub store: Option<crate::store::Store>,
     /// The longest the bridge waits for one answer (or between two progress
     /// notifications of one request).
     pub timeout: Duration,
@@ -190,6 +198,11 @@ impl Ctx {
 pub struct Remote {
     ctx: Arc<Ctx>,
     streamable: Arc<streamable::Streamable>,
+    /// The sessionless transport of the modern era.
+    modern: Arc<modern::Modern>,
+    /// Which era the remote and the client speak.
+    era: EraState,
+    era_shared: Arc<EraShared>,
     legacy: Mutex<Option<Arc<legacy::Legacy>>>,
     /// Whether `request` returns a copy of each response (for hooks).
     keep_responses: AtomicBool,
@@ -209,9 +222,15 @@ impl Remote {
             Some(lo) => Way::Loopback(lo),
             None => Way::General(general_client().map_err(RemoteError::Unreachable)?),
         };
+        let era_shared = Arc::new(EraShared::new(&endpoint.server, endpoint.timeout));
+        let mut late: Vec<Arc<dyn crate::hooks::Transform>> = vec![
+            Arc::new(input_rounds::InputRounds::new(era_shared.clone())),
+            Arc::new(modern::ToolHeaders(era_shared.clone())),
+        ];
         if !endpoint.tools.is_empty() {
-            inbound.add_transform(Arc::new(filter::ListFilter(endpoint.tools.clone())));
+            late.push(Arc::new(filter::ListFilter(endpoint.tools.clone())));
         }
+        inbound.add_transforms(late);
         let ctx = Arc::new(Ctx {
             endpoint,
             way,
@@ -220,9 +239,13 @@ impl Remote {
             initialized: Mutex::new(false),
         });
         let streamable = streamable::Streamable::new(ctx.clone());
+        let modern = modern::Modern::new(ctx.clone(), era_shared.clone());
         let remote = Remote {
             ctx: ctx.clone(),
             streamable,
+            modern,
+            era: EraState::default(),
+            era_shared,
             legacy: Mutex::new(None),
             keep_responses: AtomicBool::new(false),
             deadlines: deadline::Deadlines::default(),
@@ -253,6 +276,21 @@ impl Remote {
             && !self.ctx.inbound.answered(msg.id())
             && (self.ctx.inbound.answered_own(msg.value()) || crate::ids::is_own(msg.id()))
         {
+            return;
+        }
+        if self.modern_version().is_some() {
+            // The modern revision has no client notifications over HTTP (a
+            // cancellation is the closing of the request's stream, done by
+            // dropping it) and no server requests to answer.
+            if method == Some("notifications/initialized") {
+                self.listen_for_legacy_client();
+            } else {
+                tracing::debug!(
+                    server = self.server(),
+                    "not sent to a 2026-07-28 server: {}",
+                    method.unwrap_or("a response")
+                );
+            }
             return;
         }
         let result = match self.legacy() {
@@ -300,6 +338,7 @@ impl Remote {
 
     /// End the remote session (DELETE) and stop background streams.
     pub async fn close(&self) {
+        self.stop_listening();
         if let Some(legacy) = self.legacy() {
             legacy.close();
         }
