@@ -30,7 +30,10 @@ pub fn check(link: &str) -> Result<Url, String> {
         ))
     };
     // Checked on the text as given: URL parsing drops tabs and newlines.
-    if link.chars().any(|c| c.is_whitespace() || crate::untrusted::is_unsafe(c)) {
+    if link
+        .chars()
+        .any(|c| c.is_whitespace() || crate::untrusted::is_unsafe(c))
+    {
         return refuse("it holds whitespace or control characters");
     }
     let Ok(url) = Url::parse(link) else {

@@ -47,7 +47,10 @@ mod tests {
         // Nothing the two share beyond their shape.
         let (ra, rb) = (&a["mcp-bridge-connect-".len()..], &b["mcp-bridge-connect-".len()..]);
         assert_eq!((ra.len(), rb.len()), (32, 32));
-        assert!(ra.bytes().zip(rb.bytes()).filter(|(x, y)| x == y).count() < 16, "{a} {b}");
+        assert!(
+            ra.bytes().zip(rb.bytes()).filter(|(x, y)| x == y).count() < 16,
+            "{a} {b}"
+        );
         assert!(is_own(&Value::String(a)) && is_own(&next_id("reinit")));
         assert!(!is_own(&serde_json::json!(1)) && !is_own(&Value::String("bridge-1".into())));
     }

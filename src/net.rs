@@ -122,7 +122,10 @@ pub fn require_https(url: &Url, allow_http: bool) -> Result<(), String> {
             "is plain http:// to {}, another machine: credentials and every message would cross the network unencrypted",
             crate::untrusted::escape(url.host_str().unwrap_or("?"))
         )),
-        other => Err(format!("has scheme `{}`, not https://", crate::untrusted::escape(other))),
+        other => Err(format!(
+            "has scheme `{}`, not https://",
+            crate::untrusted::escape(other)
+        )),
     }
 }
 

@@ -56,7 +56,10 @@ mod tests {
             escape("https://x/?a\n2026-01-01T00:00:00Z  INFO forged"),
             "https://x/?a\\n2026-01-01T00:00:00Z  INFO forged"
         );
-        assert_eq!(escape("\x1b]52;c;cGF5bG9hZA==\x07red"), "\\u{1b}]52;c;cGF5bG9hZA==\\u{7}red");
+        assert_eq!(
+            escape("\x1b]52;c;cGF5bG9hZA==\x07red"),
+            "\\u{1b}]52;c;cGF5bG9hZA==\\u{7}red"
+        );
         assert_eq!(escape("a\u{9b}31mb\u{7f}"), "a\\u{9b}31mb\\u{7f}");
         assert_eq!(escape("evil\u{202e}txt.exe"), "evil\\u{202e}txt.exe");
         // Ordinary text in any script is left alone, and not copied.

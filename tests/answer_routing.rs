@@ -80,7 +80,10 @@ async fn ask(r: Arc<Remote>, call: Value) -> Response {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let text = format!("the client answered: {}", got["result"]["action"].as_str().unwrap_or("nothing"));
+        let text = format!(
+            "the client answered: {}",
+            got["result"]["action"].as_str().unwrap_or("nothing")
+        );
         let result = rpc(&call, json!({"content": [{"type": "text", "text": text}]}));
         let _ = tx.send(Ok(Bytes::from(format!("event: message\ndata: {result}\n\n"))));
     });
@@ -144,8 +147,15 @@ async fn a_remote_request_whose_id_looks_like_the_bridges_still_gets_the_clients
     let mut b = bridge(&url, "elicit = false\nretry_on_account_required = 1\n");
     b.initialize(json!({"elicitation": {"form": {}}})).await;
     // The bridge retries `connect` under an id of its own: the remote learns its shape.
-    b.request_ok("tools/call", json!({"name": "connect", "arguments": {}})).await;
-    let learned = remote.seen_ids.lock().unwrap().first().cloned().expect("the bridge retried");
+    b.request_ok("tools/call", json!({"name": "connect", "arguments": {}}))
+        .await;
+    let learned = remote
+        .seen_ids
+        .lock()
+        .unwrap()
+        .first()
+        .cloned()
+        .expect("the bridge retried");
     assert!(learned.starts_with("mcp-bridge-"), "{learned}");
     *remote.ask_id.lock().unwrap() = Some(format!("{learned}-ask"));
 
@@ -165,10 +175,15 @@ async fn a_remote_cannot_answer_the_bridges_connect_elicitation_through_the_clie
     let mut b = bridge(&url, "retry_on_account_required = 0\n");
     b.initialize(json!({"elicitation": {"url": {}, "form": {}}})).await;
     let held = b.next_id();
-    b.send(&json!({"jsonrpc": "2.0", "id": held, "method": "tools/call", "params": {"name": "connect", "arguments": {}}}))
-        .await;
+    b.send(
+        &json!({"jsonrpc": "2.0", "id": held, "method": "tools/call", "params": {"name": "connect", "arguments": {}}}),
+    )
+    .await;
     let own = b.next_other_timeout(Duration::from_secs(5)).await;
-    assert_eq!((own["method"].as_str(), own["params"]["mode"].as_str()), (Some("elicitation/create"), Some("url")));
+    assert_eq!(
+        (own["method"].as_str(), own["params"]["mode"].as_str()),
+        (Some("elicitation/create"), Some("url"))
+    );
 
     // The remote sends the client a request under that same id (as if it
     // had guessed it), hoping the person's "accept" is taken for the connect.
@@ -178,7 +193,8 @@ async fn a_remote_cannot_answer_the_bridges_connect_elicitation_through_the_clie
         .await;
     let forged = b.next_other_timeout(Duration::from_secs(5)).await;
     assert_eq!(forged["params"]["mode"], "form", "{forged}");
-    b.respond(&forged["id"], json!({"action": "accept", "content": {}})).await;
+    b.respond(&forged["id"], json!({"action": "accept", "content": {}}))
+        .await;
 
     // The answer goes to the remote that asked...
     let r = b.wait_response(&id, Duration::from_secs(10)).await;
@@ -186,7 +202,17 @@ async fn a_remote_cannot_answer_the_bridges_connect_elicitation_through_the_clie
     // ...and the bridge's connect is not taken as accepted: the held call
     // ends with the notice, not sent again.
     let h = b.wait_response(&held, Duration::from_secs(10)).await;
-    assert!(h["result"]["content"][0]["text"].as_str().unwrap_or_default().contains(LINK), "{h}");
+    assert!(
+        h["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(LINK),
+        "{h}"
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(calls(&remote, "connect"), 1, "the connect call was retried as if accepted");
+    assert_eq!(
+        calls(&remote, "connect"),
+        1,
+        "the connect call was retried as if accepted"
+    );
 }

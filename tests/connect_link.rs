@@ -304,7 +304,11 @@ async fn a_remote_that_is_not_pipedream_cannot_have_its_link_shown_opened_or_its
     let mut b = bridge_opening(&url, extra, None, Some(&browser));
     b.initialize(json!({"elicitation": {"url": {}}})).await;
     let r = call(&mut b, "hostile-field").await;
-    assert_eq!(r, result_for("hostile-field"), "a generic server's answer passes as it is");
+    assert_eq!(
+        r,
+        result_for("hostile-field"),
+        "a generic server's answer passes as it is"
+    );
     b.expect_silence(Duration::from_millis(500)).await;
     assert!(!opened.exists(), "opened: {:?}", std::fs::read_to_string(&opened));
     assert_eq!(tool_calls(&posts, "hostile-field"), 1);
@@ -312,7 +316,10 @@ async fn a_remote_that_is_not_pipedream_cannot_have_its_link_shown_opened_or_its
 
 #[tokio::test]
 async fn a_link_the_browser_gate_refuses_is_neither_shown_nor_opened_even_when_the_pattern_matches() {
-    for (tool, pattern) in [("smuggled", "https://pipedream.com/*"), ("plain-http", "http://pipedream.com/*")] {
+    for (tool, pattern) in [
+        ("smuggled", "https://pipedream.com/*"),
+        ("plain-http", "http://pipedream.com/*"),
+    ] {
         let (url, posts) = start().await;
         let (_dir, browser, opened) = fake_browser();
         let extra = format!("connect_link_pattern = \"{pattern}\"\n[servers.pd.connect]\nopen_browser = true\n");
@@ -337,13 +344,18 @@ async fn a_call_whose_answer_does_not_say_it_did_not_run_is_sent_once() {
     let mut b = bridge(&url, "");
     b.initialize(json!({"elicitation": {"url": {}}})).await;
     let id = b.next_id();
-    b.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "send_email", "arguments": {}}}))
-        .await;
+    b.send(
+        &json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "send_email", "arguments": {}}}),
+    )
+    .await;
     let ask = b.next_other_timeout(Duration::from_secs(5)).await;
     assert_eq!(ask["method"], "elicitation/create");
     b.respond(&ask["id"], json!({"action": "accept"})).await;
     let r = b.wait_response(&id, Duration::from_secs(5)).await;
-    assert!(r["result"]["content"][0]["text"].as_str().unwrap().contains(LINK), "{r}");
+    assert!(
+        r["result"]["content"][0]["text"].as_str().unwrap().contains(LINK),
+        "{r}"
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(tool_calls(&posts, "send_email"), 1, "the email was sent twice");
 }

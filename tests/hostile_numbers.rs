@@ -15,10 +15,17 @@ use support::Bridge;
 fn a_timeout_of_1e30_is_a_config_error_in_check_not_a_panic() {
     let home = Home::new();
     for value in ["1e30", "1e19", "\"99999999999999999999h\""] {
-        let p = home.file("c.toml", &format!("[servers.s]\nurl = \"http://127.0.0.1:9/mcp\"\ntimeout = {value}\n"));
+        let p = home.file(
+            "c.toml",
+            &format!("[servers.s]\nurl = \"http://127.0.0.1:9/mcp\"\ntimeout = {value}\n"),
+        );
         let r = home.run(&["--config", p.to_str().unwrap(), "config", "check"]);
         assert_eq!(r.code, 2, "{value}: {}", r.all());
-        assert!(r.err.contains("timeout") && r.err.contains("from 1ms to 24h"), "{value}: {}", r.all());
+        assert!(
+            r.err.contains("timeout") && r.err.contains("from 1ms to 24h"),
+            "{value}: {}",
+            r.all()
+        );
         assert!(!r.err.contains("panicked"), "{}", r.all());
     }
 }
@@ -27,12 +34,18 @@ fn a_timeout_of_1e30_is_a_config_error_in_check_not_a_panic() {
 async fn a_timeout_of_1e30_is_answered_as_the_config_error_by_serve() {
     let mut b = Bridge::serve("[servers.s]\nurl = \"http://127.0.0.1:9/mcp\"\ntimeout = 1e30\n", "s");
     let r = b
-        .request("initialize", json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}))
+        .request(
+            "initialize",
+            json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}),
+        )
         .await;
     let message = r["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("timeout") && message.contains("24h"), "{r}");
     let r = b.request("ping", json!({})).await;
-    assert!(r["error"]["message"].as_str().unwrap_or_default().contains("timeout"), "{r}");
+    assert!(
+        r["error"]["message"].as_str().unwrap_or_default().contains("timeout"),
+        "{r}"
+    );
 }
 
 #[tokio::test]

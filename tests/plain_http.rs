@@ -14,7 +14,7 @@ use support::Bridge;
 
 const LAN_BEARER: &str = "[servers.lan]\nurl = \"http://192.168.1.20/mcp\"\nbearer = \"lan-bearer-0c1d\"\n";
 const PD_HTTP_API: &str = "[servers.pd]\nprovider = \"pipedream\"\nclient_id = \"i\"\nclient_secret = \"pd-secret-9e8f\"\n\
-     project_id = \"proj_x\"\nenvironment = \"development\"\nexternal_user_id = \"u\"\napi_base = \"http://10.0.0.5\"\n";
+     project_id = \"proj_x\"\nenvironment = \"development\"\nexternal_user_id = \"u\"\napp = \"slack\"\napi_base = \"http://10.0.0.5\"\n";
 
 #[test]
 fn a_bearer_for_another_machine_over_plain_http_is_a_config_error_in_check_and_doctor() {
@@ -27,8 +27,14 @@ fn a_bearer_for_another_machine_over_plain_http_is_a_config_error_in_check_and_d
             let r = home.run(&args);
             assert_ne!(r.code, 0, "{cmd:?} {key}: {}", r.all());
             let all = r.all();
-            assert!(all.contains(&format!(".{key}")) && all.contains("allow_http = true"), "{cmd:?}: {all}");
-            assert!(!all.contains("lan-bearer-0c1d") && !all.contains("pd-secret-9e8f"), "{all}");
+            assert!(
+                all.contains(&format!(".{key}")) && all.contains("allow_http = true"),
+                "{cmd:?}: {all}"
+            );
+            assert!(
+                !all.contains("lan-bearer-0c1d") && !all.contains("pd-secret-9e8f"),
+                "{all}"
+            );
         }
     }
 }
@@ -37,10 +43,16 @@ fn a_bearer_for_another_machine_over_plain_http_is_a_config_error_in_check_and_d
 async fn serve_answers_every_request_with_the_plain_http_error() {
     let mut b = Bridge::serve(LAN_BEARER, "lan");
     let r = b
-        .request("initialize", json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}))
+        .request(
+            "initialize",
+            json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}),
+        )
         .await;
     let message = r["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("plain http://") && message.contains("allow_http = true"), "{r}");
+    assert!(
+        message.contains("plain http://") && message.contains("allow_http = true"),
+        "{r}"
+    );
 }
 
 #[test]
@@ -61,6 +73,9 @@ async fn a_token_endpoint_on_another_machine_over_plain_http_never_gets_the_clie
     let env = oauth_support::Env::new(&url, "client_id = \"pre\"\nclient_secret = \"pre-secret-5a5a\"\n");
     let (ok, _, stderr) = oauth_support::login(&env, false).await;
     assert!(!ok, "{stderr}");
-    assert!(stderr.contains("token_endpoint") && stderr.contains("plain http://"), "{stderr}");
+    assert!(
+        stderr.contains("token_endpoint") && stderr.contains("plain http://"),
+        "{stderr}"
+    );
     assert!(env.opens().is_empty());
 }

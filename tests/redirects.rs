@@ -33,7 +33,9 @@ async fn elsewhere() -> (String, Seen) {
         let s = s.clone();
         async move {
             let body = String::from_utf8_lossy(&body).into_owned();
-            s.lock().unwrap().push((format!("{m} {uri}"), headers_text(&h), body.clone()));
+            s.lock()
+                .unwrap()
+                .push((format!("{m} {uri}"), headers_text(&h), body.clone()));
             mcp_answer(&body)
         }
     });
@@ -65,7 +67,11 @@ async fn redirecting(to: String, path: Option<&'static str>) -> (String, Seen) {
     let app = axum::Router::new().fallback(move |m: Method, uri: Uri, h: HeaderMap, body: Bytes| {
         let (s, to) = (s.clone(), to.clone());
         async move {
-            s.lock().unwrap().push((format!("{m} {uri}"), headers_text(&h), String::from_utf8_lossy(&body).into()));
+            s.lock().unwrap().push((
+                format!("{m} {uri}"),
+                headers_text(&h),
+                String::from_utf8_lossy(&body).into(),
+            ));
             let target = format!("{to}{}", path.unwrap_or(uri.path()));
             (StatusCode::TEMPORARY_REDIRECT, [("location", target)]).into_response()
         }
@@ -98,7 +104,11 @@ async fn a_token_endpoint_redirect_to_another_origin_never_gets_the_client_secre
     let data = tempfile::tempdir().unwrap();
     let (dir, path) = support::write_config(&config);
     let mut cmd = Bridge::command();
-    cmd.env("MCP_BRIDGE_DATA_DIR", data.path()).arg("--config").arg(&path).arg("serve").arg("pd");
+    cmd.env("MCP_BRIDGE_DATA_DIR", data.path())
+        .arg("--config")
+        .arg(&path)
+        .arg("serve")
+        .arg("pd");
     let mut b = Bridge::spawn(cmd);
     b.keep(dir);
     b.keep(data);
@@ -106,7 +116,8 @@ async fn a_token_endpoint_redirect_to_another_origin_never_gets_the_client_secre
     assert!(r.get("error").is_some(), "{r}");
     let got = stolen.lock().unwrap().clone();
     assert!(
-        got.iter().all(|(_, h, body)| !body.contains("pd-secret-4f9a7c1e") && !h.contains("pd-secret")),
+        got.iter()
+            .all(|(_, h, body)| !body.contains("pd-secret-4f9a7c1e") && !h.contains("pd-secret")),
         "the secret followed the redirect: {got:?}"
     );
     assert!(got.iter().all(|(what, _, _)| !what.contains("oauth/token")), "{got:?}");
@@ -125,9 +136,15 @@ async fn an_mcp_redirect_to_another_origin_never_gets_the_secret_header_query_or
     assert!(r.get("error").is_some(), "{r}");
     tokio::time::sleep(Duration::from_millis(200)).await;
     let got = stolen.lock().unwrap().clone();
-    assert!(got.is_empty(), "the request followed the redirect to another origin: {got:?}");
+    assert!(
+        got.is_empty(),
+        "the request followed the redirect to another origin: {got:?}"
+    );
     let stderr = b.stderr_text();
-    assert!(!stderr.contains("hdr-secret-8d2b") && !stderr.contains("query-secret-3c5e"), "{stderr}");
+    assert!(
+        !stderr.contains("hdr-secret-8d2b") && !stderr.contains("query-secret-3c5e"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
@@ -142,7 +159,9 @@ async fn a_redirect_within_the_origin_is_followed_without_a_referer() {
         let (s, new) = (s.clone(), new.clone());
         async move {
             let body = String::from_utf8_lossy(&body).into_owned();
-            s.lock().unwrap().push((format!("{m} {uri}"), headers_text(&h), body.clone()));
+            s.lock()
+                .unwrap()
+                .push((format!("{m} {uri}"), headers_text(&h), body.clone()));
             if uri.path() == "/old" {
                 return (StatusCode::TEMPORARY_REDIRECT, [("location", new)]).into_response();
             }
@@ -150,13 +169,19 @@ async fn a_redirect_within_the_origin_is_followed_without_a_referer() {
         }
     });
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let config = format!("[servers.s]\nurl = {}\ntimeout = 10\n", toml_string(&format!("{base}/old?api_key=q-secret-77")));
+    let config = format!(
+        "[servers.s]\nurl = {}\ntimeout = 10\n",
+        toml_string(&format!("{base}/old?api_key=q-secret-77"))
+    );
     let mut b = Bridge::serve(&config, "s");
     let r = initialize(&mut b).await;
     assert_eq!(r["result"]["serverInfo"]["name"], "s", "{r}");
     let got = seen.lock().unwrap().clone();
     assert!(got.iter().any(|(what, _, _)| what.starts_with("POST /new")), "{got:?}");
-    assert!(got.iter().all(|(_, h, _)| !h.to_ascii_lowercase().contains("referer")), "{got:?}");
+    assert!(
+        got.iter().all(|(_, h, _)| !h.to_ascii_lowercase().contains("referer")),
+        "{got:?}"
+    );
 }
 
 #[tokio::test]

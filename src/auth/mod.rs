@@ -250,7 +250,11 @@ pub fn login_timeout(default: Duration) -> Duration {
     let Ok(text) = std::env::var(LOGIN_TIMEOUT_ENV) else {
         return default;
     };
-    let parsed = text.trim().parse::<f64>().ok().and_then(crate::config::duration_from_secs);
+    let parsed = text
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .and_then(crate::config::duration_from_secs);
     parsed.unwrap_or_else(|| {
         tracing::warn!(
             "ignoring ${LOGIN_TIMEOUT_ENV}: not a number of seconds from 0.001 to 86400; waiting {}s",

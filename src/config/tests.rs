@@ -82,7 +82,10 @@ fn a_huge_or_tiny_timeout_is_a_config_error_not_a_panic() {
         let err = Config::parse(&format!("[servers.a]\ntimeout = {bad}\n"), None)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("line 2") && err.contains("from 1ms to 24h"), "{bad}: {err}");
+        assert!(
+            err.contains("line 2") && err.contains("from 1ms to 24h"),
+            "{bad}: {err}"
+        );
     }
     for bad in ["99999999999999999999h", "1e400s", "25h", "0.0000001ms"] {
         assert_eq!(parse_duration(bad), None, "{bad}");

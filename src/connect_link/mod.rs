@@ -25,9 +25,7 @@ mod follow;
 mod recognise;
 mod surface;
 
-pub use recognise::{
-    account_required, field_url, glob, holders, on_hosts, pattern_recogniser, query_param, text_urls,
-};
+pub use recognise::{account_required, field_url, glob, holders, on_hosts, pattern_recogniser, query_param, text_urls};
 pub use surface::{META_KEY, decorate, lead};
 
 use crate::client::Outbox;

@@ -112,9 +112,9 @@ pub async fn prepare(setup: Setup<'_>) -> Result<Prepared, ConfigError> {
         Prepare::Ready(prepare) => prepare(&setup)?,
         Prepare::Started(prepare) => prepare(&setup).await?,
     };
-    let recognise = provider.recognise.map(|r| {
-        crate::connect_link::on_hosts(r, provider.link_domains, prepared.endpoint.url.origin())
-    });
+    let recognise = provider
+        .recognise
+        .map(|r| crate::connect_link::on_hosts(r, provider.link_domains, prepared.endpoint.url.origin()));
     let links = crate::connect_link::for_server(setup.name, setup.entry, recognise)
         .map_err(|e| setup.error("connect_link_pattern", e))?;
     prepared.transforms.push(links);

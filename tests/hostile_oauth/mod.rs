@@ -11,10 +11,13 @@ use axum::routing::{any, get, post};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+/// A change to the authorization server metadata, given the server's base.
+pub type Edit = Box<dyn Fn(&str, &mut Value) + Send + Sync>;
+
 /// What the server answers; `base` is its own `http://127.0.0.1:PORT`.
 pub struct Script {
     /// Changes the authorization server metadata.
-    pub metadata: Box<dyn Fn(&str, &mut Value) + Send + Sync>,
+    pub metadata: Edit,
     /// `/register` answers 307 to this URL instead of registering.
     pub register_redirect: Option<String>,
 }
@@ -60,7 +63,10 @@ pub fn set(key: &'static str, value: &'static str) -> Script {
 }
 
 async fn challenge(State(s): State<Arc<St>>) -> Response {
-    let v = format!("Bearer resource_metadata=\"{}/.well-known/oauth-protected-resource/mcp\"", s.base);
+    let v = format!(
+        "Bearer resource_metadata=\"{}/.well-known/oauth-protected-resource/mcp\"",
+        s.base
+    );
     (StatusCode::UNAUTHORIZED, [("www-authenticate", v)]).into_response()
 }
 
