@@ -55,7 +55,7 @@ fn bad_values_are_explained() {
             vec!["provider", "did you mean `zapier`"],
         ),
         (
-            "[servers.a]\nurl = \"http://x\"\nbearer = { command = [\"false\"] }\n",
+            "[servers.a]\nurl = \"https://x\"\nbearer = { command = [\"false\"] }\n",
             vec!["servers.a.bearer", "`false` failed"],
         ),
         (
@@ -68,7 +68,7 @@ fn bad_values_are_explained() {
             vec!["line 3", "servers.a.auth", "does not apply"],
         ),
         (
-            "[servers.a]\nurl = \"http://x\"\nauth = \"basic\"\n",
+            "[servers.a]\nurl = \"https://x\"\nauth = \"basic\"\n",
             vec!["servers.a.auth", "the only value is \"oauth\""],
         ),
     ] {

@@ -103,6 +103,12 @@ impl RemoteError {
             RemoteError::Status { status: 404 | 405, .. } => Some(format!(
                 "check that `url` in [servers.{server}] is the server's MCP endpoint; {check}"
             )),
+            // A redirect is followed only within the origin (the request
+            // carries the credentials): one elsewhere ends here.
+            RemoteError::Status { status: 300..=399, .. } => Some(format!(
+                "a redirect to another origin is not followed (the request carries the credentials): \
+                 set `url` in [servers.{server}] to the address the server moved to; {check}"
+            )),
             RemoteError::Protocol(_) | RemoteError::SessionLost(_) => Some(check),
             _ => None,
         }
