@@ -137,7 +137,7 @@ impl Store {
         self.ensure_dir()?;
         let path = self.path_of(server);
         let text = serde_json::to_vec_pretty(record).map_err(io::Error::other)?;
-        let (tmp, mut f) = create_temp(&self.dir, &file_stem(server))?;
+        let (tmp, mut f) = create_temp(&self.dir, &file_stem(server), 0o600)?;
         let written = f.write_all(&text).and_then(|()| f.sync_all());
         drop(f);
         let done = written.and_then(|()| fs::rename(&tmp, &path));
@@ -197,26 +197,31 @@ pub fn file_stem(server: &str) -> String {
     stem
 }
 
-/// A new temp file next to the record, `.<stem>.<random>.tmp`: created
-/// exclusively (`O_EXCL`, so never an existing file or link) with mode
-/// 0600 from the start, and a fresh name on the rare collision.
-fn create_temp(dir: &Path, stem: &str) -> io::Result<(PathBuf, File)> {
+/// A new temp file in `dir`, `.<stem>.<random>.tmp`, made by `create_new`
+/// with `mode` (a fresh name on the rare collision): for a file that is
+/// then renamed over the one it replaces.
+pub fn create_temp(dir: &Path, stem: &str, mode: u32) -> io::Result<(PathBuf, File)> {
     let mut tries = 0;
     loop {
-        let name = format!(".{stem}.{}.tmp", uuid::Uuid::new_v4().simple());
-        let path = dir.join(name);
-        let mut opts = OpenOptions::new();
-        opts.write(true).create_new(true);
-        no_follow(&mut opts, 0o600);
-        match opts.open(&path) {
-            Ok(f) => {
-                restrict_open(&f, 0o600)?;
-                return Ok((path, f));
-            }
+        let path = dir.join(format!(".{stem}.{}.tmp", uuid::Uuid::new_v4().simple()));
+        match create_new(&path, mode) {
+            Ok(f) => return Ok((path, f)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Create `path` as a new file with `mode`: exclusively (`O_EXCL`, so
+/// never an existing file, and never through a link planted there), its
+/// mode set on the open file whatever the umask.
+pub fn create_new(path: &Path, mode: u32) -> io::Result<File> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    no_follow(&mut opts, mode);
+    let f = opts.open(path)?;
+    restrict_open(&f, mode)?;
+    Ok(f)
 }
 
 /// Open with `mode` and never through a symbolic link at the last step

@@ -11,6 +11,7 @@ mod config_cmd;
 mod doctor;
 mod help;
 mod install;
+mod json_edit;
 mod probe;
 mod serve;
 mod session;
