@@ -15,6 +15,7 @@ use fault_proxy::{Fault, FaultProxy, Match, base_of};
 use fault_support::*;
 use mcp_bridge::sandbox::{Sandbox, SandboxOptions};
 use serde_json::json;
+use std::path::Path;
 use std::time::{Duration, Instant};
 use support::{PeerProcess, Stream};
 
@@ -300,4 +301,49 @@ async fn s11_a_64_mb_result() {
     let log_len = b.stderr_text().len();
     assert!(log_len < SIZE / 4, "stderr grew to {log_len} bytes");
     assert_no_secrets(&b, &[SECRET]);
+}
+
+/// Redaction of every configured value: a remote whose error page echoes
+/// the request (its query and headers) gets none of the values the config
+/// gave it into the JSON-RPC error (which the model reads) or the trace
+/// log, whatever their key's name, and whether written in the config, read
+/// from the environment or printed by a command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s12_an_error_page_echoing_the_request_leaks_no_configured_value() {
+    const SECRET: &str = "fault-secret-s12-echo-e4c0";
+    let values = [
+        "ws-query-4411",
+        "region-query-8855",
+        "team-header-6633",
+        "env-header-7744",
+        SECRET,
+    ];
+    let (_sbx, proxy) = proxied(SECRET).await;
+    let config = format!(
+        "[servers.remote]\nurl = \"{}/mcp?workspace=ws-query-4411\"\ntimeout = \"10s\"\n\
+         bearer = {{ command = [\"echo\", \"{SECRET}\"] }}\n\
+         headers = {{ X-Team = \"team-header-6633\", X-Env = \"${{S12_ENV_VALUE}}\" }}\n\
+         query = {{ region = \"region-query-8855\" }}\n",
+        proxy.url
+    );
+    let mut b = serve_traced(&config, "remote", &[("S12_ENV_VALUE", Path::new("env-header-7744"))]);
+    b.initialize(caps()).await;
+    still_serves(&mut b).await;
+    proxy.on(Match::rpc("tools/call"), Fault::Echo(500), 1);
+    let id = send_echo(&mut b, "echo me", 0).await;
+    let answers = exactly_one_answer_each(&mut b, &[id.clone()], Duration::from_secs(10), Duration::ZERO).await;
+    let message = answers[&id.to_string()]["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        message.contains("you sent") && message.contains("x-team: [redacted]"),
+        "{message}"
+    );
+    for v in values {
+        assert!(!message.contains(v), "{v} reached the client: {message}");
+    }
+    assert!(proxy.injected() == 1, "{:?}", proxy.log());
+    still_serves(&mut b).await;
+    assert_no_secrets(&b, &values);
 }

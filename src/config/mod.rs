@@ -12,7 +12,7 @@ mod value;
 
 pub use connect::ConnectSettings;
 pub use diagnose::{ConfigError, closest};
-pub use value::{ConfigValue, Resolver};
+pub use value::{ConfigValue, Resolver, variables};
 
 use serde::Deserialize;
 use std::collections::BTreeMap;

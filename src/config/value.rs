@@ -231,6 +231,27 @@ pub fn interpolate(text: &str) -> Result<String, String> {
     Ok(out)
 }
 
+/// The values of the environment variables `${VAR}` in `text` names (the
+/// parts of an interpolated value that came from outside the config).
+pub fn variables(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(pos) = rest.find('$') {
+        let after = &rest[pos..];
+        if let Some(literal) = after.strip_prefix("$${") {
+            rest = literal;
+        } else if let Some(body) = after.strip_prefix("${")
+            && let Some(end) = body.find('}')
+        {
+            found.extend(std::env::var(&body[..end]).ok());
+            rest = &body[end + 1..];
+        } else {
+            rest = &after[1..];
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -95,11 +95,22 @@ impl Setup<'_> {
         self.config.error_at(Some(self.name), key, message)
     }
 
-    /// Resolve a value that is not secret.
+    /// Resolve a value that is not secret in itself. What came from
+    /// outside the config (a `${VAR}`, a command's output, a file) is
+    /// registered for redaction all the same: the config does not say what
+    /// it holds.
     pub fn plain(&self, key: &str, value: &ConfigValue) -> Result<String, ConfigError> {
-        self.resolver
+        let v = self
+            .resolver
             .resolve(self.name, key, value)
-            .map_err(|e| self.error(key, e.problem))
+            .map_err(|e| self.error(key, e.problem))?;
+        match value {
+            ConfigValue::Text(t) => crate::config::variables(t)
+                .into_iter()
+                .for_each(|s| self.redactor.add(s)),
+            _ => self.redactor.add(v.clone()),
+        }
+        Ok(v)
     }
 
     /// Resolve a secret and register it for redaction.
@@ -167,45 +178,52 @@ impl Setup<'_> {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(self.error(key, "the URL must start with http:// or https://"));
         }
-        // Query strings often carry tokens.
+        // Query strings often carry tokens: the whole, and each value (as
+        // written and decoded); and so may a password before the host.
         if let Some(q) = url.query() {
             self.redactor.add(q.to_string());
+            for pair in q.split('&') {
+                self.redactor
+                    .add(pair.split_once('=').map_or(pair, |(_, v)| v).to_string());
+            }
+            url.query_pairs().for_each(|(_, v)| self.redactor.add(v.into_owned()));
+        }
+        if let Some(p) = url.password() {
+            self.redactor.add(p.to_string());
         }
         Ok(url)
     }
 
-    /// `headers = { … }` from the config.
+    /// `headers = { … }` from the config. Every value is a secret, whatever
+    /// the header's name: a name says nothing sure about what it carries.
     pub fn headers(&self) -> Result<HeaderMap, ConfigError> {
         let mut map = HeaderMap::new();
         for (k, v) in &self.entry.headers {
             let key = format!("headers.{k}");
             let name =
                 HeaderName::from_bytes(k.as_bytes()).map_err(|_| self.error(&key, "not a valid HTTP header name"))?;
-            let text = if is_sensitive(k) {
-                self.secret(&key, v)?
-            } else {
-                self.plain(&key, v)?
-            };
+            let text = self.secret(&key, v)?;
             let mut value = HeaderValue::from_str(&text)
                 .map_err(|_| self.error(&key, "the value holds characters not allowed in a header"))?;
-            if is_sensitive(k) {
-                value.set_sensitive(true);
-            }
+            value.set_sensitive(true);
             map.append(name, value);
         }
         Ok(map)
     }
 
-    /// Apply `query = { … }` from the config to `url`.
+    /// Apply `query = { … }` from the config to `url`; every value is a
+    /// secret, as with headers.
     pub fn apply_query(&self, url: &mut Url) -> Result<(), ConfigError> {
         for (k, v) in &self.entry.query {
             let key = format!("query.{k}");
-            let text = if is_sensitive(k) {
-                self.secret(&key, v)?
-            } else {
-                self.plain(&key, v)?
-            };
+            let text = self.secret(&key, v)?;
             url.query_pairs_mut().append_pair(k, &text);
+        }
+        // The value as it goes on the wire (percent-encoded) is hidden too.
+        for pair in url.query().unwrap_or_default().split('&') {
+            if let Some((_, v)) = pair.split_once('=') {
+                self.redactor.add(v.to_string());
+            }
         }
         Ok(())
     }
@@ -328,14 +346,6 @@ impl Setup<'_> {
         crate::store::Store::open_default()
             .map_err(|e| self.error("provider", format!("cannot find the token store ({e})")))
     }
-}
-
-/// Header and query names whose values are treated as secrets.
-fn is_sensitive(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    ["auth", "token", "key", "secret", "cookie", "password", "sig"]
-        .iter()
-        .any(|s| n.contains(s))
 }
 
 /// Config keys that belong to `auth = "oauth"` (accepted on any provider).
