@@ -331,7 +331,13 @@ async fn s12_an_error_page_echoing_the_request_leaks_no_configured_value() {
     still_serves(&mut b).await;
     proxy.on(Match::rpc("tools/call"), Fault::Echo(500), 1);
     let id = send_echo(&mut b, "echo me", 0).await;
-    let answers = exactly_one_answer_each(&mut b, &[id.clone()], Duration::from_secs(10), Duration::ZERO).await;
+    let answers = exactly_one_answer_each(
+        &mut b,
+        std::slice::from_ref(&id),
+        Duration::from_secs(10),
+        Duration::ZERO,
+    )
+    .await;
     let message = answers[&id.to_string()]["error"]["message"]
         .as_str()
         .unwrap_or_default()
