@@ -1,7 +1,15 @@
 //! Logging setup. stdout carries the MCP protocol, so every log line goes to
 //! stderr, filtered by `RUST_LOG` or the `--log` flag.
+//!
+//! Each event is one line, whatever text it carries: log lines quote what
+//! remotes send (error pages, connect links, tool names), and a newline in
+//! that text would forge a line of its own, an ESC byte would drive the
+//! terminal. The writer escapes every control character of an event (see
+//! `untrusted`) but the newline that ends it.
 
+use std::io::{self, Write};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 
 /// The log target of a request the relay answered with an error: the same
 /// text the client got. Commands that print that answer themselves (`tools`,
@@ -31,8 +39,39 @@ pub fn init(flag: Option<&str>, default: DefaultFilter) {
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(OneLine)
         .with_ansi(false)
         .with_target(false)
         .try_init();
+}
+
+/// stderr, one line per event (the formatter hands over each event whole,
+/// in one `write_all`).
+struct OneLine;
+
+impl<'a> MakeWriter<'a> for OneLine {
+    type Writer = OneLine;
+
+    fn make_writer(&'a self) -> OneLine {
+        OneLine
+    }
+}
+
+impl Write for OneLine {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        let text = String::from_utf8_lossy(buf);
+        let event = text.strip_suffix('\n').unwrap_or(&text);
+        let mut line = crate::untrusted::escape(event).into_owned();
+        line.push('\n');
+        io::stderr().lock().write_all(line.as_bytes())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        io::stderr().flush()
+    }
 }
