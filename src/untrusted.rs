@@ -37,6 +37,32 @@ pub fn escape(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `escape` for a person's terminal, where text may run over several lines
+/// (a tool's result): line breaks and tabs stay, every other control
+/// character (ESC, CR, BEL, …) is escaped.
+pub fn for_terminal(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| is_unsafe(c) && c != '\n' && c != '\t') {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for line in text.split_inclusive('\n') {
+        let (body, end) = match line.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (line, ""),
+        };
+        for part in body.split_inclusive('\t') {
+            let (cell, tab) = match part.strip_suffix('\t') {
+                Some(cell) => (cell, "\t"),
+                None => (part, ""),
+            };
+            out.push_str(&escape(cell));
+            out.push_str(tab);
+        }
+        out.push_str(end);
+    }
+    Cow::Owned(out)
+}
+
 /// `escape`, keeping at most `max` characters of `text` (a `…` marks a cut).
 pub fn excerpt(text: &str, max: usize) -> String {
     let mut cut: String = text.chars().take(max).collect();
@@ -66,5 +92,14 @@ mod tests {
         assert!(matches!(escape("Grüße, 東京 — ok"), Cow::Borrowed(_)));
         assert_eq!(excerpt("ab\ncd", 3), "ab\\n…");
         assert_eq!(excerpt("abc", 3), "abc");
+    }
+
+    #[test]
+    fn terminal_text_keeps_its_lines_but_not_its_escape_sequences() {
+        assert_eq!(
+            for_terminal("row 1\n\x1b[2Jrow\t2\r\n\x1b]8;;https://evil\x07x"),
+            "row 1\n\\u{1b}[2Jrow\t2\\r\n\\u{1b}]8;;https://evil\\u{7}x"
+        );
+        assert!(matches!(for_terminal("a\n\tb"), Cow::Borrowed(_)));
     }
 }

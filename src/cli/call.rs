@@ -1,7 +1,9 @@
 //! `tools <server>` and `call <server> <tool> '<json>'`: one MCP session
 //! through `serve`'s relay (see `session`), for a person at a terminal. A
 //! bundle's name works too: its tools are listed and called as `serve`
-//! offers them, `<server>__<tool>`.
+//! offers them, `<server>__<tool>`. What the remote wrote is shown with its
+//! control characters escaped (no ANSI or OSC sequence reaches the
+//! terminal); `--json` prints the exact JSON.
 
 use super::CliError;
 use super::serve::prepare_server;
@@ -76,10 +78,12 @@ fn table(tools: &[Value]) -> String {
                 })
                 .collect();
             let description = t["description"].as_str().unwrap_or("").lines().next().unwrap_or("");
+            // The remote's text, one line per cell, never a terminal sequence.
+            let cell = |text: &str| crate::untrusted::escape(text).into_owned();
             [
-                t["name"].as_str().unwrap_or("?").to_string(),
-                args.join(" "),
-                shorten(description, 72),
+                cell(t["name"].as_str().unwrap_or("?")),
+                cell(&args.join(" ")),
+                cell(&shorten(description, 72)),
             ]
         })
         .collect();
@@ -122,7 +126,8 @@ pub async fn call(
     if as_json {
         crate::outln!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
     } else {
-        crate::out!("{}", redactor.apply(&render(&result)));
+        let shown = redactor.apply(&render(&result));
+        crate::out!("{}", crate::untrusted::for_terminal(&shown));
     }
     if result["isError"] == Value::Bool(true) {
         eprintln!("mcp-bridge: `{tool}` on `{name}` returned an error (isError)");

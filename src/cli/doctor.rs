@@ -77,7 +77,8 @@ pub async fn run(flag: Option<&Path>, only: Option<&str>) -> Result<(), CliError
     }
     crate::outln!();
     for p in &problems {
-        crate::outln!("✗ {p}");
+        // A problem quotes the remote (an error page): escaped for the terminal.
+        crate::outln!("✗ {}", crate::untrusted::escape(p));
     }
     Err(CliError::Found)
 }
@@ -195,11 +196,12 @@ async fn check_server(config: &Config, name: &str, entry: &ServerEntry) -> Row {
 }
 
 fn table(rows: &[Row]) -> String {
-    let cells: Vec<Vec<&str>> = rows
+    let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
             std::iter::once(r.name.as_str())
                 .chain(r.cells.iter().map(|c| c.1.as_str()))
+                .map(|cell| crate::untrusted::escape(cell).into_owned())
                 .collect()
         })
         .collect();
@@ -219,7 +221,7 @@ fn table(rows: &[Row]) -> String {
     };
     let mut out = line(&COLUMNS);
     for r in &cells {
-        out.push_str(&line(r));
+        out.push_str(&line(&r.iter().map(String::as_str).collect::<Vec<_>>()));
     }
     out
 }

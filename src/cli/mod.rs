@@ -248,7 +248,8 @@ async fn dispatch(cli: Cli) -> ExitCode {
         Err(e) => {
             let text = e.to_string();
             if !text.is_empty() {
-                eprintln!("mcp-bridge: {text}");
+                // Errors quote remotes: no escape sequence reaches the terminal.
+                eprintln!("mcp-bridge: {}", crate::untrusted::for_terminal(&text));
             }
             ExitCode::from(e.exit_code())
         }
