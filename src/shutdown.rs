@@ -40,6 +40,11 @@ use tokio::task::JoinSet;
 /// What the loop serves: one server's relay, a bundle of servers, or a
 /// refusal naming why the bridge could not start.
 pub trait Served: Send + Sync + 'static {
+    /// The longest line read from the client (`max_message_size`).
+    fn max_message_size(&self) -> usize {
+        crate::config::size::DEFAULT_MAX_MESSAGE_SIZE
+    }
+
     /// Whether a message must be parsed whole before it is handled; one whose
     /// text no tree can hold (a number such as 1e400) is then answered as a
     /// parse error.
@@ -76,7 +81,7 @@ pub trait Served: Send + Sync + 'static {
 /// is told to stop, then stop in order (see the module docs). `out` is the
 /// outbox `writer` writes.
 pub async fn serve<S: Served>(input: impl AsyncRead + Unpin, served: Arc<S>, out: &Outbox, writer: Writer) {
-    let mut client = ClientLines::new(input);
+    let mut client = ClientLines::new(input).with_limit(served.max_message_size());
     let mut signals = Signals::watch();
     let mut in_flight = JoinSet::new();
     loop {

@@ -23,6 +23,12 @@ const INVALID_PARAMS: i64 = -32602;
 
 /// The bundle rewrites names and ids, so it works on each message's tree.
 impl Served for Bundle {
+    /// The largest of the members' (a message may be for any of them).
+    fn max_message_size(&self) -> usize {
+        let sizes = self.members.iter().map(|m| m.remote.max_message_size());
+        sizes.max().unwrap_or(crate::config::size::DEFAULT_MAX_MESSAGE_SIZE)
+    }
+
     fn needs_tree(&self, _msg: &Message) -> bool {
         true
     }

@@ -38,7 +38,7 @@ pub fn from_toml(e: &toml::de::Error, text: &str, path: Option<&Path>) -> Config
     let line = e.span().map(|s| line_of(text, s.start));
     let raw_key = e
         .span()
-        .map(|s| text[s.clone()].trim().trim_matches('"').to_string())
+        .map(|s| key_of_value(text, s.start).unwrap_or_else(|| text[s.clone()].trim().trim_matches('"').to_string()))
         .unwrap_or_default();
     let table = line.and_then(|l| table_at(text, l));
     let key = match (&table, raw_key.contains(['\n', '='])) {
@@ -62,6 +62,15 @@ pub fn from_toml(e: &toml::de::Error, text: &str, path: Option<&Path>) -> Config
         key,
         message,
     }
+}
+
+/// The key of a `key = value` line when the error's span starts in its
+/// value (a bad value names its key, not itself).
+fn key_of_value(text: &str, at: usize) -> Option<String> {
+    let start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+    let (key, _) = text[start..at].split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    (!key.is_empty() && !key.contains(['[', '{', ','])).then(|| key.to_string())
 }
 
 fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {

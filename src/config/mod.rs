@@ -8,6 +8,7 @@
 
 mod connect;
 mod diagnose;
+pub mod size;
 mod value;
 
 pub use connect::ConnectSettings;
@@ -166,6 +167,9 @@ pub struct ServerEntry {
     #[serde(default)]
     pub query: BTreeMap<String, ConfigValue>,
     pub timeout: Option<Timeout>,
+    /// The largest message held for this server: a stdin line, a response
+    /// body, an SSE event (`size::DEFAULT_MAX_MESSAGE_SIZE` when unset).
+    pub max_message_size: Option<size::Size>,
     /// Globs (`*`, `?`) of the tools shown; others are hidden and refused.
     pub allow_tools: Option<Vec<String>>,
     /// Globs (`*`, `?`) of the tools hidden and refused.
@@ -230,6 +234,9 @@ impl ServerEntry {
     }
     pub fn timeout(&self) -> Duration {
         self.timeout.map(|t| t.0).unwrap_or(DEFAULT_TIMEOUT)
+    }
+    pub fn max_message_size(&self) -> usize {
+        self.max_message_size.map_or(size::DEFAULT_MAX_MESSAGE_SIZE, |s| s.0)
     }
 }
 

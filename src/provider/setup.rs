@@ -51,6 +51,7 @@ const COMMON_KEYS: &[&str] = &[
     "headers",
     "query",
     "timeout",
+    "max_message_size",
     "allow_tools",
     "deny_tools",
     "connect",
@@ -258,6 +259,7 @@ impl Setup<'_> {
             protocol: self.entry.protocol.clone(),
             store: crate::store::Store::open_default().ok(),
             timeout: self.entry.timeout(),
+            max_message_size: self.entry.max_message_size(),
             tools: ToolFilter::new(self.entry.allow_tools.clone(), self.entry.deny_tools.clone()),
             redactor: self.redactor.clone(),
         })

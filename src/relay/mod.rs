@@ -64,6 +64,10 @@ impl Relay {
 }
 
 impl Served for Relay {
+    fn max_message_size(&self) -> usize {
+        self.remote.max_message_size()
+    }
+
     /// Hooks and the handshake read the whole tree.
     fn needs_tree(&self, msg: &Message) -> bool {
         self.hooks.is_some() || msg.method() == Some("initialize")

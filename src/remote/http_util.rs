@@ -126,9 +126,10 @@ impl Ctx {
         RemoteError::Unreachable(self.redact(&text))
     }
 
-    /// A short, redacted excerpt of an error body.
+    /// A short, redacted excerpt of an error body: its first few KiB, read
+    /// for a few seconds at most.
     pub async fn body_excerpt(&self, resp: Response) -> String {
-        let text = Box::pin(resp.text()).await.unwrap_or_default();
+        let text = Box::pin(resp.excerpt(ERROR_BODY_READ, ERROR_BODY_WAIT)).await;
         let mut t: String = text.trim().chars().take(BODY_EXCERPT).collect();
         if text.trim().chars().count() > BODY_EXCERPT {
             t.push('…');
@@ -139,7 +140,7 @@ impl Ctx {
     /// Read a JSON body: one message or a batch, each dispatched.
     pub async fn read_json(&self, resp: Response) -> Result<(), RemoteError> {
         let bytes = resp
-            .bytes()
+            .bytes(self.endpoint.max_message_size)
             .await
             .map_err(|e| RemoteError::Unreachable(self.redact(&e.text())))?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -179,7 +180,7 @@ impl Ctx {
         done: impl Fn() -> bool,
     ) -> StreamEnd {
         let mut end = StreamEnd::default();
-        let mut events = crate::sse::Reader::new(resp.bytes_stream());
+        let mut events = crate::sse::Reader::with_limit(resp.bytes_stream(), self.endpoint.max_message_size);
         while let Some(item) = events.next().await {
             let Some(event) = self.sse_event(item, &mut end) else {
                 break;
@@ -258,7 +259,12 @@ impl Ctx {
             Err(e) => {
                 let text = match e {
                     crate::sse::ReadError::Stream(e) => e.text(),
-                    crate::sse::ReadError::TooLarge(e) => e.to_string(),
+                    crate::sse::ReadError::TooLarge(_) => {
+                        let text = super::reply::too_large("an SSE event", self.endpoint.max_message_size);
+                        tracing::warn!("server `{}`: {text}; the stream is dropped", self.endpoint.server);
+                        end.too_large = Some(text.clone());
+                        text
+                    }
                 };
                 tracing::debug!("SSE stream broke: {}", self.redact(&text));
                 end.broken = true;
@@ -291,6 +297,11 @@ impl Ctx {
     }
 }
 
+/// How much of an error body is read (an excerpt of it is shown).
+const ERROR_BODY_READ: usize = 4 << 10;
+/// How long an error body is read at most.
+const ERROR_BODY_WAIT: Duration = Duration::from_secs(5);
+
 /// How long the rest of a response stream is read after its answer.
 const DRAIN_LIMIT: Duration = Duration::from_millis(250);
 
@@ -314,6 +325,9 @@ pub struct StreamEnd {
     pub finished: bool,
     /// The connection broke mid-stream.
     pub broken: bool,
+    /// An event was over `max_message_size` (what to tell the client):
+    /// resuming would only send it again.
+    pub too_large: Option<String>,
 }
 
 /// The response's media type, lower-cased, without parameters. Borrowed

@@ -58,6 +58,8 @@ pub struct Endpoint {
     /// The longest the bridge waits for one answer (or between two progress
     /// notifications of one request).
     pub timeout: Duration,
+    /// `max_message_size`: the largest body or SSE event read from it.
+    pub max_message_size: usize,
     /// `allow_tools` / `deny_tools`.
     pub tools: filter::ToolFilter,
     pub redactor: Redactor,
@@ -264,6 +266,11 @@ impl Remote {
 
     pub fn server(&self) -> &str {
         &self.ctx.endpoint.server
+    }
+
+    /// The server's `max_message_size`.
+    pub fn max_message_size(&self) -> usize {
+        self.ctx.endpoint.max_message_size
     }
 
     fn legacy(&self) -> Option<Arc<legacy::Legacy>> {

@@ -100,7 +100,10 @@ impl Modern {
         match &*http_util::content_type(&resp) {
             "text/event-stream" => {
                 let inbound = &ctx.inbound;
-                ctx.read_sse(resp, |_| {}, || !inbound.is_pending(id)).await;
+                let end = ctx.read_sse(resp, |_| {}, || !inbound.is_pending(id)).await;
+                if let Some(too_large) = end.too_large.filter(|_| inbound.is_pending(id)) {
+                    return Err(RemoteError::Protocol(too_large));
+                }
             }
             "application/json" => ctx.read_json(resp).await?,
             "" if status == StatusCode::ACCEPTED => {}
@@ -206,7 +209,8 @@ impl Modern {
             };
             let opened = match self.post(&body, &heads).await {
                 Ok(resp) if resp.status().is_success() && http_util::content_type(&resp) == "text/event-stream" => {
-                    let mut events = crate::sse::Reader::new(resp.bytes_stream());
+                    let limit = self.ctx.endpoint.max_message_size;
+                    let mut events = crate::sse::Reader::with_limit(resp.bytes_stream(), limit);
                     let mut any = false;
                     while let Some(Ok(event)) = events.next().await {
                         let Ok(message) = serde_json::from_slice::<Value>(&event.data) else {

@@ -180,6 +180,9 @@ impl Streamable {
                     if !self.ctx.inbound.is_pending(id) {
                         return Ok(());
                     }
+                    if let Some(too_large) = end.too_large {
+                        return Err(RemoteError::Protocol(too_large));
+                    }
                     return Box::pin(self.resume(id, end)).await;
                 }
             }
@@ -236,6 +239,9 @@ impl Streamable {
             end = ctx.read_sse(resp, |_| {}, || !ctx.inbound.is_pending(id)).await;
             if !ctx.inbound.is_pending(id) {
                 return Ok(());
+            }
+            if let Some(too_large) = end.too_large.take() {
+                return Err(RemoteError::Protocol(too_large));
             }
             end.retry = end.retry.or(retry);
             end.last_event_id = end.last_event_id.or(Some(last));
