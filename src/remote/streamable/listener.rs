@@ -75,8 +75,29 @@ impl Streamable {
                 tracing::info!("giving up on the GET stream after repeated failures");
                 return;
             }
-            let backoff = wait * 2u32.saturating_pow(failures.min(5));
-            tokio::time::sleep(backoff.min(Duration::from_secs(30))).await;
+            tokio::time::sleep(backoff(wait, failures)).await;
         }
+    }
+}
+
+/// The pause before the next GET: the server's `retry` (any number it
+/// likes, hence saturating), doubled per failure up to 32 times, at most 30 s.
+fn backoff(wait: Duration, failures: u32) -> Duration {
+    wait.saturating_mul(2u32.saturating_pow(failures.min(5)))
+        .min(Duration::from_secs(30))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn a_remote_retry_of_u64_max_ms_never_overflows_the_backoff() {
+        let huge = Duration::from_millis(u64::MAX);
+        for failures in [0, 1, 5, 9, u32::MAX] {
+            assert_eq!(backoff(huge, failures), Duration::from_secs(30));
+        }
+        assert_eq!(backoff(Duration::from_secs(1), 2), Duration::from_secs(4));
     }
 }
