@@ -4,7 +4,7 @@
 //! holding one object is read for its head only (`Message::read`); a batch,
 //! or a line whose head cannot be read that way, is parsed whole. Reading
 //! ends when the input closes; the one loop over these lines, which also
-//! stops at a signal, is `shutdown::serve`.
+//! stops at a signal, is `shutdown::serve_until_stopped`.
 //!
 //! A line longer than the limit (`max_message_size`) is never held: its
 //! bytes are skipped as they come, watched only for the request's `id`

@@ -4,16 +4,17 @@
 //! table (`ServerEntry`); which keys apply depends on its `provider`. Loading
 //! reports a bad file with its path, line and key, and suggests the closest
 //! valid key for a misspelt one. Values that may hold secrets are
-//! `ConfigValue`s, resolved (env, command, file) when a server is started.
+//! `ConfigValue`s, resolved (env, command, file, keychain) when a server is started.
 
 mod connect;
 mod diagnose;
+pub mod keychain;
 pub mod size;
 mod value;
 
 pub use connect::ConnectSettings;
 pub use diagnose::{ConfigError, closest};
-pub use value::{ConfigValue, Resolver, variables};
+pub use value::{ConfigValue, Resolver, variable_values, variables};
 
 use serde::Deserialize;
 use std::collections::BTreeMap;

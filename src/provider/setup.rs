@@ -106,7 +106,7 @@ impl Setup<'_> {
             .resolve(self.name, key, value)
             .map_err(|e| self.error(key, e.problem))?;
         match value {
-            ConfigValue::Text(t) => crate::config::variables(t)
+            ConfigValue::Text(t) => crate::config::variable_values(t)
                 .into_iter()
                 .for_each(|s| self.redactor.add(s)),
             _ => self.redactor.add(v.clone()),
@@ -282,7 +282,7 @@ impl Setup<'_> {
         };
         let provider = self.entry.provider_name();
         for key in table.keys() {
-            let oauth_key = self.entry.auth.is_some() && OAUTH_KEYS.contains(&key.as_str());
+            let oauth_key = self.entry.auth.is_some() && SIGN_IN_KEYS.contains(&key.as_str());
             if COMMON_KEYS.contains(&key.as_str()) || allowed.contains(&key.as_str()) || oauth_key {
                 continue;
             }
@@ -351,7 +351,7 @@ impl Setup<'_> {
 }
 
 /// Config keys that belong to `auth = "oauth"` (accepted on any provider).
-pub const OAUTH_KEYS: &[&str] = &[
+const SIGN_IN_KEYS: &[&str] = &[
     "auth",
     "scopes",
     "client_id",

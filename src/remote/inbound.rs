@@ -242,6 +242,9 @@ impl Inbound {
                 self.saw_progress(&msg);
             }
             if let Some(id) = msg.get("id").filter(|id| !id.is_null()) {
+                if self.all_transforms().any(|t| t.server_request(&msg, &self.out)) {
+                    return;
+                }
                 self.all_transforms().for_each(|t| t.id_taken(id));
                 self.unanswered
                     .lock()
