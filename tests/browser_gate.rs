@@ -28,6 +28,11 @@ const HOSTILE: [&str; 4] = [
     "https://auth.example/authorize\n2026-01-01T00:00:00Z  INFO forged",
 ];
 
+/// How each hostile URL is named in the refusal: escaped, on one line.
+fn named(authorize: &str) -> String {
+    authorize.replace('\n', "\\n")
+}
+
 #[tokio::test]
 async fn login_never_opens_a_hostile_authorization_endpoint() {
     for authorize in HOSTILE {
@@ -38,9 +43,23 @@ async fn login_never_opens_a_hostile_authorization_endpoint() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{authorize}: {stderr}");
         assert_eq!(env.opens(), Vec::<String>::new(), "{authorize} reached the browser");
-        assert!(stderr.contains("refusing to open `"), "{authorize}: {stderr}");
+        assert!(
+            stderr.contains(&format!("refusing to open `{}", named(authorize))),
+            "{authorize}: {stderr}"
+        );
         assert!(!stderr.contains("\n2026-01-01T00:00:00Z  INFO forged"), "{stderr}");
     }
+}
+
+#[tokio::test]
+async fn login_opens_a_well_formed_authorization_endpoint() {
+    // The control for the test above: the same server, its sign-in page
+    // left as it is, does reach the (fake) browser.
+    let url = hostile_oauth::start(hostile_oauth::Script::default()).await;
+    let env = Env::new(&url, "");
+    let _login = env.cli(&["login", oauth_support::SERVER]).spawn().unwrap();
+    let opened = env.wait_opens(1).await;
+    assert!(opened[0].starts_with(&url.replace("/mcp", "/authorize?")), "{opened:?}");
 }
 
 #[tokio::test]
@@ -53,9 +72,24 @@ async fn a_signed_out_tool_call_never_opens_a_hostile_authorization_endpoint() {
         let r = oauth_support::call(&mut b, "echo", "hi").await;
         assert_eq!(r["result"]["isError"], true, "{r}");
         let text = text_of(&r);
-        assert!(text.contains("refusing to open `"), "{authorize}: {r}");
+        assert!(
+            text.contains(&format!("refusing to open `{}", named(authorize))),
+            "{authorize}: {r}"
+        );
         assert!(r.pointer("/result/_meta/mcp-bridge~1sign-in").is_none(), "{r}");
+        // The browser is started before the call is answered; the control
+        // below shows a start is seen.
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         assert_eq!(env.opens(), Vec::<String>::new(), "{authorize} reached the browser");
+        assert!(!b.stderr_text().contains("opened the browser"), "{}", b.stderr_text());
     }
+    // The control: the same call on a server whose sign-in page is well
+    // formed opens the browser on it.
+    let url = hostile_oauth::start(hostile_oauth::Script::default()).await;
+    let env = Env::new(&url, "");
+    let mut b = env.serve();
+    oauth_support::handshake(&mut b).await;
+    let r = oauth_support::call(&mut b, "echo", "hi").await;
+    assert!(r.pointer("/result/_meta/mcp-bridge~1sign-in").is_some(), "{r}");
+    env.wait_opens(1).await;
 }

@@ -88,10 +88,11 @@ async fn metadata(State(s): State<Arc<St>>) -> Response {
     axum::Json(m).into_response()
 }
 
-async fn register(State(s): State<Arc<St>>) -> Response {
+async fn register(State(s): State<Arc<St>>, axum::Json(asked): axum::Json<Value>) -> Response {
     if let Some(to) = &s.script.register_redirect {
         return (StatusCode::TEMPORARY_REDIRECT, [("location", to.clone())]).into_response();
     }
-    let body = json!({"client_id": "stand-in-client", "token_endpoint_auth_method": "none"});
+    let body = json!({"client_id": "stand-in-client", "token_endpoint_auth_method": "none",
+                      "redirect_uris": asked["redirect_uris"]});
     (StatusCode::CREATED, axum::Json(body)).into_response()
 }
