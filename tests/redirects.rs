@@ -13,7 +13,6 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use support::{Bridge, toml_string};
 
 /// One request a server got: method, path and query, headers, body.
@@ -93,10 +92,10 @@ async fn initialize(b: &mut Bridge) -> Value {
 #[tokio::test]
 async fn a_token_endpoint_redirect_to_another_origin_never_gets_the_client_secret() {
     let (attacker, stolen) = elsewhere().await;
-    let (api, _) = redirecting(attacker.clone(), None).await;
+    let (api, asked) = redirecting(attacker.clone(), None).await;
     let config = format!(
         "[servers.pd]\nprovider = \"pipedream\"\nclient_id = \"pd-client-id\"\nclient_secret = \"pd-secret-4f9a7c1e\"\n\
-         project_id = \"proj_x\"\nenvironment = \"development\"\nexternal_user_id = \"user-9\"\n\
+         app = \"slack\"\nproject_id = \"proj_x\"\nenvironment = \"development\"\nexternal_user_id = \"user-9\"\n\
          base_url = {}\napi_base = {}\ntimeout = 10\n",
         toml_string(&format!("{attacker}/v3")),
         toml_string(&api)
@@ -114,6 +113,14 @@ async fn a_token_endpoint_redirect_to_another_origin_never_gets_the_client_secre
     b.keep(data);
     let r = initialize(&mut b).await;
     assert!(r.get("error").is_some(), "{r}");
+    // The token request went out, with the secret, to the endpoint named.
+    let asked = asked.lock().unwrap().clone();
+    assert!(
+        asked
+            .iter()
+            .any(|(what, _, body)| what.starts_with("POST /v1/oauth/token") && body.contains("pd-secret-4f9a7c1e")),
+        "{r} {asked:?}"
+    );
     let got = stolen.lock().unwrap().clone();
     assert!(
         got.iter()
@@ -124,17 +131,65 @@ async fn a_token_endpoint_redirect_to_another_origin_never_gets_the_client_secre
 }
 
 #[tokio::test]
+async fn a_zapier_refresh_redirected_to_another_origin_never_gets_the_client_secret_or_refresh_token() {
+    let (attacker, stolen) = elsewhere().await;
+    let (token_url, asked) = redirecting(attacker.clone(), None).await;
+    // The MCP server refuses the access token: the bridge refreshes it.
+    let app = axum::Router::new().fallback(|| async { StatusCode::UNAUTHORIZED });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let remote = format!("http://{}/mcp", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let config = format!(
+        "[servers.z]\nprovider = \"zapier\"\nurl = {}\naccess_token = \"z-access-1\"\n\
+         refresh_token = \"z-refresh-6b1d\"\nclient_id = \"z-client\"\nclient_secret = \"z-secret-2e7c\"\n\
+         token_url = {}\ntimeout = 10\n",
+        toml_string(&remote),
+        toml_string(&format!("{token_url}/oauth/token"))
+    );
+    let data = tempfile::tempdir().unwrap();
+    let (dir, path) = support::write_config(&config);
+    let mut cmd = Bridge::command();
+    cmd.env("MCP_BRIDGE_DATA_DIR", data.path())
+        .arg("--config")
+        .arg(&path)
+        .arg("serve")
+        .arg("z");
+    let mut b = Bridge::spawn(cmd);
+    b.keep(dir);
+    b.keep(data);
+    let r = initialize(&mut b).await;
+    assert!(r.get("error").is_some(), "{r}");
+    let asked = asked.lock().unwrap().clone();
+    assert!(
+        asked
+            .iter()
+            .any(|(what, _, body)| what.starts_with("POST /oauth/token") && body.contains("z-refresh-6b1d")),
+        "the refresh went out to the endpoint named: {r} {asked:?}"
+    );
+    let got = stolen.lock().unwrap().clone();
+    assert!(
+        got.iter().all(|(_, h, body)| {
+            let all = format!("{h}{body}");
+            !all.contains("z-secret-2e7c") && !all.contains("z-refresh-6b1d") && !all.contains("z-client")
+        }),
+        "the refresh followed the redirect: {got:?}"
+    );
+}
+
+#[tokio::test]
 async fn an_mcp_redirect_to_another_origin_never_gets_the_secret_header_query_or_a_referer() {
     let (attacker, stolen) = elsewhere().await;
-    let (remote, _) = redirecting(attacker, None).await;
+    let (remote, asked) = redirecting(attacker, None).await;
     let config = format!(
         "[servers.s]\nurl = {}\nheaders = {{ X-Custom = \"hdr-secret-8d2b\" }}\ntimeout = 10\n",
         toml_string(&format!("{remote}/mcp?api_key=query-secret-3c5e"))
     );
     let mut b = Bridge::serve(&config, "s");
     let r = initialize(&mut b).await;
-    assert!(r.get("error").is_some(), "{r}");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The redirect is settled before the answer: followed or not.
+    let message = r["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("set `url` in [servers.s]"), "{r}");
+    assert!(!asked.lock().unwrap().is_empty());
     let got = stolen.lock().unwrap().clone();
     assert!(
         got.is_empty(),
