@@ -38,6 +38,9 @@ fn result_for(tool: &str) -> Value {
         // A link on the pattern's host that smuggles a line break or goes by plain http.
         "smuggled" => json!({"content": [], "accountRequired": true, "connectUrl": SMUGGLED}),
         "plain-http" => text(format!("Go to: {PLAIN_HTTP}")),
+        // Pipedream's answer for a call that did not run, on its own host.
+        "hostile-field-on-pipedream" => json!({"content": [{"type": "text", "text": "Connect an account"}],
+                                               "accountRequired": true, "connectUrl": LINK}),
         // A tool that did its work and mentions a link (no `accountRequired`).
         "send_email" => text(format!("Sent. To connect Slack too, go to: {LINK}")),
         _ => text(format!("Go to: {LINK} to connect your account.")),
@@ -372,6 +375,13 @@ async fn a_remote_that_is_not_pipedream_cannot_have_its_link_shown_opened_or_its
     assert_eq!(tool_calls(&posts, "hostile-field"), 1);
 }
 
+/// Waits until the fake browser's log holds a line, and returns its lines.
+async fn wait_opened(opened: &std::path::Path) -> Vec<String> {
+    let read = || std::fs::read_to_string(opened).unwrap_or_default();
+    support::wait_until("the browser to be opened", || !read().is_empty()).await;
+    read().lines().map(str::to_string).collect()
+}
+
 #[tokio::test]
 async fn a_link_the_browser_gate_refuses_is_neither_shown_nor_opened_even_when_the_pattern_matches() {
     for (tool, pattern) in [
@@ -383,14 +393,26 @@ async fn a_link_the_browser_gate_refuses_is_neither_shown_nor_opened_even_when_t
         let extra = format!("connect_link_pattern = \"{pattern}\"\n[servers.pd.connect]\nopen_browser = true\n");
         let mut b = bridge_opening(&url, 10, &extra, Some("info"), Some(&browser));
         b.initialize(json!({})).await;
+        // Unchanged: no link was found, so none is led with, opened or
+        // followed by a retry.
         let r = call(&mut b, tool).await;
         assert_eq!(r, result_for(tool), "{tool}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        assert!(!opened.exists(), "opened: {:?}", std::fs::read_to_string(&opened));
         assert_eq!(tool_calls(&posts, tool), 1, "{tool} was sent again");
+        support::wait_until("the refusal in the log", || {
+            b.stderr_text().contains("refusing to open `")
+        })
+        .await;
         let stderr = b.stderr_text();
-        assert!(stderr.contains("refusing to open `"), "{stderr}");
         assert!(!stderr.contains("\n2026-01-01T00:00:00Z  INFO forged"), "{stderr}");
+        if tool == "smuggled" {
+            // The control: a well-formed link the same pattern names is
+            // shown and opened, and the browser was given that one only.
+            let r = call(&mut b, "send").await;
+            assert!(r["content"][0]["text"].as_str().unwrap().ends_with(LINK), "{r}");
+            assert_eq!(wait_opened(&opened).await, [LINK], "{tool}");
+        } else {
+            assert!(!opened.exists(), "opened: {:?}", std::fs::read_to_string(&opened));
+        }
     }
 }
 
@@ -409,11 +431,73 @@ async fn a_call_whose_answer_does_not_say_it_did_not_run_is_sent_once() {
     let ask = b.next_other_timeout(Duration::from_secs(5)).await;
     assert_eq!(ask["method"], "elicitation/create");
     b.respond(&ask["id"], json!({"action": "accept"})).await;
+    // A retry would be sent before this answer, which is the retry's.
     let r = b.wait_response(&id, Duration::from_secs(5)).await;
     assert!(
         r["result"]["content"][0]["text"].as_str().unwrap().contains(LINK),
         "{r}"
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(tool_calls(&posts, "send_email"), 1, "the email was sent twice");
+    // The control: an answer that says the call did not run
+    // (`accountRequired: true`) is retried, once (on a client that takes
+    // no elicitation, so none follows).
+    let mut b = bridge(&url, "");
+    b.initialize(json!({})).await;
+    let r = call(&mut b, "hostile-field-on-pipedream").await;
+    assert!(r["content"].to_string().contains("Connect an account"), "{r}");
+    assert_eq!(tool_calls(&posts, "hostile-field-on-pipedream"), 2);
+}
+
+/// A stand-in for Pipedream's hosted server, `/v3` and its token endpoint
+/// at one loopback origin, answering as `result_for` does.
+async fn start_pipedream() -> (String, Posts) {
+    let posts = Posts::default();
+    let token =
+        || async { axum::Json(json!({"access_token": "pd-access", "token_type": "Bearer", "expires_in": 3600})) };
+    let app = axum::Router::new()
+        .route(
+            "/v3",
+            axum::routing::post(mcp).get(|| async { StatusCode::METHOD_NOT_ALLOWED }),
+        )
+        .route("/v1/oauth/token", axum::routing::post(token))
+        .with_state(posts.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, posts)
+}
+
+#[tokio::test]
+async fn a_pipedream_server_shows_and_opens_only_links_on_pipedreams_hosts() {
+    let (base, posts) = start_pipedream().await;
+    let (_dir, browser, opened) = fake_browser();
+    let data = tempfile::tempdir().unwrap();
+    let (dir, config) = support::write_config(&format!(
+        "[servers.pd]\nprovider = \"pipedream\"\nclient_id = \"i\"\nclient_secret = \"s\"\nproject_id = \"proj_x\"\n\
+         environment = \"development\"\nexternal_user_id = \"u\"\napp = \"slack\"\nbase_url = \"{base}/v3\"\n\
+         api_base = \"{base}\"\ntimeout = 10\n[servers.pd.connect]\nopen_browser = true\n"
+    ));
+    let mut cmd = Bridge::command();
+    cmd.env("MCP_BRIDGE_DATA_DIR", data.path())
+        .env("MCP_BRIDGE_BROWSER", &browser)
+        .arg("--config")
+        .arg(&config)
+        .arg("serve")
+        .arg("pd");
+    let mut b = Bridge::spawn(cmd);
+    b.keep(dir);
+    b.keep(data);
+    b.initialize(json!({})).await;
+    // Pipedream's own answer shape, with a link on another host: the
+    // remote's text, passed on as it is, sent once, never opened.
+    let r = call(&mut b, "hostile-field").await;
+    assert_eq!(r, result_for("hostile-field"));
+    assert_eq!(tool_calls(&posts, "hostile-field"), 1);
+    // A link on pipedream.com is Pipedream's: shown first, and opened.
+    let r = call(&mut b, "send").await;
+    assert_eq!(
+        r["content"][0]["text"],
+        format!("Connect your Slack account to continue:\n{LINK}")
+    );
+    assert_eq!(wait_opened(&opened).await, [LINK]);
 }

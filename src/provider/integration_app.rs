@@ -214,6 +214,9 @@ mod tests {
     }
 }
 
+/// The hosts its connect links are on (and their subdomains).
+pub const LINK_DOMAINS: &[&str] = &["integration.app", "getmembrane.com"];
+
 /// Integration.app (Membrane) connection links: a page of its connection UI
 /// (`…integration.app/…/integrations/<key>/connect…`, or the same on
 /// getmembrane.com), in text or a `connectUrl`/`connectionUrl` field. The
@@ -226,7 +229,7 @@ pub fn recognise(result: &Value) -> Option<crate::connect_link::ConnectLink> {
     let key_of = |u: &str| -> Option<String> {
         let p = url::Url::parse(u).ok()?;
         let host = p.host_str()?;
-        let ours = ["integration.app", "getmembrane.com"]
+        let ours = LINK_DOMAINS
             .iter()
             .any(|d| host == *d || host.ends_with(&format!(".{d}")));
         let segs: Vec<&str> = p.path_segments()?.collect();

@@ -57,9 +57,9 @@ const PROVIDERS: &[Provider] = &[
     // links only through its `connect_link_pattern`.
     Provider { name: "generic", prepare: Prepare::Ready(generic::prepare), keys: &[], recognise: None, link_domains: &[], own_credentials: false },
     Provider { name: "sandbox", prepare: Prepare::Started(sandbox::prepare), keys: &[], recognise: None, link_domains: &[], own_credentials: true },
-    Provider { name: "pipedream", prepare: Prepare::Ready(pipedream::prepare), keys: pipedream::KEYS, recognise: Some(pipedream::recognise), link_domains: &["pipedream.com"], own_credentials: true },
-    Provider { name: "zapier", prepare: Prepare::Ready(zapier::prepare), keys: zapier::KEYS, recognise: Some(zapier::recognise), link_domains: &["zapier.com"], own_credentials: false },
-    Provider { name: "integration-app", prepare: Prepare::Ready(integration_app::prepare), keys: integration_app::KEYS, recognise: Some(integration_app::recognise), link_domains: &["integration.app", "getmembrane.com"], own_credentials: false },
+    Provider { name: "pipedream", prepare: Prepare::Ready(pipedream::prepare), keys: pipedream::KEYS, recognise: Some(pipedream::recognise), link_domains: pipedream::LINK_DOMAINS, own_credentials: true },
+    Provider { name: "zapier", prepare: Prepare::Ready(zapier::prepare), keys: zapier::KEYS, recognise: Some(zapier::recognise), link_domains: zapier::LINK_DOMAINS, own_credentials: false },
+    Provider { name: "integration-app", prepare: Prepare::Ready(integration_app::prepare), keys: integration_app::KEYS, recognise: Some(integration_app::recognise), link_domains: integration_app::LINK_DOMAINS, own_credentials: false },
     Provider { name: "pipe2", prepare: Prepare::Ready(pipe2::prepare), keys: pipe2::KEYS, recognise: None, link_domains: &[], own_credentials: false },
 ];
 

@@ -250,6 +250,9 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
     Ok(Prepared::new(endpoint))
 }
 
+/// The hosts its connect links are on (and their subdomains).
+pub const LINK_DOMAINS: &[&str] = &["pipedream.com"];
+
 /// Pipedream's "connect your account first" answer: `accountRequired` /
 /// `connectUrl` anywhere in the result (top level, `structuredContent`,
 /// `_meta`), or the `connect.html?token=ctok_…` Connect Link in its text.
