@@ -129,6 +129,22 @@ pub fn require_https(url: &Url, allow_http: bool) -> Result<(), String> {
     }
 }
 
+/// Whether `url` is plain `http://` to another machine: what `allow_http`
+/// lets through, with a warning.
+pub fn plain_http_elsewhere(url: &Url) -> bool {
+    url.scheme() == "http" && !is_loopback(url)
+}
+
+/// The warning for `what` (a key, an endpoint) of server `server`, plain
+/// http to another machine that `allow_http = true` lets through.
+pub fn warn_plain_http(server: &str, what: &str, url: &Url) {
+    tracing::warn!(
+        "server `{server}`: {what} is plain http:// to {}, another machine (`allow_http = true`): credentials and \
+         messages cross the network unencrypted",
+        crate::untrusted::escape(url.host_str().unwrap_or("?"))
+    );
+}
+
 /// Whether `url` names this machine.
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {

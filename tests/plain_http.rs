@@ -64,6 +64,11 @@ fn allow_http_or_this_machine_lets_plain_http_through() {
         let p = home.file("c.toml", config);
         let r = home.run(&["--config", p.to_str().unwrap(), "config", "check"]);
         assert_eq!(r.code, 0, "{config}: {}", r.all());
+        // Let through to another machine, it is not let through silently.
+        let warned = r
+            .all()
+            .contains("`url` is plain http:// to 192.168.1.20, another machine (`allow_http = true`)");
+        assert_eq!(warned, config == trusted, "{config}: {}", r.all());
     }
 }
 
@@ -78,4 +83,16 @@ async fn a_token_endpoint_on_another_machine_over_plain_http_never_gets_the_clie
         "{stderr}"
     );
     assert!(env.opens().is_empty());
+}
+
+#[tokio::test]
+async fn a_revocation_endpoint_on_another_machine_over_plain_http_is_refused_before_sign_in() {
+    let url = hostile_oauth::start(hostile_oauth::set("revocation_endpoint", "http://192.0.2.7/revoke")).await;
+    let env = oauth_support::Env::new(&url, "client_id = \"pre\"\nclient_secret = \"pre-secret-5a5a\"\n");
+    let (ok, _, stderr) = oauth_support::login(&env, false).await;
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains("`revocation_endpoint` is plain http://") && stderr.contains("allow_http = true"),
+        "{stderr}"
+    );
 }

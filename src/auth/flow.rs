@@ -206,14 +206,20 @@ impl OAuth {
                 self.name()
             )
         })?;
+        let revocation = m.additional_fields.get("revocation_endpoint").and_then(|v| v.as_str());
         let endpoints = [
-            ("token_endpoint", Some(&m.token_endpoint)),
-            ("registration_endpoint", m.registration_endpoint.as_ref()),
+            ("issuer", m.issuer.as_deref()),
+            ("token_endpoint", Some(m.token_endpoint.as_str())),
+            ("registration_endpoint", m.registration_endpoint.as_deref()),
+            ("revocation_endpoint", revocation),
         ];
         for (name, endpoint) in endpoints {
-            let Some(Ok(url)) = endpoint.map(|e| url::Url::parse(e)) else {
+            let Some(Ok(url)) = endpoint.map(url::Url::parse) else {
                 continue;
             };
+            if self.settings.allow_http && crate::net::plain_http_elsewhere(&url) {
+                crate::net::warn_plain_http(self.name(), &format!("the authorization server's `{name}`"), &url);
+            }
             crate::net::require_https(&url, self.settings.allow_http).map_err(|e| {
                 format!(
                     "the authorization server's `{name}` {e}; it is refused (set `allow_http = true` in [servers.{}] \

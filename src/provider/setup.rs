@@ -145,7 +145,11 @@ impl Setup<'_> {
     /// entry says `allow_http = true`.
     pub fn url_at(&self, key: &str, value: Option<&ConfigValue>, default: Option<&str>) -> Result<Url, ConfigError> {
         let url = self.any_url_at(key, value, default)?;
-        crate::net::require_https(&url, self.entry.allow_http == Some(true)).map_err(|e| {
+        let allow_http = self.entry.allow_http == Some(true);
+        if allow_http && crate::net::plain_http_elsewhere(&url) {
+            crate::net::warn_plain_http(self.name, &format!("`{key}`"), &url);
+        }
+        crate::net::require_https(&url, allow_http).map_err(|e| {
             self.error(
                 key,
                 format!(
