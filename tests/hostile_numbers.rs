@@ -8,6 +8,7 @@ mod support;
 
 use cli_support::Home;
 use mcp_bridge::emulator::oauth::{OAuthEmulator, OAuthOptions};
+use mcp_bridge::emulator::pipedream::{PipedreamEmulator, PipedreamOptions};
 use serde_json::json;
 use support::Bridge;
 
@@ -48,6 +49,20 @@ async fn a_timeout_of_1e30_is_answered_as_the_config_error_by_serve() {
     );
 }
 
+#[test]
+fn a_command_timeout_of_1e300_in_the_environment_is_ignored_not_a_panic() {
+    let home = Home::new();
+    let p = home.file(
+        "c.toml",
+        "[servers.s]\nurl = \"http://127.0.0.1:9/mcp\"\nbearer = { command = [\"echo\", \"b\"] }\n",
+    );
+    let mut cmd = home.command(&["--config", p.to_str().unwrap(), "config", "check"]);
+    let out = cmd.env("MCP_BRIDGE_COMMAND_TIMEOUT", "1e300").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("ignoring $MCP_BRIDGE_COMMAND_TIMEOUT"), "{stderr}");
+}
+
 #[tokio::test]
 async fn a_login_timeout_of_1e30_in_the_environment_is_ignored_not_a_panic() {
     let emu = OAuthEmulator::start(OAuthOptions::default()).await.unwrap();
@@ -75,4 +90,55 @@ async fn a_token_that_expires_in_u64_max_seconds_does_not_wrap_into_the_past() {
     let r = oauth_support::echo(&mut b, "hi").await;
     assert_eq!(oauth_support::text_of(&r), "hi", "{r}");
     assert_eq!(emu.count("/token", Some(("grant_type", "refresh_token"))), 0);
+    // And `status` shows it (a date far off), without overflowing.
+    let out = env.cli(&["status"]).output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains("valid until"), "{stdout}");
+}
+
+#[tokio::test]
+async fn a_pipedream_token_that_expires_in_u64_max_seconds_is_used_not_a_panic() {
+    let emu = PipedreamEmulator::start(PipedreamOptions {
+        expires_in: u64::MAX,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[servers.pd]\nprovider = \"pipedream\"\nclient_id = \"pd-client-id\"\nclient_secret = \"pd-client-secret\"\n\
+         project_id = \"proj_x\"\nenvironment = \"development\"\nexternal_user_id = \"u\"\napp = \"slack\"\n\
+         base_url = \"{b}\"\napi_base = \"{b}\"\ntimeout = 20\n",
+        b = emu.base()
+    );
+    let (dir, path) = support::write_config(&config);
+    let mut cmd = Bridge::command();
+    cmd.env("MCP_BRIDGE_DATA_DIR", data.path())
+        .arg("--config")
+        .arg(&path)
+        .arg("serve")
+        .arg("pd");
+    let mut b = Bridge::spawn(cmd);
+    b.keep(dir);
+    b.initialize(json!({})).await;
+    b.request_ok("tools/list", json!({})).await;
+    b.request_ok("tools/list", json!({})).await;
+    assert_eq!(emu.token_requests().len(), 1, "one token, used while it lasts");
+}
+
+#[test]
+fn a_sandbox_session_ttl_no_clock_can_hold_is_a_usage_error_not_a_panic() {
+    for ttl in ["1e300", "1e19", "-1", "nan", "0"] {
+        let out = std::process::Command::new(support::bridge_bin())
+            .args(["sandbox", "--port", "0", &format!("--session-ttl={ttl}")])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{ttl}: {stderr}");
+        assert!(
+            stderr.contains("--session-ttl") && stderr.contains("from 0.001 to 86400"),
+            "{ttl}: {stderr}"
+        );
+    }
 }

@@ -149,11 +149,17 @@ const PIPE_GRACE: Duration = Duration::from_millis(500);
 /// The command's timeout: `$MCP_BRIDGE_COMMAND_TIMEOUT` seconds (1ms to
 /// 24h), else the default.
 fn command_timeout() -> Duration {
-    std::env::var(COMMAND_TIMEOUT_ENV)
-        .ok()
-        .and_then(|t| t.trim().parse::<f64>().ok())
-        .and_then(super::duration_from_secs)
-        .unwrap_or(COMMAND_TIMEOUT)
+    let Ok(text) = std::env::var(COMMAND_TIMEOUT_ENV) else {
+        return COMMAND_TIMEOUT;
+    };
+    let parsed = text.trim().parse::<f64>().ok().and_then(super::duration_from_secs);
+    parsed.unwrap_or_else(|| {
+        tracing::warn!(
+            "ignoring ${COMMAND_TIMEOUT_ENV}: not a number of seconds from 0.001 to 86400; waiting {}s",
+            COMMAND_TIMEOUT.as_secs()
+        );
+        COMMAND_TIMEOUT
+    })
 }
 
 /// Read `pipe` to its end on a thread; the bytes come through the channel.
