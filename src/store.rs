@@ -117,6 +117,7 @@ impl Store {
     /// logged), so a bad file never stops the bridge.
     pub fn load(&self, server: &str) -> io::Result<Option<Record>> {
         let path = self.path_of(server);
+        self.adopt_legacy_file(server, &path);
         match fs::read(&path) {
             Ok(bytes) => match serde_json::from_slice(&bytes) {
                 Ok(r) => Ok(Some(r)),
@@ -127,6 +128,25 @@ impl Store {
             },
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
+        }
+    }
+
+    /// Before file names were reversible (`file_stem`), a server's file was
+    /// its name with each character but ASCII letters, digits, `-` and `_`
+    /// replaced by `_`: names of lower-case letters, digits, `-` and `_`
+    /// keep their file, and a name of letters, digits and `-` with an
+    /// upper-case letter takes its old file once, when it has no new one
+    /// (no other name could have written that old file). Linked first
+    /// (which never replaces a file), then the old name removed.
+    fn adopt_legacy_file(&self, server: &str, path: &Path) {
+        let plain = server.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !plain || !server.bytes().any(|b| b.is_ascii_uppercase()) {
+            return;
+        }
+        let legacy = self.dir.join(format!("{server}.json"));
+        if fs::symlink_metadata(&legacy).is_ok_and(|m| m.is_file()) && fs::hard_link(&legacy, path).is_ok() {
+            let _ = fs::remove_file(&legacy);
+            tracing::info!("server `{server}`: token file renamed to {}", path.display());
         }
     }
 
@@ -406,6 +426,47 @@ mod tests {
         assert_eq!(stems.len(), names.len(), "distinct even when case is folded");
         // Names of letters, digits, `-` and `_` keep the file they had.
         assert_eq!(file_stem("my-server_2"), "my-server_2");
+    }
+
+    #[test]
+    fn a_server_with_an_upper_case_name_keeps_its_sign_in_from_the_old_file_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::at(dir.path());
+        let old = |name: &str| dir.path().join(format!("{name}.json"));
+        fs::write(old("MyServer"), br#"{"access_token": "kept"}"#).unwrap();
+        let got = store.load("MyServer").unwrap().and_then(|r| r.access_token);
+        assert_eq!(got.as_deref(), Some("kept"));
+        assert!(!old("MyServer").exists() && store.path_of("MyServer").exists());
+        // A newer file is never replaced by an old one.
+        fs::write(old("MyServer"), br#"{"access_token": "stale"}"#).unwrap();
+        let got = store.load("MyServer").unwrap().and_then(|r| r.access_token);
+        assert_eq!(got.as_deref(), Some("kept"));
+        // An old name that another server's could also have made (`a.b`
+        // and `a_b` shared `a_b.json`) is never taken for it.
+        fs::write(old("A_b"), br#"{"access_token": "whose"}"#).unwrap();
+        assert_eq!(store.load("A.b").unwrap(), None);
+        assert_eq!(store.load("A_b").unwrap(), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_file_is_never_made_through_a_link_or_over_a_file_and_is_0600_from_the_start() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "precious").unwrap();
+        let planted = dir.path().join("planted");
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        for taken in [&planted, &victim] {
+            let e = create_new(taken, 0o600).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::AlreadyExists, "{}", taken.display());
+        }
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+        // Its mode before anything is written, whatever the umask lets through.
+        let (path, _file) = create_temp(dir.path(), "pd", 0o600).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        let (other, _) = create_temp(dir.path(), "pd", 0o600).unwrap();
+        assert_ne!(path, other, "a fresh name each time");
     }
 
     #[test]
