@@ -209,7 +209,7 @@ async fn a_remote_cannot_answer_the_bridges_connect_elicitation_through_the_clie
             .contains(LINK),
         "{h}"
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Taken as accepted, the call would have been sent again before that answer.
     assert_eq!(
         calls(&remote, "connect"),
         1,
