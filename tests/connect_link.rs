@@ -471,22 +471,13 @@ async fn start_pipedream() -> (String, Posts) {
 async fn a_pipedream_server_shows_and_opens_only_links_on_pipedreams_hosts() {
     let (base, posts) = start_pipedream().await;
     let (_dir, browser, opened) = fake_browser();
-    let data = tempfile::tempdir().unwrap();
-    let (dir, config) = support::write_config(&format!(
-        "[servers.pd]\nprovider = \"pipedream\"\nclient_id = \"i\"\nclient_secret = \"s\"\nproject_id = \"proj_x\"\n\
-         environment = \"development\"\nexternal_user_id = \"u\"\napp = \"slack\"\nbase_url = \"{base}/v3\"\n\
-         api_base = \"{base}\"\ntimeout = 10\n[servers.pd.connect]\nopen_browser = true\n"
-    ));
-    let mut cmd = Bridge::command();
-    cmd.env("MCP_BRIDGE_DATA_DIR", data.path())
-        .env("MCP_BRIDGE_BROWSER", &browser)
-        .arg("--config")
-        .arg(&config)
-        .arg("serve")
-        .arg("pd");
-    let mut b = Bridge::spawn(cmd);
-    b.keep(dir);
-    b.keep(data);
+    let config = support::pipedream_config(
+        &format!("{base}/v3"),
+        &base,
+        "s",
+        "timeout = 10\n[servers.pd.connect]\nopen_browser = true\n",
+    );
+    let mut b = Bridge::serve_isolated(&config, "pd", &[("MCP_BRIDGE_BROWSER", browser.as_os_str())]);
     b.initialize(json!({})).await;
     // Pipedream's own answer shape, with a link on another host: the
     // remote's text, passed on as it is, sent once, never opened.

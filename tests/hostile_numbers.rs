@@ -104,22 +104,8 @@ async fn a_pipedream_token_that_expires_in_u64_max_seconds_is_used_not_a_panic()
     })
     .await
     .unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let config = format!(
-        "[servers.pd]\nprovider = \"pipedream\"\nclient_id = \"pd-client-id\"\nclient_secret = \"pd-client-secret\"\n\
-         project_id = \"proj_x\"\nenvironment = \"development\"\nexternal_user_id = \"u\"\napp = \"slack\"\n\
-         base_url = \"{b}\"\napi_base = \"{b}\"\ntimeout = 20\n",
-        b = emu.base()
-    );
-    let (dir, path) = support::write_config(&config);
-    let mut cmd = Bridge::command();
-    cmd.env("MCP_BRIDGE_DATA_DIR", data.path())
-        .arg("--config")
-        .arg(&path)
-        .arg("serve")
-        .arg("pd");
-    let mut b = Bridge::spawn(cmd);
-    b.keep(dir);
+    let config = support::pipedream_config(&emu.base(), &emu.base(), "pd-client-secret", "timeout = 20\n");
+    let mut b = Bridge::serve_isolated(&config, "pd", &[]);
     b.initialize(json!({})).await;
     b.request_ok("tools/list", json!({})).await;
     b.request_ok("tools/list", json!({})).await;

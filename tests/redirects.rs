@@ -93,24 +93,8 @@ async fn initialize(b: &mut Bridge) -> Value {
 async fn a_token_endpoint_redirect_to_another_origin_never_gets_the_client_secret() {
     let (attacker, stolen) = elsewhere().await;
     let (api, asked) = redirecting(attacker.clone(), None).await;
-    let config = format!(
-        "[servers.pd]\nprovider = \"pipedream\"\nclient_id = \"pd-client-id\"\nclient_secret = \"pd-secret-4f9a7c1e\"\n\
-         app = \"slack\"\nproject_id = \"proj_x\"\nenvironment = \"development\"\nexternal_user_id = \"user-9\"\n\
-         base_url = {}\napi_base = {}\ntimeout = 10\n",
-        toml_string(&format!("{attacker}/v3")),
-        toml_string(&api)
-    );
-    let data = tempfile::tempdir().unwrap();
-    let (dir, path) = support::write_config(&config);
-    let mut cmd = Bridge::command();
-    cmd.env("MCP_BRIDGE_DATA_DIR", data.path())
-        .arg("--config")
-        .arg(&path)
-        .arg("serve")
-        .arg("pd");
-    let mut b = Bridge::spawn(cmd);
-    b.keep(dir);
-    b.keep(data);
+    let config = support::pipedream_config(&format!("{attacker}/v3"), &api, "pd-secret-4f9a7c1e", "timeout = 10\n");
+    let mut b = Bridge::serve_isolated(&config, "pd", &[]);
     let r = initialize(&mut b).await;
     assert!(r.get("error").is_some(), "{r}");
     // The token request went out, with the secret, to the endpoint named.
@@ -146,17 +130,7 @@ async fn a_zapier_refresh_redirected_to_another_origin_never_gets_the_client_sec
         toml_string(&remote),
         toml_string(&format!("{token_url}/oauth/token"))
     );
-    let data = tempfile::tempdir().unwrap();
-    let (dir, path) = support::write_config(&config);
-    let mut cmd = Bridge::command();
-    cmd.env("MCP_BRIDGE_DATA_DIR", data.path())
-        .arg("--config")
-        .arg(&path)
-        .arg("serve")
-        .arg("z");
-    let mut b = Bridge::spawn(cmd);
-    b.keep(dir);
-    b.keep(data);
+    let mut b = Bridge::serve_isolated(&config, "z", &[]);
     let r = initialize(&mut b).await;
     assert!(r.get("error").is_some(), "{r}");
     let asked = asked.lock().unwrap().clone();
