@@ -168,6 +168,7 @@ async fn logout_one(flag: Option<&Path>, name: &str) -> Result<(), String> {
     }
     record::clear_tokens(&mut rec);
     o.client = None;
+    o.registrations.clear();
     o.pending = None;
     o.lifetime = None;
     record::set_oauth(&mut rec, &o);

@@ -6,13 +6,19 @@
 //! Pipe2.ai) the MCP origin's own metadata is used, and failing that the
 //! default `/authorize`, `/token` and `/register` endpoints.
 //!
-//! rmcp's resolver is not used: it requires the metadata `issuer` to equal
-//! the discovery URL exactly (servers, and the conformance suite, publish a
-//! path-based location with the origin as issuer), it GETs the MCP endpoint
-//! itself (which opens an event stream on some servers), and it falls back
-//! to the root metadata URL for path-based issuers. Here an issuer must be
-//! same-origin with where it was found, which still stops mix-ups across
-//! servers. rmcp's challenge parser and metadata type are used.
+//! What is refused (RFC 9728 §3, §3.3 and RFC 8414 §3.3, the rules in
+//! `issuer`): protected-resource metadata without `resource`, or for another
+//! resource; authorization-server metadata whose `issuer` is missing or not
+//! identical to the identifier its URL was built from. A refusal is an error
+//! naming the document, never a quiet fall-back to other endpoints. The
+//! `resource` sent is the protected-resource metadata's, as written.
+//!
+//! rmcp's resolver (`resolve_metadata_from_challenge`) is not used: it keeps
+//! the protected resource's `resource` and `scopes_supported` to itself (the
+//! token requests and the extension grants need them), it GETs the MCP
+//! endpoint itself when the challenge names no metadata (which opens an event
+//! stream on some servers), and it accepts an issuer that differs by a
+//! trailing slash. rmcp's challenge parser and metadata type are used.
 
 use super::Settings;
 use rmcp::transport::auth::{AuthorizationMetadata, WWWAuthenticateParams};
@@ -125,20 +131,28 @@ fn covers(resource: &Url, mcp: &Url) -> bool {
     m == r || m.starts_with(&format!("{r}/"))
 }
 
-/// Authorization-server metadata for `issuer`, from the first well-known
-/// location that has it.
-async fn server_metadata(http: &reqwest::Client, issuer: &Url) -> Result<Option<AuthorizationMetadata>, String> {
-    for url in well_known(issuer, &["oauth-authorization-server", "openid-configuration"], true) {
+/// Authorization-server metadata for the issuer `identifier` (as written in
+/// the protected-resource metadata, or the MCP origin), from the first
+/// well-known location that has a document for exactly that issuer.
+/// `Err` when documents were found but none names it.
+pub async fn server_metadata(
+    http: &reqwest::Client,
+    identifier: &str,
+) -> Result<Option<AuthorizationMetadata>, String> {
+    let issuer = Url::parse(identifier).map_err(|e| format!("`{identifier}` is not an issuer URL: {e}"))?;
+    let mut refused = None;
+    for url in well_known(&issuer, &["oauth-authorization-server", "openid-configuration"], true) {
         if let Some(m) = get_json::<AuthorizationMetadata>(http, &url).await? {
-            let named = m.issuer.as_deref().and_then(|i| Url::parse(i).ok());
-            if named.as_ref().is_some_and(|n| !same_origin(n, issuer)) {
-                tracing::warn!(%url, "ignoring authorization-server metadata naming an issuer on another origin");
-                continue;
+            match super::issuer::check_metadata(identifier, &m, &url) {
+                Ok(()) => return Ok(Some(m)),
+                Err(why) => {
+                    tracing::warn!("{why}");
+                    refused.get_or_insert(why);
+                }
             }
-            return Ok(Some(m));
         }
     }
-    Ok(None)
+    refused.map_or(Ok(None), Err)
 }
 
 /// Run discovery, seeded by the server's `WWW-Authenticate` if there is one.
@@ -152,9 +166,10 @@ pub async fn discover(http: &reqwest::Client, s: &Settings, challenge: Option<&s
     }
     let mut found = None;
     for url in candidates {
-        // A document naming no authorization server is not one we can use.
+        // A document naming neither a resource nor an authorization server is
+        // not protected-resource metadata (a catch-all page, say).
         if let Some(doc) = get_json::<ResourceMetadata>(http, &url).await?
-            && !doc.authorization_servers.is_empty()
+            && (doc.resource.is_some() || !doc.authorization_servers.is_empty())
         {
             found = Some((url, doc));
             break;
@@ -164,31 +179,38 @@ pub async fn discover(http: &reqwest::Client, s: &Settings, challenge: Option<&s
         return origin_metadata(http, s, &mcp).await;
     };
     tracing::debug!(url = %prm_url, "protected-resource metadata found");
-    if let Some(r) = &prm.resource {
-        let ok = Url::parse(r).is_ok_and(|r| covers(&r, &mcp));
-        if !ok {
-            return Err(format!(
-                "the server's protected-resource metadata ({prm_url}) describes `{r}`, not {mcp}; \
-                 refusing to sign in (it may be misconfigured or impersonated)"
-            ));
+    let resource = check_resource(&prm_url, prm.resource.as_deref(), &mcp)?;
+    if prm.authorization_servers.is_empty() {
+        return Err(format!(
+            "the server's protected-resource metadata ({prm_url}) names no authorization server; \
+             mcp-bridge cannot sign in to it"
+        ));
+    }
+    let mut refused = Vec::new();
+    for server in &prm.authorization_servers {
+        // The identifier as written; a relative one is resolved against the document.
+        let identifier = match Url::parse(server) {
+            Ok(_) => server.clone(),
+            Err(_) => match prm_url.join(server) {
+                Ok(u) => u.to_string(),
+                Err(_) => continue,
+            },
+        };
+        match server_metadata(http, &identifier).await {
+            Ok(Some(metadata)) => {
+                return Ok(Discovered {
+                    metadata,
+                    resource: s.resource.clone().unwrap_or_else(|| resource.clone()),
+                    resource_scopes: prm.scopes_supported.unwrap_or_default(),
+                    legacy: false,
+                });
+            }
+            Ok(None) => {}
+            Err(why) => refused.push(why),
         }
     }
-    for server in &prm.authorization_servers {
-        let Ok(issuer) = prm_url.join(server) else {
-            continue;
-        };
-        if let Some(metadata) = server_metadata(http, &issuer).await? {
-            return Ok(Discovered {
-                metadata,
-                resource: s
-                    .resource
-                    .clone()
-                    .or(prm.resource.clone())
-                    .unwrap_or_else(|| mcp.to_string()),
-                resource_scopes: prm.scopes_supported.unwrap_or_default(),
-                legacy: false,
-            });
-        }
+    if !refused.is_empty() {
+        return Err(refused.join("; "));
     }
     Err(format!(
         "none of the authorization servers named in {prm_url} ({}) publishes its metadata",
@@ -196,11 +218,42 @@ pub async fn discover(http: &reqwest::Client, s: &Settings, challenge: Option<&s
     ))
 }
 
+/// The authorization servers named now by the protected-resource metadata a
+/// 401's challenge points at (`None` when it points at none, or it cannot be
+/// read): how a server that moved to another authorization server is told
+/// from one that merely refused a stale token.
+pub async fn named_servers(http: &reqwest::Client, s: &Settings, challenge: &str) -> Option<Vec<String>> {
+    let url = parse_challenge(s, challenge).resource_metadata_url?;
+    let doc = get_json::<ResourceMetadata>(http, &url).await.ok().flatten()?;
+    Some(doc.authorization_servers)
+}
+
+/// RFC 9728 §3 and §3.3: the document names a `resource`, and it is this
+/// server's. Returns it as written.
+fn check_resource(prm_url: &Url, resource: Option<&str>, mcp: &Url) -> Result<String, String> {
+    let Some(r) = resource else {
+        return Err(format!(
+            "the server's protected-resource metadata ({prm_url}) names no `resource`; refusing to sign in \
+             (RFC 9728 requires it, so the bridge can tell the metadata is this server's)"
+        ));
+    };
+    if !Url::parse(r).is_ok_and(|u| covers(&u, mcp)) {
+        return Err(format!(
+            "the server's protected-resource metadata ({prm_url}) describes `{}`, not {mcp}; \
+             refusing to sign in (it may be misconfigured or impersonated)",
+            r.escape_debug()
+        ));
+    }
+    Ok(r.to_string())
+}
+
 /// No protected-resource metadata: the MCP origin's own authorization-server
-/// metadata, else the 2025-03-26 default endpoints.
+/// metadata (its issuer must be that origin), else the 2025-03-26 default
+/// endpoints.
 async fn origin_metadata(http: &reqwest::Client, s: &Settings, mcp: &Url) -> Result<Discovered, String> {
-    let origin = with_path(mcp, "/");
     let resource = s.resource.clone().unwrap_or_else(|| mcp.to_string());
+    // The 2025-03-26 authorization base URL: the MCP URL without its path.
+    let origin = mcp.origin().ascii_serialization();
     if let Some(metadata) = server_metadata(http, &origin).await? {
         return Ok(Discovered {
             metadata,
@@ -211,7 +264,10 @@ async fn origin_metadata(http: &reqwest::Client, s: &Settings, mcp: &Url) -> Res
     }
     tracing::info!("no authorization metadata published; trying the default endpoints");
     let at = |p: &str| with_path(mcp, p).to_string();
+    // The authorization base URL stands for the issuer: a sign-in response
+    // naming any other is refused (RFC 9207).
     let metadata: AuthorizationMetadata = serde_json::from_value(serde_json::json!({
+        "issuer": origin,
         "authorization_endpoint": at("/authorize"),
         "token_endpoint": at("/token"),
         "registration_endpoint": at("/register"),

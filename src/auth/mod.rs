@@ -1,10 +1,14 @@
-//! OAuth 2.1 sign-in for `auth = "oauth"` servers (MCP authorization,
-//! revision 2025-11-25, with the 2025-03-26 fallbacks).
+//! Sign-in to servers that use MCP authorization: `auth = "oauth"` (the
+//! person signs in in the browser; revision 2026-07-28, with the 2025-11-25
+//! and 2025-03-26 fallbacks), and the extension grants with no browser,
+//! `auth = "client_credentials"` and `auth = "enterprise"` ([`unattended`]).
 //!
 //! How the pieces fit:
 //! - [`discovery`] finds the protected-resource and authorization-server
 //!   metadata (challenge, well-known paths, RFC 8414 and OIDC, the origin's
-//!   own metadata as Pipe2.ai publishes it, then the legacy endpoints).
+//!   own metadata as Pipe2.ai publishes it, then the legacy endpoints);
+//!   [`issuer`] holds the rules of which server a document or a browser
+//!   coming back belongs to (RFC 8414 §3.3, RFC 9207).
 //! - [`flow`] starts a sign-in: scopes, the client identity
 //!   ([`registration`]: pre-registered, client ID metadata document, or
 //!   dynamic registration, reused and redone after `invalid_client`), the
@@ -19,9 +23,12 @@
 //! - [`commands`] are `login`, `logout` and `status`.
 //!
 //! rmcp's `auth` feature supplies the metadata types, the challenge parser,
-//! dynamic registration and the authorize URL; discovery and the token
-//! endpoint are ours because rmcp's versions differ from what the spec and
-//! the conformance suite ask (see `discovery` and `token` for why).
+//! dynamic registration, the authorize URL (and what it records about the
+//! expected issuer) and the extension grants' token requests, all over the
+//! bridge's HTTP client ([`oauth_http`]); discovery and the token endpoint of
+//! the authorization-code flow are ours because rmcp's versions differ from
+//! what the spec and the conformance suite ask (see `discovery` and `token`
+//! for why).
 
 mod browser;
 mod callback;
@@ -31,10 +38,13 @@ mod discovery;
 mod flow;
 pub mod gate;
 mod grant;
+mod issuer;
+mod oauth_http;
 pub mod offline;
 mod record;
 mod registration;
 mod token;
+mod unattended;
 
 /// Open a link in the person's browser (`$MCP_BRIDGE_BROWSER`, else the platform's opener).
 pub use browser::open as open_browser;
@@ -51,7 +61,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
 
-/// Config keys that belong to `auth = "oauth"` (accepted on any provider).
+/// Config keys that belong to `auth` (accepted on any provider that has it).
 pub const KEYS: &[&str] = &[
     "auth",
     "scopes",
@@ -59,7 +69,18 @@ pub const KEYS: &[&str] = &[
     "client_secret",
     "callback_port",
     "resource",
+    "client_metadata_url",
+    "private_key",
+    "signing_algorithm",
+    "idp_issuer",
+    "idp_token_endpoint",
+    "idp_client_id",
+    "idp_client_secret",
+    "id_token",
 ];
+
+/// The values `auth` takes.
+const KINDS: &[&str] = &["oauth", "client_credentials", "enterprise"];
 
 /// Environment variable naming the command that opens the browser (the
 /// authorize URL is appended as its last argument). Tests count opens with it.
@@ -79,6 +100,8 @@ pub struct Settings {
     pub scopes: Vec<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
+    /// The URL of a client ID metadata document identifying the bridge.
+    pub client_metadata_url: Option<String>,
     pub callback_port: Option<u16>,
     /// Overrides the RFC 8707 resource indicator.
     pub resource: Option<String>,
@@ -288,6 +311,15 @@ pub fn settings(setup: &Setup<'_>, prepared: &Prepared) -> Result<Settings, Conf
     {
         return Err(setup.error("resource", "`resource` must be an absolute URL (RFC 8707)"));
     }
+    if let Some(u) = &entry.client_metadata_url {
+        let ok = Url::parse(u).is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some() && u.path() != "/");
+        if !ok {
+            return Err(setup.error(
+                "client_metadata_url",
+                "`client_metadata_url` must be the https URL (with a path) where the client ID metadata document is published",
+            ));
+        }
+    }
     Ok(Settings {
         server: setup.name.to_string(),
         url: prepared.endpoint.url.clone(),
@@ -295,20 +327,131 @@ pub fn settings(setup: &Setup<'_>, prepared: &Prepared) -> Result<Settings, Conf
         scopes: entry.scopes.clone().unwrap_or_default(),
         client_id,
         client_secret,
+        client_metadata_url: entry.client_metadata_url.clone(),
         callback_port: entry.callback_port,
         resource: entry.resource.clone(),
         redactor: prepared.endpoint.redactor.clone(),
     })
 }
 
-/// Give a prepared server the OAuth credential and the sign-in gate (wrapping
-/// whatever hooks its provider set).
+/// Give a prepared server the credential its `auth` asks for: for
+/// `"oauth"` the OAuth credential and the sign-in gate (wrapping whatever
+/// hooks its provider set); for the extension grants, their credential.
 pub fn attach(setup: &Setup<'_>, mut prepared: Prepared) -> Result<Prepared, ConfigError> {
+    let kind = setup.choice("auth", setup.entry.auth.as_deref(), KINDS)?;
+    let Some(kind) = kind else { return Ok(prepared) };
     let settings = settings(setup, &prepared)?;
     let store = Store::open_default().map_err(|e| setup.error("auth", format!("cannot open the token store: {e}")))?;
+    if kind != "oauth" {
+        let grant = grant(setup, kind, &settings)?;
+        let oauth = OAuth::new(settings, store);
+        prepared.endpoint.credential = Arc::new(unattended::Unattended::new(oauth, grant));
+        return Ok(prepared);
+    }
     let oauth = OAuth::new(settings, store);
     prepared.endpoint.credential = Arc::new(OAuthCredential::new(oauth.clone()));
     prepared.hooks = Some(Gate::new(oauth.clone(), prepared.hooks.take()));
     prepared.oauth = Some(oauth);
     Ok(prepared)
+}
+
+/// The extension grant of `auth = "client_credentials"` or `"enterprise"`.
+fn grant(setup: &Setup<'_>, kind: &str, s: &Settings) -> Result<unattended::Grant, ConfigError> {
+    let entry = setup.entry;
+    let need = |key: &str, what: &str| setup.error(key, format!("`auth = \"{kind}\"` needs `{key}`: {what}"));
+    let client_id = s.client_id.clone().ok_or_else(|| {
+        need(
+            "client_id",
+            "the client registered with the server's authorization server",
+        )
+    })?;
+    if kind == "client_credentials" {
+        let key = entry
+            .private_key
+            .as_ref()
+            .map(|v| setup.secret("private_key", v))
+            .transpose()?;
+        let auth = match (&s.client_secret, key) {
+            (Some(_), Some(_)) => {
+                return Err(setup.error(
+                    "private_key",
+                    "set either `client_secret` or `private_key` (for private_key_jwt), not both",
+                ));
+            }
+            (Some(secret), None) => unattended::ClientAuth::Secret(secret.clone()),
+            (None, Some(pem)) => {
+                let alg = signing_algorithm(setup, &pem)?;
+                unattended::ClientAuth::PrivateKey(pem.into_bytes(), alg)
+            }
+            (None, None) => {
+                return Err(need(
+                    "client_secret",
+                    "the client's secret (or set `private_key` to authenticate with a signed JWT)",
+                ));
+            }
+        };
+        return Ok(unattended::Grant::ClientCredentials { client_id, auth });
+    }
+    let idp_issuer = entry
+        .idp_issuer
+        .clone()
+        .ok_or_else(|| need("idp_issuer", "the issuer URL of your organisation's identity provider"))?;
+    for (key, value) in [
+        ("idp_issuer", Some(&idp_issuer)),
+        ("idp_token_endpoint", entry.idp_token_endpoint.as_ref()),
+    ] {
+        if value.is_some_and(|v| Url::parse(v).is_err()) {
+            return Err(setup.error(key, format!("`{key}` must be an absolute URL")));
+        }
+    }
+    let idp_client_id = entry
+        .idp_client_id
+        .as_ref()
+        .map(|v| setup.plain("idp_client_id", v))
+        .transpose()?
+        .ok_or_else(|| need("idp_client_id", "the bridge's client at your identity provider"))?;
+    let idp_client_secret = entry
+        .idp_client_secret
+        .as_ref()
+        .map(|v| setup.secret("idp_client_secret", v))
+        .transpose()?;
+    let id_token = entry.id_token.clone().ok_or_else(|| {
+        need(
+            "id_token",
+            "your ID token from the identity provider (usually `{command = [...]}` running your organisation's sign-in tool)",
+        )
+    })?;
+    // Checked now, so a broken value is a config error; read again at each exchange.
+    setup.secret("id_token", &id_token)?;
+    Ok(unattended::Grant::Enterprise(Box::new(unattended::Enterprise {
+        idp_issuer,
+        idp_token_endpoint: entry.idp_token_endpoint.clone(),
+        idp_client_id,
+        idp_client_secret,
+        id_token,
+    })))
+}
+
+/// The JWT algorithm for `private_key`: `signing_algorithm`, else ES256 for
+/// an EC key and RS256 for an RSA one.
+fn signing_algorithm(setup: &Setup<'_>, pem: &str) -> Result<rmcp::transport::JwtSigningAlgorithm, ConfigError> {
+    use rmcp::transport::JwtSigningAlgorithm as A;
+    const NAMES: &[&str] = &["ES256", "ES384", "RS256", "RS384", "RS512"];
+    let named = setup.choice("signing_algorithm", setup.entry.signing_algorithm.as_deref(), NAMES)?;
+    let rsa = jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()).is_ok();
+    if !rsa && jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes()).is_err() {
+        return Err(setup.error(
+            "private_key",
+            "`private_key` is not a PEM private key (PKCS#8 EC, or RSA)",
+        ));
+    }
+    Ok(match named {
+        Some("ES256") => A::ES256,
+        Some("ES384") => A::ES384,
+        Some("RS256") => A::RS256,
+        Some("RS384") => A::RS384,
+        Some("RS512") => A::RS512,
+        _ if rsa => A::RS256,
+        _ => A::ES256,
+    })
 }

@@ -10,10 +10,14 @@
 //! checked, refresh with rotation) and revocation. The MCP endpoint `/mcp`
 //! wants the bearer (401 with `resource_metadata`, 403 `insufficient_scope`
 //! when so configured) and serves two tools: `echo` and `whoami`. Every
-//! request is recorded for assertions. The handlers are in `oauth/`.
+//! request is recorded for assertions. The handlers are in `oauth/`; the
+//! 2026-07-28 rules and the extension grants in `oauth/extensions.rs`.
 
 mod authz;
+mod extensions;
 mod resource;
+
+pub use extensions::{IDP_CLIENT_ID, Iss};
 
 use axum::serve::ListenerExt;
 use std::collections::{BTreeMap, HashMap};
@@ -57,6 +61,28 @@ pub struct OAuthOptions {
     /// A pre-registered client: id and optional secret.
     pub preregistered: Option<(String, Option<String>)>,
     pub token_auth_methods: Vec<String>,
+
+    // ---- the 2026-07-28 rules and extension grants (`oauth/extensions.rs`) ----
+    /// The `iss` of the authorization response (RFC 9207).
+    pub iss: Iss,
+    /// `authorization_response_iss_parameter_supported` (absent when `None`).
+    pub advertise_iss: Option<bool>,
+    /// The metadata's `issuer`: `None` the real one, `Some(None)` none at all.
+    pub metadata_issuer: Option<Option<String>>,
+    /// The protected-resource metadata's `resource`: `None` the MCP URL,
+    /// `Some(None)` none at all.
+    pub prm_resource: Option<Option<String>>,
+    /// `scopes_supported` of the authorization-server metadata.
+    pub server_scopes: Option<Vec<String>>,
+    /// Take an https `client_id` as a client ID metadata document.
+    pub client_documents: bool,
+    /// Grant `client_credentials` to the pre-registered client.
+    pub client_credentials: bool,
+    /// The public key (PEM) under which the pre-registered client may sign
+    /// `private_key_jwt` assertions.
+    pub client_jwt_key: Option<String>,
+    /// An identity provider at `/idp` and the `jwt-bearer` grant for its ID-JAGs.
+    pub enterprise: bool,
 }
 
 impl Default for OAuthOptions {
@@ -72,6 +98,15 @@ impl Default for OAuthOptions {
             call_scope: None,
             preregistered: None,
             token_auth_methods: vec!["client_secret_basic".into(), "client_secret_post".into(), "none".into()],
+            iss: Iss::Correct,
+            advertise_iss: None,
+            metadata_issuer: None,
+            prm_resource: None,
+            server_scopes: None,
+            client_documents: false,
+            client_credentials: false,
+            client_jwt_key: None,
+            enterprise: false,
         }
     }
 }
@@ -91,6 +126,10 @@ pub struct Logged {
 struct Client {
     secret: Option<String>,
     redirect_uris: Vec<String>,
+    /// The authorization server that knows it.
+    issuer: String,
+    /// RFC 7592: the token its registration is read with.
+    registration_token: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -99,6 +138,8 @@ struct Grant {
     scope: String,
     resource: String,
     expires_at: u64,
+    /// The authorization server that issued it.
+    issuer: String,
 }
 
 #[derive(Default)]
@@ -110,6 +151,8 @@ struct State {
     refresh: HashMap<String, Grant>,
     log: Vec<Logged>,
     registrations: usize,
+    /// How many times the server moved to another authorization server.
+    moves: u32,
 }
 
 /// Shared by the handlers.
@@ -117,6 +160,8 @@ pub(crate) struct Emu {
     opts: OAuthOptions,
     base: String,
     state: Mutex<State>,
+    /// Signs the emulated identity provider's ID tokens and ID-JAGs.
+    jwt_key: String,
 }
 
 impl Emu {
@@ -127,10 +172,18 @@ impl Emu {
         format!("{}/mcp", self.base)
     }
     fn issuer(&self) -> String {
-        match self.opts.discovery {
-            Discovery::OriginOnly | Discovery::None => self.base.clone(),
-            _ => format!("{}/as", self.base),
+        format!("{}{}", self.base, self.issuer_path())
+    }
+    /// The issuer's path: `/as`, `/as2` after a move, … (none on the origin).
+    fn issuer_path(&self) -> String {
+        match (self.opts.discovery, self.st().moves) {
+            (Discovery::OriginOnly | Discovery::None, _) => String::new(),
+            (_, 0) => "/as".into(),
+            (_, n) => format!("/as{}", n + 1),
         }
+    }
+    fn idp_issuer(&self) -> String {
+        format!("{}/idp", self.base)
     }
 }
 
@@ -153,6 +206,8 @@ impl OAuthEmulator {
                 Client {
                     secret: secret.clone(),
                     redirect_uris: vec![],
+                    issuer: String::new(),
+                    registration_token: None,
                 },
             );
         }
@@ -160,7 +215,13 @@ impl OAuthEmulator {
             opts,
             base: format!("http://{addr}"),
             state: Mutex::new(state),
+            jwt_key: uuid::Uuid::new_v4().simple().to_string(),
         });
+        // The pre-registered client belongs to the first authorization server.
+        let first = emu.issuer();
+        for c in emu.st().clients.values_mut() {
+            c.issuer = first.clone();
+        }
         let app = axum::Router::new().fallback(resource::handle).with_state(emu.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -227,6 +288,37 @@ impl OAuthEmulator {
         for g in self.emu.st().access.values_mut() {
             g.expires_at = 0;
         }
+    }
+
+    /// The server moves to another authorization server: a new issuer (with
+    /// its metadata at the new path), which knows none of the old one's
+    /// clients; the old one's tokens are refused. The pre-registered client
+    /// is registered with the new one too.
+    pub fn move_authorization_server(&self) {
+        self.emu.st().moves += 1;
+        let issuer = self.emu.issuer();
+        if let Some((id, secret)) = &self.emu.opts.preregistered {
+            self.emu.st().clients.insert(
+                id.clone(),
+                Client {
+                    secret: secret.clone(),
+                    redirect_uris: vec![],
+                    issuer,
+                    registration_token: None,
+                },
+            );
+        }
+    }
+
+    /// An ID token the emulated identity provider issued to the bridge's
+    /// client there ([`IDP_CLIENT_ID`]) for `subject`.
+    pub fn id_token(&self, subject: &str) -> String {
+        extensions::id_token(&self.emu, subject)
+    }
+
+    /// The emulated identity provider's issuer.
+    pub fn idp_issuer(&self) -> String {
+        self.emu.idp_issuer()
     }
 
     /// Refresh tokens currently valid.

@@ -332,15 +332,9 @@ pub async fn prepare(setup: Setup<'_>) -> Result<Prepared, ConfigError> {
     prepared
         .transforms
         .push(crate::connect_link::for_server(&setup, recogniser(provider))?);
-    // `auth = "oauth"` on any server: the OAuth credential and sign-in gate.
-    match setup.entry.auth.as_deref() {
-        Some("oauth") => crate::auth::attach(&setup, prepared),
-        Some(other) => Err(setup.error(
-            "auth",
-            format!("unknown `auth = \"{other}\"`; the only value is \"oauth\" (the MCP authorization flow)"),
-        )),
-        None => Ok(prepared),
-    }
+    // `auth` on any server: the OAuth credential and sign-in gate, or an
+    // extension grant's credential (`crate::auth` checks the value).
+    crate::auth::attach(&setup, prepared)
 }
 
 /// A connect link by any provider's recogniser.
