@@ -223,9 +223,12 @@ impl OAuth {
         self.signed_in.subscribe()
     }
 
-    /// Waits until the sign-in state is no longer `was` and returns the new
-    /// one: at once for a sign-in stored by this process, within
-    /// [`SIGN_IN_POLL`] for one made by another process (or a sign-out).
+    /// Waits until the sign-in state is no longer `was`, or this process
+    /// completed a new sign-in, and returns the new state: at once for a
+    /// sign-in stored by this process (even one that followed a sign-out too
+    /// brief to be seen, as when the server moved to another authorization
+    /// server), within [`SIGN_IN_POLL`] for one made by another process (or
+    /// a sign-out).
     pub async fn sign_in_change(&self, was: bool) -> bool {
         let mut stored = self.watch_sign_in();
         loop {
@@ -234,7 +237,11 @@ impl OAuth {
                 return now;
             }
             tokio::select! {
-                _ = stored.changed() => {}
+                changed = stored.changed() => {
+                    if changed.is_ok() && self.is_signed_in() {
+                        return true;
+                    }
+                }
                 _ = tokio::time::sleep(SIGN_IN_POLL) => {}
             }
         }

@@ -14,6 +14,8 @@ use serde_json::Value;
 const OAUTH: &str = "oauth";
 pub const INITIALIZE: &str = "initialize_result";
 pub const TOOLS: &str = "tools_list";
+/// The `server/discover` result (a 2026-07-28 client's handshake).
+pub const DISCOVER: &str = "discover_result";
 
 /// The OAuth part of a record.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

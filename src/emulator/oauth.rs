@@ -17,7 +17,7 @@ mod authz;
 mod extensions;
 mod resource;
 
-pub use extensions::{IDP_CLIENT_ID, Iss};
+pub use extensions::{IDP_CLIENT_ID, Iss, PrmResource};
 
 use axum::serve::ListenerExt;
 use std::collections::{BTreeMap, HashMap};
@@ -69,9 +69,8 @@ pub struct OAuthOptions {
     pub advertise_iss: Option<bool>,
     /// The metadata's `issuer`: `None` the real one, `Some(None)` none at all.
     pub metadata_issuer: Option<Option<String>>,
-    /// The protected-resource metadata's `resource`: `None` the MCP URL,
-    /// `Some(None)` none at all.
-    pub prm_resource: Option<Option<String>>,
+    /// The protected-resource metadata's `resource`.
+    pub prm_resource: PrmResource,
     /// `scopes_supported` of the authorization-server metadata.
     pub server_scopes: Option<Vec<String>>,
     /// Take an https `client_id` as a client ID metadata document.
@@ -101,7 +100,7 @@ impl Default for OAuthOptions {
             iss: Iss::Correct,
             advertise_iss: None,
             metadata_issuer: None,
-            prm_resource: None,
+            prm_resource: PrmResource::McpUrl,
             server_scopes: None,
             client_documents: false,
             client_credentials: false,

@@ -67,7 +67,7 @@ pub(super) fn authorize(emu: &Emu, q: &BTreeMap<String, String>) -> Response {
     if get("code_challenge").is_empty() || get("code_challenge_method") != "S256" {
         return fail("invalid_request");
     }
-    if get("resource") != emu.mcp_url() {
+    if get("resource") != super::extensions::resource(emu) {
         return fail("invalid_target");
     }
     let code = random("code");

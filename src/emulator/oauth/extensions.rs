@@ -45,12 +45,35 @@ pub enum Iss {
     Other(String),
 }
 
+/// The `resource` the protected-resource metadata publishes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum PrmResource {
+    /// The MCP URL, `http://127.0.0.1:PORT/mcp`.
+    #[default]
+    McpUrl,
+    /// The bare origin, `http://127.0.0.1:PORT` (no trailing slash).
+    Origin,
+    /// None at all.
+    Missing,
+    Other(String),
+}
+
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     (
         status,
         axum::Json(json!({"error": error, "error_description": description})),
     )
         .into_response()
+}
+
+/// The resource indicator the protected-resource metadata publishes (and
+/// requests must carry): the MCP URL unless `prm_resource` says otherwise.
+pub(super) fn resource(emu: &Emu) -> String {
+    match &emu.opts.prm_resource {
+        PrmResource::Origin => emu.base.clone(),
+        PrmResource::Other(r) => r.clone(),
+        PrmResource::McpUrl | PrmResource::Missing => emu.mcp_url(),
+    }
 }
 
 /// The `iss` to put in an authorization response, if any.
@@ -174,7 +197,7 @@ fn issue_access(emu: &Emu, client_id: &str, scope: &str) -> Response {
     let grant = Grant {
         client_id: client_id.to_string(),
         scope: scope.to_string(),
-        resource: emu.mcp_url(),
+        resource: resource(emu),
         expires_at: now() + emu.opts.access_ttl,
         issuer: emu.issuer(),
     };
@@ -195,7 +218,7 @@ pub(super) fn client_credentials(emu: &Emu, client_id: &str, q: &BTreeMap<String
             "no client_credentials here",
         );
     }
-    if q.get("resource").map(String::as_str) != Some(emu.mcp_url().as_str()) {
+    if q.get("resource") != Some(&resource(emu)) {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_target",
@@ -278,7 +301,7 @@ pub(super) fn idp_token(emu: &Emu, q: &BTreeMap<String, String>) -> Response {
             );
         }
     };
-    if get("audience") != emu.issuer() || get("resource") != emu.mcp_url() {
+    if get("audience") != emu.issuer() || get("resource") != resource(emu) {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_target",
@@ -295,7 +318,7 @@ pub(super) fn idp_token(emu: &Emu, q: &BTreeMap<String, String>) -> Response {
     let t = now();
     let mut jag = json!({
         "iss": emu.idp_issuer(), "sub": claims["sub"], "aud": emu.issuer(), "client_id": client_id,
-        "jti": uuid::Uuid::new_v4().to_string(), "iat": t, "exp": t + 300, "resource": emu.mcp_url(),
+        "jti": uuid::Uuid::new_v4().to_string(), "iat": t, "exp": t + 300, "resource": resource(emu),
     });
     if !get("scope").is_empty() {
         jag["scope"] = json!(get("scope"));
@@ -328,7 +351,7 @@ pub(super) fn jwt_bearer(emu: &Emu, client_id: &str, q: &BTreeMap<String, String
     if claims["client_id"].as_str() != Some(client_id) {
         return refuse("the ID-JAG was issued for another client");
     }
-    if claims["resource"].as_str() != Some(emu.mcp_url().as_str()) {
+    if claims["resource"].as_str() != Some(&resource(emu)) {
         return refuse("the ID-JAG is for another resource");
     }
     issue_access(emu, client_id, claims["scope"].as_str().unwrap_or(""))

@@ -75,6 +75,17 @@ pub(super) async fn handle(
     if is_form {
         params.extend(url::form_urlencoded::parse(&body).into_owned());
     }
+    // A registration's JSON members, as `json.<name>`, for assertions.
+    if path == "/register"
+        && let Ok(Value::Object(members)) = serde_json::from_slice::<Value>(&body)
+    {
+        for (k, v) in members {
+            params.insert(
+                format!("json.{k}"),
+                v.as_str().map_or_else(|| v.to_string(), str::to_string),
+            );
+        }
+    }
     if let Some(a) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         params.insert("authorization".into(), a.to_string());
     }
@@ -86,13 +97,9 @@ pub(super) async fn handle(
     let metadata_path = as_metadata_path(d, &emu.issuer_path());
     let resp = match (method.as_str(), path.as_str()) {
         ("GET", p) if Some(p) == prm_path(d) => {
-            let mut doc = json!({"resource": emu.mcp_url(), "authorization_servers": [emu.issuer()]});
-            match &emu.opts.prm_resource {
-                Some(Some(r)) => doc["resource"] = json!(r),
-                Some(None) => {
-                    doc.as_object_mut().map(|o| o.remove("resource"));
-                }
-                None => {}
+            let mut doc = json!({"resource": extensions::resource(&emu), "authorization_servers": [emu.issuer()]});
+            if emu.opts.prm_resource == extensions::PrmResource::Missing {
+                doc.as_object_mut().map(|o| o.remove("resource"));
             }
             if let Some(s) = &emu.opts.resource_scopes {
                 doc["scopes_supported"] = json!(s);
