@@ -204,3 +204,21 @@ async fn a_forged_id_token_is_refused_at_the_identity_provider_with_advice() {
     assert!(!message.contains(&forged), "the token reached the error: {init}");
     assert_eq!(emu.count("/token", None), 0, "nothing to redeem");
 }
+
+#[tokio::test]
+async fn login_and_status_say_an_extension_grant_needs_no_browser() {
+    let emu = machine_emulator(&["client_secret_basic"], None).await;
+    let env = Env::with_auth(
+        &emu.url(),
+        "client_credentials",
+        &format!("client_id = \"{CLIENT}\"\nclient_secret = \"{SECRET}\""),
+    );
+    let out = env.cli(&["status"]).output().await.unwrap();
+    let status = String::from_utf8_lossy(&out.stdout);
+    assert!(status.contains("client_credentials grant: no token yet"), "{status}");
+    let (ok, _, stderr) = login(&env, false).await;
+    assert!(!ok);
+    assert!(stderr.contains("signs in with no browser"), "{stderr}");
+    assert!(emu.log().is_empty(), "neither command talks to the server");
+    assert!(env.opens().is_empty());
+}

@@ -19,11 +19,20 @@ const LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
 async fn open(flag: Option<&Path>, name: &str) -> Result<Arc<OAuth>, String> {
     let config = Config::load(flag).map_err(|e| e.to_string())?;
     let (name, entry) = config.select(Some(name)).map_err(|e| e.to_string())?;
-    if entry.auth.as_deref() != Some("oauth") {
-        return Err(format!(
-            "server `{name}` does not sign in with OAuth; set `auth = \"oauth\"` in [servers.{name}] of {}",
-            config.display_path()
-        ));
+    match entry.auth.as_deref() {
+        Some("oauth") => {}
+        Some(kind @ ("client_credentials" | "enterprise")) => {
+            return Err(format!(
+                "server `{name}` signs in with no browser (`auth = \"{kind}\"`): there is nothing to log in or \
+                 out of; its access token is fetched when it is first used"
+            ));
+        }
+        _ => {
+            return Err(format!(
+                "server `{name}` does not sign in with OAuth; set `auth = \"oauth\"` in [servers.{name}] of {}",
+                config.display_path()
+            ));
+        }
     }
     let (resolver, redactor) = (Resolver::new(), Redactor::new());
     let setup = || Setup {
@@ -204,6 +213,12 @@ pub fn server_state(entry: &crate::config::ServerEntry, rec: Option<Record>) -> 
     let stored = rec.filter(|r| r.access_token.is_some() || r.refresh_token.is_some());
     match (entry.auth.as_deref(), entry.provider_name(), stored) {
         (Some("oauth"), _, rec) => describe(&rec.unwrap_or_default()),
+        (Some(kind @ ("client_credentials" | "enterprise")), _, Some(rec)) => {
+            format!("{kind} grant: access token {}", token_words(&rec))
+        }
+        (Some(kind @ ("client_credentials" | "enterprise")), _, None) => {
+            format!("{kind} grant: no token yet (fetched on first use, no browser)")
+        }
         (_, "sandbox", _) => "built-in sandbox: no sign-in needed".to_string(),
         (_, provider, Some(rec)) => format!("{provider} token {}", token_words(&rec)),
         (_, "pipedream", None) => "no token yet: fetched with `client_id`/`client_secret` on first use".to_string(),

@@ -35,6 +35,7 @@ mod callback;
 pub mod commands;
 mod credential;
 mod discovery;
+mod exchange;
 mod flow;
 pub mod gate;
 mod grant;
@@ -350,7 +351,7 @@ pub fn attach(setup: &Setup<'_>, mut prepared: Prepared) -> Result<Prepared, Con
     let settings = settings(setup, &prepared)?;
     let store = Store::open_default().map_err(|e| setup.error("auth", format!("cannot open the token store: {e}")))?;
     if kind != "oauth" {
-        let grant = grant(setup, kind, &settings)?;
+        let grant = exchange::Grant::from_config(setup, kind, &settings)?;
         let oauth = OAuth::new(settings, store);
         prepared.endpoint.credential = Arc::new(unattended::Unattended::new(oauth, grant));
         return Ok(prepared);
@@ -360,105 +361,4 @@ pub fn attach(setup: &Setup<'_>, mut prepared: Prepared) -> Result<Prepared, Con
     prepared.hooks = Some(Gate::new(oauth.clone(), prepared.hooks.take()));
     prepared.oauth = Some(oauth);
     Ok(prepared)
-}
-
-/// The extension grant of `auth = "client_credentials"` or `"enterprise"`.
-fn grant(setup: &Setup<'_>, kind: &str, s: &Settings) -> Result<unattended::Grant, ConfigError> {
-    let entry = setup.entry;
-    let need = |key: &str, what: &str| setup.error(key, format!("`auth = \"{kind}\"` needs `{key}`: {what}"));
-    let client_id = s.client_id.clone().ok_or_else(|| {
-        need(
-            "client_id",
-            "the client registered with the server's authorization server",
-        )
-    })?;
-    if kind == "client_credentials" {
-        let key = entry
-            .private_key
-            .as_ref()
-            .map(|v| setup.secret("private_key", v))
-            .transpose()?;
-        let auth = match (&s.client_secret, key) {
-            (Some(_), Some(_)) => {
-                return Err(setup.error(
-                    "private_key",
-                    "set either `client_secret` or `private_key` (for private_key_jwt), not both",
-                ));
-            }
-            (Some(secret), None) => unattended::ClientAuth::Secret(secret.clone()),
-            (None, Some(pem)) => {
-                let alg = signing_algorithm(setup, &pem)?;
-                unattended::ClientAuth::PrivateKey(pem.into_bytes(), alg)
-            }
-            (None, None) => {
-                return Err(need(
-                    "client_secret",
-                    "the client's secret (or set `private_key` to authenticate with a signed JWT)",
-                ));
-            }
-        };
-        return Ok(unattended::Grant::ClientCredentials { client_id, auth });
-    }
-    let idp_issuer = entry
-        .idp_issuer
-        .clone()
-        .ok_or_else(|| need("idp_issuer", "the issuer URL of your organisation's identity provider"))?;
-    for (key, value) in [
-        ("idp_issuer", Some(&idp_issuer)),
-        ("idp_token_endpoint", entry.idp_token_endpoint.as_ref()),
-    ] {
-        if value.is_some_and(|v| Url::parse(v).is_err()) {
-            return Err(setup.error(key, format!("`{key}` must be an absolute URL")));
-        }
-    }
-    let idp_client_id = entry
-        .idp_client_id
-        .as_ref()
-        .map(|v| setup.plain("idp_client_id", v))
-        .transpose()?
-        .ok_or_else(|| need("idp_client_id", "the bridge's client at your identity provider"))?;
-    let idp_client_secret = entry
-        .idp_client_secret
-        .as_ref()
-        .map(|v| setup.secret("idp_client_secret", v))
-        .transpose()?;
-    let id_token = entry.id_token.clone().ok_or_else(|| {
-        need(
-            "id_token",
-            "your ID token from the identity provider (usually `{command = [...]}` running your organisation's sign-in tool)",
-        )
-    })?;
-    // Checked now, so a broken value is a config error; read again at each exchange.
-    setup.secret("id_token", &id_token)?;
-    Ok(unattended::Grant::Enterprise(Box::new(unattended::Enterprise {
-        idp_issuer,
-        idp_token_endpoint: entry.idp_token_endpoint.clone(),
-        idp_client_id,
-        idp_client_secret,
-        id_token,
-    })))
-}
-
-/// The JWT algorithm for `private_key`: `signing_algorithm`, else ES256 for
-/// an EC key and RS256 for an RSA one.
-fn signing_algorithm(setup: &Setup<'_>, pem: &str) -> Result<rmcp::transport::JwtSigningAlgorithm, ConfigError> {
-    use rmcp::transport::JwtSigningAlgorithm as A;
-    const NAMES: &[&str] = &["ES256", "ES384", "RS256", "RS384", "RS512"];
-    let named = setup.choice("signing_algorithm", setup.entry.signing_algorithm.as_deref(), NAMES)?;
-    let rsa = jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()).is_ok();
-    if !rsa && jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes()).is_err() {
-        return Err(setup.error(
-            "private_key",
-            "`private_key` is not a PEM private key (PKCS#8 EC, or RSA)",
-        ));
-    }
-    Ok(match named {
-        Some("ES256") => A::ES256,
-        Some("ES384") => A::ES384,
-        Some("RS256") => A::RS256,
-        Some("RS384") => A::RS384,
-        Some("RS512") => A::RS512,
-        _ if rsa => A::RS256,
-        _ => A::ES256,
-    })
 }

@@ -22,12 +22,14 @@ talks HTTP to the servers itself (the browser aside) and never does OAuth:
 * over stdio, in one of two modes of the desktop client:
   `--mode 2025` speaks 2025-11-25 (initialize, notifications/initialized);
   `--mode 2026` speaks 2026-07-28 (server/discover, and the protocol version,
-  client info and capabilities in every request's `_meta`);
+  client info and capabilities in every request's `_meta`), falling back to
+  initialize where server/discover is refused, as such a client does;
   then tools/list and tools/call. A call answered with the bridge's sign-in
   link is followed through the browser, then (2025) the driver waits for
-  notifications/tools/list_changed or (2026) asks again; a call that fails is
-  asked again once more (as the person would, after the bridge dropped a
-  token the server no longer takes).
+  notifications/tools/list_changed or (2026) lists the tools again until the
+  stand-in `sign_in` tool is gone; a call that fails is asked again once
+  more (as the person would, after the bridge dropped a token the server no
+  longer takes).
 
 Exit status 0 when a tool call succeeded, 1 otherwise (the suite allows a
 failing client in the scenarios that expect the client to refuse). Stdlib
@@ -191,10 +193,11 @@ class Bridge:
     def handshake(self) -> bool:
         if self.mode == "2026":
             found = self.request("server/discover")
-            if "result" not in found:
-                log(f"server/discover failed: {json.dumps(found)}")
-                return False
-            return True
+            if "result" in found:
+                return True
+            # As a 2026-07-28 client does with a server that predates it.
+            log(f"server/discover refused ({json.dumps(found.get('error'))}); falling back to initialize")
+            self.mode = "2025"
         init = self.request("initialize", {
             "protocolVersion": PROTOCOL["2025"], "capabilities": {}, "clientInfo": CLIENT_INFO,
         })
@@ -285,12 +288,16 @@ def run(server_url: str, mode: str) -> int:
                     call, before = call_tool()
                 else:
                     # A 2026-07-28 client has no list_changed without a
-                    # subscription: it asks again until the link is gone.
+                    # subscription: it lists the tools again until the
+                    # bridge's stand-in `sign_in` tool is gone.
                     deadline = time.time() + WAIT
-                    call, before = call_tool()
-                    while sign_in_link(call) and time.time() < deadline:
+                    while True:
+                        listed = bridge.request("tools/list")
+                        tools = [t["name"] for t in listed.get("result", {}).get("tools", [])]
+                        if tools != ["sign_in"] or time.time() >= deadline:
+                            break
                         time.sleep(0.3)
-                        call, _ = call_tool()
+                    call, before = call_tool()
                 continue
             if "result" in call and not call["result"].get("isError"):
                 log("tools/call succeeded")
