@@ -28,6 +28,27 @@ async fn machine_emulator(methods: &[&str], key: Option<String>) -> OAuthEmulato
     .unwrap()
 }
 
+/// A `client_credentials` server entry whose client has a secret.
+fn secret_env(emu: &OAuthEmulator) -> Env {
+    Env::with_auth(
+        &emu.url(),
+        "client_credentials",
+        &format!("client_id = \"{CLIENT}\"\nclient_secret = \"{SECRET}\""),
+    )
+}
+
+/// A `client_credentials` server entry whose client signs with `key`,
+/// kept in a PEM file beside the config, as a person would keep it.
+fn key_env(emu: &OAuthEmulator, key: &rcgen::KeyPair) -> Env {
+    let env = Env::with_auth(&emu.url(), "client_credentials", &format!("client_id = \"{CLIENT}\""));
+    let pem = env.dir.path().join("machine.pem");
+    std::fs::write(&pem, key.serialize_pem()).unwrap();
+    let table = std::fs::read_to_string(&env.config).unwrap();
+    let line = format!("private_key = {{ file = \"{}\" }}\n", pem.display());
+    std::fs::write(&env.config, table + &line).unwrap();
+    env
+}
+
 /// Serves `env`, calls `echo` without any sign-in, and returns the token request.
 async fn call_unattended(env: &Env, emu: &OAuthEmulator) -> mcp_bridge::emulator::oauth::Logged {
     let mut b = env.serve();
@@ -47,11 +68,7 @@ async fn call_unattended(env: &Env, emu: &OAuthEmulator) -> mcp_bridge::emulator
 #[tokio::test]
 async fn a_machine_client_sends_its_secret_by_basic_where_the_server_takes_only_that() {
     let emu = machine_emulator(&["client_secret_basic"], None).await;
-    let env = Env::with_auth(
-        &emu.url(),
-        "client_credentials",
-        &format!("client_id = \"{CLIENT}\"\nclient_secret = \"{SECRET}\""),
-    );
+    let env = secret_env(&emu);
     let t = call_unattended(&env, &emu).await;
     assert_eq!(t.params["grant_type"], "client_credentials");
     assert!(t.params["authorization"].starts_with("Basic "), "{t:?}");
@@ -61,11 +78,7 @@ async fn a_machine_client_sends_its_secret_by_basic_where_the_server_takes_only_
 #[tokio::test]
 async fn a_machine_client_sends_its_secret_in_the_body_where_the_server_takes_that() {
     let emu = machine_emulator(&["client_secret_post"], None).await;
-    let env = Env::with_auth(
-        &emu.url(),
-        "client_credentials",
-        &format!("client_id = \"{CLIENT}\"\nclient_secret = \"{SECRET}\""),
-    );
+    let env = secret_env(&emu);
     let t = call_unattended(&env, &emu).await;
     assert_eq!(t.params["client_secret"], SECRET);
     assert!(!t.params.contains_key("authorization"), "{t:?}");
@@ -75,18 +88,7 @@ async fn a_machine_client_sends_its_secret_in_the_body_where_the_server_takes_th
 async fn a_machine_client_proves_itself_with_a_signed_jwt() {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
     let emu = machine_emulator(&["private_key_jwt"], Some(key.public_key_pem())).await;
-    let env = Env::with_auth(&emu.url(), "client_credentials", &format!("client_id = \"{CLIENT}\""));
-    let pem = env.dir.path().join("machine.pem");
-    std::fs::write(&pem, key.serialize_pem()).unwrap();
-    std::fs::write(
-        &env.config,
-        format!(
-            "{}private_key = {{ file = \"{}\" }}\n",
-            std::fs::read_to_string(&env.config).unwrap(),
-            pem.display()
-        ),
-    )
-    .unwrap();
+    let env = key_env(&emu, &key);
     let t = call_unattended(&env, &emu).await;
     assert_eq!(
         t.params["client_assertion_type"],
@@ -100,18 +102,7 @@ async fn a_jwt_signed_with_another_key_is_refused_with_a_clear_error() {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
     let other = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
     let emu = machine_emulator(&["private_key_jwt"], Some(key.public_key_pem())).await;
-    let env = Env::with_auth(&emu.url(), "client_credentials", &format!("client_id = \"{CLIENT}\""));
-    let pem = env.dir.path().join("machine.pem");
-    std::fs::write(&pem, other.serialize_pem()).unwrap();
-    std::fs::write(
-        &env.config,
-        format!(
-            "{}private_key = {{ file = \"{}\" }}\n",
-            std::fs::read_to_string(&env.config).unwrap(),
-            pem.display()
-        ),
-    )
-    .unwrap();
+    let env = key_env(&emu, &other);
     let mut b = env.serve();
     let init = b
         .request(
@@ -208,11 +199,7 @@ async fn a_forged_id_token_is_refused_at_the_identity_provider_with_advice() {
 #[tokio::test]
 async fn login_and_status_say_an_extension_grant_needs_no_browser() {
     let emu = machine_emulator(&["client_secret_basic"], None).await;
-    let env = Env::with_auth(
-        &emu.url(),
-        "client_credentials",
-        &format!("client_id = \"{CLIENT}\"\nclient_secret = \"{SECRET}\""),
-    );
+    let env = secret_env(&emu);
     let out = env.cli(&["status"]).output().await.unwrap();
     let status = String::from_utf8_lossy(&out.stdout);
     assert!(status.contains("client_credentials grant: no token yet"), "{status}");

@@ -23,6 +23,7 @@ use super::OAuth;
 use super::discovery::{self, Discovered};
 use super::exchange::Grant;
 use super::record::{self, Client, OAuthRecord};
+use crate::credential::token_source::bearer_of;
 use crate::credential::{Auth, Credential, CredentialError, Retry};
 use crate::store::{Record, now};
 use futures::future::BoxFuture;
@@ -198,15 +199,7 @@ impl Credential for Unattended {
             if let Some(c) = challenge {
                 self.oauth.remember_challenge(c);
             }
-            let stale = used
-                .headers
-                .iter()
-                .find(|(k, _)| k == http::header::AUTHORIZATION)
-                .and_then(|(_, v)| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .unwrap_or("")
-                .to_string();
-            self.obtain(Some(&stale)).await?;
+            self.obtain(Some(bearer_of(used).unwrap_or(""))).await?;
             Ok(Retry::Replay)
         })
     }
