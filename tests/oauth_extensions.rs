@@ -209,3 +209,37 @@ async fn login_and_status_say_an_extension_grant_needs_no_browser() {
     assert!(emu.log().is_empty(), "neither command talks to the server");
     assert!(env.opens().is_empty());
 }
+
+#[tokio::test]
+async fn an_incomplete_grant_entry_is_a_config_error_naming_the_key_to_set() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("client_credentials", "client_id = \"c\"", "client_secret"),
+        (
+            "client_credentials",
+            "client_id = \"c\"\nclient_secret = \"s\"\nprivate_key = \"k\"",
+            "not both",
+        ),
+        (
+            "client_credentials",
+            "client_id = \"c\"\nprivate_key = \"not a key\"",
+            "not a PEM private key",
+        ),
+        ("client_credentials", "client_secret = \"s\"", "client_id"),
+        ("enterprise", "client_id = \"c\"", "idp_issuer"),
+        (
+            "enterprise",
+            "client_id = \"c\"\nidp_issuer = \"https://sso.example.com\"\nidp_client_id = \"d\"",
+            "id_token",
+        ),
+    ];
+    for (auth, extra, key) in cases {
+        let env = Env::with_auth("https://mcp.example.com/mcp", auth, extra);
+        let out = env.cli(&["check"]).output().await.unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{auth} {extra}: accepted");
+        assert!(
+            err.contains(key),
+            "{auth} {extra}: the error does not name `{key}`: {err}"
+        );
+    }
+}

@@ -136,7 +136,9 @@ pub async fn respond(oauth: &Arc<OAuth>, msg: &Value) -> Value {
     }
 }
 
-/// The result of a tool call made while signed out: the sign-in link.
+/// The result of a tool call made while signed out: the sign-in link. It
+/// says `resultType: "complete"`, which a 2026-07-28 client reads and a
+/// 2025 one ignores.
 pub async fn sign_in_result(oauth: &Arc<OAuth>) -> Value {
     let name = oauth.name();
     let want = Want {
@@ -157,12 +159,14 @@ pub async fn sign_in_result(oauth: &Arc<OAuth>) -> Value {
                     "Sign-in required: mcp-bridge is not signed in to `{name}`. {opened}Open this link to sign in:\n\n{}\n\n\
                      Once you have signed in, the tools of `{name}` become available; then try again.", b.url)}],
                 "isError": true,
+                "resultType": "complete",
                 "_meta": {"mcp-bridge/sign-in": {"server": name, "url": b.url}}
             })
         }
         Err(e) => json!({
             "content": [{"type": "text", "text": format!("Sign-in required for `{name}`, but it cannot start: {e}")}],
-            "isError": true
+            "isError": true,
+            "resultType": "complete"
         }),
     }
 }
