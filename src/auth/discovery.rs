@@ -3,8 +3,9 @@
 //! with the MCP path and then at the root (RFC 9728); then the authorization
 //! server's metadata, RFC 8414 before OpenID Connect, path-insertion forms
 //! first. With no protected-resource metadata at all (2025-03-26 servers,
-//! Pipe2.ai) the MCP origin's own metadata is used, and failing that the
-//! default `/authorize`, `/token` and `/register` endpoints.
+//! Pipe2.ai) the MCP origin's own metadata is used (or, when it names an
+//! issuer on another host, that issuer's own metadata), and failing that
+//! the default `/authorize`, `/token` and `/register` endpoints.
 //!
 //! What is refused (RFC 9728 §3, §3.3 and RFC 8414 §3.3, the rules in
 //! `issuer`): protected-resource metadata without `resource`, or for another
@@ -139,15 +140,29 @@ pub async fn server_metadata(
     http: &reqwest::Client,
     identifier: &str,
 ) -> Result<Option<AuthorizationMetadata>, String> {
-    let issuer = Url::parse(identifier).map_err(|e| format!("`{identifier}` is not an issuer URL: {e}"))?;
+    server_metadata_or_pointer(http, identifier)
+        .await
+        .map_err(|(why, _)| why)
+}
+
+/// As [`server_metadata`]; a refusal also gives the issuer the first
+/// refused document named, if any.
+async fn server_metadata_or_pointer(
+    http: &reqwest::Client,
+    identifier: &str,
+) -> Result<Option<AuthorizationMetadata>, (String, Option<String>)> {
+    let issuer = Url::parse(identifier).map_err(|e| (format!("`{identifier}` is not an issuer URL: {e}"), None))?;
     let mut refused = None;
     for url in well_known(&issuer, &["oauth-authorization-server", "openid-configuration"], true) {
-        if let Some(m) = get_json::<AuthorizationMetadata>(http, &url).await? {
+        if let Some(m) = get_json::<AuthorizationMetadata>(http, &url)
+            .await
+            .map_err(|e| (e, None))?
+        {
             match super::issuer::check_metadata(identifier, &m, &url) {
                 Ok(()) => return Ok(Some(m)),
                 Err(why) => {
                     tracing::warn!("{why}");
-                    refused.get_or_insert(why);
+                    refused.get_or_insert((why, m.issuer.clone()));
                 }
             }
         }
@@ -254,7 +269,26 @@ async fn origin_metadata(http: &reqwest::Client, s: &Settings, mcp: &Url) -> Res
     let resource = s.resource.clone().unwrap_or_else(|| mcp.to_string());
     // The 2025-03-26 authorization base URL: the MCP URL without its path.
     let origin = mcp.origin().ascii_serialization();
-    if let Some(metadata) = server_metadata(http, &origin).await? {
+    let found = match server_metadata_or_pointer(http, &origin).await {
+        Ok(found) => found,
+        // The origin's document names an issuer on another host (Pipe2.ai,
+        // Membrane): it is only a pointer, and its contents are not used.
+        // That issuer's own metadata is, if its `issuer` is exactly the one named.
+        Err((why, Some(named))) if Url::parse(&named).is_ok_and(|n| !same_origin(&n, mcp)) => {
+            tracing::info!("the server's metadata points at the issuer `{}`", named.escape_debug());
+            match server_metadata(http, &named).await? {
+                Some(m) => Some(m),
+                None => {
+                    return Err(format!(
+                        "{why}; and `{}` publishes no metadata of its own",
+                        named.escape_debug()
+                    ));
+                }
+            }
+        }
+        Err((why, _)) => return Err(why),
+    };
+    if let Some(metadata) = found {
         return Ok(Discovered {
             metadata,
             resource,
