@@ -8,7 +8,7 @@
 mod oauth_support;
 mod support;
 
-use mcp_bridge::emulator::oauth::{Iss, OAuthEmulator, OAuthOptions, PrmResource};
+use mcp_bridge::emulator::oauth::{Iss, MetadataIssuer, OAuthEmulator, OAuthOptions, PrmResource};
 use oauth_support::*;
 
 /// Signs in with `login`, the browser played; (success, stderr).
@@ -109,7 +109,7 @@ fn used_metadata(emu: &OAuthEmulator) -> usize {
 #[tokio::test]
 async fn metadata_naming_another_issuer_is_never_used() {
     let emu = OAuthEmulator::start(OAuthOptions {
-        metadata_issuer: Some(Some("https://attacker.example.com".into())),
+        metadata_issuer: MetadataIssuer::Other("https://attacker.example.com".into()),
         ..Default::default()
     })
     .await
@@ -123,10 +123,26 @@ async fn metadata_naming_another_issuer_is_never_used() {
     assert_eq!(used_metadata(&emu), 0, "{:?}", emu.log());
 }
 
+/// The same host and port, but not the issuer it was looked up for
+/// (`…/as`): matching by origin would take it.
+#[tokio::test]
+async fn metadata_naming_another_issuer_on_the_same_origin_is_never_used() {
+    let emu = OAuthEmulator::start(OAuthOptions {
+        metadata_issuer: MetadataIssuer::Origin,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let (ok, stderr) = sign_in(&emu).await;
+    assert!(!ok, "metadata for another issuer on the same origin was used");
+    assert!(stderr.contains(&format!("not `{}`", emu.issuer())), "{stderr}");
+    assert_eq!(used_metadata(&emu), 0, "{:?}", emu.log());
+}
+
 #[tokio::test]
 async fn metadata_without_an_issuer_is_never_used() {
     let emu = OAuthEmulator::start(OAuthOptions {
-        metadata_issuer: Some(None),
+        metadata_issuer: MetadataIssuer::Missing,
         ..Default::default()
     })
     .await

@@ -17,7 +17,7 @@ mod authz;
 mod extensions;
 mod resource;
 
-pub use extensions::{IDP_CLIENT_ID, Iss, PrmResource};
+pub use extensions::{IDP_CLIENT_ID, Iss, MetadataIssuer, PrmResource};
 
 use axum::serve::ListenerExt;
 use std::collections::{BTreeMap, HashMap};
@@ -67,8 +67,8 @@ pub struct OAuthOptions {
     pub iss: Iss,
     /// `authorization_response_iss_parameter_supported` (absent when `None`).
     pub advertise_iss: Option<bool>,
-    /// The metadata's `issuer`: `None` the real one, `Some(None)` none at all.
-    pub metadata_issuer: Option<Option<String>>,
+    /// The `issuer` the authorization-server metadata names.
+    pub metadata_issuer: MetadataIssuer,
     /// The protected-resource metadata's `resource`.
     pub prm_resource: PrmResource,
     /// `scopes_supported` of the authorization-server metadata.
@@ -99,7 +99,7 @@ impl Default for OAuthOptions {
             token_auth_methods: vec!["client_secret_basic".into(), "client_secret_post".into(), "none".into()],
             iss: Iss::Correct,
             advertise_iss: None,
-            metadata_issuer: None,
+            metadata_issuer: MetadataIssuer::Real,
             prm_resource: PrmResource::McpUrl,
             server_scopes: None,
             client_documents: false,

@@ -45,6 +45,19 @@ pub enum Iss {
     Other(String),
 }
 
+/// The `issuer` the authorization-server metadata names.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum MetadataIssuer {
+    /// The issuer it was looked up for.
+    #[default]
+    Real,
+    /// None at all.
+    Missing,
+    /// The bare origin: the same host and port as the real issuer, another identifier.
+    Origin,
+    Other(String),
+}
+
 /// The `resource` the protected-resource metadata publishes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum PrmResource {
@@ -106,11 +119,12 @@ pub(super) fn client(emu: &Emu, id: &str) -> Option<Client> {
 /// Additions to the authorization-server metadata.
 pub(super) fn metadata(emu: &Emu, m: &mut Value) {
     match &emu.opts.metadata_issuer {
-        Some(Some(other)) => m["issuer"] = json!(other),
-        Some(None) => {
+        MetadataIssuer::Real => {}
+        MetadataIssuer::Missing => {
             m.as_object_mut().map(|o| o.remove("issuer"));
         }
-        None => {}
+        MetadataIssuer::Origin => m["issuer"] = json!(emu.base),
+        MetadataIssuer::Other(other) => m["issuer"] = json!(other),
     }
     if let Some(a) = emu.opts.advertise_iss {
         m["authorization_response_iss_parameter_supported"] = json!(a);
