@@ -4,7 +4,7 @@
 //! Two things `println!` gets wrong here. A reader that stops early
 //! (`mcp-bridge tools x | head`) closes the pipe, and `println!` then panics
 //! with a backtrace; here the command ends quietly, as a Unix filter does.
-//! And stdout is the MCP channel once `serve` has it: `relay::stdout()`
+//! And stdout is the MCP channel once `serve` has it: `client::stdout()`
 //! claims it, after which anything printed this way goes to stderr instead,
 //! so no stray line can reach the client's JSON-RPC stream.
 
@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 static PROTOCOL_OWNS_STDOUT: AtomicBool = AtomicBool::new(false);
 
-/// From now on stdout carries protocol messages only (called by `relay::stdout`).
+/// From now on stdout carries protocol messages only (called by `client::stdout`).
 pub fn stdout_is_protocol() {
     PROTOCOL_OWNS_STDOUT.store(true, Ordering::SeqCst);
 }

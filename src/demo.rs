@@ -86,16 +86,6 @@ impl Client {
     }
 }
 
-fn text_of(result: &Value) -> String {
-    result["content"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c["text"].as_str())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 pub async fn run(config: Option<&Path>, name: Option<&str>, log: Option<&str>) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find my own binary: {e}"))?;
     let mut cmd = Command::new(exe);
@@ -178,7 +168,7 @@ pub async fn run(config: Option<&Path>, name: Option<&str>, log: Option<&str>) -
         } else {
             ""
         };
-        for line in text_of(&result).lines() {
+        for line in crate::jsonrpc::result_text(&result).lines() {
             crate::outln!("  {line}{flag}");
         }
     }

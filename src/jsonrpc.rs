@@ -82,6 +82,17 @@ pub fn to_line(msg: &Value) -> String {
     serde_json::to_string(msg).unwrap_or_default()
 }
 
+/// The text blocks of a tool result, joined by line breaks.
+pub fn result_text(result: &Value) -> String {
+    result["content"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["text"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,14 +5,19 @@
 //! See `ARCHITECTURE.md` for how a message travels through these modules.
 
 pub mod auth;
+pub mod browser;
 pub mod bundle;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod connect_link;
 pub mod console;
 pub mod credential;
 pub mod demo;
 pub mod emulator;
+pub mod era;
+pub mod hooks;
+pub mod ids;
 pub mod jsonrpc;
 pub mod logging;
 pub mod message;
@@ -22,5 +27,6 @@ pub mod redact;
 pub mod relay;
 pub mod remote;
 pub mod sandbox;
+pub mod shutdown;
 pub mod sse;
 pub mod store;

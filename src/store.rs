@@ -37,11 +37,6 @@ pub struct Record {
 }
 
 impl Record {
-    /// Seconds left before the access token expires (negative once expired).
-    pub fn seconds_left(&self) -> Option<i64> {
-        self.expires_at.map(|e| e as i64 - now() as i64)
-    }
-
     /// An access token that stays valid for at least `margin` more seconds.
     pub fn fresh_token(&self, margin: u64) -> Option<&str> {
         let token = self.access_token.as_deref()?;

@@ -55,10 +55,31 @@ fn cases() -> Vec<(String, &'static str, &'static str, Vec<&'static str>)> {
         ),
         (pd_with("app", ""), "[servers.pd]", "servers.pd.app", vec!["app_discovery = true"]),
         (
-            pd_with("app", "app_discovery = true\ntool_mode = \"tools-only\""),
+            pd_with(
+                "app",
+                "base_url = \"https://remote.mcp.pipedream.net\"\napp_discovery = true\ntool_mode = \"tools-only\"",
+            ),
             "tool_mode",
             "servers.pd.tool_mode",
             vec!["full-config"],
+        ),
+        (
+            pd_with("tool_mode", "tool_mode = \"tools-only\""),
+            "tool_mode",
+            "servers.pd.tool_mode",
+            vec!["/v3 server has no tool modes", "base_url = \"https://remote.mcp.pipedream.net\""],
+        ),
+        (
+            pd_with("oauth_app_id", "oauth_app_id = \"app_123\""),
+            "oauth_app_id",
+            "servers.pd.oauth_app_id",
+            vec!["oa_"],
+        ),
+        (
+            pd_with("webhook_uri", "webhook_uri = \"hooks.example/pd\""),
+            "webhook_uri",
+            "servers.pd.webhook_uri",
+            vec!["not a valid URL"],
         ),
         (
             pd_with("environment", ""),
@@ -141,7 +162,20 @@ fn cases() -> Vec<(String, &'static str, &'static str, Vec<&'static str>)> {
             "[servers.ia]\nprovider = \"integration-app\"\nurl = \"https://ia.example/mcp\"\n".into(),
             "[servers.ia]",
             "servers.ia.token",
-            vec!["`token` is required"],
+            vec!["`token` is required", "auth = \"oauth\""],
+        ),
+        (
+            "[servers.ia]\nprovider = \"integration-app\"\nurl = \"https://ia.example/sse?token=t-LEAKED-IF-SHOWN\"\ntoken = \"t-LEAKED-IF-SHOWN\"\n"
+                .into(),
+            "token",
+            "servers.ia.token",
+            vec!["given twice", "remove ?token= from `url`"],
+        ),
+        (
+            "[servers.zap]\nprovider = \"zapier\"\ntoken = \"t\"\ntransport = \"sse\"\n".into(),
+            "transport",
+            "servers.zap.transport",
+            vec!["Streamable HTTP only"],
         ),
         (
             "[servers.p2]\nprovider = \"pipe2\"\n".into(),
@@ -242,12 +276,16 @@ fn a_good_config_with_every_provider_passes_check() {
     let token_file = dir.path().join("p2.token");
     std::fs::write(&token_file, "p2-pat-from-file\n").unwrap();
     let cfg = format!(
-        "{PD}tool_mode = \"full-config\"\naccount_id = \"apn_1\"\nbase_url = \"https://remote.mcp.pipedream.net/v3\"\n\
+        "{PD}tool_mode = \"full-config\"\naccount_id = \"apn_1\"\nbase_url = \"https://remote.mcp.pipedream.net\"\n\
+         oauth_app_id = \"oa_1\"\nwebhook_uri = \"https://app.example/hook\"\n\
+         [servers.pd3]\nprovider = \"pipedream\"\nclient_id = \"c\"\nclient_secret = \"pd-s3cret-value\"\n\
+         project_id = \"proj_abc\"\nenvironment = \"production\"\nexternal_user_id = \"u1\"\napp_discovery = true\n\
          [servers.zap]\nprovider = \"zapier\"\ntoken = \"${{MCPB_TEST_ZAP}}\"\n\
          [servers.zapwl]\nprovider = \"zapier\"\naccess_token = \"a\"\nrefresh_token = \"r\"\nclient_id = \"c\"\n\
          client_secret = {{ command = [\"echo\", \"wl-secret\"] }}\n\
          [servers.ia]\nprovider = \"integration-app\"\nurl = \"https://ia.example/mcp\"\ntoken = \"t\"\n\
          mode = \"dynamic\"\napps = [\"gmail\"]\nchat_id = \"c1\"\n\
+         [servers.iaoauth]\nprovider = \"integration-app\"\nurl = \"https://ia.example/mcp\"\nauth = \"oauth\"\n\
          [servers.p2]\nprovider = \"pipe2\"\ntoken = {{ file = \"{}\" }}\n\
          [servers.zs]\nprovider = \"zapier\"\nurl = \"https://mcp.zapier.com/api/mcp/s/zSeCrEtSeG1/mcp\"\n",
         token_file.display()
@@ -255,7 +293,9 @@ fn a_good_config_with_every_provider_passes_check() {
     let out = check(&cfg, &[("MCPB_TEST_ZAP", "zct")]);
     assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
     for line in [
-        "pd               pipedream        https://remote.mcp.pipedream.net/v3",
+        "pd               pipedream        https://remote.mcp.pipedream.net/",
+        "pd3              pipedream        https://remote.mcp.pipedream.net/v3",
+        "iaoauth          integration-app  https://ia.example/mcp",
         "zap              zapier           https://mcp.zapier.com/api/v1/connect",
         "zapwl            zapier           https://mcp.zapier.com/api/v1/connect",
         "ia               integration-app  https://ia.example/mcp",

@@ -1,9 +1,12 @@
 //! `provider = "pipedream"` end to end: the bridge binary over stdio against
-//! the Pipedream emulator. Asserts the token request and every `x-pd-*`
-//! header on the emulator's side, the `/v3` base path, conversation IDs,
-//! refresh before expiry and after a 401 (with replay), the token store
-//! (absolute expiry, file modes, reuse across runs) and one token request
-//! from two bridge processes started at once.
+//! the Pipedream emulator, which serves the root endpoint (tool modes) and
+//! `/v3` (the current one: full tool schemas, no tool modes). Asserts the
+//! token request and every `x-pd-*` header on the emulator's side, the
+//! header-only options as config keys, `/v3` as the default, a retired
+//! endpoint told how to change `base_url`, conversation IDs, refresh before
+//! expiry and after a 401 (with replay), the token store (absolute expiry,
+//! file modes, reuse across runs) and one token request from two bridge
+//! processes started at once.
 
 mod providers_common;
 mod support;
@@ -42,11 +45,16 @@ fn pd_headers(r: &mcp_bridge::emulator::common::Recorded) -> BTreeMap<String, St
         .collect()
 }
 
+/// Also issue 22, item 3: Pipedream's header-only options (its MCP docs,
+/// from pull request #17249) are config keys, and `/v3` gets no tool mode.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sends_the_token_request_and_every_header_to_the_v3_path() {
     let emu = PipedreamEmulator::start(options()).await.unwrap();
     let store = data_dir();
-    let extra = "app = \"slack\"\naccount_id = \"apn_9Qr\"\ntool_mode = \"tools-only\"\n";
+    let extra = "app = \"slack\"\naccount_id = \"apn_9Qr\"\noauth_app_id = \"oa_7Kd\"\n\
+                 webhook_uri = \"https://app.example/pd-hook\"\n\
+                 success_redirect_uri = \"https://app.example/connected\"\n\
+                 error_redirect_uri = \"https://app.example/failed\"\n";
     let mut b = serve(&config(&emu, "/v3", extra), "pd", &store_path(&store), &[]);
     b.initialize(json!({})).await;
     let tools = b.request_ok("tools/list", Value::Null).await;
@@ -76,7 +84,10 @@ async fn sends_the_token_request_and_every_header_to_the_v3_path() {
         ("x-pd-external-user-id", "user-17"),
         ("x-pd-app-slug", "slack"),
         ("x-pd-account-id", "apn_9Qr"),
-        ("x-pd-tool-mode", "tools-only"),
+        ("x-pd-oauth-app-id", "oa_7Kd"),
+        ("x-pd-webhook-uri", "https://app.example/pd-hook"),
+        ("x-pd-success-redirect-uri", "https://app.example/connected"),
+        ("x-pd-error-redirect-uri", "https://app.example/failed"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -85,17 +96,90 @@ async fn sends_the_token_request_and_every_header_to_the_v3_path() {
     assert!(posts.len() >= 4, "initialize, initialized, list, call: {posts:?}");
     for r in &posts {
         assert_eq!(r.path, "/v3", "the /v3 base path is kept");
-        assert_eq!(
-            r.status,
-            if r.rpc_method().as_deref() == Some("notifications/initialized") {
-                202
-            } else {
-                200
-            }
-        );
+        // The bridge's first-start server/discover asks which era the
+        // server speaks; a 2025 server refuses it, with every header sent.
+        let status = match r.rpc_method().as_deref() {
+            Some("notifications/initialized") => 202,
+            Some("server/discover") => r.status,
+            _ => 200,
+        };
+        assert_eq!(r.status, status);
         assert_eq!(r.header("authorization"), Some(format!("Bearer {token}").as_str()));
         assert_eq!(pd_headers(r), expected, "{} {:?}", r.body, r.headers);
     }
+}
+
+/// Issue 22, item 3: the default endpoint is `/v3`, Pipedream's current
+/// server (its tool-modes page, 2026-04-15).
+#[test]
+fn the_default_endpoint_is_v3() {
+    let cfg = "[servers.pd]\nprovider = \"pipedream\"\nclient_id = \"c\"\nclient_secret = \"s\"\n\
+               project_id = \"proj_1\"\nenvironment = \"development\"\nexternal_user_id = \"u\"\napp = \"slack\"\n";
+    let out = providers_common::check(cfg, &[]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout.contains("https://remote.mcp.pipedream.net/v3"),
+        "{}",
+        out.stdout
+    );
+    // `tool_mode` belongs to the root endpoint: on /v3 it is refused with the fix.
+    let out = providers_common::check(&format!("{cfg}tool_mode = \"sub-agent\"\n"), &[]);
+    assert_eq!(out.code, Some(2), "{}", out.stdout);
+    assert!(out.stderr.contains("no tool modes"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("base_url = \"https://remote.mcp.pipedream.net\""),
+        "{}",
+        out.stderr
+    );
+}
+
+/// The two endpoints differ as Pipedream documents: the root shapes tools
+/// by tool mode (sub-agent by default), `/v3` always gives full schemas.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_root_endpoint_has_tool_modes_and_v3_has_full_schemas() {
+    let emu = PipedreamEmulator::start(options()).await.unwrap();
+    let store = data_dir();
+    for (base, names) in [
+        ("", ["SLACK-SEND-MESSAGE", "SLACK-LIST-CHANNELS"]),
+        ("/v3", ["slack-send-message", "slack-list-channels"]),
+    ] {
+        let mut b = serve(&config(&emu, base, "app = \"slack\"\n"), "pd", &store_path(&store), &[]);
+        b.initialize(json!({})).await;
+        let tools = b.request_ok("tools/list", Value::Null).await;
+        assert_eq!(tool_names(&tools), names, "{base}");
+    }
+    // No tool mode goes to /v3.
+    assert!(
+        emu.mcp_requests().iter().all(|r| r.header("x-pd-tool-mode").is_none()),
+        "the root's default is sub-agent, and /v3 has none"
+    );
+}
+
+/// Issue 22: an endpoint Pipedream no longer serves gets an error that says
+/// how to change `base_url`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retired_endpoint_says_how_to_change_base_url() {
+    let emu = PipedreamEmulator::start(PipedreamOptions {
+        root_retired: true,
+        ..options()
+    })
+    .await
+    .unwrap();
+    let store = data_dir();
+    let mut b = serve(&config(&emu, "", "app = \"slack\"\n"), "pd", &store_path(&store), &[]);
+    let r = b
+        .request(
+            "initialize",
+            json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}),
+        )
+        .await;
+    let msg = r["error"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("HTTP 404"), "{r}");
+    assert!(
+        msg.contains("set `base_url = \"https://remote.mcp.pipedream.net/v3\"` in [servers.pd]"),
+        "{r}"
+    );
+    assert!(!msg.contains(SECRET), "{msg}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

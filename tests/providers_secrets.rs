@@ -6,7 +6,7 @@
 mod providers_common;
 mod support;
 
-use mcp_bridge::emulator::integration_app::IntegrationAppEmulator;
+use mcp_bridge::emulator::integration_app::{IntegrationAppEmulator, access_token};
 use mcp_bridge::emulator::pipedream::{PipedreamEmulator, PipedreamOptions};
 use mcp_bridge::emulator::zapier::{ZapierEmulator, ZapierOptions};
 use mcp_bridge::sandbox::{Sandbox, SandboxOptions};
@@ -20,7 +20,6 @@ const ZAP_SEGMENT: &str = "zapsecretseg-R4t9";
 const WL_ACCESS: &str = "wlaccess-B7n1Xc";
 const WL_REFRESH: &str = "wlrefresh-M2v8Zd";
 const WL_SECRET: &str = "wlclientsecret-Q5w3";
-const IA_TOKEN: &str = "iatoken-J6y4Ne";
 const P2_TOKEN: &str = "p2token-D9k5Wr";
 
 /// Serve `server`, run the handshake, `tools/list` and `extra`, then close
@@ -56,10 +55,12 @@ async fn no_secret_reaches_stderr_at_trace_level() {
         client_secret: WL_SECRET.into(),
         access_token: None,
         refresh_token: WL_REFRESH.into(),
+        ..Default::default()
     })
     .await
     .unwrap();
-    let ia = IntegrationAppEmulator::start(IA_TOKEN).await.unwrap();
+    let ia_token = access_token("iacustomer-J6y4Ne");
+    let ia = IntegrationAppEmulator::start(&ia_token).await.unwrap();
     let sbx = Sandbox::start(SandboxOptions {
         port: 0,
         token: Some(P2_TOKEN.into()),
@@ -75,8 +76,8 @@ async fn no_secret_reaches_stderr_at_trace_level() {
          [servers.zs]\nprovider = \"zapier\"\nurl = \"{secret_url}\"\n\
          [servers.zwl]\nprovider = \"zapier\"\nurl = \"{conn}\"\naccess_token = \"{WL_ACCESS}\"\n\
          refresh_token = \"{WL_REFRESH}\"\nclient_id = \"wl-cid\"\nclient_secret = \"{WL_SECRET}\"\ntoken_url = \"{tok}\"\n\
-         [servers.ia]\nprovider = \"integration-app\"\nurl = \"{iau}\"\ntoken = \"{IA_TOKEN}\"\nmode = \"dynamic\"\n\
-         [servers.iasse]\nprovider = \"integration-app\"\nurl = \"{ias}\"\ntoken = \"{IA_TOKEN}\"\ntransport = \"sse\"\n\
+         [servers.ia]\nprovider = \"integration-app\"\nurl = \"{iau}\"\ntoken = \"{ia_token}\"\nmode = \"dynamic\"\n\
+         [servers.iasse]\nprovider = \"integration-app\"\nurl = \"{ias}\"\ntoken = \"{ia_token}\"\ntransport = \"sse\"\n\
          [servers.p2]\nprovider = \"pipe2\"\nurl = \"{p2}\"\ntoken = \"{P2_TOKEN}\"\n",
         pdb = pd.base(),
         conn = zap.connect_url(),
@@ -94,7 +95,7 @@ async fn no_secret_reaches_stderr_at_trace_level() {
         pd.revoke_tokens();
         b.request_ok(
             "tools/call",
-            json!({"name": "SLACK-SEND-MESSAGE", "arguments": {"instruction": "hi"}}),
+            json!({"name": "slack-send-message", "arguments": {"channel": "general", "text": "hi"}}),
         )
         .await;
     })
@@ -127,12 +128,12 @@ async fn no_secret_reaches_stderr_at_trace_level() {
         WL_ACCESS,
         WL_REFRESH,
         WL_SECRET,
-        IA_TOKEN,
         P2_TOKEN,
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
+    secrets.push(ia_token.clone());
     secrets.extend(pd.issued_tokens());
     secrets.extend(zap.access_token());
     secrets.push(zap.refresh_token());

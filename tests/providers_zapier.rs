@@ -1,9 +1,11 @@
 //! `provider = "zapier"` end to end against the Zapier emulator: the
 //! connection token as Bearer, the remote's `tools/list_changed` reaching
-//! the client, the legacy secret URL (redacted from logs and errors), and
-//! white-label OAuth: 401 → form-encoded refresh → rotated pair stored at
-//! once → replay, reuse of the stored pair by the next run, and a failed
-//! refresh telling to run `mcp-bridge login <name>`.
+//! the client, an expired connection token (Zapier answers 404) told to be
+//! rotated with no fallback to an SSE transport Zapier does not offer, the
+//! legacy secret URL (redacted from logs and errors), and white-label
+//! OAuth: 401 → form-encoded refresh → rotated pair stored at once →
+//! replay, reuse of the stored pair by the next run, and a failed refresh
+//! saying to run the partner flow again.
 
 mod providers_common;
 mod support;
@@ -148,17 +150,25 @@ async fn white_label_token_is_refreshed_on_401_and_the_rotation_stored_at_once()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     assert_eq!(form(&tokens[0].body), expected);
-    let inits: Vec<_> = emu
-        .mcp_requests()
-        .into_iter()
+    // The first request of the run (the bridge's server/discover, which
+    // asks what era the server speaks) is refused, then replayed with the
+    // new token; initialize goes with the new token.
+    let posts: Vec<_> = emu.mcp_requests().into_iter().filter(|r| r.method == "POST").collect();
+    assert_eq!(posts[0].status, 401, "{posts:?}");
+    assert_eq!(posts[0].header("authorization"), Some("Bearer zat_0_first"));
+    let access = emu.access_token().unwrap();
+    assert_eq!(posts[1].rpc_method(), posts[0].rpc_method(), "replayed");
+    assert_eq!(
+        posts[1].header("authorization"),
+        Some(format!("Bearer {access}").as_str())
+    );
+    let inits: Vec<_> = posts
+        .iter()
         .filter(|r| r.rpc_method().as_deref() == Some("initialize"))
         .collect();
-    assert_eq!(inits.len(), 2, "refused, then replayed");
-    assert_eq!(inits[0].status, 401);
-    assert_eq!(inits[0].header("authorization"), Some("Bearer zat_0_first"));
-    let access = emu.access_token().unwrap();
+    assert_eq!(inits.len(), 1);
     assert_eq!(
-        inits[1].header("authorization"),
+        inits[0].header("authorization"),
         Some(format!("Bearer {access}").as_str())
     );
 
@@ -200,8 +210,10 @@ async fn white_label_token_is_refreshed_on_401_and_the_rotation_stored_at_once()
     assert!(emu.mcp_requests()[before..].iter().all(|r| r.status != 401));
 }
 
+/// Issue 22, item 4: `login` does not apply to a white-label server, so
+/// the error must not send the person there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_refresh_tells_to_log_in_again() {
+async fn a_failed_white_label_refresh_says_to_run_the_partner_flow_again() {
     let emu = ZapierEmulator::start(oauth_emulator_options()).await.unwrap();
     emu.revoke_refresh_token();
     let store = data_dir();
@@ -218,11 +230,96 @@ async fn a_failed_refresh_tells_to_log_in_again() {
         )
         .await;
     let message = resp["error"]["message"].as_str().unwrap_or_default().to_string();
-    assert!(message.contains("run `mcp-bridge login zap`"), "{resp}");
     assert!(message.contains("invalid_grant"), "{resp}");
+    assert!(
+        !message.contains("mcp-bridge login"),
+        "login refuses this server: {resp}"
+    );
+    assert!(message.contains("run your partner flow again"), "{resp}");
+    assert!(
+        message.contains("put the new `access_token` and `refresh_token` in [servers.zap]"),
+        "{resp}"
+    );
     for secret in ["zrt_0_first", "zc_secret_77", "zat_0_first"] {
         assert!(!message.contains(secret), "{message}");
         assert!(!b.stderr_text().contains(secret), "{}", b.stderr_text());
     }
     assert_eq!(emu.token_requests().len(), 1, "one refresh attempt");
+}
+
+fn token_config(emu: &ZapierEmulator) -> String {
+    format!(
+        "[servers.zap]\nprovider = \"zapier\"\nurl = \"{}\"\ntoken = \"zct_expiring_1\"\n",
+        emu.connect_url()
+    )
+}
+
+/// Whether the bridge tried the legacy HTTP+SSE transport: a GET without a
+/// session (the GET stream of a Streamable HTTP session carries its ID).
+fn tried_legacy_sse(emu: &ZapierEmulator) -> bool {
+    emu.requests()
+        .iter()
+        .any(|r| r.method == "GET" && r.header("mcp-session-id").is_none())
+}
+
+/// Issue 22, item 2: Zapier answers an expired connection token with 404
+/// (docs.zapier.com, "tools return 404"). The error says to rotate the
+/// token, not to check `url`, and no SSE fallback is tried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_connection_token_says_to_get_a_new_one() {
+    let emu = ZapierEmulator::start(ZapierOptions {
+        connection_token: Some("zct_expiring_1".into()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let store = data_dir();
+    let mut b = serve(&token_config(&emu), "zap", &store_path(&store), &[]);
+    b.initialize(json!({})).await;
+    b.request_ok("tools/list", Value::Null).await;
+
+    // Mid-session: the call's 404 is first taken for a lost session, and
+    // the new initialize's 404 for what it is.
+    emu.expire_connection_token();
+    let r = b
+        .request(
+            "tools/call",
+            json!({"name": "enable_zapier_action", "arguments": {"action": "x"}}),
+        )
+        .await;
+    let msg = r["error"]["message"].as_str().unwrap_or_default().to_string();
+    assert!(msg.contains("HTTP 404"), "{r}");
+    assert!(
+        msg.contains("get a new connection token at https://mcp.zapier.com"),
+        "{r}"
+    );
+    assert!(msg.contains("then put it in `token` of [servers.zap]"), "{r}");
+    assert!(!msg.contains("check that `url`"), "{r}");
+    assert!(!msg.contains("zct_expiring_1"), "{msg}");
+    drop(b);
+
+    // At start: the same advice, and no legacy SSE attempt.
+    let mut b = serve(&token_config(&emu), "zap", &store_path(&store), &[]);
+    let r = b
+        .request(
+            "initialize",
+            json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}),
+        )
+        .await;
+    let msg = r["error"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("get a new connection token at"), "{r}");
+    assert!(!tried_legacy_sse(&emu), "{:?}", emu.requests());
+}
+
+/// Zapier speaks Streamable HTTP only: `transport = "sse"` is refused with
+/// the fix.
+#[test]
+fn transport_sse_is_refused_for_zapier() {
+    let out = providers_common::check(
+        "[servers.zap]\nprovider = \"zapier\"\ntoken = \"t\"\ntransport = \"sse\"\n",
+        &[],
+    );
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("Streamable HTTP only"), "{}", out.stderr);
+    assert!(out.stderr.contains("remove `transport`"), "{}", out.stderr);
 }

@@ -1,6 +1,6 @@
 //! Fuzz the connect-link recognisers: arbitrary bytes, as a JSON
 //! `tools/call` result and as the text of a result's content block, go
-//! through `connect_link::find` (every provider's recogniser), the
+//! through `provider::recognise_any` (every provider's recogniser), the
 //! `connect_link_pattern` recogniser (its glob taken from the input's first
 //! line), `text_urls`, `query_param` and `decorate`. Checked: nothing
 //! panics, every link found is an http(s) URL that occurs in the input,
@@ -9,7 +9,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mcp_bridge::connect_link::{ConnectLink, decorate, find, glob, pattern_recogniser, query_param, text_urls};
+use mcp_bridge::connect_link::{ConnectLink, decorate, glob, pattern_recogniser, query_param, text_urls};
+use mcp_bridge::provider::recognise_any as find;
 use serde_json::{Value, json};
 
 fn check_link(link: &ConnectLink, input: &str) {

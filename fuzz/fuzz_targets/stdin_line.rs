@@ -10,7 +10,7 @@
 use libfuzzer_sys::fuzz_target;
 use mcp_bridge::jsonrpc::{self, Kind};
 use mcp_bridge::message::Message;
-use mcp_bridge::relay::{Line, decode_line};
+use mcp_bridge::client::{Line, decode_line};
 use serde_json::Value;
 
 fuzz_target!(|data: &[u8]| {

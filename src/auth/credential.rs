@@ -9,8 +9,8 @@
 //! not be sent anywhere else), and the sign-in gate signs in again, with
 //! discovery and registration at the new server, on the next tool call.
 
-use super::flow::{Progress, Want};
-use super::grant::RefreshError;
+use super::flow::Want;
+use super::grant::{Progress, RefreshError};
 use super::{OAuth, discovery, login_timeout, record};
 use crate::credential::{Auth, Credential, CredentialError, Retry};
 use crate::store::now;

@@ -49,7 +49,7 @@ struct ResourceMetadata {
 /// POST a side-effect-free request without credentials and return the
 /// `WWW-Authenticate` of a 401, if that is what comes back.
 pub async fn probe(http: &reqwest::Client, s: &Settings) -> Result<Option<String>, String> {
-    let body = serde_json::json!({"jsonrpc": "2.0", "id": "mcp-bridge-auth-probe", "method": "tools/list"});
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": crate::ids::next("auth-probe"), "method": "tools/list"});
     let resp = http
         .post(s.url.clone())
         .headers(s.headers.clone())

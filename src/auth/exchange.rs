@@ -1,22 +1,21 @@
 //! The extension grants' settings and token requests: what `auth =
-//! "client_credentials"` and `auth = "enterprise"` take from the config, and
-//! the requests rmcp makes for them (`exchange_client_credentials`, and
+//! "client_credentials"` and `auth = "enterprise"` take from the config
+//! (`provider::prepare` fills them in from the server's keys), and the
+//! requests rmcp makes for them (`exchange_client_credentials`, and
 //! `enterprise::EmaExchangeRequest`, which also checks the ID-JAG's
 //! bindings), over the bridge's own HTTP client. [`super::unattended`] decides
 //! when to make them and keeps what they return.
 
 use super::discovery::{self, Discovered};
 use super::oauth_http::OAuthHttp;
-use super::{OAuth, Settings, token};
-use crate::config::{ConfigError, ConfigValue, Resolver};
-use crate::provider::Setup;
+use super::{OAuth, token};
+use crate::config::{ConfigValue, Resolver};
 use oauth2::TokenResponse;
 use rmcp::transport::auth::enterprise::{
     EmaAuthorizationServer, EmaClientAuthentication, EmaError, EmaExchangeRequest, EmaExchangeStage,
 };
 use rmcp::transport::auth::{AuthorizationManager, ClientCredentialsConfig, JwtSigningAlgorithm};
 use std::sync::Arc;
-use url::Url;
 
 /// How the client proves itself in the client-credentials grant.
 pub enum ClientAuth {
@@ -74,107 +73,32 @@ impl Grant {
             Grant::Enterprise(e) => enterprise(oauth, d, e, scopes).await,
         }
     }
-
-    /// The grant `auth = "<kind>"` (`client_credentials` or `enterprise`) configures.
-    pub fn from_config(setup: &Setup<'_>, kind: &str, s: &Settings) -> Result<Grant, ConfigError> {
-        let entry = setup.entry;
-        let need = |key: &str, what: &str| setup.error(key, format!("`auth = \"{kind}\"` needs `{key}`: {what}"));
-        let client_id = s.client_id.clone().ok_or_else(|| {
-            need(
-                "client_id",
-                "the client registered with the server's authorization server",
-            )
-        })?;
-        if kind == "client_credentials" {
-            let key = entry
-                .private_key
-                .as_ref()
-                .map(|v| setup.secret("private_key", v))
-                .transpose()?;
-            let auth = match (&s.client_secret, key) {
-                (Some(_), Some(_)) => {
-                    return Err(setup.error(
-                        "private_key",
-                        "set either `client_secret` or `private_key` (for private_key_jwt), not both",
-                    ));
-                }
-                (Some(secret), None) => ClientAuth::Secret(secret.clone()),
-                (None, Some(pem)) => {
-                    let alg = signing_algorithm(setup, &pem)?;
-                    ClientAuth::PrivateKey(pem.into_bytes(), alg)
-                }
-                (None, None) => {
-                    return Err(need(
-                        "client_secret",
-                        "the client's secret (or set `private_key` to authenticate with a signed JWT)",
-                    ));
-                }
-            };
-            return Ok(Grant::ClientCredentials { client_id, auth });
-        }
-        let idp_issuer = entry
-            .idp_issuer
-            .clone()
-            .ok_or_else(|| need("idp_issuer", "the issuer URL of your organisation's identity provider"))?;
-        for (key, value) in [
-            ("idp_issuer", Some(&idp_issuer)),
-            ("idp_token_endpoint", entry.idp_token_endpoint.as_ref()),
-        ] {
-            if value.is_some_and(|v| Url::parse(v).is_err()) {
-                return Err(setup.error(key, format!("`{key}` must be an absolute URL")));
-            }
-        }
-        let idp_client_id = entry
-            .idp_client_id
-            .as_ref()
-            .map(|v| setup.plain("idp_client_id", v))
-            .transpose()?
-            .ok_or_else(|| need("idp_client_id", "the bridge's client at your identity provider"))?;
-        let idp_client_secret = entry
-            .idp_client_secret
-            .as_ref()
-            .map(|v| setup.secret("idp_client_secret", v))
-            .transpose()?;
-        let id_token = entry.id_token.clone().ok_or_else(|| {
-            need(
-                "id_token",
-                "your ID token from the identity provider (usually `{command = [...]}` running your organisation's sign-in tool)",
-            )
-        })?;
-        // Checked now, so a broken value is a config error; read again at each exchange.
-        setup.secret("id_token", &id_token)?;
-        Ok(Grant::Enterprise(Box::new(Enterprise {
-            idp_issuer,
-            idp_token_endpoint: entry.idp_token_endpoint.clone(),
-            idp_client_id,
-            idp_client_secret,
-            id_token,
-        })))
-    }
 }
 
-/// The JWT algorithm for `private_key`: `signing_algorithm`, else ES256 for
-/// an EC key and RS256 for an RSA one.
-fn signing_algorithm(setup: &Setup<'_>, pem: &str) -> Result<JwtSigningAlgorithm, ConfigError> {
-    use JwtSigningAlgorithm as A;
-    const NAMES: &[&str] = &["ES256", "ES384", "RS256", "RS384", "RS512"];
-    let named = setup.choice("signing_algorithm", setup.entry.signing_algorithm.as_deref(), NAMES)?;
-    let rsa = jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()).is_ok();
-    if !rsa && jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes()).is_err() {
-        return Err(setup.error(
-            "private_key",
-            "`private_key` is not a PEM private key (PKCS#8 EC, or RSA)",
-        ));
+/// The JWT algorithms `private_key` may sign with (`signing_algorithm`).
+pub const SIGNING_ALGORITHMS: &[&str] = &["ES256", "ES384", "RS256", "RS384", "RS512"];
+
+impl ClientAuth {
+    /// `private_key_jwt` with a PEM private key, signed with `named` (one of
+    /// [`SIGNING_ALGORITHMS`]), else ES256 for an EC key and RS256 for an
+    /// RSA one. The error says what is wrong with the key.
+    pub fn private_key(pem: String, named: Option<&str>) -> Result<ClientAuth, String> {
+        use JwtSigningAlgorithm as A;
+        let rsa = jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()).is_ok();
+        if !rsa && jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes()).is_err() {
+            return Err("`private_key` is not a PEM private key (PKCS#8 EC, or RSA)".to_string());
+        }
+        let alg = match named {
+            Some("ES256") => A::ES256,
+            Some("ES384") => A::ES384,
+            Some("RS256") => A::RS256,
+            Some("RS384") => A::RS384,
+            Some("RS512") => A::RS512,
+            _ if rsa => A::RS256,
+            _ => A::ES256,
+        };
+        Ok(ClientAuth::PrivateKey(pem.into_bytes(), alg))
     }
-    Ok(match named {
-        Some("ES256") => A::ES256,
-        Some("ES384") => A::ES384,
-        Some("RS256") => A::RS256,
-        Some("RS384") => A::RS384,
-        Some("RS512") => A::RS512,
-        _ if rsa => A::RS256,
-        _ => A::ES256,
-    })
 }
 
 /// The HTTP client rmcp's requests go through: the bridge's own.

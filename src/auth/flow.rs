@@ -11,25 +11,17 @@
 //! exactly as written (rmcp's own would be the URL re-serialised, with a
 //! trailing slash added to a bare origin).
 
+use super::OAuth;
 use super::discovery::{self, Discovered};
-use super::grant::Exchange;
+use super::grant::{Exchange, Progress};
 use super::oauth_http::OAuthHttp;
 use super::record::{self, Client, Pending};
-use super::{OAuth, browser};
 use super::{callback, issuer};
 use crate::store::{Record, now};
 use rmcp::transport::auth::{AuthError, AuthorizationManager, StateStore, StoredAuthorizationState};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-
-/// How a sign-in is going.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Progress {
-    Waiting,
-    Done,
-    Failed(String),
-}
 
 /// This process's sign-in in progress.
 pub struct Attempt {
@@ -218,7 +210,7 @@ impl OAuth {
         let me = self.clone();
         tokio::spawn(async move { me.complete(listener, exchange, tx, timeout).await });
         let opened = want.open_browser
-            && browser::open(&url)
+            && crate::browser::open(&url)
                 .map_err(|e| tracing::warn!("{e}; open the sign-in link yourself"))
                 .is_ok();
         *slot = Some(Attempt {

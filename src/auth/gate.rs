@@ -1,7 +1,8 @@
 //! The sign-in gate: what keeps `serve` from ever blocking the desktop
 //! client while an `auth = "oauth"` server has no usable token.
 //!
-//! It sits in the relay, before the `Remote` (see `AfterResponse::intercept`).
+//! It is the relay's hook (`hooks::Hook::takes_over`), consulted before each
+//! message goes to the remote.
 //! Signed in, messages pass untouched; only `initialize` is relayed by the
 //! gate itself, so that if the remote refuses it (the token was revoked, the
 //! registration forgotten) the client still gets an answer. Signed out, it
@@ -15,11 +16,10 @@
 
 use super::offline::{self, Answer};
 use super::{OAuth, record};
+use crate::client::Outbox;
+use crate::hooks::{Hook, Upstream};
 use crate::jsonrpc::{self, Kind};
 use crate::message::Message;
-use crate::relay::AfterResponse;
-use crate::remote::Remote;
-use crate::remote::inbound::Outbox;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -28,8 +28,9 @@ use std::time::Duration;
 /// The longest `initialize` waits for the remote before the cache answers.
 const INIT_WAIT: Duration = Duration::from_secs(10);
 
+/// Where the client's handshake stands with the remote.
 #[derive(Default)]
-struct State {
+struct Handshake {
     /// The client's `initialize`, answered here, not yet seen by the remote.
     held_init: Option<Value>,
     client_initialized: bool,
@@ -39,22 +40,22 @@ struct State {
 
 pub struct Gate {
     oauth: Arc<OAuth>,
-    inner: Option<Arc<dyn AfterResponse>>,
+    inner: Option<Arc<dyn Hook>>,
     me: Weak<Gate>,
-    state: Mutex<State>,
-    remote: OnceLock<Arc<Remote>>,
+    state: Mutex<Handshake>,
+    remote: OnceLock<Arc<dyn Upstream>>,
     out: OnceLock<Outbox>,
     opening: tokio::sync::Mutex<()>,
     watching: AtomicBool,
 }
 
 impl Gate {
-    pub fn new(oauth: Arc<OAuth>, inner: Option<Arc<dyn AfterResponse>>) -> Arc<Gate> {
+    pub fn new(oauth: Arc<OAuth>, inner: Option<Arc<dyn Hook>>) -> Arc<Gate> {
         Arc::new_cyclic(|me| Gate {
             oauth,
             inner,
             me: me.clone(),
-            state: Mutex::new(State::default()),
+            state: Mutex::new(Handshake::default()),
             remote: OnceLock::new(),
             out: OnceLock::new(),
             opening: tokio::sync::Mutex::new(()),
@@ -62,7 +63,7 @@ impl Gate {
         })
     }
 
-    fn st(&self) -> std::sync::MutexGuard<'_, State> {
+    fn st(&self) -> std::sync::MutexGuard<'_, Handshake> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -108,9 +109,9 @@ impl Gate {
         let remote = self.remote.get().ok_or("no remote yet")?.clone();
         let mut msg = init.clone();
         if !answer_client {
-            msg["id"] = json!("mcp-bridge-sign-in-initialize");
+            msg["id"] = crate::ids::next_id("sign-in-initialize");
         }
-        let resp = remote.request_internal(msg).await.map_err(|e| e.to_string())?;
+        let resp = remote.request_own(msg).await?;
         if let Some(err) = resp.get("error") {
             return Err(format!("the server refused initialize: {err}"));
         }
@@ -215,7 +216,15 @@ impl Gate {
     }
 }
 
-impl AfterResponse for Gate {
+impl Hook for Gate {
+    fn bind(&self, upstream: &Arc<dyn Upstream>, out: &Outbox) {
+        let _ = self.remote.set(upstream.clone());
+        let _ = self.out.set(out.clone());
+        if let Some(inner) = &self.inner {
+            inner.bind(upstream, out);
+        }
+    }
+
     fn after_response(&self, request: &Value, response: &Value, out: &Outbox) {
         if let Some(inner) = &self.inner {
             inner.after_response(request, response, out);
@@ -231,10 +240,8 @@ impl AfterResponse for Gate {
         }
     }
 
-    fn intercept(&self, msg: &Value, remote: &Arc<Remote>, out: &Outbox) -> bool {
-        let _ = self.remote.set(remote.clone());
-        let _ = self.out.set(out.clone());
-        self.take(msg) || self.inner.as_ref().is_some_and(|i| i.intercept(msg, remote, out))
+    fn takes_over(&self, msg: &Value) -> bool {
+        self.take(msg) || self.inner.as_ref().is_some_and(|i| i.takes_over(msg))
     }
 }
 

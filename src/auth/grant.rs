@@ -7,13 +7,20 @@
 
 use super::OAuth;
 use super::callback;
-use super::flow::Progress;
 use super::record::{self, Client};
 use super::token::{self, Tokens};
 use crate::store::{Record, now};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+
+/// How a sign-in is going.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    Waiting,
+    Done,
+    Failed(String),
+}
 
 /// What finishing a sign-in needs.
 pub struct Exchange {

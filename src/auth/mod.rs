@@ -20,7 +20,12 @@
 //!   puts the token on requests and steps up on `insufficient_scope`.
 //! - [`gate`] keeps `serve` answering while signed out ([`offline`] holds
 //!   its answers).
-//! - [`commands`] are `login`, `logout` and `status`.
+//! - [`terminal`] signs in and out for a person at a terminal (`login`,
+//!   `logout`) and says a token's state in words (`status`, `doctor`).
+//!
+//! `provider::prepare` resolves a server's auth keys into [`Settings`] (and,
+//! for an extension grant, its [`Grant`]) and attaches the credential (for
+//! `"oauth"` with the gate); it is the only way in.
 //!
 //! rmcp's `auth` feature supplies the metadata types, the challenge parser,
 //! dynamic registration, the authorize URL (and what it records about the
@@ -30,9 +35,7 @@
 //! what the spec and the conformance suite ask (see `discovery` and `token`
 //! for why).
 
-mod browser;
 mod callback;
-pub mod commands;
 mod credential;
 mod discovery;
 mod exchange;
@@ -44,48 +47,22 @@ mod oauth_http;
 pub mod offline;
 mod record;
 mod registration;
+pub mod terminal;
 mod token;
 mod unattended;
 
-/// Open a link in the person's browser (`$MCP_BRIDGE_BROWSER`, else the platform's opener).
-pub use browser::open as open_browser;
 pub use credential::OAuthCredential;
+pub use exchange::{ClientAuth, Enterprise, Grant, SIGNING_ALGORITHMS};
 pub use gate::Gate;
 /// The store keys of the answers kept for a signed-out start.
 pub use record::{INITIALIZE as CACHED_INITIALIZE, TOOLS as CACHED_TOOLS};
+pub use unattended::Unattended;
 
-use crate::config::ConfigError;
-use crate::provider::{Prepared, Setup};
 use crate::redact::Redactor;
 use crate::store::{Record, Store};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
-
-/// Config keys that belong to `auth` (accepted on any provider that has it).
-pub const KEYS: &[&str] = &[
-    "auth",
-    "scopes",
-    "client_id",
-    "client_secret",
-    "callback_port",
-    "resource",
-    "client_metadata_url",
-    "private_key",
-    "signing_algorithm",
-    "idp_issuer",
-    "idp_token_endpoint",
-    "idp_client_id",
-    "idp_client_secret",
-    "id_token",
-];
-
-/// The values `auth` takes.
-const KINDS: &[&str] = &["oauth", "client_credentials", "enterprise"];
-
-/// Environment variable naming the command that opens the browser (the
-/// authorize URL is appended as its last argument). Tests count opens with it.
-pub const BROWSER_ENV: &str = "MCP_BRIDGE_BROWSER";
 
 /// Environment variable: seconds a sign-in waits for the browser.
 pub const LOGIN_TIMEOUT_ENV: &str = "MCP_BRIDGE_LOGIN_TIMEOUT";
@@ -296,69 +273,4 @@ pub fn login_timeout(default: Duration) -> Duration {
         .filter(|s| *s > 0.0 && s.is_finite())
         .map(Duration::from_secs_f64)
         .unwrap_or(default)
-}
-
-/// Resolve the OAuth keys of a server entry.
-pub fn settings(setup: &Setup<'_>, prepared: &Prepared) -> Result<Settings, ConfigError> {
-    let entry = setup.entry;
-    let client_id = entry
-        .client_id
-        .as_ref()
-        .map(|v| setup.plain("client_id", v))
-        .transpose()?;
-    let client_secret = entry
-        .client_secret
-        .as_ref()
-        .map(|v| setup.secret("client_secret", v))
-        .transpose()?;
-    if client_secret.is_some() && client_id.is_none() {
-        return Err(setup.error("client_secret", "`client_secret` needs the `client_id` it belongs to"));
-    }
-    if let Some(r) = &entry.resource
-        && Url::parse(r).is_err()
-    {
-        return Err(setup.error("resource", "`resource` must be an absolute URL (RFC 8707)"));
-    }
-    if let Some(u) = &entry.client_metadata_url {
-        let ok = Url::parse(u).is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some() && u.path() != "/");
-        if !ok {
-            return Err(setup.error(
-                "client_metadata_url",
-                "`client_metadata_url` must be the https URL (with a path) where the client ID metadata document is published",
-            ));
-        }
-    }
-    Ok(Settings {
-        server: setup.name.to_string(),
-        url: prepared.endpoint.url.clone(),
-        headers: prepared.endpoint.headers.clone(),
-        scopes: entry.scopes.clone().unwrap_or_default(),
-        client_id,
-        client_secret,
-        client_metadata_url: entry.client_metadata_url.clone(),
-        callback_port: entry.callback_port,
-        resource: entry.resource.clone(),
-        redactor: prepared.endpoint.redactor.clone(),
-    })
-}
-
-/// Give a prepared server the credential its `auth` asks for: for
-/// `"oauth"` the OAuth credential and the sign-in gate (wrapping whatever
-/// hooks its provider set); for the extension grants, their credential.
-pub fn attach(setup: &Setup<'_>, mut prepared: Prepared) -> Result<Prepared, ConfigError> {
-    let kind = setup.choice("auth", setup.entry.auth.as_deref(), KINDS)?;
-    let Some(kind) = kind else { return Ok(prepared) };
-    let settings = settings(setup, &prepared)?;
-    let store = Store::open_default().map_err(|e| setup.error("auth", format!("cannot open the token store: {e}")))?;
-    if kind != "oauth" {
-        let grant = exchange::Grant::from_config(setup, kind, &settings)?;
-        let oauth = OAuth::new(settings, store);
-        prepared.endpoint.credential = Arc::new(unattended::Unattended::new(oauth, grant));
-        return Ok(prepared);
-    }
-    let oauth = OAuth::new(settings, store);
-    prepared.endpoint.credential = Arc::new(OAuthCredential::new(oauth.clone()));
-    prepared.hooks = Some(Gate::new(oauth.clone(), prepared.hooks.take()));
-    prepared.oauth = Some(oauth);
-    Ok(prepared)
 }

@@ -9,17 +9,11 @@ use crate::remote::Remote;
 use crate::remote::filter::ToolFilter;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-
-/// Ids of the bundle's own requests to a remote (never the client's).
-static BRIDGE_IDS: AtomicU64 = AtomicU64::new(0);
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A fresh id for a request the bundle sends itself.
-pub fn bridge_id() -> Value {
-    json!(format!(
-        "mcp-bridge-bundle-{}",
-        BRIDGE_IDS.fetch_add(1, Ordering::Relaxed)
-    ))
+fn bridge_id() -> Value {
+    crate::ids::next_id("bundle")
 }
 
 pub struct Member {

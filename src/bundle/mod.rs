@@ -15,18 +15,21 @@
 //! server is never served through here: `serve <name>` keeps the direct
 //! relay.
 
-mod client;
+mod fan_out;
 mod member;
 mod merge;
 mod routes;
 
+use crate::client::{self, FLUSH_LIMIT, Outbox, ToClient};
 use crate::config::{Config, Resolver};
+use crate::hooks::Upstream;
 use crate::jsonrpc::{self, Kind};
 use crate::provider::{self, Setup};
 use crate::redact::Redactor;
 use crate::relay;
 use crate::remote::Remote;
-use crate::remote::inbound::{Inbound, Outbox};
+use crate::remote::inbound::Inbound;
+use crate::shutdown;
 use member::Member;
 use routes::Routes;
 use serde_json::{Value, json};
@@ -36,7 +39,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
 
 /// How long list changes are gathered into one notification.
 const COALESCE: Duration = Duration::from_millis(100);
@@ -50,6 +54,11 @@ pub struct Bundle {
     client_initialized: std::sync::atomic::AtomicBool,
     changed: Mutex<BTreeSet<&'static str>>,
     change_bell: Notify,
+    /// Told at the stop: each member's feed passes on what is queued and ends.
+    stop_feeds: watch::Sender<bool>,
+    /// The members' feeds, and the watchers of list changes and sign-ins.
+    feeds: Mutex<Vec<JoinHandle<()>>>,
+    watchers: Mutex<Vec<JoinHandle<()>>>,
 }
 
 /// The servers `serve NAMES` merges, or None when it serves one server
@@ -84,13 +93,13 @@ pub async fn serve(config_flag: Option<&Path>, names: &[String]) -> Result<(), S
         Err(e) => {
             if !std::io::stdin().is_terminal() {
                 let why = format!("mcp-bridge cannot start: {e}");
-                relay::refuse_all(relay::stdin(), relay::stdout(), &why).await;
+                relay::refuse_all(client::stdin(), client::stdout(), &why).await;
             }
             return Err(e);
         }
     };
     tracing::info!(servers = ?names, "serving a bundle on stdio");
-    relay_prepared(prepared, &redactor, relay::stdin(), relay::stdout()).await
+    relay_prepared(prepared, &redactor, client::stdin(), client::stdout()).await
 }
 
 /// Serve prepared servers as one on `input`/`output` until `input` closes
@@ -101,8 +110,8 @@ pub async fn relay_prepared(
     input: impl AsyncRead + Unpin,
     output: impl AsyncWrite + Unpin + Send + 'static,
 ) -> Result<(), String> {
-    let (tx, rx) = Outbox::channel();
-    let writer = relay::spawn_writer(rx, output);
+    let (out, rx) = Outbox::channel();
+    let writer = client::spawn_writer(rx, output);
     let mut keep_alive = Vec::new();
     let mut members = Vec::new();
     let mut feeds = Vec::new();
@@ -110,58 +119,33 @@ pub async fn relay_prepared(
         if p.hooks.is_some() && p.oauth.is_none() {
             tracing::warn!(server = %name, "the provider's hooks are not applied inside a bundle");
         }
-        let (mtx, mrx) = Outbox::channel();
+        let (member_out, feed) = Outbox::channel();
         let filter = p.endpoint.tools.clone();
-        let inbound = Arc::new(Inbound::new(mtx).with_transforms(p.transforms));
+        let inbound = Arc::new(Inbound::new(member_out).with_transforms(p.transforms));
         let remote =
             Remote::new(p.endpoint, inbound.clone()).map_err(|e| redactor.apply(&format!("server `{name}`: {e}")))?;
         let remote = Arc::new(remote);
-        inbound.bind(&remote);
+        inbound.bind(&(remote.clone() as Arc<dyn Upstream>));
         members.push(Arc::new(Member::new(name, remote, filter, p.oauth)));
-        feeds.push(mrx);
+        feeds.push(feed);
         keep_alive.push(p.keep_alive);
     }
     let bundle = Arc::new(Bundle {
         members,
-        out: tx.clone(),
+        out: out.clone(),
         routes: Routes::default(),
         init: Mutex::new(None),
         client_initialized: false.into(),
         changed: Mutex::new(BTreeSet::new()),
         change_bell: Notify::new(),
+        stop_feeds: watch::channel(false).0,
+        feeds: Mutex::default(),
+        watchers: Mutex::default(),
     });
-    // Each member's messages go on to the client through a feed. At the end
-    // a feed passes on what is queued by then and stops, before the writer
-    // does the same: an answer that reached a member is written.
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut feeders = Vec::new();
-    for (i, mut feed) in feeds.into_iter().enumerate() {
-        let b = bundle.clone();
-        let mut stopped = stopped.clone();
-        feeders.push(tokio::spawn(async move {
-            // A member's answers are renumbered for the client, so a raw one
-            // is parsed here.
-            let pass_on = |msg: crate::remote::inbound::Outgoing| {
-                if let Some(msg) = msg.into_value() {
-                    b.remote_message(i, msg);
-                }
-            };
-            loop {
-                tokio::select! {
-                    biased;
-                    msg = feed.recv() => match msg {
-                        Some(msg) => pass_on(msg),
-                        None => return,
-                    },
-                    _ = stopped.changed() => {
-                        while let Ok(msg) = feed.try_recv() {
-                            pass_on(msg);
-                        }
-                        return;
-                    }
-                }
-            }
-        }));
+    for (i, feed) in feeds.into_iter().enumerate() {
+        let stopped = bundle.stop_feeds.subscribe();
+        let task = tokio::spawn(bundle.clone().feed(i, feed, stopped));
+        lock(&bundle.feeds).push(task);
     }
     let b = bundle.clone();
     let mut watchers = vec![tokio::spawn(async move { b.announce_changes().await })];
@@ -169,15 +153,14 @@ pub async fn relay_prepared(
         let (b, m) = (bundle.clone(), m.clone());
         watchers.push(tokio::spawn(async move { b.follow_sign_in(&m).await }));
     }
-    client::run(bundle.clone(), input).await;
-    watchers.iter().for_each(|w| w.abort());
-    let _ = stop.send(true);
-    let _ = tokio::time::timeout(relay::FLUSH_LIMIT, futures::future::join_all(feeders)).await;
-    drop(bundle);
-    drop(tx);
-    writer.finish(relay::FLUSH_LIMIT).await;
+    *lock(&bundle.watchers) = watchers;
+    shutdown::serve(input, bundle, &out, writer).await;
     drop(keep_alive);
     Ok(())
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The bundle's servers, each prepared as for `serve <name>`.
@@ -196,13 +179,7 @@ pub async fn prepare(
             return Err(format!("server `{name}` is named twice in the bundle"));
         }
         let (name, entry) = config.select(Some(&name)).map_err(|e| e.to_string())?;
-        let setup = Setup {
-            name,
-            entry,
-            config: &config,
-            resolver: &resolver,
-            redactor,
-        };
+        let setup = Setup::new(name, entry, &config, &resolver, redactor);
         let prepared = provider::prepare(setup).await.map_err(|e| e.to_string())?;
         out.push((name.to_string(), prepared));
     }
@@ -213,6 +190,48 @@ pub async fn prepare(
 }
 
 impl Bundle {
+    /// Carry member `i`'s messages on to the client. At the stop it passes
+    /// on what is queued by then and ends, before the writer does the same:
+    /// an answer that reached a member is written.
+    async fn feed(
+        self: Arc<Self>,
+        i: usize,
+        mut feed: tokio::sync::mpsc::UnboundedReceiver<ToClient>,
+        mut stopped: watch::Receiver<bool>,
+    ) {
+        // A member's answers are renumbered for the client, so a raw one is
+        // parsed here.
+        let pass_on = |msg: ToClient| {
+            if let Some(msg) = msg.into_value() {
+                self.remote_message(i, msg);
+            }
+        };
+        loop {
+            tokio::select! {
+                biased;
+                msg = feed.recv() => match msg {
+                    Some(msg) => pass_on(msg),
+                    None => return,
+                },
+                _ = stopped.changed() => {
+                    while let Ok(msg) = feed.try_recv() {
+                        pass_on(msg);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The end of the stop's step 4: the watchers stop, and the feeds pass
+    /// on their last messages (for at most `FLUSH_LIMIT`).
+    async fn stop_feeds(&self) {
+        lock(&self.watchers).iter().for_each(|w| w.abort());
+        let _ = self.stop_feeds.send(true);
+        let feeds = std::mem::take(&mut *lock(&self.feeds));
+        let _ = tokio::time::timeout(FLUSH_LIMIT, futures::future::join_all(feeds)).await;
+    }
+
     fn names(&self) -> Vec<&str> {
         self.members.iter().map(|m| m.name.as_str()).collect()
     }

@@ -78,14 +78,7 @@ pub async fn check(flag: Option<&Path>, only: Option<&str>) -> Result<(), CliErr
     for name in names {
         let entry = &config.servers[&name];
         let redactor = Redactor::new();
-        let prepared = provider::prepare(Setup {
-            name: &name,
-            entry,
-            config: &config,
-            resolver: &resolver,
-            redactor: &redactor,
-        })
-        .await?;
+        let prepared = provider::prepare(Setup::new(&name, entry, &config, &resolver, &redactor)).await?;
         crate::outln!(
             "ok  {name:<16} {:<16} {}",
             entry.provider_name(),

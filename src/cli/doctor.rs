@@ -6,7 +6,7 @@
 //! server's redactor: no secret is ever shown.
 
 use super::CliError;
-use super::probe::{credential_words, indirect_values, reach, token_usable};
+use super::probe::{WAIT, credential_words, indirect_values, reach, token_usable};
 use super::session::Session;
 use crate::config::{Config, Resolver, ServerEntry};
 use crate::provider::{self, Setup};
@@ -14,9 +14,6 @@ use crate::redact::Redactor;
 use crate::store::Store;
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-/// The longest doctor waits for a connection or for one answer.
-pub const WAIT: Duration = Duration::from_secs(20);
 
 /// One check's outcome: passed, failed or not run (`None`), and its text.
 struct Cell(Option<bool>, String);
@@ -108,13 +105,7 @@ async fn check_server(config: &Config, name: &str, entry: &ServerEntry) -> Row {
     }
 
     // The config: the provider builds its endpoint (this also resolves values).
-    let setup = Setup {
-        name,
-        entry,
-        config,
-        resolver: &resolver,
-        redactor: &redactor,
-    };
+    let setup = Setup::new(name, entry, config, &resolver, &redactor);
     let (config_cell, mut prepared) = match (credential.0, provider::prepare(setup).await) {
         (_, Ok(p)) => (Cell::ok("ok"), Some(p)),
         (Some(false), Err(_)) => (Cell::skip(), None),
@@ -130,7 +121,7 @@ async fn check_server(config: &Config, name: &str, entry: &ServerEntry) -> Row {
         Ok(store) => {
             let rec = store.load(name).ok().flatten();
             let ok = token_usable(entry, rec.as_ref());
-            let words = crate::auth::commands::server_state(entry, rec);
+            let words = crate::auth::terminal::server_state(entry, rec);
             if !ok {
                 problem(
                     "no usable token",

@@ -101,7 +101,8 @@ Examples:
 pub const SANDBOX: &str = "\
 Examples:
   mcp-bridge sandbox --port 8931               the sandbox provider for other MCP clients
-  mcp-bridge sandbox --provider pipedream      an emulator, with a config entry to reach it";
+  mcp-bridge sandbox --provider pipedream      an emulator, with a config entry to reach it
+  mcp-bridge sandbox --provider zapier --port 8932   the same entry after every restart";
 
 pub const LOGIN: &str = "\
 Examples:

@@ -14,6 +14,7 @@ mod install;
 mod probe;
 mod serve;
 mod session;
+mod sign_in;
 
 use crate::config::ConfigError;
 use clap::{Parser, Subcommand};
@@ -102,7 +103,7 @@ pub enum Command {
     /// Serve the built-in sandbox provider over Streamable HTTP on 127.0.0.1 and print its URL.
     #[command(after_help = help::SANDBOX)]
     Sandbox {
-        /// Port to listen on; 0 picks a free one (the sandbox only; emulators always pick one).
+        /// Port to listen on; 0 picks a free one (a fixed one keeps a printed config valid across restarts).
         #[arg(long, default_value_t = 0)]
         port: u16,
         /// Require this bearer token on every request.
@@ -111,8 +112,8 @@ pub enum Command {
         /// Expire sessions idle this many seconds.
         #[arg(long, value_name = "SECS")]
         session_ttl: Option<f64>,
-        /// Emulate a hosted provider instead (pipedream, zapier, integration-app, oauth) and print
-        /// a config entry that reaches it.
+        /// Emulate a hosted provider instead (pipedream, zapier, integration-app, pipe2, oauth) and
+        /// print a config entry that reaches it.
         #[arg(long, value_name = "NAME")]
         provider: Option<String>,
     },
@@ -222,19 +223,15 @@ async fn dispatch(cli: Cli) -> ExitCode {
             provider,
         } => match provider.as_deref() {
             None | Some("sandbox") => serve::sandbox(*port, token.clone(), *session_ttl).await,
-            Some(kind) => serve::emulate(kind).await,
+            Some(kind) => serve::emulate(kind, *port).await,
         },
         Command::Demo { name } => crate::demo::run(flag, name.as_deref(), cli.log.as_deref())
             .await
             .map_err(CliError::Failed),
         Command::Servers => config_cmd::servers(flag),
-        Command::Login { name, no_browser } => crate::auth::commands::login(flag, name, *no_browser)
-            .await
-            .map_err(CliError::Failed),
-        Command::Logout { name } => crate::auth::commands::logout(flag, name)
-            .await
-            .map_err(CliError::Failed),
-        Command::Status => crate::auth::commands::status(flag).await.map_err(CliError::Usage),
+        Command::Login { name, no_browser } => sign_in::login(flag, name, *no_browser).await.map_err(CliError::Failed),
+        Command::Logout { name } => sign_in::logout(flag, name).await.map_err(CliError::Failed),
+        Command::Status => sign_in::status(flag).await.map_err(CliError::Usage),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

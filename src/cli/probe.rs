@@ -2,10 +2,12 @@
 //! resolve, whether the token store holds a usable token, and whether the
 //! server's host accepts a TCP connection.
 
-use super::doctor::WAIT;
 use crate::config::{ConfigValue, ServerEntry};
 use crate::store::{Record, now};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// The longest doctor waits for a connection or for one answer.
+pub const WAIT: Duration = Duration::from_secs(20);
 
 /// The entry's values that come from the environment, a command or a file:
 /// the ones that can fail to resolve.

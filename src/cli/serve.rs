@@ -4,13 +4,16 @@
 //! stdin/stdout, and `doctor`, `tools` and `call` run it on an in-memory pipe.
 
 use super::CliError;
+use crate::client::{self, Outbox};
 use crate::config::{Config, Resolver};
+use crate::hooks::Upstream;
 use crate::provider::{self, Setup};
 use crate::redact::{Redactor, display_url};
-use crate::relay;
+use crate::relay::{self, Relay};
 use crate::remote::Remote;
-use crate::remote::inbound::{Inbound, Outbox};
+use crate::remote::inbound::Inbound;
 use crate::sandbox::{Sandbox, SandboxOptions};
+use crate::shutdown;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
@@ -33,14 +36,14 @@ pub async fn serve(flag: Option<&Path>, names: &[String]) -> Result<(), CliError
             if !std::io::stdin().is_terminal() {
                 eprintln!("mcp-bridge: {e}");
                 let why = format!("mcp-bridge cannot start: {e}");
-                relay::refuse_all(relay::stdin(), relay::stdout(), &why).await;
+                relay::refuse_all(client::stdin(), client::stdout(), &why).await;
                 return Err(CliError::Reported);
             }
             return Err(e);
         }
     };
     tracing::info!(server = name.as_str(), url = %display_url(&prepared.endpoint.url), "serving on stdio");
-    relay_prepared(prepared, &redactor, relay::stdin(), relay::stdout()).await
+    relay_prepared(prepared, &redactor, client::stdin(), client::stdout()).await
 }
 
 /// Relay between `input`/`output` (newline-delimited JSON-RPC, as on stdio)
@@ -51,22 +54,18 @@ pub async fn relay_prepared(
     input: impl AsyncRead + Unpin,
     output: impl AsyncWrite + Unpin + Send + 'static,
 ) -> Result<(), CliError> {
-    // The lane goes with the stdout `relay::stdout` made (none for another output).
-    let lane = relay::stdout_lane();
-    let (tx, rx) = Outbox::channel();
-    let tx = tx.with_lane(lane.clone());
-    let writer = relay::spawn_writer_with(rx, output, lane);
-    let inbound = Arc::new(Inbound::new(tx.clone()).with_transforms(prepared.transforms));
+    // The lane goes with the stdout `client::stdout` made (none for another output).
+    let lane = client::stdout_lane();
+    let (out, rx) = Outbox::channel();
+    let out = out.with_lane(lane.clone());
+    let writer = client::spawn_writer_with(rx, output, lane);
+    let inbound = Arc::new(Inbound::new(out.clone()).with_transforms(prepared.transforms));
     let remote = Remote::new(prepared.endpoint, inbound.clone())
         .map_err(|e| CliError::Failed(redactor.apply(&e.to_string())))?;
     let remote = Arc::new(remote);
-    inbound.bind(&remote);
-    remote.keep_responses(prepared.hooks.is_some());
-    relay::run(input, remote, tx.clone(), prepared.hooks).await;
-    drop(tx);
-    // Every answer is queued by now; background tasks that may still hold a
-    // sender are not waited for.
-    writer.finish(relay::FLUSH_LIMIT).await;
+    inbound.bind(&(remote.clone() as Arc<dyn Upstream>));
+    let relay = Relay::new(remote, out.clone(), prepared.hooks);
+    shutdown::serve(input, relay, &out, writer).await;
     drop(prepared.keep_alive);
     Ok(())
 }
@@ -80,14 +79,7 @@ pub async fn prepare_server(
     let config = Config::load(flag)?;
     let (name, entry) = config.select(name)?;
     let resolver = Resolver::new();
-    let prepared = provider::prepare(Setup {
-        name,
-        entry,
-        config: &config,
-        resolver: &resolver,
-        redactor,
-    })
-    .await?;
+    let prepared = provider::prepare(Setup::new(name, entry, &config, &resolver, redactor)).await?;
     Ok((name.to_string(), prepared))
 }
 
@@ -106,8 +98,10 @@ pub async fn sandbox(port: u16, token: Option<String>, session_ttl: Option<f64>)
     Ok(())
 }
 
-pub async fn emulate(kind: &str) -> Result<(), CliError> {
-    let launched = crate::emulator::launch::launch(kind).await.map_err(CliError::Usage)?;
+pub async fn emulate(kind: &str, port: u16) -> Result<(), CliError> {
+    let launched = crate::emulator::launch::launch(kind, port)
+        .await
+        .map_err(CliError::Usage)?;
     crate::outln!("{}", launched.url);
     crate::outln!("\n# A config entry that reaches this emulator:\n{}", launched.config);
     eprintln!(

@@ -6,9 +6,11 @@
 //! valid key for a misspelt one. Values that may hold secrets are
 //! `ConfigValue`s, resolved (env, command, file) when a server is started.
 
+mod connect;
 mod diagnose;
 mod value;
 
+pub use connect::ConnectSettings;
 pub use diagnose::{ConfigError, closest};
 pub use value::{ConfigValue, Resolver};
 
@@ -56,6 +58,39 @@ pub enum Transport {
     Auto,
     StreamableHttp,
     Sse,
+}
+
+/// Which protocol era the bridge speaks to the remote (`protocol = …`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// Ask the remote with `server/discover` (remembered), fall back to
+    /// `initialize` as the 2026-07-28 revision's compatibility rules say.
+    #[default]
+    Auto,
+    /// This revision, without asking.
+    Pinned(String),
+}
+
+impl<'de> Deserialize<'de> for Protocol {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if text == "auto" {
+            return Ok(Protocol::Auto);
+        }
+        if crate::era::is_modern(&text) || crate::era::is_legacy(&text) {
+            return Ok(Protocol::Pinned(text));
+        }
+        let known: Vec<&str> = crate::era::MODERN_VERSIONS
+            .iter()
+            .chain(crate::era::LEGACY_VERSIONS)
+            .copied()
+            .collect();
+        Err(serde::de::Error::custom(format!(
+            "`{}` is not a protocol revision the bridge speaks: use \"auto\" or one of {}",
+            text.escape_debug(),
+            known.join(", ")
+        )))
+    }
 }
 
 /// A timeout: seconds as a number, or a string such as `"30s"`, `"2m"`, `"500ms"`.
@@ -107,6 +142,9 @@ pub struct ServerEntry {
     pub url: Option<ConfigValue>,
     #[serde(default)]
     pub transport: Transport,
+    /// `"auto"` (default) or a pinned revision (`"2026-07-28"`, `"2025-11-25"`, …).
+    #[serde(default)]
+    pub protocol: Protocol,
     #[serde(default)]
     pub headers: BTreeMap<String, ConfigValue>,
     #[serde(default)]
@@ -122,7 +160,7 @@ pub struct ServerEntry {
     pub auth: Option<String>,
     /// `[servers.<name>.connect]`: how connect links are shown.
     #[serde(default)]
-    pub connect: crate::connect_link::ConnectSettings,
+    pub connect: ConnectSettings,
     /// A glob (`*`) of the connect links this server sends.
     pub connect_link_pattern: Option<String>,
 
@@ -160,6 +198,11 @@ pub struct ServerEntry {
     pub conversation_id: Option<String>,
     pub base_url: Option<ConfigValue>,
     pub api_base: Option<ConfigValue>,
+    /// Pipedream's header-only options (`x-pd-oauth-app-id`, …).
+    pub oauth_app_id: Option<ConfigValue>,
+    pub webhook_uri: Option<ConfigValue>,
+    pub success_redirect_uri: Option<ConfigValue>,
+    pub error_redirect_uri: Option<ConfigValue>,
 
     // ---- zapier, integration-app, pipe2 ----
     pub token: Option<ConfigValue>,

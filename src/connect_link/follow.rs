@@ -14,40 +14,28 @@
 //!   client gets `notifications/tools/list_changed`: the provider's tool
 //!   list may grow once an account exists.
 
-use super::surface::{self, bridge_id};
-use super::{ConnectLink, Inner, app_key};
-use crate::remote::Remote;
-use crate::remote::inbound::Outbox;
+use super::surface;
+use super::{Call, ConnectLink, Inner, app_key};
+use crate::client::Outbox;
+use crate::hooks::Upstream;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
-
-/// What the surfacing of one answer needs to know.
-pub(super) struct Ctx {
-    /// The client declared `elicitation.url`.
-    pub url_mode: bool,
-    /// The client takes warning-level log messages.
-    pub logs: bool,
-    pub tool: String,
-    /// The original call's params.
-    pub params: Value,
-    pub out: Outbox,
-}
 
 /// The first pause between retries after the person accepted.
 const FIRST_POLL: Duration = Duration::from_millis(250);
 const LONGEST_POLL: Duration = Duration::from_secs(5);
 
 /// Whether to ask through an elicitation (claims the app while it is out).
-fn may_ask(inner: &Inner, ctx: &Ctx, link: &ConnectLink) -> bool {
+fn may_ask(inner: &Inner, call: &Call, link: &ConnectLink) -> bool {
     let key = app_key(link);
     let st = inner.state();
-    inner.settings.elicit && ctx.url_mode && !st.asking.contains(&key) && !st.declined.contains(&key)
+    inner.settings.elicit && call.url_mode && !st.asking.contains(&key) && !st.declined.contains(&key)
 }
 
-pub(super) fn worth_holding(inner: &Inner, ctx: &Ctx, link: &ConnectLink) -> bool {
-    !ctx.params.is_null() && (inner.settings.retry_on_account_required > 0 || may_ask(inner, ctx, link))
+pub(super) fn worth_holding(inner: &Inner, call: &Call, link: &ConnectLink) -> bool {
+    !call.params.is_null() && (inner.settings.retry_on_account_required > 0 || may_ask(inner, call, link))
 }
 
 /// A call that once asked for a connect went through: the account exists.
@@ -71,9 +59,9 @@ enum Retried {
 }
 
 /// Send the original call again, within `deadline`.
-async fn retry(inner: &Inner, remote: &Remote, params: &Value, deadline: Instant) -> Option<Retried> {
-    let msg = json!({"jsonrpc": "2.0", "id": bridge_id("retry"), "method": "tools/call", "params": params});
-    let answer = tokio::time::timeout_at(deadline, remote.request_internal(msg)).await;
+async fn retry(inner: &Inner, upstream: &dyn Upstream, params: &Value, deadline: Instant) -> Option<Retried> {
+    let msg = json!({"jsonrpc": "2.0", "id": crate::ids::next("retry"), "method": "tools/call", "params": params});
+    let answer = tokio::time::timeout_at(deadline, upstream.request_own(msg)).await;
     match answer {
         Ok(Ok(resp)) => Some(match inner.link_in(&resp) {
             Some(link) => Retried::Link(resp, link),
@@ -102,40 +90,42 @@ impl Drop for Claim<'_> {
     }
 }
 
-struct Asked(String);
+/// Forgets an elicitation's id when dropped (answered, timed out, or the
+/// wait dropped).
+struct Elicited<'a>(&'a Inner, String);
 
-impl Drop for Asked {
+impl Drop for Elicited<'_> {
     fn drop(&mut self) {
-        super::asked().remove(&self.0);
+        self.0.asked().remove(&self.1);
     }
 }
 
 /// Follow a held answer up in a task of its own, unless the client cancels
 /// the call first.
-pub(super) fn hold(inner: Arc<Inner>, remote: Arc<Remote>, ctx: Ctx, held: Value, link: ConnectLink) {
+pub(super) fn hold(inner: Arc<Inner>, upstream: Arc<dyn Upstream>, call: Call, held: Value, link: ConnectLink) {
     // Registered before the task starts, so an early cancel is not missed.
     let key = crate::jsonrpc::id_key(held.get("id").unwrap_or(&Value::Null));
     let cancel = Arc::new(tokio::sync::Notify::new());
-    super::held().insert(key.clone(), cancel.clone());
+    inner.held().insert(key.clone(), cancel.clone());
     let task = async move {
         tokio::select! {
             () = cancel.notified() => tracing::debug!(server = %inner.server, "a held call was cancelled"),
-            () = follow(&inner, &remote, &ctx, held, link) => {}
+            () = follow(&inner, &*upstream, &call, held, link) => {}
         }
-        super::held().remove(&key);
+        inner.held().remove(&key);
     };
     tokio::spawn(task);
 }
 
-async fn follow(inner: &Inner, remote: &Remote, ctx: &Ctx, mut held: Value, mut link: ConnectLink) {
+async fn follow(inner: &Inner, upstream: &dyn Upstream, call: &Call, mut held: Value, mut link: ConnectLink) {
     let id = held.get("id").cloned().unwrap_or(Value::Null);
     let deadline = Instant::now() + inner.timeout;
     for _ in 0..inner.settings.retry_on_account_required {
-        match retry(inner, remote, &ctx.params, deadline).await {
+        match retry(inner, upstream, &call.params, deadline).await {
             Some(Retried::Done(resp)) => {
                 tracing::info!(server = %inner.server, "the call went through on retry; the account was there");
-                connected(inner, &ctx.tool, &ctx.out);
-                return answer(&ctx.out, &id, resp);
+                connected(inner, &call.tool, &call.out);
+                return answer(&call.out, &id, resp);
             }
             Some(Retried::Link(resp, fresh)) => {
                 if let Some(result) = resp.get("result") {
@@ -146,30 +136,36 @@ async fn follow(inner: &Inner, remote: &Remote, ctx: &Ctx, mut held: Value, mut 
             None => break,
         }
     }
-    let ask = may_ask(inner, ctx, &link);
+    let ask = may_ask(inner, call, &link);
     let claim = ask.then(|| {
         inner.state().asking.insert(app_key(&link));
         Claim(inner, app_key(&link))
     });
-    surface::show(inner, ctx, &mut held, &link);
-    if ask && let Some(resp) = elicit(inner, remote, ctx, &link, deadline).await {
+    surface::show(inner, call, &mut held, &link);
+    if ask && let Some(resp) = elicit(inner, upstream, call, &link, deadline).await {
         drop(claim);
-        connected(inner, &ctx.tool, &ctx.out);
-        return answer(&ctx.out, &id, resp);
+        connected(inner, &call.tool, &call.out);
+        return answer(&call.out, &id, resp);
     }
     drop(claim);
-    answer(&ctx.out, &id, held);
+    answer(&call.out, &id, held);
 }
 
 /// Ask the person through a URL-mode elicitation; once accepted, retry the
 /// call until it goes through. The real answer, or None by `deadline` (or
 /// when the person said no).
-async fn elicit(inner: &Inner, remote: &Remote, ctx: &Ctx, link: &ConnectLink, deadline: Instant) -> Option<Value> {
-    let id = bridge_id("connect");
-    let elicitation_id = bridge_id("elicitation");
-    let reply = super::expect_answer(&id);
-    let _asked = Asked(id.clone());
-    let _ = ctx.out.send(surface::elicitation(&id, &elicitation_id, link));
+async fn elicit(
+    inner: &Inner,
+    upstream: &dyn Upstream,
+    call: &Call,
+    link: &ConnectLink,
+    deadline: Instant,
+) -> Option<Value> {
+    let id = crate::ids::next("connect");
+    let elicitation_id = crate::ids::next("elicitation");
+    let reply = inner.expect_answer(&id);
+    let _elicited = Elicited(inner, id.clone());
+    let _ = call.out.send(surface::elicitation(&id, &elicitation_id, link));
     let said = tokio::time::timeout_at(deadline, reply).await;
     let action = said
         .as_ref()
@@ -189,11 +185,11 @@ async fn elicit(inner: &Inner, remote: &Remote, ctx: &Ctx, link: &ConnectLink, d
         if Instant::now() >= deadline {
             return None;
         }
-        match retry(inner, remote, &ctx.params, deadline).await? {
+        match retry(inner, upstream, &call.params, deadline).await? {
             Retried::Done(resp) => {
                 let done = json!({"jsonrpc": "2.0", "method": "notifications/elicitation/complete",
                                   "params": {"elicitationId": elicitation_id}});
-                let _ = ctx.out.send(done);
+                let _ = call.out.send(done);
                 return Some(resp);
             }
             Retried::Link(..) => pause = (pause * 3 / 2).min(LONGEST_POLL),

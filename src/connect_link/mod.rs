@@ -10,37 +10,33 @@
 //! - `surface.rs`: the ways a link is shown (notice and `_meta`, warn log,
 //!   `notifications/message`, URL-mode elicitation, the browser once);
 //! - `follow.rs`: holding an answer to retry it (a false `accountRequired`,
-//!   or once the person accepted the elicitation and connected);
-//! - `settings.rs`: `[servers.<name>.connect]`.
+//!   or once the person accepted the elicitation and connected).
+//!
+//! How a link is shown is the server's `[servers.<name>.connect]`
+//! (`config::ConnectSettings`). Everything a server's links need (the
+//! answers the client owes its elicitations, the answers held for a retry)
+//! is that server's `ConnectLinks`; the relay and the remote reach it only
+//! as a `hooks::Transform`.
 //!
 //! The link carries a one-time token: it is logged in the one warn line that
 //! surfacing asks for, and nowhere else.
 
 mod follow;
 mod recognise;
-mod settings;
 mod surface;
 
 pub use recognise::{account_required, field_url, glob, holders, pattern_recogniser, query_param, text_urls};
-pub use settings::ConnectSettings;
 pub use surface::{META_KEY, decorate, lead};
 
-/// A connect link by any provider's recogniser (Pipedream, Zapier,
-/// Integration.app), for callers that do not know the server.
-pub fn find(result: &Value) -> Option<ConnectLink> {
-    crate::provider::recognise_any(result)
-}
-
-use crate::remote::inbound::{Outbox, Reply, Transform};
+use crate::client::Outbox;
+use crate::config::{ConnectSettings, ServerEntry};
+use crate::hooks::{Asked, Transform, Upstream};
+use crate::jsonrpc::IdKey;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
-use tokio::sync::oneshot;
-
-/// Prefix of ids of requests the bridge itself sends (to the client or the
-/// remote); the client's answers to them are not for the remote.
-pub const BRIDGE_ID_PREFIX: &str = "mcp-bridge-";
+use tokio::sync::{Notify, oneshot};
 
 /// A link the person must open to connect an account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,54 +49,9 @@ pub struct ConnectLink {
 /// Finds a connect link in a `tools/call` result.
 pub type Recogniser = Arc<dyn Fn(&Value) -> Option<ConnectLink> + Send + Sync>;
 
-/// Answers the client owes to the bridge's own elicitations, by id.
-static ASKED: LazyLock<Mutex<HashMap<String, oneshot::Sender<Value>>>> = LazyLock::new(Default::default);
-
-fn asked() -> std::sync::MutexGuard<'static, HashMap<String, oneshot::Sender<Value>>> {
-    ASKED.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Wait for the client's answer to the bridge's request `id`.
-pub(crate) fn expect_answer(id: &str) -> oneshot::Receiver<Value> {
-    let (tx, rx) = oneshot::channel();
-    asked().insert(id.to_string(), tx);
-    rx
-}
-
-/// The client answered a request the bridge sent (an id starting with
-/// `BRIDGE_ID_PREFIX`): hand the answer to whoever waits for it.
-pub fn answered(msg: &Value) {
-    if let Some(id) = msg.get("id").and_then(Value::as_str)
-        && let Some(tx) = asked().remove(id)
-    {
-        let _ = tx.send(msg.clone());
-    }
-}
-
-/// The client is gone: nobody will answer, so stop every wait at once.
-pub fn client_gone() {
-    asked().clear();
-}
-
-/// Answers held by `follow`, by request id: a cancel drops one unanswered.
-static HELD: LazyLock<Mutex<HashMap<crate::jsonrpc::IdKey, Arc<tokio::sync::Notify>>>> =
-    LazyLock::new(Default::default);
-
-fn held() -> std::sync::MutexGuard<'static, HashMap<crate::jsonrpc::IdKey, Arc<tokio::sync::Notify>>> {
-    HELD.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The client cancelled request `id`: if its answer is held here, it is
-/// dropped (a cancelled request gets no answer).
-pub fn cancelled(id: &Value) {
-    if let Some(n) = held().get(&crate::jsonrpc::id_key(id)) {
-        n.notify_one();
-    }
-}
-
 /// What a server's transform remembers between answers.
 #[derive(Default)]
-struct State {
+struct Remembered {
     /// Tools whose answer asked for a connect, with the app: a later
     /// success of one means the account now exists.
     awaiting: HashMap<String, String>,
@@ -109,6 +60,19 @@ struct State {
     declined: HashSet<String>,
     /// The client's `logging/setLevel` lets warnings through.
     wants_logs: Option<bool>,
+}
+
+/// The call whose answer asked for a connect: what surfacing and following
+/// that answer need to know.
+struct Call {
+    /// The client declared `elicitation.url`.
+    pub url_mode: bool,
+    /// The client takes warning-level log messages.
+    pub logs: bool,
+    pub tool: String,
+    /// The original call's params.
+    pub params: Value,
+    pub out: Outbox,
 }
 
 /// One server's connect-link handling (a `Transform` on its answers).
@@ -121,7 +85,13 @@ struct Inner {
     /// Bounds how long an answer is held.
     timeout: Duration,
     store: Option<crate::store::Store>,
-    state: Mutex<State>,
+    state: Mutex<Remembered>,
+    /// The server's remote, once bound: a held answer is retried through it.
+    upstream: OnceLock<Weak<dyn Upstream>>,
+    /// Answers the client owes to this server's elicitations, by id.
+    asked: Mutex<HashMap<String, oneshot::Sender<Value>>>,
+    /// Answers held by `follow`, by request id: a cancel drops one unanswered.
+    held: Mutex<HashMap<IdKey, Arc<Notify>>>,
 }
 
 impl ConnectLinks {
@@ -138,24 +108,25 @@ impl ConnectLinks {
             recognise,
             timeout,
             store,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(Remembered::default()),
+            upstream: OnceLock::new(),
+            asked: Mutex::default(),
+            held: Mutex::default(),
         }))
     }
 }
 
-/// The connect-link transform for a server: its provider's recogniser,
-/// after the config's `connect_link_pattern` when there is one.
+/// The connect-link transform for server `name`: its provider's recogniser,
+/// after the config's `connect_link_pattern` when there is one. The error
+/// is about `connect_link_pattern`.
 pub fn for_server(
-    setup: &crate::provider::Setup<'_>,
+    name: &str,
+    entry: &ServerEntry,
     provider: Option<Recogniser>,
-) -> Result<Arc<dyn Transform>, crate::config::ConfigError> {
-    let e = setup.entry;
-    let pattern = match e.connect_link_pattern.as_deref().map(str::trim) {
+) -> Result<Arc<dyn Transform>, &'static str> {
+    let pattern = match entry.connect_link_pattern.as_deref().map(str::trim) {
         Some(p) if !recognise::is_http(p) || p.len() < "https://x".len() => {
-            return Err(setup.error(
-                "connect_link_pattern",
-                "a connect link pattern is a URL with `*` wildcards, e.g. \"https://example.com/connect?*\"",
-            ));
+            return Err("a connect link pattern is a URL with `*` wildcards, e.g. \"https://example.com/connect?*\"");
         }
         Some(p) => Some(pattern_recogniser(p.to_string())),
         None => None,
@@ -167,17 +138,32 @@ pub fn for_server(
     };
     let store = crate::store::Store::open_default().ok();
     Ok(Arc::new(ConnectLinks::new(
-        setup.name,
-        e.connect.clone(),
+        name,
+        entry.connect.clone(),
         recognise,
-        e.timeout(),
+        entry.timeout(),
         store,
     )))
 }
 
 impl Inner {
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+    fn state(&self) -> MutexGuard<'_, Remembered> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn asked(&self) -> MutexGuard<'_, HashMap<String, oneshot::Sender<Value>>> {
+        self.asked.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn held(&self) -> MutexGuard<'_, HashMap<IdKey, Arc<Notify>>> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wait for the client's answer to the bridge's request `id`.
+    fn expect_answer(&self, id: &str) -> oneshot::Receiver<Value> {
+        let (tx, rx) = oneshot::channel();
+        self.asked().insert(id.to_string(), tx);
+        rx
     }
 
     /// The link in a response, unless it is an error or has none.
@@ -193,12 +179,38 @@ fn app_key(link: &ConnectLink) -> String {
 
 /// What `wants` looks for in a result, built once (a searcher per call
 /// cost more than the search).
-static HTTP: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"http"));
-static ESCAPE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\\u"));
+static HTTP: LazyLock<memchr::memmem::Finder<'static>> = LazyLock::new(|| memchr::memmem::Finder::new(b"http"));
+static ESCAPE: LazyLock<memchr::memmem::Finder<'static>> = LazyLock::new(|| memchr::memmem::Finder::new(b"\\u"));
 
 impl Transform for ConnectLinks {
+    fn bind(&self, upstream: &Weak<dyn Upstream>) {
+        let _ = self.0.upstream.set(upstream.clone());
+    }
+
+    fn answered(&self, answer: &Value) -> bool {
+        let waiter = answer
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|id| self.0.asked().remove(id));
+        match waiter {
+            Some(tx) => {
+                let _ = tx.send(answer.clone());
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn cancelled(&self, id: &Value) {
+        if let Some(n) = self.0.held().get(&crate::jsonrpc::id_key(id)) {
+            n.notify_one();
+        }
+    }
+
+    fn client_gone(&self) {
+        self.0.asked().clear();
+    }
+
     fn wants_params(&self, method: &str) -> bool {
         matches!(method, "tools/call" | "logging/setLevel")
     }
@@ -216,17 +228,17 @@ impl Transform for ConnectLinks {
         }
     }
 
-    fn response(&self, reply: &Reply<'_>, response: &mut Value, out: &Outbox) {
+    fn response(&self, asked: &Asked<'_>, response: &mut Value, out: &Outbox) {
         let inner = &self.0;
-        if reply.method == "logging/setLevel" {
-            let level = reply.params.and_then(|p| p.get("level")).and_then(Value::as_str);
+        if asked.method == "logging/setLevel" {
+            let level = asked.params.and_then(|p| p.get("level")).and_then(Value::as_str);
             inner.state().wants_logs = level.map(|l| matches!(l, "debug" | "info" | "notice" | "warning"));
             return;
         }
-        if reply.method != "tools/call" {
+        if asked.method != "tools/call" {
             return;
         }
-        let tool = reply
+        let tool = asked
             .params
             .and_then(|p| p.get("name"))
             .and_then(Value::as_str)
@@ -238,23 +250,23 @@ impl Transform for ConnectLinks {
             }
             return;
         };
-        let ctx = follow::Ctx {
-            url_mode: reply.client_caps.and_then(|c| c.pointer("/elicitation/url")).is_some(),
+        let call = Call {
+            url_mode: asked.client_caps.and_then(|c| c.pointer("/elicitation/url")).is_some(),
             logs: {
-                let declared = reply.client_caps.is_some_and(|c| c.get("logging").is_some());
+                let declared = asked.client_caps.is_some_and(|c| c.get("logging").is_some());
                 inner.state().wants_logs.unwrap_or(declared)
             },
             tool,
-            params: reply.params.cloned().unwrap_or(Value::Null),
+            params: asked.params.cloned().unwrap_or(Value::Null),
             out: out.clone(),
         };
-        let remote = reply.remote.and_then(std::sync::Weak::upgrade);
-        match remote.filter(|_| follow::worth_holding(inner, &ctx, &link)) {
-            Some(remote) => {
+        let upstream = inner.upstream.get().and_then(Weak::upgrade);
+        match upstream.filter(|_| follow::worth_holding(inner, &call, &link)) {
+            Some(upstream) => {
                 let held = std::mem::take(response);
-                follow::hold(inner.clone(), remote, ctx, held, link);
+                follow::hold(inner.clone(), upstream, call, held, link);
             }
-            None => surface::show(inner, &ctx, response, &link),
+            None => surface::show(inner, &call, response, &link),
         }
     }
 }

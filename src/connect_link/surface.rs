@@ -10,10 +10,9 @@
 //!    calls and bridge processes meet it (a mark in the token store, under
 //!    its lock).
 
-use super::{BRIDGE_ID_PREFIX, ConnectLink, Inner, follow::Ctx};
+use super::{Call, ConnectLink, Inner};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The `_meta` key holding the link for clients that read it.
 pub const META_KEY: &str = "mcp-bridge/connectLink";
@@ -44,7 +43,7 @@ pub fn lead(link: &ConnectLink) -> String {
 }
 
 /// Every way but the elicitation, as the settings say.
-pub(super) fn show(inner: &Inner, ctx: &Ctx, response: &mut Value, link: &ConnectLink) {
+pub(super) fn show(inner: &Inner, call: &Call, response: &mut Value, link: &ConnectLink) {
     let s = &inner.settings;
     if s.notice {
         decorate(response, link);
@@ -57,8 +56,8 @@ pub(super) fn show(inner: &Inner, ctx: &Ctx, response: &mut Value, link: &Connec
             "the person must connect an account before this tool works; the link is single-use"
         );
     }
-    if s.notify && ctx.logs {
-        let _ = ctx.out.send(message(&inner.server, link));
+    if s.notify && call.logs {
+        let _ = call.out.send(message(&inner.server, link));
     }
     if s.open_browser
         && let Some(store) = inner.store.clone()
@@ -66,7 +65,7 @@ pub(super) fn show(inner: &Inner, ctx: &Ctx, response: &mut Value, link: &Connec
         let (server, link) = (inner.server.clone(), link.clone());
         tokio::spawn(async move { open_once(&store, &server, &link).await });
     }
-    inner.state().awaiting.insert(ctx.tool.clone(), super::app_key(link));
+    inner.state().awaiting.insert(call.tool.clone(), super::app_key(link));
 }
 
 /// Lead the result with the notice and put the link under `_meta`.
@@ -94,13 +93,6 @@ pub fn message(server: &str, link: &ConnectLink) -> Value {
         "logger": format!("mcp-bridge/{server}"),
         "data": {"message": format!("{} {}", lead(link), link.url), "url": link.url, "app": link.app},
     }})
-}
-
-static NEXT: AtomicU64 = AtomicU64::new(1);
-
-/// A fresh id for a request of the bridge's own.
-pub fn bridge_id(what: &str) -> String {
-    format!("{BRIDGE_ID_PREFIX}{what}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// A URL-mode `elicitation/create` (MCP 2025-11-25) for `link`.
@@ -146,7 +138,7 @@ pub async fn open_once(store: &crate::store::Store, server: &str, link: &Connect
     if let Err(e) = store.save(&record, &rec) {
         tracing::warn!(server, "cannot record the opened connect link ({e})");
     }
-    if let Err(e) = crate::auth::open_browser(&link.url) {
+    if let Err(e) = crate::browser::open(&link.url) {
         tracing::warn!(server, "{e}");
     }
 }

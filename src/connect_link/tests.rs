@@ -69,10 +69,20 @@ fn decorate_leads_with_the_notice_and_sets_meta() {
 
 #[test]
 fn answers_reach_the_waiter_once() {
-    let mut rx = expect_answer("mcp-bridge-t-1");
-    answered(&json!({"id": "mcp-bridge-t-1", "result": {"action": "accept"}}));
+    let links = ConnectLinks::new(
+        "s",
+        ConnectSettings::default(),
+        Arc::new(|_: &Value| None),
+        Duration::from_secs(1),
+        None,
+    );
+    let (one, two) = (crate::ids::next("t"), crate::ids::next("t"));
+    let mut rx = links.0.expect_answer(&one);
+    let answer = json!({"id": one, "result": {"action": "accept"}});
+    assert!(links.answered(&answer));
+    assert!(!links.answered(&answer), "answered once");
     assert_eq!(rx.try_recv().unwrap()["result"]["action"], "accept");
-    let mut rx = expect_answer("mcp-bridge-t-2");
-    client_gone();
+    let mut rx = links.0.expect_answer(&two);
+    links.client_gone();
     assert!(rx.try_recv().is_err());
 }

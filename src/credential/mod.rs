@@ -6,6 +6,7 @@
 //! once; the remote session then replays the request.
 
 pub mod client_credentials;
+pub mod hinted;
 pub mod refresh_token;
 pub mod token_source;
 
@@ -61,6 +62,12 @@ pub trait Credential: Send + Sync {
     /// Advice for a final 401: which key or command fixes it.
     fn unauthorized_hint(&self) -> String {
         "check the server's credentials in the config".to_string()
+    }
+    /// What fixes a final HTTP `status` other than 401 from the server,
+    /// when the provider knows what that status means there (Zapier answers
+    /// an expired connection token with 404). `None`: the general advice.
+    fn status_hint(&self, _status: u16) -> Option<String> {
+        None
     }
 }
 

@@ -29,6 +29,8 @@ pub struct RefreshingToken {
     seed: String,
     current: Mutex<Pair>,
     refreshing: tokio::sync::Mutex<()>,
+    /// What to do when the refresh token is refused.
+    relogin: String,
 }
 
 /// A stable, non-reversible tag for the config's refresh token.
@@ -42,6 +44,9 @@ pub struct RefreshingTokenConfig {
     pub client: TokenClient,
     pub access_token: String,
     pub refresh_token: String,
+    /// What the person does when the refresh token is refused (how new
+    /// tokens are had depends on the provider).
+    pub relogin: String,
 }
 
 impl RefreshingToken {
@@ -55,6 +60,7 @@ impl RefreshingToken {
                 refresh: c.refresh_token,
             }),
             refreshing: tokio::sync::Mutex::new(()),
+            relogin: c.relogin,
         };
         if let Some(pair) = me.stored() {
             tracing::debug!(server = %me.client.server, "using the rotated tokens from the token store");
@@ -83,7 +89,7 @@ impl RefreshingToken {
     }
 
     fn login_advice(&self) -> String {
-        format!("run `mcp-bridge login {}` to sign in again", self.client.server)
+        self.relogin.clone()
     }
 
     /// Replace the access token `stale`: adopt one another task or process

@@ -8,5 +8,6 @@ pub mod common;
 pub mod integration_app;
 pub mod launch;
 pub mod oauth;
+pub mod pipe2;
 pub mod pipedream;
 pub mod zapier;

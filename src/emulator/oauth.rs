@@ -12,6 +12,10 @@
 //! when so configured) and serves two tools: `echo` and `whoami`. Every
 //! request is recorded for assertions. The handlers are in `oauth/`; the
 //! 2026-07-28 rules and the extension grants in `oauth/extensions.rs`.
+//!
+//! It can also stand alone as the authorization server of another
+//! emulator's MCP endpoint (`resource`): the Pipe2.ai emulator's issuer on
+//! another host, and the "Membrane API" behind the Integration.app one.
 
 mod authz;
 mod extensions;
@@ -61,6 +65,17 @@ pub struct OAuthOptions {
     /// A pre-registered client: id and optional secret.
     pub preregistered: Option<(String, Option<String>)>,
     pub token_auth_methods: Vec<String>,
+    /// Listen on 127.0.0.1 at this port (0 picks a free one).
+    pub port: u16,
+    /// The protected resource is another emulator's MCP endpoint at this
+    /// URL: authorize and token requests must name it.
+    pub resource: Option<String>,
+    /// A path before `/authorize`, `/token`, `/register` and `/revoke`
+    /// (Membrane's API serves them under `/oauth`).
+    pub endpoint_prefix: String,
+    /// Issue access tokens shaped as JWTs whose payload has an `id` (the
+    /// Integration.app server decodes its bearer token as one).
+    pub jwt_access_tokens: bool,
 
     // ---- the 2026-07-28 rules and extension grants (`oauth/extensions.rs`) ----
     /// The `iss` of the authorization response (RFC 9207).
@@ -97,6 +112,10 @@ impl Default for OAuthOptions {
             call_scope: None,
             preregistered: None,
             token_auth_methods: vec!["client_secret_basic".into(), "client_secret_post".into(), "none".into()],
+            port: 0,
+            resource: None,
+            endpoint_prefix: String::new(),
+            jwt_access_tokens: false,
             iss: Iss::Correct,
             advertise_iss: None,
             metadata_issuer: MetadataIssuer::Real,
@@ -170,6 +189,15 @@ impl Emu {
     fn mcp_url(&self) -> String {
         format!("{}/mcp", self.base)
     }
+    /// The resource the tokens are for: this emulator's MCP endpoint, or
+    /// the one named in `resource`.
+    fn resource_url(&self) -> String {
+        self.opts.resource.clone().unwrap_or_else(|| self.mcp_url())
+    }
+    /// The URL of endpoint `name` (`authorize`, `token`, …).
+    fn endpoint(&self, name: &str) -> String {
+        format!("{}{}/{name}", self.base, self.opts.endpoint_prefix)
+    }
     fn issuer(&self) -> String {
         format!("{}{}", self.base, self.issuer_path())
     }
@@ -196,7 +224,7 @@ pub struct OAuthEmulator {
 impl OAuthEmulator {
     /// Serve on 127.0.0.1 at a free port.
     pub async fn start(opts: OAuthOptions) -> std::io::Result<OAuthEmulator> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port)).await?;
         let addr = listener.local_addr()?;
         let mut state = State::default();
         if let Some((id, secret)) = &opts.preregistered {
@@ -251,6 +279,24 @@ impl OAuthEmulator {
     /// The authorization server's issuer.
     pub fn issuer(&self) -> String {
         self.emu.issuer()
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base(&self) -> String {
+        self.emu.base.clone()
+    }
+
+    /// The authorization-server metadata it publishes.
+    pub fn metadata(&self) -> serde_json::Value {
+        resource::as_metadata(&self.emu)
+    }
+
+    /// The scopes of `token` when it is an unexpired access token this
+    /// server issued (for an emulator whose authorization server this is).
+    pub fn accepts(&self, token: &str) -> Option<String> {
+        let st = self.emu.st();
+        let g = st.access.get(token)?;
+        (g.expires_at > crate::store::now()).then(|| g.scope.clone())
     }
 
     /// Every request so far, oldest first.

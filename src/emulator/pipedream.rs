@@ -1,11 +1,22 @@
-//! Emulator of Pipedream Connect: the client-credentials token endpoint
-//! (`POST /v1/oauth/token`, JSON body, configurable `expires_in` and delay)
-//! and the remote MCP server at `/` and `/v3`, which checks the bearer token
-//! (issued, unexpired, not revoked; else 401) and the required Connect
-//! parameters (as `x-pd-*` headers or query parameters; else a 400 naming
-//! the missing header) before serving app tools shaped by the tool mode.
-//! With `require_accounts`, users must connect an account first through a
-//! connect link on the emulator (`accounts.rs`).
+//! Emulator of Pipedream Connect, after Pipedream's docs (pipedream.com/docs:
+//! "Connect → MCP → developers" for the token request, the base URL and the
+//! parameters; "tool modes" for the shapes of tools): the client-credentials
+//! token endpoint (`POST /v1/oauth/token`, JSON body, configurable
+//! `expires_in` and delay) and the remote MCP server at the root and at
+//! `/v3`, which checks the bearer token (issued, unexpired, not revoked;
+//! else 401) and the required Connect parameters (as `x-pd-*` headers or
+//! query parameters; else a 400 naming the missing header; that body is the
+//! emulator's) before serving app tools.
+//!
+//! The two endpoints differ as the tool-modes page says (its 2026-04-15
+//! note): the root shapes tools by `x-pd-tool-mode` (sub-agent by default:
+//! upper-case names taking one `instruction`), while `/v3`, the current
+//! server, always returns the full tool schema (what the root calls
+//! tools-only) and reads no tool mode. With `root_retired`, the root answers
+//! 404, as an endpoint Pipedream no longer serves might (what a retired
+//! endpoint really answers is not documented). With `require_accounts`,
+//! users must connect an account first through a connect link on the
+//! emulator (`accounts.rs`).
 
 mod accounts;
 mod tools;
@@ -44,6 +55,10 @@ pub struct PipedreamOptions {
     pub token_delay: Duration,
     /// Users start with no connected account (the connect-link flow).
     pub require_accounts: bool,
+    /// The root endpoint is retired: only `/v3` answers.
+    pub root_retired: bool,
+    /// Listen on 127.0.0.1 at this port (0 picks a free one).
+    pub port: u16,
 }
 
 impl Default for PipedreamOptions {
@@ -54,6 +69,8 @@ impl Default for PipedreamOptions {
             expires_in: 3600,
             token_delay: Duration::ZERO,
             require_accounts: false,
+            root_retired: false,
+            port: 0,
         }
     }
 }
@@ -97,7 +114,8 @@ impl PipedreamEmulator {
             .fallback(mcp)
             .with_state(pd.clone())
             .merge(links);
-        let (server, log) = Running::start_logged(router).await?;
+        let port = pd.opts.port;
+        let (server, log) = Running::start_logged_at(router, port).await?;
         let _ = accounts.base.set(server.base());
         Ok(Self { server, log, pd })
     }
@@ -198,9 +216,12 @@ async fn mcp(
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> Response {
-    if !matches!(uri.path().trim_end_matches('/'), "" | "/v3") {
-        return StatusCode::NOT_FOUND.into_response();
-    }
+    let v3 = match uri.path().trim_end_matches('/') {
+        "/v3" => true,
+        "" if !pd.opts.root_retired => false,
+        "" => return json_error(StatusCode::NOT_FOUND, json!({"error": "Not Found"})),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
     let query: HashMap<String, String> = url::form_urlencoded::parse(q.unwrap_or_default().as_bytes())
         .into_owned()
         .collect();
@@ -234,6 +255,12 @@ async fn mcp(
             StatusCode::BAD_REQUEST,
             json!({"error": "Missing required header: x-pd-app-slug"}),
         );
+    }
+    let mut headers = headers;
+    if v3 {
+        headers.insert(tools::V3, axum::http::HeaderValue::from_static("1"));
+    } else {
+        headers.remove(tools::V3);
     }
     pd.mcp.http(&method, &headers, &query, &body)
 }

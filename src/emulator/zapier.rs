@@ -1,10 +1,22 @@
-//! Emulator of Zapier MCP: the connect endpoint (`/api/v1/connect`, Bearer
-//! or `?token=`: a connection token or a white-label access token), the
-//! legacy secret URL (`/api/mcp/s/<secret>/mcp`), and the white-label token
-//! endpoint (`POST /oauth/token`, form-encoded `grant_type=refresh_token`
-//! with the client's id and secret), which rotates the refresh token on
-//! every use. Tools: the `enable_zapier_action` meta-tool, whose call adds a
-//! tool and emits `notifications/tools/list_changed` before its result.
+//! Emulator of Zapier MCP, after Zapier's public docs (docs.zapier.com: the
+//! MCP "authentication" page, the troubleshooting page "tools return 404",
+//! and the white-label guide "AI agent connections & automations"):
+//! - the connect endpoint (`/api/v1/connect`, Streamable HTTP only: no SSE
+//!   endpoint, and GET answers 405), taking a connection token or a
+//!   white-label access token as Bearer or `?token=`;
+//! - an expired connection token (or secret server URL) answered with 404,
+//!   as the troubleshooting page says; a wrong or expired white-label
+//!   access token with 401, as the white-label guide says ("when MCP
+//!   requests return HTTP 401, refresh");
+//! - the legacy secret URL (`/api/mcp/s/<secret>/mcp`);
+//! - the white-label token endpoint (`POST /oauth/token`, form-encoded
+//!   `grant_type=refresh_token` with the client's id and secret), which
+//!   rotates the refresh token on every use.
+//!
+//! The bodies of the 401 and 404 answers are not documented; the ones here
+//! are the emulator's. Tools: the `enable_zapier_action` meta-tool, whose
+//! call adds a tool and emits `notifications/tools/list_changed` before its
+//! result (Zapier's docs say the tool list changes during a session).
 
 use super::common::{Answer, Log, Mcp, Recorded, RpcError, Running, Session, Tools, bearer, json_error};
 use axum::Router;
@@ -34,11 +46,15 @@ pub struct ZapierOptions {
     pub access_token: Option<String>,
     /// The refresh token accepted at first.
     pub refresh_token: String,
+    /// Listen on 127.0.0.1 at this port (0 picks a free one).
+    pub port: u16,
 }
 
 struct Tokens {
     access: Option<String>,
     refresh: String,
+    /// The connection token (or secret URL) has expired: it gets 404.
+    connection_expired: bool,
 }
 
 struct Zap {
@@ -60,6 +76,7 @@ impl ZapierEmulator {
             tokens: Mutex::new(Tokens {
                 access: opts.access_token.clone(),
                 refresh: opts.refresh_token.clone(),
+                connection_expired: false,
             }),
             opts,
             counter: AtomicU64::new(0),
@@ -70,7 +87,8 @@ impl ZapierEmulator {
             .route(CONNECT_PATH, any(connect))
             .route("/api/mcp/s/{secret}/mcp", any(secret_url))
             .with_state(zap.clone());
-        let (server, log) = Running::start_logged(router).await?;
+        let port = zap.opts.port;
+        let (server, log) = Running::start_logged_at(router, port).await?;
         Ok(Self { server, log, zap })
     }
 
@@ -110,6 +128,11 @@ impl ZapierEmulator {
     /// The access token the MCP endpoint accepts now.
     pub fn access_token(&self) -> Option<String> {
         self.lock().access.clone()
+    }
+    /// Let the connection token and the secret URL expire, as Zapier's do
+    /// after a long time unused: every request with them gets 404.
+    pub fn expire_connection_token(&self) {
+        self.lock().connection_expired = true;
     }
     /// Revoke the refresh token: refreshing fails with `invalid_grant`.
     pub fn revoke_refresh_token(&self) {
@@ -166,6 +189,11 @@ fn unauthorized() -> Response {
         .into_response()
 }
 
+/// An expired connection token: 404 (the troubleshooting page's symptom).
+fn expired() -> Response {
+    json_error(StatusCode::NOT_FOUND, json!({"error": "Not Found"}))
+}
+
 fn parse_query(q: Option<String>) -> HashMap<String, String> {
     url::form_urlencoded::parse(q.unwrap_or_default().as_bytes())
         .into_owned()
@@ -183,10 +211,13 @@ async fn connect(
     let presented = bearer(&headers)
         .map(str::to_string)
         .or_else(|| query.get("token").cloned());
-    let ok = presented.is_some_and(|p| {
-        zap.opts.connection_token.as_deref() == Some(p.as_str())
-            || zap.tokens.lock().unwrap_or_else(|e| e.into_inner()).access.as_deref() == Some(p.as_str())
-    });
+    let tokens = zap.tokens.lock().unwrap_or_else(|e| e.into_inner());
+    let connection = presented.is_some() && zap.opts.connection_token == presented;
+    if connection && tokens.connection_expired {
+        return expired();
+    }
+    let ok = connection || (presented.is_some() && tokens.access == presented);
+    drop(tokens);
     if !ok {
         return unauthorized();
     }
@@ -203,6 +234,9 @@ async fn secret_url(
 ) -> Response {
     if zap.opts.secret.as_deref() != Some(secret.as_str()) {
         return json_error(StatusCode::UNAUTHORIZED, json!({"error": "invalid server URL"}));
+    }
+    if zap.tokens.lock().unwrap_or_else(|e| e.into_inner()).connection_expired {
+        return expired();
     }
     zap.mcp.http(&method, &headers, &parse_query(q), &body)
 }

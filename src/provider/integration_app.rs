@@ -1,19 +1,34 @@
 //! `provider = "integration-app"`: the Integration.app (Membrane) MCP server.
 //!
-//! The access token goes as `Authorization: Bearer` to `/mcp`, and as
-//! `?token=` only for the legacy `/sse` transport. `mode` and `apps` become
-//! query parameters, `chat_id` the `x-chat-id` header. In dynamic mode the
-//! server's own `tools/list_changed` is lost when no GET stream is open, so
-//! after each successful `enable-tools` call the bridge announces the change
-//! to the client itself. A 400 "No valid session ID" is treated as session
-//! expiry by the Streamable HTTP transport.
+//! What the server does is read in its open-source code
+//! (integration-app/mcp-server, membranehq/mcp-server). Its auth middleware
+//! takes the token from `?token=` (which wins) or `Authorization: Bearer` on
+//! every route, `/mcp` and the legacy `/sse` alike, and decodes it as a JWT
+//! wanting an `id`. The bridge sends the token once, as Bearer, on both
+//! transports: the legacy transport's `endpoint` event already carries
+//! `?token=` (the server builds it so), and a second `token` in a query
+//! reaches the server as an array that fails the decode with 401 "Invalid
+//! token format". A token already in `url` (`…/sse?token=…`, as the
+//! server's README shows) is used as it is, and then `token` must not be
+//! set. `auth = "oauth"` signs in with Membrane's OAuth (the server
+//! publishes metadata naming api.getmembrane.com, scope `tenant`).
+//!
+//! `mode` and `apps` become query parameters, `chat_id` the `x-chat-id`
+//! header: the server then lists this chat's session at `GET /mcp/sessions`
+//! for your own app. The bridge does not resume that session on its next
+//! start (see the README's Integration.app section for why). In dynamic
+//! mode the server's own `tools/list_changed` is lost when no GET stream is
+//! open, so after each successful `enable-tools` call the bridge announces
+//! the change to the client itself. A 400 "No valid session ID" is treated
+//! as session expiry by the Streamable HTTP transport.
 
 use super::{Prepared, Setup};
-use crate::config::{ConfigError, Transport};
-use crate::credential::{Auth, Static};
+use crate::client::Outbox;
+use crate::config::ConfigError;
+use crate::credential::Static;
+use crate::hooks::Hook;
 use crate::jsonrpc;
-use crate::relay::AfterResponse;
-use crate::remote::inbound::Outbox;
+use base64::Engine;
 use http::HeaderMap;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -25,14 +40,25 @@ const MODES: &[&str] = &["static", "dynamic"];
 /// The dynamic-mode tool that changes the tool list.
 pub const ENABLE_TOOLS: &str = "enable-tools";
 
+/// Whether `token` is what the server's auth middleware accepts: a JWT
+/// whose payload has an `id` (src/server/middlewares/auth.ts decodes it
+/// without verifying the signature).
+fn is_membrane_token(token: &str) -> bool {
+    let mut parts = token.split('.');
+    let (Some(_), Some(payload), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|p| p.get("id").cloned())
+        .is_some_and(|id| !matches!(id, Value::Null | Value::Bool(false)) && id != json!("") && id != json!(0))
+}
+
 pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
     setup.allow_only(KEYS)?;
     let e = setup.entry;
-    let token = setup.required_secret(
-        "token",
-        e.token.as_ref(),
-        "an Integration.app access token for your customer (generated with your workspace key and secret)",
-    )?;
     let mut url = setup.url(None)?;
     let mode = setup.choice("mode", e.mode.as_deref(), MODES)?;
     if let Some(apps) = &e.apps {
@@ -57,22 +83,60 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
         url.query_pairs_mut().append_pair("mode", m);
     }
     setup.apply_query(&mut url)?;
+    let in_url: Vec<String> = url
+        .query_pairs()
+        .filter(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    if in_url.len() > 1 {
+        return Err(setup.error(
+            "url",
+            "the URL's query carries `token` more than once (in `url` and `query`?); the server reads a repeated \
+             key as a list and refuses it (401 \"Invalid token format\"): keep one",
+        ));
+    }
 
-    let legacy = e.transport == Transport::Sse || url.path().trim_end_matches('/').ends_with("/sse");
-    let hint = format!(
-        "Integration.app refused the token in `token` of [servers.{}]; generate a fresh access token",
-        setup.name
-    );
-    let credential = if legacy {
-        Static {
-            auth: Auth {
-                headers: vec![],
-                query: vec![("token".into(), token)],
-            },
-            hint: Some(hint),
+    let credential = match (&e.token, in_url.first(), e.auth.is_some()) {
+        (Some(_), _, true) => {
+            return Err(setup.error(
+                "token",
+                "`auth = \"oauth\"` signs in through the browser; remove `token`",
+            ));
         }
-    } else {
-        Static::bearer(&token, hint).map_err(|err| setup.error("token", err.0))?
+        (_, Some(_), true) => {
+            return Err(setup.error(
+                "url",
+                "`auth = \"oauth\"` signs in through the browser; remove ?token= from `url`",
+            ));
+        }
+        // The OAuth layer supplies the credential.
+        (None, None, true) => Static::none(),
+        (Some(_), Some(_), false) => {
+            return Err(setup.error(
+                "token",
+                "the token is given twice, in the URL's query (?token=) and in `token`; keep `token` (it is sent \
+                 as `Authorization: Bearer`) and remove ?token= from `url`",
+            ));
+        }
+        (None, Some(t), false) => {
+            setup.redactor.add(t.clone());
+            Static {
+                auth: Default::default(),
+                hint: Some(refused_hint(setup, t, "in `?token=` of `url`", "`url`")),
+            }
+        }
+        (Some(v), None, false) => {
+            let token = setup.secret("token", v)?;
+            let hint = refused_hint(setup, &token, "as `Authorization: Bearer`", "`token`");
+            Static::bearer(&token, hint).map_err(|err| setup.error("token", err.0))?
+        }
+        (None, None, false) => {
+            return Err(setup.error(
+                "token",
+                "`token` is required for provider `integration-app`: an Integration.app access token for your \
+                 customer (a JWT you sign with your workspace key and secret), or `auth = \"oauth\"`",
+            ));
+        }
     };
 
     let mut extra = HeaderMap::new();
@@ -82,7 +146,7 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
     }
     let mut endpoint = setup.endpoint(url, Arc::new(credential))?;
     endpoint.headers.extend(extra);
-    let hooks: Option<Arc<dyn AfterResponse>> = match mode {
+    let hooks: Option<Arc<dyn Hook>> = match mode {
         Some("dynamic") => Some(Arc::new(AnnounceEnabledTools)),
         _ => None,
     };
@@ -91,11 +155,28 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
     Ok(prepared)
 }
 
+/// The advice for a 401: how the token was sent (once, and where), and,
+/// when it does not look like one, what a Membrane access token is.
+fn refused_hint(setup: &Setup<'_>, token: &str, sent: &str, key: &str) -> String {
+    let shape = if is_membrane_token(token) {
+        String::new()
+    } else {
+        " It does not look like a Membrane access token: the server reads a JWT whose payload has `id` (your \
+         customer's ID), and answers anything else with 401 \"Invalid token format\"."
+            .to_string()
+    };
+    format!(
+        "Integration.app refused the token in {key} of [servers.{}] (the bridge sent it once, {sent}).{shape} \
+         Generate a fresh access token for the customer and put it in {key}",
+        setup.name
+    )
+}
+
 /// Sends `notifications/tools/list_changed` to the client after a
 /// successful `enable-tools` call.
 pub struct AnnounceEnabledTools;
 
-impl AfterResponse for AnnounceEnabledTools {
+impl Hook for AnnounceEnabledTools {
     fn after_response(&self, request: &Value, response: &Value, out: &Outbox) {
         let enabled = jsonrpc::method(request) == Some("tools/call")
             && request.pointer("/params/name").and_then(Value::as_str) == Some(ENABLE_TOOLS)
@@ -113,7 +194,7 @@ mod tests {
     use super::*;
 
     fn run(request: Value, response: Value) -> Vec<Value> {
-        let (tx, mut rx) = crate::remote::inbound::Outbox::channel();
+        let (tx, mut rx) = crate::client::Outbox::channel();
         AnnounceEnabledTools.after_response(&request, &response, &tx);
         drop(tx);
         std::iter::from_fn(|| rx.try_recv().ok().and_then(|m| m.into_value())).collect()

@@ -1,379 +1,120 @@
-//! Providers: one file each, turning a `[servers.<name>]` entry into an
-//! `Endpoint` (URL, headers, query parameters, credential) plus optional
-//! hooks on answered requests. Adding a provider means adding a file here
-//! and a line to `prepare`.
+//! Providers: one file each, turning a `[servers.<name>]` entry into a
+//! `Prepared` server (an `Endpoint`: URL, headers, query parameters,
+//! credential; plus optional hooks). Adding a provider is adding its file
+//! and one line to `PROVIDERS`, the provider table below.
+//!
+//! `prepare` assembles every server the same way: its provider's endpoint,
+//! its connect links (`connect_link`, with the provider's recogniser), and
+//! the credential its `auth` asks for (`auth.rs`: the OAuth credential and
+//! sign-in gate, or an extension grant's). What a provider file gets and
+//! gives back is `setup.rs`.
 
+mod auth;
 mod generic;
 mod integration_app;
 mod pipe2;
 mod pipedream;
 mod sandbox;
+mod setup;
 mod zapier;
 
-use crate::config::{Config, ConfigError, ConfigValue, Resolver, ServerEntry, closest};
-use crate::credential::{Credential, Static};
-use crate::redact::Redactor;
-use crate::relay::AfterResponse;
-use crate::remote::Endpoint;
-use http::{HeaderMap, HeaderName, HeaderValue};
-use std::any::Any;
+pub use auth::OAUTH_KEYS;
+pub use setup::{Prepared, Setup};
+
+use crate::config::{ConfigError, closest};
+use crate::connect_link::{ConnectLink, Recogniser};
+use futures::future::BoxFuture;
+use serde_json::Value;
 use std::sync::Arc;
-use url::Url;
+
+/// One provider, as `provider = "…"` names it.
+struct Provider {
+    name: &'static str,
+    /// Builds the server.
+    prepare: Prepare,
+    /// Its own keys (besides the common ones): a key of its elsewhere is
+    /// traced back to it.
+    keys: &'static [&'static str],
+    /// Its connect-link recogniser (next to its code).
+    recognise: Option<fn(&Value) -> Option<ConnectLink>>,
+    /// It gets its credential its own way (client credentials, a token the
+    /// product team signs, a local token): `auth` (any of `oauth`,
+    /// `client_credentials`, `enterprise`) does not apply.
+    own_credentials: bool,
+}
+
+enum Prepare {
+    Ready(fn(&Setup<'_>) -> Result<Prepared, ConfigError>),
+    /// Starts something first (the sandbox).
+    Started(for<'s, 'a> fn(&'s Setup<'a>) -> BoxFuture<'s, Result<Prepared, ConfigError>>),
+}
+
+/// The provider table: every provider, one line each.
+#[rustfmt::skip]
+const PROVIDERS: &[Provider] = &[
+    // A generic server may be Pipedream's open-source MCP server.
+    Provider { name: "generic", prepare: Prepare::Ready(generic::prepare), keys: &[], recognise: Some(pipedream::recognise), own_credentials: false },
+    Provider { name: "sandbox", prepare: Prepare::Started(sandbox::prepare), keys: &[], recognise: Some(pipedream::recognise), own_credentials: true },
+    Provider { name: "pipedream", prepare: Prepare::Ready(pipedream::prepare), keys: pipedream::KEYS, recognise: Some(pipedream::recognise), own_credentials: true },
+    Provider { name: "zapier", prepare: Prepare::Ready(zapier::prepare), keys: zapier::KEYS, recognise: Some(zapier::recognise), own_credentials: false },
+    Provider { name: "integration-app", prepare: Prepare::Ready(integration_app::prepare), keys: integration_app::KEYS, recognise: Some(integration_app::recognise), own_credentials: false },
+    Provider { name: "pipe2", prepare: Prepare::Ready(pipe2::prepare), keys: pipe2::KEYS, recognise: None, own_credentials: false },
+];
 
 /// Every provider name `provider = "…"` accepts.
-pub const PROVIDERS: &[&str] = &["generic", "sandbox", "pipedream", "zapier", "integration-app", "pipe2"];
-
-/// Keys every provider accepts.
-const COMMON_KEYS: &[&str] = &[
-    "provider",
-    "url",
-    "transport",
-    "headers",
-    "query",
-    "timeout",
-    "allow_tools",
-    "deny_tools",
-    "connect",
-    "connect_link_pattern",
-];
-
-/// The provider-specific keys of the providers that check their keys, used
-/// to say which provider a misplaced key belongs to.
-const PROVIDER_KEYS: &[(&str, &[&str])] = &[
-    ("pipedream", pipedream::KEYS),
-    ("zapier", zapier::KEYS),
-    ("integration-app", integration_app::KEYS),
-    ("pipe2", pipe2::KEYS),
-];
-
-/// A server ready to be relayed to.
-pub struct Prepared {
-    pub endpoint: Endpoint,
-    pub hooks: Option<Arc<dyn AfterResponse>>,
-    /// Whatever must live as long as the relay (e.g. an in-process sandbox).
-    pub keep_alive: Vec<Box<dyn Any + Send>>,
-    /// Steps on the server's answers (its connect links), run in `Inbound`.
-    pub transforms: Vec<Arc<dyn crate::remote::inbound::Transform>>,
-    /// The sign-in of an `auth = "oauth"` server (its gate is in `hooks`;
-    /// a bundle, which has no single relay to hook, uses this directly).
-    pub oauth: Option<Arc<crate::auth::OAuth>>,
+pub fn names() -> Vec<&'static str> {
+    PROVIDERS.iter().map(|p| p.name).collect()
 }
 
-impl Prepared {
-    /// An endpoint with nothing else: no hooks, nothing to keep alive, no
-    /// transforms yet (`prepare` adds the connect links), no OAuth.
-    pub fn new(endpoint: Endpoint) -> Prepared {
-        Prepared {
-            endpoint,
-            hooks: None,
-            keep_alive: vec![],
-            transforms: vec![],
-            oauth: None,
-        }
-    }
-}
-
-/// What a provider file gets to build its endpoint from.
-pub struct Setup<'a> {
-    pub name: &'a str,
-    pub entry: &'a ServerEntry,
-    pub config: &'a Config,
-    pub resolver: &'a Resolver,
-    pub redactor: &'a Redactor,
-}
-
-impl Setup<'_> {
-    /// An error about `key` of this server, pointing at its line.
-    pub fn error(&self, key: &str, message: impl Into<String>) -> ConfigError {
-        self.config.error_at(Some(self.name), key, message)
-    }
-
-    /// Resolve a value that is not secret.
-    pub fn plain(&self, key: &str, value: &ConfigValue) -> Result<String, ConfigError> {
-        self.resolver
-            .resolve(self.name, key, value)
-            .map_err(|e| self.error(key, e.problem))
-    }
-
-    /// Resolve a secret and register it for redaction.
-    pub fn secret(&self, key: &str, value: &ConfigValue) -> Result<String, ConfigError> {
-        let v = self.plain(key, value)?;
-        self.redactor.add(v.clone());
-        Ok(v)
-    }
-
-    /// A required secret key.
-    pub fn required_secret(&self, key: &str, value: Option<&ConfigValue>, what: &str) -> Result<String, ConfigError> {
-        match value {
-            Some(v) => self.secret(key, v),
-            None => Err(self.error(
-                key,
-                format!(
-                    "`{key}` is required for provider `{}`: {what}",
-                    self.entry.provider_name()
-                ),
-            )),
-        }
-    }
-
-    /// The server URL: `url` from the config, else the provider's default.
-    pub fn url(&self, default: Option<&str>) -> Result<Url, ConfigError> {
-        self.url_at("url", self.entry.url.as_ref(), default)
-    }
-
-    /// An http(s) URL from `key`, else `default`.
-    pub fn url_at(&self, key: &str, value: Option<&ConfigValue>, default: Option<&str>) -> Result<Url, ConfigError> {
-        let text = match (value, default) {
-            (Some(v), _) => self.plain(key, v)?,
-            (None, Some(d)) => d.to_string(),
-            (None, None) => {
-                return Err(self.error(
-                    key,
-                    format!("`{key}` is required: the MCP endpoint, e.g. \"https://example.com/mcp\""),
-                ));
-            }
-        };
-        let url = Url::parse(&text).map_err(|e| self.error(key, format!("not a valid URL ({e})")))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(self.error(key, "the URL must start with http:// or https://"));
-        }
-        // Query strings often carry tokens.
-        if let Some(q) = url.query() {
-            self.redactor.add(q.to_string());
-        }
-        Ok(url)
-    }
-
-    /// `headers = { … }` from the config.
-    pub fn headers(&self) -> Result<HeaderMap, ConfigError> {
-        let mut map = HeaderMap::new();
-        for (k, v) in &self.entry.headers {
-            let key = format!("headers.{k}");
-            let name =
-                HeaderName::from_bytes(k.as_bytes()).map_err(|_| self.error(&key, "not a valid HTTP header name"))?;
-            let text = if is_sensitive(k) {
-                self.secret(&key, v)?
-            } else {
-                self.plain(&key, v)?
-            };
-            let mut value = HeaderValue::from_str(&text)
-                .map_err(|_| self.error(&key, "the value holds characters not allowed in a header"))?;
-            if is_sensitive(k) {
-                value.set_sensitive(true);
-            }
-            map.append(name, value);
-        }
-        Ok(map)
-    }
-
-    /// Apply `query = { … }` from the config to `url`.
-    pub fn apply_query(&self, url: &mut Url) -> Result<(), ConfigError> {
-        for (k, v) in &self.entry.query {
-            let key = format!("query.{k}");
-            let text = if is_sensitive(k) {
-                self.secret(&key, v)?
-            } else {
-                self.plain(&key, v)?
-            };
-            url.query_pairs_mut().append_pair(k, &text);
-        }
-        Ok(())
-    }
-
-    /// `bearer` as a static credential, or none.
-    pub fn bearer(&self) -> Result<Arc<dyn Credential>, ConfigError> {
-        match &self.entry.bearer {
-            Some(v) => {
-                let token = self.secret("bearer", v)?;
-                let cred = Static::bearer(
-                    &token,
-                    format!(
-                        "the token in `bearer` of [servers.{}] was refused; replace it",
-                        self.name
-                    ),
-                )
-                .map_err(|e| self.error("bearer", e.0))?;
-                Ok(Arc::new(cred))
-            }
-            None => Ok(Arc::new(Static::none())),
-        }
-    }
-
-    /// The endpoint with everything common to all providers filled in.
-    pub fn endpoint(&self, url: Url, credential: Arc<dyn Credential>) -> Result<Endpoint, ConfigError> {
-        Ok(Endpoint {
-            server: self.name.to_string(),
-            url,
-            headers: self.headers()?,
-            credential,
-            transport: self.entry.transport,
-            timeout: self.entry.timeout(),
-            tools: crate::remote::filter::ToolFilter::new(
-                self.entry.allow_tools.clone(),
-                self.entry.deny_tools.clone(),
-            ),
-            redactor: self.redactor.clone(),
-        })
-    }
-}
-
-impl Setup<'_> {
-    /// Refuse keys set in this server's table that are neither common keys
-    /// nor in `allowed`, naming the provider they belong to.
-    pub fn allow_only(&self, allowed: &[&str]) -> Result<(), ConfigError> {
-        let Ok(doc) = toml::from_str::<toml::Table>(&self.config.source) else {
-            return Ok(());
-        };
-        let Some(table) = doc
-            .get("servers")
-            .and_then(|s| s.get(self.name))
-            .and_then(toml::Value::as_table)
-        else {
-            return Ok(());
-        };
-        let provider = self.entry.provider_name();
-        for key in table.keys() {
-            let oauth_key = self.entry.auth.is_some() && crate::auth::KEYS.contains(&key.as_str());
-            if COMMON_KEYS.contains(&key.as_str()) || allowed.contains(&key.as_str()) || oauth_key {
-                continue;
-            }
-            let owners: Vec<&str> = PROVIDER_KEYS
-                .iter()
-                .filter(|(_, keys)| keys.contains(&key.as_str()))
-                .map(|(p, _)| *p)
-                .collect();
-            let belongs = if owners.is_empty() {
-                String::new()
-            } else {
-                format!(" (it is a key of provider `{}`)", owners.join("`, `"))
-            };
-            let mut accepted: Vec<&str> = COMMON_KEYS.to_vec();
-            accepted.extend_from_slice(allowed);
-            return Err(self.error(
-                key,
-                format!(
-                    "provider `{provider}` does not use `{key}`{belongs}; it accepts: {}",
-                    accepted.join(", ")
-                ),
-            ));
-        }
-        Ok(())
-    }
-
-    /// A value of `key` that must be one of `allowed`.
-    pub fn choice<'v>(
-        &self,
-        key: &str,
-        value: Option<&'v str>,
-        allowed: &[&str],
-    ) -> Result<Option<&'v str>, ConfigError> {
-        match value {
-            Some(v) if !allowed.contains(&v) => {
-                let hint = closest(v, allowed)
-                    .map(|c| format!("did you mean `{c}`? "))
-                    .unwrap_or_default();
-                Err(self.error(
-                    key,
-                    format!(
-                        "`{v}` is not a valid `{key}`; {hint}allowed values: {}",
-                        allowed.join(", ")
-                    ),
-                ))
-            }
-            other => Ok(other),
-        }
-    }
-
-    /// Append header `name: value` (from `key`) to `map`.
-    pub fn put_header(
-        &self,
-        map: &mut HeaderMap,
-        key: &str,
-        name: &'static str,
-        value: &str,
-    ) -> Result<(), ConfigError> {
-        let v = HeaderValue::from_str(value)
-            .map_err(|_| self.error(key, "the value holds characters not allowed in an HTTP header"))?;
-        map.insert(HeaderName::from_static(name), v);
-        Ok(())
-    }
-
-    /// The token store.
-    pub fn store(&self) -> Result<crate::store::Store, ConfigError> {
-        crate::store::Store::open_default()
-            .map_err(|e| self.error("provider", format!("cannot find the token store ({e})")))
-    }
-}
-
-/// Header and query names whose values are treated as secrets.
-fn is_sensitive(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    ["auth", "token", "key", "secret", "cookie", "password", "sig"]
+/// The providers whose own keys include `key`.
+fn key_owners(key: &str) -> Vec<&'static str> {
+    PROVIDERS
         .iter()
-        .any(|s| n.contains(s))
+        .filter(|p| p.keys.contains(&key))
+        .map(|p| p.name)
+        .collect()
 }
 
-/// Providers whose credential is their own (client credentials, a token
-/// the product team signs, a local token): OAuth login does not apply.
-const OWN_CREDENTIALS: &[&str] = &["pipedream", "integration-app", "sandbox"];
+/// A connect link by any provider's recogniser, for callers that do not
+/// know the server.
+pub fn recognise_any(result: &Value) -> Option<ConnectLink> {
+    PROVIDERS
+        .iter()
+        .filter_map(|p| p.recognise)
+        .find_map(|recognise| recognise(result))
+}
 
-/// Build the endpoint for server `name`.
+/// Build the server `setup` names.
 pub async fn prepare(setup: Setup<'_>) -> Result<Prepared, ConfigError> {
-    let provider = setup.entry.provider_name();
-    if setup.entry.auth.is_some() && OWN_CREDENTIALS.contains(&provider) {
+    let setup = Setup { key_owners, ..setup };
+    let name = setup.entry.provider_name();
+    let Some(provider) = PROVIDERS.iter().find(|p| p.name == name) else {
+        let names = names();
+        let hint = closest(name, &names)
+            .map(|c| format!("did you mean `{c}`? "))
+            .unwrap_or_default();
+        return Err(setup.error(
+            "provider",
+            format!("unknown provider `{name}`; {hint}choose one of: {}", names.join(", ")),
+        ));
+    };
+    if setup.entry.auth.is_some() && provider.own_credentials {
         return Err(setup.error(
             "auth",
             format!(
-                "provider `{provider}` gets its credentials its own way, so `auth` does not apply; remove it (use `provider = \"generic\"` with `auth = \"oauth\"` for a plain OAuth server)"
+                "provider `{name}` gets its credentials its own way, so `auth` does not apply; remove it (use `provider = \"generic\"` with `auth = \"oauth\"` for a plain OAuth server)"
             ),
         ));
     }
-    let mut prepared = prepare_provider(&setup).await?;
-    prepared
-        .transforms
-        .push(crate::connect_link::for_server(&setup, recogniser(provider))?);
-    // `auth` on any server: the OAuth credential and sign-in gate, or an
-    // extension grant's credential (`crate::auth` checks the value).
-    crate::auth::attach(&setup, prepared)
-}
-
-/// A connect link by any provider's recogniser.
-pub fn recognise_any(result: &serde_json::Value) -> Option<crate::connect_link::ConnectLink> {
-    pipedream::recognise(result)
-        .or_else(|| zapier::recognise(result))
-        .or_else(|| integration_app::recognise(result))
-}
-
-/// The provider's own connect-link recogniser (next to its code).
-fn recogniser(provider: &str) -> Option<crate::connect_link::Recogniser> {
-    match provider {
-        // A generic server may be Pipedream's open-source MCP server.
-        "pipedream" | "generic" | "sandbox" => Some(Arc::new(pipedream::recognise)),
-        "zapier" => Some(Arc::new(zapier::recognise)),
-        "integration-app" => Some(Arc::new(integration_app::recognise)),
-        _ => None,
-    }
-}
-
-async fn prepare_provider(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
-    match setup.entry.provider_name() {
-        "generic" => generic::prepare(setup),
-        "sandbox" => sandbox::prepare(setup).await,
-        "pipedream" => pipedream::prepare(setup),
-        "zapier" => zapier::prepare(setup),
-        "integration-app" => integration_app::prepare(setup),
-        "pipe2" => pipe2::prepare(setup),
-        other => {
-            let hint = closest(other, PROVIDERS)
-                .map(|c| format!("did you mean `{c}`? "))
-                .unwrap_or_default();
-            Err(setup.error(
-                "provider",
-                format!(
-                    "unknown provider `{other}`; {hint}choose one of: {}",
-                    PROVIDERS.join(", ")
-                ),
-            ))
-        }
-    }
+    let mut prepared = match provider.prepare {
+        Prepare::Ready(prepare) => prepare(&setup)?,
+        Prepare::Started(prepare) => prepare(&setup).await?,
+    };
+    let recognise = provider.recognise.map(|r| -> Recogniser { Arc::new(r) });
+    let links = crate::connect_link::for_server(setup.name, setup.entry, recognise)
+        .map_err(|e| setup.error("connect_link_pattern", e))?;
+    prepared.transforms.push(links);
+    // `auth` on any server its provider lets take it: the OAuth credential
+    // and sign-in gate, or an extension grant's credential.
+    auth::attach(&setup, prepared)
 }

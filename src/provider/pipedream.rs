@@ -5,10 +5,25 @@
 //! token store and refreshed two minutes before it expires or after a 401)
 //! and sends the Connect parameters as `x-pd-*` headers on every request.
 //! Values are checked at startup so a typo fails before any request.
+//!
+//! The default endpoint is `/v3`, the current server (Pipedream's "tool
+//! modes" docs page, note of 2026-04-15: tool modes are no longer needed
+//! there, every tool comes with its full schema). Tool modes, and the
+//! full-config mode app discovery needs, belong to the root endpoint
+//! (`base_url = "https://remote.mcp.pipedream.net"`). On `/v3` the bridge
+//! sends no tool mode; how `/v3` does app discovery is not documented, so
+//! there the bridge sends `x-pd-app-discovery` alone (no forced full-config,
+//! no generated conversation ID): unverified.
+//!
+//! The options Pipedream takes only as headers (the MCP developers page,
+//! from its pull request #17249) are keys here: `oauth_app_id`
+//! (`x-pd-oauth-app-id`), `webhook_uri`, `success_redirect_uri` and
+//! `error_redirect_uri`.
 
 use super::{Prepared, Setup};
 use crate::config::{ConfigError, ConfigValue};
 use crate::credential::client_credentials::ClientCredentials;
+use crate::credential::hinted::Hinted;
 use crate::credential::token_source::{TokenClient, TokenEndpoint};
 use http::HeaderMap;
 use std::sync::Arc;
@@ -27,9 +42,15 @@ pub const KEYS: &[&str] = &[
     "conversation_id",
     "base_url",
     "api_base",
+    "oauth_app_id",
+    "webhook_uri",
+    "success_redirect_uri",
+    "error_redirect_uri",
 ];
 
-pub const DEFAULT_BASE_URL: &str = "https://remote.mcp.pipedream.net";
+pub const DEFAULT_BASE_URL: &str = "https://remote.mcp.pipedream.net/v3";
+/// The endpoint before `/v3`, the one with tool modes.
+pub const ROOT_BASE_URL: &str = "https://remote.mcp.pipedream.net";
 pub const DEFAULT_API_BASE: &str = "https://api.pipedream.com";
 const ENVIRONMENTS: &[&str] = &["development", "production"];
 const TOOL_MODES: &[&str] = &["sub-agent", "tools-only", "full-config"];
@@ -93,9 +114,20 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
         e.external_user_id.as_ref(),
         "your user's ID in your own system",
     )?;
+    let mut url = setup.url_at("base_url", e.base_url.as_ref(), Some(DEFAULT_BASE_URL))?;
+    let v3 = url.path().trim_end_matches('/').ends_with("/v3");
     let discovery = e.app_discovery.unwrap_or(false);
     let mut tool_mode = setup.choice("tool_mode", e.tool_mode.as_deref(), TOOL_MODES)?;
-    if discovery {
+    if v3 && let Some(m) = tool_mode {
+        return Err(setup.error(
+            "tool_mode",
+            format!(
+                "Pipedream's /v3 server has no tool modes (every tool comes with its full schema); remove \
+                 `tool_mode = \"{m}\"`, or use the root endpoint that has them: base_url = \"{ROOT_BASE_URL}\""
+            ),
+        ));
+    }
+    if discovery && !v3 {
         match tool_mode {
             None => tool_mode = Some("full-config"),
             Some("full-config") => {}
@@ -128,8 +160,36 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
         (None, Some("full-config")) => Some(uuid::Uuid::new_v4().to_string()),
         (None, _) => None,
     };
+    let oauth_app_id = match &e.oauth_app_id {
+        Some(v) => {
+            let id = setup.plain("oauth_app_id", v)?;
+            if !id.starts_with("oa_") || id.len() <= "oa_".len() {
+                return Err(setup.error(
+                    "oauth_app_id",
+                    format!("`{id}` is not a Pipedream OAuth client ID; it starts with `oa_` (e.g. \"oa_abc123\")"),
+                ));
+            }
+            Some(id)
+        }
+        None => None,
+    };
+    // Header-only URLs: where Pipedream posts account events, and where the
+    // connect page sends the person after a success or an error.
+    let mut header_urls = vec![];
+    for (key, value, header) in [
+        ("webhook_uri", &e.webhook_uri, "x-pd-webhook-uri"),
+        (
+            "success_redirect_uri",
+            &e.success_redirect_uri,
+            "x-pd-success-redirect-uri",
+        ),
+        ("error_redirect_uri", &e.error_redirect_uri, "x-pd-error-redirect-uri"),
+    ] {
+        if let Some(v) = value {
+            header_urls.push((key, header, setup.url_at(key, Some(v), None)?));
+        }
+    }
 
-    let mut url = setup.url_at("base_url", e.base_url.as_ref(), Some(DEFAULT_BASE_URL))?;
     setup.apply_query(&mut url)?;
     let mut token_url = setup.url_at("api_base", e.api_base.as_ref(), Some(DEFAULT_API_BASE))?;
     let path = format!("{}/v1/oauth/token", token_url.path().trim_end_matches('/'));
@@ -137,14 +197,27 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
     token_url.set_query(None);
 
     let endpoint = TokenEndpoint::new(token_url, setup.redactor.clone()).map_err(|e| setup.error("api_base", e.0))?;
-    let credential = ClientCredentials::new(TokenClient {
+    let credential = Arc::new(ClientCredentials::new(TokenClient {
         server: setup.name.to_string(),
         provider: "Pipedream",
         endpoint,
         client_id,
         client_secret,
         store: setup.store()?,
-    });
+    }));
+    // An endpoint before /v3 that answers 404 (or 410) has likely been
+    // retired: say how to move to the current one.
+    let hints = if v3 {
+        vec![]
+    } else {
+        let fix = format!(
+            "Pipedream may no longer serve this endpoint: set `base_url = \"{DEFAULT_BASE_URL}\"` in \
+             [servers.{}] (or remove `base_url` for that default), and remove `tool_mode`, which /v3 does not use",
+            setup.name
+        );
+        vec![(404, fix.clone()), (410, fix)]
+    };
+    let credential = Arc::new(Hinted::new(credential, hints));
 
     let mut pd = HeaderMap::new();
     setup.put_header(&mut pd, "project_id", "x-pd-project-id", &project_id)?;
@@ -165,8 +238,14 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
     if let Some(c) = &conversation_id {
         setup.put_header(&mut pd, "conversation_id", "x-pd-conversation-id", c)?;
     }
+    if let Some(id) = &oauth_app_id {
+        setup.put_header(&mut pd, "oauth_app_id", "x-pd-oauth-app-id", id)?;
+    }
+    for (key, header, url) in &header_urls {
+        setup.put_header(&mut pd, key, header, url.as_str())?;
+    }
 
-    let mut endpoint = setup.endpoint(url, Arc::new(credential))?;
+    let mut endpoint = setup.endpoint(url, credential)?;
     endpoint.headers.extend(pd);
     Ok(Prepared::new(endpoint))
 }

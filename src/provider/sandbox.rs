@@ -6,9 +6,14 @@ use super::{Prepared, Setup};
 use crate::config::ConfigError;
 use crate::credential::Static;
 use crate::sandbox::{Sandbox, SandboxOptions};
+use futures::future::BoxFuture;
 use std::sync::Arc;
 
-pub async fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
+pub fn prepare<'s>(setup: &'s Setup<'_>) -> BoxFuture<'s, Result<Prepared, ConfigError>> {
+    Box::pin(start(setup))
+}
+
+async fn start(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
     let token = format!("sbx_{}", uuid::Uuid::new_v4().simple());
     setup.redactor.add(token.clone());
     let sandbox = Sandbox::start(SandboxOptions {

@@ -1,18 +1,24 @@
-//! `provider = "zapier"`: Zapier MCP, with one of three credentials:
-//! - `token`: a connection token, sent as Bearer to the connect endpoint;
+//! `provider = "zapier"`: Zapier MCP, with one of these credentials:
+//! - `token`: a connection token, sent as Bearer to the connect endpoint
+//!   (or the token already in `url` as `?token=`, Zapier's second option);
 //! - a legacy secret server URL (`…/api/mcp/s/<secret>/mcp`) in `url`: the
 //!   whole URL is a secret and is registered for redaction;
 //! - white-label OAuth: `access_token`, `refresh_token`, `client_id`,
 //!   `client_secret` (and `token_url`); refreshed after a 401, with the
-//!   rotated refresh token stored at once.
-//!
+//!   rotated refresh token stored at once;
 //! - `auth = "oauth"`: Zapier's MCP authorization flow (`crate::auth`).
 //!
-//! Zapier's tool list changes during a session; its `tools/list_changed`
-//! notifications pass through the relay untouched.
+//! Zapier speaks Streamable HTTP only (docs.zapier.com, MCP authentication
+//! and the white-label "AI agent connections" guide), so the bridge never
+//! falls back to the legacy SSE transport here. An expired connection token
+//! (or server URL) is answered with 404, not 401 (docs.zapier.com
+//! troubleshooting page "tools return 404"): the error then says to rotate
+//! the token. Zapier's tool list changes during a session; its
+//! `tools/list_changed` notifications pass through the relay untouched.
 
 use super::{Prepared, Setup};
-use crate::config::ConfigError;
+use crate::config::{ConfigError, Transport};
+use crate::credential::hinted::Hinted;
 use crate::credential::refresh_token::{RefreshingToken, RefreshingTokenConfig};
 use crate::credential::token_source::{TokenClient, TokenEndpoint};
 use crate::credential::{Credential, Static};
@@ -31,9 +37,37 @@ pub const KEYS: &[&str] = &[
 
 pub const DEFAULT_URL: &str = "https://mcp.zapier.com/api/v1/connect";
 pub const DEFAULT_TOKEN_URL: &str = "https://zapier.com/oauth/token";
+/// Where connection tokens are made and rotated.
+const DASHBOARD: &str = "https://mcp.zapier.com";
 const OAUTH_KEYS: [&str; 4] = ["access_token", "refresh_token", "client_id", "client_secret"];
 
+/// The fix for Zapier's 404, which means the connection token has expired
+/// (`what` names where it is; `fix` says where the new one goes).
+fn expired(what: &str, fix: String) -> Vec<(u16, String)> {
+    vec![(
+        404,
+        format!(
+            "Zapier answers 404 when the {what} has expired (after a long time unused, or after a security \
+             event): {fix} and restart your MCP client"
+        ),
+    )]
+}
+
 pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
+    let mut prepared = prepare_credential(setup)?;
+    prepared.endpoint.transport = match setup.entry.transport {
+        Transport::Sse => {
+            return Err(setup.error(
+                "transport",
+                "Zapier MCP speaks Streamable HTTP only (it offers no SSE endpoint); remove `transport`",
+            ));
+        }
+        _ => Transport::StreamableHttp,
+    };
+    Ok(prepared)
+}
+
+fn prepare_credential(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
     let e = setup.entry;
     let oauth_flow = e.auth.is_some();
     setup.allow_only(KEYS)?;
@@ -48,6 +82,7 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
         setup.redactor.add(seg.clone());
     }
     setup.apply_query(&mut url)?;
+    let token_in_url = url.query_pairs().any(|(k, _)| k == "token");
 
     if oauth_flow {
         // `auth = "oauth"`: Zapier's own MCP authorization; the OAuth layer
@@ -89,23 +124,50 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
                 "set either `token` (a connection token) or the white-label OAuth keys, not both",
             ));
         }
+        (Some(_), _) if token_in_url => {
+            return Err(setup.error(
+                "token",
+                "the connection token is given twice, in the URL's query (?token= in `url` or `query`) and in \
+                 `token`; keep `token` and remove the query's",
+            ));
+        }
         (Some(t), _) => {
             let token = setup.secret("token", t)?;
             let hint = format!(
                 "Zapier refused the connection token in `token` of [servers.{}]; create a new one at \
-                 mcp.zapier.com and put it there",
+                 {DASHBOARD} (your server → Connect) and put it there",
                 setup.name
             );
-            Arc::new(Static::bearer(&token, hint).map_err(|err| setup.error("token", err.0))?)
-        }
-        (None, 0) if secret_url.is_some() => Arc::new(Static {
-            auth: Default::default(),
-            hint: Some(format!(
-                "Zapier refused the secret server URL in `url` of [servers.{}]; copy a fresh one from \
-                 mcp.zapier.com",
+            let token = Static::bearer(&token, hint).map_err(|err| setup.error("token", err.0))?;
+            let fix = format!(
+                "get a new connection token at {DASHBOARD} (your server → Connect → Rotate token), then put it \
+                 in `token` of [servers.{}]",
                 setup.name
-            )),
-        }),
+            );
+            Arc::new(Hinted::new(Arc::new(token), expired("connection token", fix)))
+        }
+        (None, 0) if secret_url.is_some() || token_in_url => {
+            let hint = format!(
+                "Zapier refused the token in `url` of [servers.{}]; copy a fresh server URL (or connection token) \
+                 from {DASHBOARD}",
+                setup.name
+            );
+            let what = if token_in_url {
+                "connection token in `url`"
+            } else {
+                "secret server URL"
+            };
+            let token = Static {
+                auth: Default::default(),
+                hint: Some(hint),
+            };
+            let fix = format!(
+                "get a new connection token at {DASHBOARD} (your server → Connect → Rotate token), then put the \
+                 new server URL in `url` of [servers.{}]",
+                setup.name
+            );
+            Arc::new(Hinted::new(Arc::new(token), expired(what, fix)))
+        }
         (None, 0) => {
             return Err(setup.error(
                 "token",
@@ -156,6 +218,13 @@ fn oauth_credential(setup: &Setup<'_>) -> Result<RefreshingToken, ConfigError> {
         },
         access_token,
         refresh_token,
+        relogin: format!(
+            "the bridge cannot sign in to a white-label app itself (that takes your partner JWT and the redirect \
+             URI you registered with Zapier): run your partner flow again (partner JWT → connect token → the user \
+             authorizes at the app's mcp_authorize_url → the code exchanged at {DEFAULT_TOKEN_URL}), then put the \
+             new `access_token` and `refresh_token` in [servers.{}]",
+            setup.name
+        ),
     }))
 }
 

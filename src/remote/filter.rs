@@ -3,7 +3,8 @@
 //! `tools/list` result (`ListFilter`, a response `Transform`) and a call to it
 //! is refused before it is forwarded (`ToolFilter::refusal`).
 
-use super::inbound::{Outbox, Reply, Transform};
+use crate::client::Outbox;
+use crate::hooks::{Asked, Transform};
 use crate::jsonrpc;
 use crate::message::Message;
 use serde_json::{Value, json};
@@ -84,8 +85,8 @@ impl Transform for ListFilter {
         method == "tools/list"
     }
 
-    fn response(&self, reply: &Reply<'_>, response: &mut Value, _out: &Outbox) {
-        if reply.method == "tools/list"
+    fn response(&self, asked: &Asked<'_>, response: &mut Value, _out: &Outbox) {
+        if asked.method == "tools/list"
             && let Some(result) = response.get_mut("result")
         {
             self.0.apply_to_list(result);

@@ -9,110 +9,17 @@
 //! sent (`dispatch_raw`): not parsed into a tree and written out again, which
 //! halves the memory a large result needs and the work each call costs.
 
+use crate::client::Outbox;
+use crate::hooks::{Asked, Transform, Upstream};
 use crate::jsonrpc::{self, Kind};
 use crate::message::Message;
-use crate::relay::Lane;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
-use tokio::sync::{Notify, mpsc, oneshot};
-
-/// One line for the client.
-#[derive(Debug)]
-pub enum Outgoing {
-    Message(Value),
-    /// One JSON message exactly as the remote sent it, with no line breaks.
-    Raw(Vec<u8>),
-}
-
-impl Outgoing {
-    /// The message as a `Value` (parsing a raw one).
-    pub fn into_value(self) -> Option<Value> {
-        match self {
-            Outgoing::Message(v) => Some(v),
-            Outgoing::Raw(bytes) => serde_json::from_slice(&bytes).ok(),
-        }
-    }
-}
-
-/// The client is gone: the stdout writer has stopped.
-#[derive(Debug)]
-pub struct Closed;
-
-/// The channel to the client (the stdout writer), and the fast lane to
-/// stdout when there is one (`relay::Lane`).
-#[derive(Clone)]
-pub struct Outbox {
-    tx: mpsc::UnboundedSender<Outgoing>,
-    lane: Option<Arc<Lane>>,
-}
-
-impl std::fmt::Debug for Outbox {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Outbox").field("lane", &self.lane.is_some()).finish()
-    }
-}
-
-impl Outbox {
-    pub fn channel() -> (Outbox, mpsc::UnboundedReceiver<Outgoing>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        (Outbox { tx, lane: None }, rx)
-    }
-
-    /// Write small raw answers through `lane` when nothing is queued (the
-    /// writer fed by this channel must be given the same lane).
-    pub fn with_lane(mut self, lane: Option<Arc<Lane>>) -> Outbox {
-        self.lane = lane;
-        self
-    }
-
-    pub fn send(&self, msg: Value) -> Result<(), Closed> {
-        let _queued = self.lane.as_ref().map(|lane| lane.will_queue());
-        self.tx.send(Outgoing::Message(msg)).map_err(|_| Closed)
-    }
-
-    /// Send one message's JSON text as it is (it must hold no line break).
-    pub fn send_raw(&self, line: Vec<u8>) -> Result<(), Closed> {
-        let queue = |line| self.tx.send(Outgoing::Raw(line)).map_err(|_| Closed);
-        match &self.lane {
-            Some(lane) => lane.offer(line, queue).unwrap_or(Ok(())),
-            None => queue(line),
-        }
-    }
-}
-
-/// What a transform knows about the response it looks at.
-pub struct Reply<'a> {
-    /// The method of the client's request this answers.
-    pub method: &'a str,
-    /// The capabilities the client declared in `initialize`.
-    pub client_caps: Option<&'a Value>,
-    /// The request's params, for the methods a transform asks for
-    /// (`Transform::wants_params`).
-    pub params: Option<&'a Value>,
-    /// The remote, for a transform that follows an answer up itself.
-    pub remote: Option<&'a Weak<crate::remote::Remote>>,
-}
-
-/// A step that may rewrite a response on its way to the client, or send
-/// messages of its own before it (through `out`).
-pub trait Transform: Send + Sync {
-    /// May rewrite `response`, or take it (leave `Value::Null`): the
-    /// transform then answers the client itself, later, through `out`.
-    fn response(&self, reply: &Reply<'_>, response: &mut Value, out: &Outbox);
-    /// Whether `response` needs the request's params for `method`.
-    fn wants_params(&self, _method: &str) -> bool {
-        false
-    }
-    /// Whether this transform needs to see the response to `method` whose
-    /// JSON text is `text` (if none does, it goes to the client as sent).
-    fn wants(&self, _method: &str, _text: &[u8]) -> bool {
-        true
-    }
-}
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio::sync::{Notify, oneshot};
 
 /// Who gets the response to a pending request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,15 +46,14 @@ pub struct Inbound {
     /// The capabilities the client declared in `initialize`.
     client_caps: Mutex<Option<Value>>,
     transforms: Vec<Arc<dyn Transform>>,
-    /// A transform added after construction (the server's tool filter).
-    late_transform: OnceLock<Arc<dyn Transform>>,
+    /// Transforms the remote side adds after construction (the era's,
+    /// the server's tool filter), run after the server's own.
+    late_transforms: OnceLock<Vec<Arc<dyn Transform>>>,
     /// Requests waiting on progress, by progress token: each
     /// `notifications/progress` for one restarts its timeout.
     progress: Mutex<HashMap<jsonrpc::IdKey, Arc<Notify>>>,
     /// Ids of server→client requests the client has not answered yet.
     unanswered: Mutex<Vec<Value>>,
-    /// The remote this feeds (`bind`), for transforms that retry.
-    remote: OnceLock<Weak<crate::remote::Remote>>,
 }
 
 impl Inbound {
@@ -157,10 +63,9 @@ impl Inbound {
             pending: Mutex::new(HashMap::new()),
             client_caps: Mutex::new(None),
             transforms: vec![],
-            late_transform: OnceLock::new(),
+            late_transforms: OnceLock::new(),
             progress: Mutex::new(HashMap::new()),
             unanswered: Mutex::new(Vec::new()),
-            remote: OnceLock::new(),
         }
     }
 
@@ -170,14 +75,40 @@ impl Inbound {
         self
     }
 
-    /// Let transforms reach `remote` (to retry a call).
-    pub fn bind(&self, remote: &Arc<crate::remote::Remote>) {
-        let _ = self.remote.set(Arc::downgrade(remote));
+    /// Let transforms reach the remote this feeds (to retry a call).
+    pub fn bind(&self, remote: &Arc<dyn Upstream>) {
+        let upstream = Arc::downgrade(remote);
+        self.all_transforms().for_each(|t| t.bind(&upstream));
     }
 
-    /// Add a transform after the built-in ones (once; later calls are ignored).
-    pub fn add_transform(&self, t: Arc<dyn Transform>) {
-        let _ = self.late_transform.set(t);
+    fn all_transforms(&self) -> impl Iterator<Item = &Arc<dyn Transform>> {
+        self.transforms
+            .iter()
+            .chain(self.late_transforms.get().into_iter().flatten())
+    }
+
+    /// The client answered a request the bridge sent it: to the transform
+    /// waiting for it.
+    pub fn answered_own(&self, answer: &Value) {
+        if !self.all_transforms().any(|t| t.answered(answer)) {
+            tracing::debug!("the client answered a request of the bridge's that nothing waits for");
+        }
+    }
+
+    /// The client cancelled its request `id`.
+    pub fn cancelled(&self, id: &Value) {
+        self.forget(id);
+        self.all_transforms().for_each(|t| t.cancelled(id));
+    }
+
+    /// The client is gone: transforms stop waiting for it.
+    pub fn client_gone(&self) {
+        self.all_transforms().for_each(|t| t.client_gone());
+    }
+
+    /// Add transforms after the built-in ones (once; later calls are ignored).
+    pub fn add_transforms(&self, t: Vec<Arc<dyn Transform>>) {
+        let _ = self.late_transforms.set(t);
     }
 
     /// Be told of each `notifications/progress` carrying `token`.
@@ -238,7 +169,7 @@ impl Inbound {
     /// wants its params.
     pub fn expect_request(&self, request: &Message, route: Route) -> oneshot::Receiver<Value> {
         let method = request.method_shared().unwrap_or_else(|| Arc::from(""));
-        let keep = self.transforms.iter().any(|t| t.wants_params(&method));
+        let keep = self.all_transforms().any(|t| t.wants_params(&method));
         let text = keep.then(|| request.text().clone());
         self.wait_for(request.id(), method, text, route)
     }
@@ -282,17 +213,16 @@ impl Inbound {
                 let _ = p.done.send(msg);
                 return;
             }
-            if !self.transforms.is_empty() || self.late_transform.get().is_some() {
+            if self.all_transforms().next().is_some() {
                 let caps = self.client_caps.lock().unwrap_or_else(|e| e.into_inner()).clone();
                 let request: Option<Value> = p.request.as_deref().and_then(|t| serde_json::from_slice(t).ok());
-                let reply = Reply {
+                let asked = Asked {
                     method: &p.method,
                     client_caps: caps.as_ref(),
                     params: request.as_ref().and_then(|r| r.get("params")),
-                    remote: self.remote.get(),
                 };
-                for t in self.transforms.iter().chain(self.late_transform.get()) {
-                    t.response(&reply, &mut msg, &self.out);
+                for t in self.all_transforms() {
+                    t.response(&asked, &mut msg, &self.out);
                     if msg.is_null() {
                         // Taken: that transform answers the client itself.
                         let _ = p.done.send(Value::Null);
@@ -359,10 +289,7 @@ impl Inbound {
 
     /// Whether any transform needs to see this response to `method`.
     fn transformed(&self, method: &str, text: &[u8]) -> bool {
-        self.transforms
-            .iter()
-            .chain(self.late_transform.get())
-            .any(|t| t.wants(method, text))
+        self.all_transforms().any(|t| t.wants(method, text))
     }
 
     /// Write a message to the client.
@@ -394,83 +321,4 @@ fn raw_response_id(text: &[u8]) -> Option<Value> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    struct Wants(&'static str);
-    impl Transform for Wants {
-        fn response(&self, _reply: &Reply<'_>, response: &mut Value, _out: &Outbox) {
-            response["result"]["seen"] = json!(true);
-        }
-        fn wants(&self, method: &str, _text: &[u8]) -> bool {
-            method == self.0
-        }
-    }
-
-    fn inbound() -> (Inbound, mpsc::UnboundedReceiver<Outgoing>) {
-        let (out, rx) = Outbox::channel();
-        (
-            Inbound::new(out).with_transforms(vec![Arc::new(Wants("tools/list"))]),
-            rx,
-        )
-    }
-
-    fn raw_line(rx: &mut mpsc::UnboundedReceiver<Outgoing>) -> Vec<u8> {
-        match rx.try_recv().expect("a line for the client") {
-            Outgoing::Raw(text) => text,
-            Outgoing::Message(m) => panic!("parsed, not raw: {m}"),
-        }
-    }
-
-    #[test]
-    fn an_answer_no_transform_wants_goes_out_as_sent_with_line_breaks_as_spaces() {
-        let (inb, mut rx) = inbound();
-        let mut done = inb.expect(&json!(7), "tools/call", Route::Client);
-        let text = b"{\"jsonrpc\":\"2.0\",\r\n \"id\":7,\n\"result\":{\"x\":\"a\\nb\", \"n\":1.50}}".to_vec();
-        assert!(inb.dispatch_raw(text).is_ok());
-        let line = raw_line(&mut rx);
-        assert_eq!(
-            line,
-            b"{\"jsonrpc\":\"2.0\",   \"id\":7, \"result\":{\"x\":\"a\\nb\", \"n\":1.50}}"
-        );
-        assert_eq!(done.try_recv().unwrap(), Value::Null);
-        assert!(!inb.is_pending(&json!(7)));
-    }
-
-    #[test]
-    fn what_must_be_read_is_handed_back() {
-        let (inb, mut rx) = inbound();
-        let answer = |id: &str| format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":{{}}}}").into_bytes();
-        // A transform wants tools/list answers.
-        let _list = inb.expect(&json!(1), "tools/list", Route::Client);
-        assert!(inb.dispatch_raw(answer("1")).is_err());
-        // The waiter wants a copy (hooks), or the bridge asked itself.
-        let _copy = inb.expect(&json!(2), "tools/call", Route::ClientAndCopy);
-        assert!(inb.dispatch_raw(answer("2")).is_err());
-        let _own = inb.expect(&json!(3), "initialize", Route::Bridge);
-        assert!(inb.dispatch_raw(answer("3")).is_err());
-        // Not pending; a string id is not the number id.
-        assert!(inb.dispatch_raw(answer("4")).is_err());
-        let _num = inb.expect(&json!(5), "tools/call", Route::Client);
-        assert!(inb.dispatch_raw(answer("\"5\"")).is_err());
-        // Not a response, not JSON, not UTF-8, a batch, a duplicate key.
-        for text in [
-            &br#"{"jsonrpc":"2.0","id":5,"method":"ping"}"#[..],
-            br#"{"jsonrpc":"2.0","id":5,"result":{}"#,
-            b"{\"id\":5,\"result\":\"\xff\"}",
-            br#"[{"jsonrpc":"2.0","id":5,"result":{}}]"#,
-            br#"{"id":5,"id":6,"result":{}}"#,
-        ] {
-            assert_eq!(inb.dispatch_raw(text.to_vec()), Err(text.to_vec()));
-        }
-        assert!(rx.try_recv().is_err(), "nothing was written");
-        assert!(inb.is_pending(&json!(1)) && inb.is_pending(&json!(2)) && inb.is_pending(&json!(5)));
-        // Handed back, it still goes its usual way.
-        inb.dispatch(serde_json::from_slice(&answer("1")).unwrap());
-        let Some(Outgoing::Message(m)) = rx.try_recv().ok() else {
-            panic!("no parsed answer")
-        };
-        assert_eq!(m["result"]["seen"], true);
-    }
-}
+mod tests;

@@ -12,7 +12,6 @@ use super::{Ctx, RemoteError};
 use crate::message::Message;
 use reqwest::Method;
 use serde_json::json;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -30,7 +29,6 @@ struct Connection {
 pub struct Legacy {
     ctx: Arc<Ctx>,
     conn: tokio::sync::Mutex<Option<Connection>>,
-    bridge_ids: AtomicU64,
 }
 
 impl Legacy {
@@ -38,7 +36,6 @@ impl Legacy {
         Arc::new(Self {
             ctx,
             conn: tokio::sync::Mutex::new(None),
-            bridge_ids: AtomicU64::new(0),
         })
     }
 
@@ -150,10 +147,7 @@ impl Legacy {
         let Some(mut init) = self.ctx.init_request() else {
             return Ok(());
         };
-        let id = json!(format!(
-            "mcp-bridge-reinit-{}",
-            self.bridge_ids.fetch_add(1, Ordering::Relaxed)
-        ));
+        let id = crate::ids::next_id("reinit");
         init["id"] = id.clone();
         let answer = self.ctx.inbound.expect(&id, "initialize", Route::Bridge);
         self.post(url, &init.into()).await?;

@@ -10,13 +10,17 @@
 //! deadline, progress and cancellation).
 
 mod deadline;
+mod era;
 pub mod filter;
 mod http_util;
 pub mod inbound;
+mod input_rounds;
 mod legacy;
 mod loopback;
+mod modern;
 mod outgoing;
 mod reply;
+mod result_shapes;
 /// The loopback way's HTTP/1.1 response reading, for the fuzz target.
 #[doc(hidden)]
 pub use loopback::h1::read_pieces as read_http1_pieces;
@@ -24,12 +28,13 @@ mod request;
 mod streamable;
 
 use crate::config::Transport;
-use crate::connect_link::BRIDGE_ID_PREFIX;
 use crate::credential::Credential;
+use crate::hooks::Upstream;
 use crate::jsonrpc;
 use crate::message::Message;
 use crate::net::{CONNECT_TIMEOUT, POOL_IDLE, shared_client as general_client};
 use crate::redact::Redactor;
+use era::{EraShared, EraState};
 use inbound::Inbound;
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -47,6 +52,10 @@ pub struct Endpoint {
     pub headers: http::HeaderMap,
     pub credential: Arc<dyn Credential>,
     pub transport: Transport,
+    /// `protocol`: find the era (`auto`) or a pinned revision.
+    pub protocol: crate::config::Protocol,
+    /// Where the era found for this server is remembered between runs.
+    pub store: Option<crate::store::Store>,
     /// The longest the bridge waits for one answer (or between two progress
     /// notifications of one request).
     pub timeout: Duration,
@@ -96,6 +105,14 @@ impl RemoteError {
                 "check that `url` in [servers.{server}] is the server's MCP endpoint; {check}"
             )),
             RemoteError::Protocol(_) | RemoteError::SessionLost(_) => Some(check),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status the server answered, when that is the failure.
+    fn status(&self) -> Option<u16> {
+        match self {
+            RemoteError::Status { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -182,6 +199,11 @@ impl Ctx {
 pub struct Remote {
     ctx: Arc<Ctx>,
     streamable: Arc<streamable::Streamable>,
+    /// The sessionless transport of the modern era.
+    modern: Arc<modern::Modern>,
+    /// Which era the remote and the client speak.
+    era: EraState,
+    era_shared: Arc<EraShared>,
     legacy: Mutex<Option<Arc<legacy::Legacy>>>,
     /// Whether `request` returns a copy of each response (for hooks).
     keep_responses: AtomicBool,
@@ -201,9 +223,16 @@ impl Remote {
             Some(lo) => Way::Loopback(lo),
             None => Way::General(general_client().map_err(RemoteError::Unreachable)?),
         };
+        let era_shared = Arc::new(EraShared::new(&endpoint.server, endpoint.timeout));
+        let mut late: Vec<Arc<dyn crate::hooks::Transform>> = vec![
+            Arc::new(input_rounds::InputRounds::new(era_shared.clone())),
+            Arc::new(modern::ToolHeaders(era_shared.clone())),
+            Arc::new(result_shapes::ResultShapes(era_shared.clone())),
+        ];
         if !endpoint.tools.is_empty() {
-            inbound.add_transform(Arc::new(filter::ListFilter(endpoint.tools.clone())));
+            late.push(Arc::new(filter::ListFilter(endpoint.tools.clone())));
         }
+        inbound.add_transforms(late);
         let ctx = Arc::new(Ctx {
             endpoint,
             way,
@@ -212,9 +241,13 @@ impl Remote {
             initialized: Mutex::new(false),
         });
         let streamable = streamable::Streamable::new(ctx.clone());
+        let modern = modern::Modern::new(ctx.clone(), era_shared.clone());
         let remote = Remote {
             ctx: ctx.clone(),
             streamable,
+            modern,
+            era: EraState::default(),
+            era_shared,
             legacy: Mutex::new(None),
             keep_responses: AtomicBool::new(false),
             deadlines: deadline::Deadlines::default(),
@@ -242,9 +275,23 @@ impl Remote {
         }
         // The client answering a request the bridge itself sent (e.g. a
         // connect-link elicitation) is not for the remote.
-        if method.is_none() && msg.id().as_str().is_some_and(|id| id.starts_with(BRIDGE_ID_PREFIX)) {
-            tracing::debug!("client answered the bridge's own request");
-            crate::connect_link::answered(msg.value());
+        if method.is_none() && crate::ids::is_own(msg.id()) {
+            self.ctx.inbound.answered_own(msg.value());
+            return;
+        }
+        if self.modern_version().is_some() {
+            // The modern revision has no client notifications over HTTP (a
+            // cancellation is the closing of the request's stream, done by
+            // dropping it) and no server requests to answer.
+            if method == Some("notifications/initialized") {
+                self.listen_for_legacy_client();
+            } else {
+                tracing::debug!(
+                    server = self.server(),
+                    "not sent to a 2026-07-28 server: {}",
+                    method.unwrap_or("a response")
+                );
+            }
             return;
         }
         let result = match self.legacy() {
@@ -271,15 +318,14 @@ impl Remote {
     /// answer goes to the client, per the spec). The caller forwards the
     /// client's `notifications/cancelled` itself with `send`, unchanged.
     pub fn cancelled(&self, id: &Value) {
-        self.ctx.inbound.forget(id);
-        crate::connect_link::cancelled(id);
+        self.ctx.inbound.cancelled(id);
     }
 
     /// The client is gone (stdin closed): answer the server's requests it
     /// left unanswered with an error, so the remote's tools stop waiting and
     /// in-flight calls can finish.
     pub async fn client_gone(&self) {
-        crate::connect_link::client_gone();
+        self.ctx.inbound.client_gone();
         for id in self.ctx.inbound.take_unanswered() {
             let err = jsonrpc::error(
                 id,
@@ -293,9 +339,24 @@ impl Remote {
 
     /// End the remote session (DELETE) and stop background streams.
     pub async fn close(&self) {
+        self.stop_listening();
         if let Some(legacy) = self.legacy() {
             legacy.close();
         }
         self.streamable.close().await;
+    }
+}
+
+impl Upstream for Remote {
+    fn request<'a>(&'a self, msg: &'a Message) -> futures::future::BoxFuture<'a, Option<Value>> {
+        Box::pin(Remote::request(self, msg))
+    }
+
+    fn request_own(&self, msg: Value) -> futures::future::BoxFuture<'_, Result<Value, String>> {
+        Box::pin(async move { self.request_internal(msg).await.map_err(|e| e.to_string()) })
+    }
+
+    fn send(&self, msg: Message) -> futures::future::BoxFuture<'_, ()> {
+        Box::pin(Remote::send(self, msg))
     }
 }

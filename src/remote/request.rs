@@ -4,6 +4,7 @@
 //! and the `notifications/cancelled` the remote gets then, live here;
 //! `request_internal` is the same for the bridge's own requests.
 
+use super::era::Routed;
 use super::inbound::Route;
 use super::{Remote, RemoteError, legacy};
 use crate::config::Transport;
@@ -23,6 +24,20 @@ impl Remote {
             self.ctx.inbound.to_client(refusal);
             return None;
         }
+        match self.route(msg).await {
+            Ok(Routed::AsIs) => self.relay(msg).await,
+            Ok(Routed::Translated(translated)) => Box::pin(self.relay(&translated)).await,
+            Ok(Routed::Answered(answer)) => Some(answer),
+            Err(e) => {
+                self.ctx.inbound.expect_request(msg, Route::Client);
+                self.fail(msg.id(), e);
+                None
+            }
+        }
+    }
+
+    /// `request` for a message the remote takes as it is.
+    async fn relay(&self, msg: &Message) -> Option<Value> {
         let id = msg.id();
         let method = msg.method().unwrap_or("");
         if method == "initialize" {
@@ -134,7 +149,7 @@ impl Remote {
 
     /// Keep the client's `initialize` (replayed when the session is
     /// re-created) and the capabilities it declares.
-    fn remember_initialize(&self, init: &Value) {
+    pub(crate) fn remember_initialize(&self, init: &Value) {
         *self.ctx.init.lock().unwrap_or_else(|e| e.into_inner()) = Some(init.clone());
         self.ctx
             .inbound
@@ -148,7 +163,14 @@ impl Remote {
             return;
         }
         let ep = &self.ctx.endpoint;
-        let fix = e.fix(&ep.server).map(|f| format!(". To fix: {f}")).unwrap_or_default();
+        // The provider's own reading of the status comes first (e.g. Zapier:
+        // 404 means the connection token expired).
+        let fix = e
+            .status()
+            .and_then(|s| ep.credential.status_hint(s))
+            .or_else(|| e.fix(&ep.server))
+            .map(|f| format!(". To fix: {f}"))
+            .unwrap_or_default();
         let message = self.ctx.redact(&format!(
             "mcp-bridge: server `{}` ({}): {e}{fix}",
             ep.server,
@@ -161,11 +183,59 @@ impl Remote {
             .to_client(jsonrpc::error(id.clone(), e.code(), message, Some(data)));
     }
 
+    /// The remote stopped speaking the era remembered for it: ask again,
+    /// set up what the new era needs, and deliver `msg` once more.
+    async fn after_era_change(&self, msg: &Message, id: &Value, method: &str) -> Result<(), RemoteError> {
+        let era = self.era_changed().await?;
+        match era {
+            crate::era::Era::Modern { version } if method == "initialize" => {
+                // A legacy client's initialize, answered from discover.
+                let discover = self.discover_result(&version).await;
+                let requested = msg
+                    .tree()
+                    .and_then(|t| t.pointer("/params/protocolVersion"))
+                    .and_then(Value::as_str);
+                let result = crate::era::handshake::initialize_result(&discover, requested, self.server());
+                self.ctx
+                    .inbound
+                    .dispatch(json!({"jsonrpc": "2.0", "id": id, "result": result}));
+                Ok(())
+            }
+            crate::era::Era::Modern { version } => {
+                let heads = self.modern_heads(msg, method, &version);
+                self.modern.request(msg, &heads, id).await
+            }
+            crate::era::Era::Legacy => {
+                self.open_legacy_session().await?;
+                self.streamable.request(msg, id).await
+            }
+        }
+    }
+
     async fn deliver_request(&self, msg: &Message, id: &Value, method: &str) -> Result<(), RemoteError> {
+        if let Some(version) = self.modern_version() {
+            let heads = self.modern_heads(msg, method, &version);
+            let sent = Box::pin(self.modern.request(msg, &heads, id)).await;
+            return match sent {
+                // A remembered modern era the remote no longer speaks.
+                Err(RemoteError::Status {
+                    status: 400 | 404 | 405,
+                    ..
+                }) if self.era_remembered() => Box::pin(self.after_era_change(msg, id, method)).await,
+                other => other,
+            };
+        }
         if let Some(legacy) = self.legacy() {
             return Box::pin(legacy.send(msg)).await;
         }
         match self.streamable.request(msg, id).await {
+            // A remembered legacy era the remote no longer speaks: its
+            // refusal of initialize names a modern error.
+            Err(RemoteError::Status { status: 400, ref body })
+                if method == "initialize" && self.era_remembered() && crate::era::names_modern_error(body) =>
+            {
+                Box::pin(self.after_era_change(msg, id, method)).await
+            }
             Err(RemoteError::Status { status, body })
                 if method == "initialize"
                     && self.ctx.endpoint.transport == Transport::Auto

@@ -12,6 +12,7 @@
 mod chat;
 mod layers;
 mod peer_requests;
+mod results;
 mod session;
 mod tools;
 

@@ -1,54 +1,102 @@
-//! Server→client requests made by the `ask_user` (elicitation/create) and
-//! `sample_llm` (sampling/createMessage) tools, turned into tool results.
+//! The `ask_user` (elicitation) and `sample_llm` (sampling) tools: input
+//! the sandbox needs from the client, in either protocol era.
+//!
+//! - A legacy request (the session began with `initialize`): the sandbox
+//!   sends the client `elicitation/create` or `sampling/createMessage` in
+//!   the middle of the call and waits for the answer.
+//! - A modern request (2026-07-28, `_meta` on each request): there is no
+//!   back channel. The first call answers `resultType: "input_required"`
+//!   with the request under the key `input`; the client retries the call
+//!   with its answer in `inputResponses`, and that call completes.
+//!
 //! A missing client capability, a refusal or a transport failure becomes an
 //! `isError: true` result with an explanation rather than a protocol error.
 
+use rmcp::RoleServer;
+#[allow(deprecated)] // sampling is deprecated by SEP-2577 but still in use
+use rmcp::model::CreateMessageResult;
 use rmcp::model::{
-    CallToolResult, ClientResult, ContentBlock, ElicitRequest, ElicitRequestParams, ElicitationAction,
-    ElicitationSchema, ServerRequest,
+    CallToolResponse, CallToolResult, ClientResult, ContentBlock, ElicitRequest, ElicitRequestParams, ElicitResult,
+    ElicitationAction, ElicitationSchema, InputRequest, InputRequiredResult, InputResponses, ServerRequest,
 };
-use rmcp::{Peer, RoleServer};
+use rmcp::service::RequestContext;
 use serde_json::json;
 
-use super::tools::tool_error;
+use super::results::tool_error;
 
-/// Which optional capabilities the client declared in `initialize`.
-fn client_declares(peer: &Peer<RoleServer>, sampling: bool) -> bool {
-    peer.peer_info().is_some_and(|info| {
+/// The key of the sandbox's one input request in `inputRequests`.
+const INPUT: &str = "input";
+
+/// Whether the request came in the modern era: it says its protocol
+/// version in `_meta`, and the answer to a question comes by retry.
+fn modern(ctx: &RequestContext<RoleServer>) -> bool {
+    ctx.meta.protocol_version().is_some()
+}
+
+/// Which optional capabilities the client declared (in `initialize`, or
+/// in a modern request's `_meta`).
+fn client_declares(ctx: &RequestContext<RoleServer>, sampling: bool) -> bool {
+    ctx.client_capabilities().is_some_and(|caps| {
         if sampling {
-            info.capabilities.sampling.is_some()
+            caps.sampling.is_some()
         } else {
-            info.capabilities.elicitation.is_some()
+            caps.elicitation.is_some()
         }
     })
 }
 
-/// Sends `elicitation/create` with a one-field form (`answer: string`).
-pub(crate) async fn ask_user(peer: &Peer<RoleServer>, question: String) -> CallToolResult {
-    if !client_declares(peer, false) {
+/// The answer the client gave in a retry, read as `T`.
+fn answered<T: serde::de::DeserializeOwned>(responses: &Option<InputResponses>) -> Option<Result<T, String>> {
+    let value = responses.as_ref()?.get(INPUT)?;
+    Some(serde_json::from_value(value.clone()).map_err(|e| e.to_string()))
+}
+
+/// Asks `question` with a one-field form (`answer: string`).
+pub(crate) async fn ask_user(
+    ctx: &RequestContext<RoleServer>,
+    responses: Option<InputResponses>,
+    question: String,
+) -> CallToolResponse {
+    if !client_declares(ctx, false) {
         return tool_error(
             "ask_user needs the client to support elicitation, \
              but it did not declare the elicitation capability",
-        );
+        )
+        .into();
     }
     let schema = match ElicitationSchema::builder()
         .required_string_property("answer", |s| s.title("Your answer"))
         .build()
     {
         Ok(schema) => schema,
-        Err(e) => return tool_error(format!("internal error building schema: {e}")),
+        Err(e) => return tool_error(format!("internal error building schema: {e}")).into(),
     };
     let params = ElicitRequestParams::FormElicitationParams {
         meta: None,
         message: question.clone(),
         requested_schema: schema,
     };
-    let request = ServerRequest::ElicitRequest(ElicitRequest::new(params));
-    let result = match peer.send_request(request).await {
-        Ok(ClientResult::ElicitResult(result)) => result,
-        Ok(other) => return tool_error(format!("unexpected reply to elicitation: {other:?}")),
-        Err(e) => return tool_error(format!("elicitation failed: {e}")),
+    let request = ElicitRequest::new(params);
+    let result = if modern(ctx) {
+        match answered::<ElicitResult>(&responses) {
+            None => return input_required(InputRequest::Elicitation(request)),
+            Some(Ok(result)) => result,
+            Some(Err(e)) => {
+                return tool_error(format!("the answer to the question is not an elicitation result: {e}")).into();
+            }
+        }
+    } else {
+        match ctx.peer.send_request(ServerRequest::ElicitRequest(request)).await {
+            Ok(ClientResult::ElicitResult(result)) => result,
+            Ok(other) => return tool_error(format!("unexpected reply to elicitation: {other:?}")).into(),
+            Err(e) => return tool_error(format!("elicitation failed: {e}")).into(),
+        }
     };
+    answer_result(question, &result).into()
+}
+
+/// The tool's result for the person's answer to `question`.
+fn answer_result(question: String, result: &ElicitResult) -> CallToolResult {
     let answer = result
         .content
         .as_ref()
@@ -69,23 +117,41 @@ pub(crate) async fn ask_user(peer: &Peer<RoleServer>, question: String) -> CallT
     out
 }
 
-/// Sends `sampling/createMessage` with the prompt as one user message.
+/// Asks the client's model to answer `prompt` as one user message.
 #[allow(deprecated)] // sampling is deprecated by SEP-2577 but still in use
-pub(crate) async fn sample(peer: &Peer<RoleServer>, prompt: String, max_tokens: u32) -> CallToolResult {
+pub(crate) async fn sample(
+    ctx: &RequestContext<RoleServer>,
+    responses: Option<InputResponses>,
+    prompt: String,
+    max_tokens: u32,
+) -> CallToolResponse {
     use rmcp::model::{CreateMessageRequest, CreateMessageRequestParams, SamplingMessage};
 
-    if !client_declares(peer, true) {
+    if !client_declares(ctx, true) {
         return tool_error(
             "sample_llm needs the client to support sampling, \
              but it did not declare the sampling capability",
-        );
+        )
+        .into();
     }
     let params = CreateMessageRequestParams::new(vec![SamplingMessage::user_text(prompt)], max_tokens);
-    let request = ServerRequest::CreateMessageRequest(CreateMessageRequest::new(params));
-    let result = match peer.send_request(request).await {
-        Ok(ClientResult::CreateMessageResult(result)) => result,
-        Ok(other) => return tool_error(format!("unexpected reply to sampling: {other:?}")),
-        Err(e) => return tool_error(format!("sampling failed: {e}")),
+    let request = CreateMessageRequest::new(params);
+    let result = if modern(ctx) {
+        match answered::<CreateMessageResult>(&responses) {
+            None => return input_required(InputRequest::CreateMessage(request)),
+            Some(Ok(result)) => result,
+            Some(Err(e)) => return tool_error(format!("the model's answer is not a sampling result: {e}")).into(),
+        }
+    } else {
+        match ctx
+            .peer
+            .send_request(ServerRequest::CreateMessageRequest(request))
+            .await
+        {
+            Ok(ClientResult::CreateMessageResult(result)) => *result,
+            Ok(other) => return tool_error(format!("unexpected reply to sampling: {other:?}")).into(),
+            Err(e) => return tool_error(format!("sampling failed: {e}")).into(),
+        }
     };
     let text: Vec<String> = result
         .message
@@ -94,10 +160,17 @@ pub(crate) async fn sample(peer: &Peer<RoleServer>, prompt: String, max_tokens: 
         .filter_map(|block| block.as_text().map(|t| t.text.clone()))
         .collect();
     if text.is_empty() {
-        return tool_error("the model's reply contained no text");
+        return tool_error("the model's reply contained no text").into();
     }
     let text = text.join("\n");
     let mut out = CallToolResult::success(vec![ContentBlock::text(text.clone())]);
     out.structured_content = Some(json!({ "model": result.model, "text": text }));
-    out
+    out.into()
+}
+
+/// The modern era's way to ask: an `input_required` result.
+fn input_required(request: InputRequest) -> CallToolResponse {
+    let mut requests = rmcp::model::InputRequests::new();
+    requests.insert(INPUT.to_string(), request);
+    InputRequiredResult::from_input_requests(requests).into()
 }

@@ -6,9 +6,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use rmcp::handler::server::tool::InputResponses;
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
 use rmcp::model::{
-    CallToolResult, ContentBlock, Implementation, ProgressNotificationParam, ServerCapabilities, ServerConfig,
+    CallToolResponse, CallToolResult, ContentBlock, Implementation, ProgressNotificationParam, ServerCapabilities,
+    ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
@@ -18,6 +20,7 @@ use serde_json::json;
 
 use super::chat::ChatState;
 use super::peer_requests;
+use super::results::{text_and_structured, tool_error};
 
 /// The `serverInfo.name` the sandbox reports.
 pub const SERVER_NAME: &str = "mcp-bridge-sandbox";
@@ -87,17 +90,6 @@ pub struct SampleLlmArgs {
     /// Maximum tokens for the completion (default 256).
     #[serde(default)]
     pub max_tokens: Option<u32>,
-}
-
-/// A tool-level error result (`isError: true`) with one text block.
-pub(crate) fn tool_error(text: impl Into<String>) -> CallToolResult {
-    CallToolResult::error(vec![ContentBlock::text(text)])
-}
-
-fn text_and_structured(text: String, structured: serde_json::Value) -> CallToolResult {
-    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-    result.structured_content = Some(structured);
-    result
 }
 
 /// Sleeps for `ms` (capped) unless the request is cancelled first; returns
@@ -228,18 +220,20 @@ impl SandboxServer {
     async fn ask_user(
         &self,
         ctx: RequestContext<RoleServer>,
+        InputResponses(responses): InputResponses,
         Parameters(args): Parameters<AskUserArgs>,
-    ) -> CallToolResult {
-        peer_requests::ask_user(&ctx.peer, args.question).await
+    ) -> CallToolResponse {
+        peer_requests::ask_user(&ctx, responses, args.question).await
     }
 
     #[tool(description = "Ask the client's LLM (sampling/createMessage) and return its reply.")]
     async fn sample_llm(
         &self,
         ctx: RequestContext<RoleServer>,
+        InputResponses(responses): InputResponses,
         Parameters(args): Parameters<SampleLlmArgs>,
-    ) -> CallToolResult {
-        peer_requests::sample(&ctx.peer, args.prompt, args.max_tokens.unwrap_or(256)).await
+    ) -> CallToolResponse {
+        peer_requests::sample(&ctx, responses, args.prompt, args.max_tokens.unwrap_or(256)).await
     }
 }
 

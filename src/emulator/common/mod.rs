@@ -108,7 +108,22 @@ pub struct Running {
 
 impl Running {
     pub async fn start(router: axum::Router) -> std::io::Result<Running> {
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        Running::start_at(router, 0).await
+    }
+
+    /// Serve on 127.0.0.1:`port` (0 picks a free one).
+    pub async fn start_at(router: axum::Router, port: u16) -> std::io::Result<Running> {
+        Running::serve(Running::bind(port).await?, router)
+    }
+
+    /// A listener on 127.0.0.1:`port` (0 picks a free one), for a server
+    /// that must know its own address before it is built.
+    pub async fn bind(port: u16) -> std::io::Result<tokio::net::TcpListener> {
+        tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await
+    }
+
+    /// Serve `router` on `listener`.
+    pub fn serve(listener: tokio::net::TcpListener, router: axum::Router) -> std::io::Result<Running> {
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -128,9 +143,19 @@ impl Running {
 
     /// Start `router` with every request it gets recorded in the log returned.
     pub async fn start_logged(router: axum::Router) -> std::io::Result<(Running, Log)> {
+        Running::start_logged_at(router, 0).await
+    }
+
+    /// `start_logged` on 127.0.0.1:`port` (0 picks a free one).
+    pub async fn start_logged_at(router: axum::Router, port: u16) -> std::io::Result<(Running, Log)> {
+        Running::serve_logged(Running::bind(port).await?, router)
+    }
+
+    /// `serve` with every request recorded in the log returned.
+    pub fn serve_logged(listener: tokio::net::TcpListener, router: axum::Router) -> std::io::Result<(Running, Log)> {
         let log = Log::default();
         let router = router.layer(axum::middleware::from_fn_with_state(log.clone(), record));
-        Ok((Running::start(router).await?, log))
+        Ok((Running::serve(listener, router)?, log))
     }
 
     /// `http://127.0.0.1:PORT`.

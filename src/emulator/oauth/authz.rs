@@ -133,7 +133,11 @@ fn client_of(emu: &Emu, q: &BTreeMap<String, String>) -> Result<String, Box<Resp
 }
 
 fn issue(emu: &Emu, grant: Grant, refresh: Option<String>) -> Response {
-    let access = random("at");
+    let access = if emu.opts.jwt_access_tokens {
+        crate::emulator::integration_app::jwt(&json!({"id": grant.client_id, "jti": random("at")}))
+    } else {
+        random("at")
+    };
     let mut g = grant.clone();
     g.expires_at = now() + emu.opts.access_ttl;
     let mut st = emu.st();
@@ -232,7 +236,7 @@ pub(super) fn register(emu: &Emu, body: &[u8]) -> Response {
     let mut resp = json!({
         "client_id": id, "redirect_uris": redirect_uris, "token_endpoint_auth_method": method,
         "client_name": req["client_name"], "grant_types": ["authorization_code", "refresh_token"],
-        "registration_client_uri": format!("{}/register/{id}", emu.base), "registration_access_token": reading,
+        "registration_client_uri": format!("{}/{id}", emu.endpoint("register")), "registration_access_token": reading,
         "client_secret_expires_at": 0
     });
     if let Some(s) = secret {

@@ -80,12 +80,13 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 }
 
 /// The resource indicator the protected-resource metadata publishes (and
-/// requests must carry): the MCP URL unless `prm_resource` says otherwise.
+/// requests must carry): the MCP URL (or the `resource` option's) unless
+/// `prm_resource` says otherwise.
 pub(super) fn resource(emu: &Emu) -> String {
     match &emu.opts.prm_resource {
         PrmResource::Origin => emu.base.clone(),
         PrmResource::Other(r) => r.clone(),
-        PrmResource::McpUrl | PrmResource::Missing => emu.mcp_url(),
+        PrmResource::McpUrl | PrmResource::Missing => emu.resource_url(),
     }
 }
 

@@ -34,19 +34,18 @@ fn as_metadata_path(d: Discovery, issuer_path: &str) -> Option<String> {
     }
 }
 
-fn as_metadata(emu: &Emu) -> Value {
-    let b = &emu.base;
+pub(super) fn as_metadata(emu: &Emu) -> Value {
     let mut m = json!({
         "issuer": emu.issuer(),
-        "authorization_endpoint": format!("{b}/authorize"),
-        "token_endpoint": format!("{b}/token"),
-        "revocation_endpoint": format!("{b}/revoke"),
+        "authorization_endpoint": emu.endpoint("authorize"),
+        "token_endpoint": emu.endpoint("token"),
+        "revocation_endpoint": emu.endpoint("revoke"),
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "token_endpoint_auth_methods_supported": emu.opts.token_auth_methods,
     });
     if emu.opts.registration {
-        m["registration_endpoint"] = json!(format!("{b}/register"));
+        m["registration_endpoint"] = json!(emu.endpoint("register"));
     }
     if emu.opts.advertise_s256 {
         m["code_challenge_methods_supported"] = json!(["S256"]);
@@ -75,8 +74,12 @@ pub(super) async fn handle(
     if is_form {
         params.extend(url::form_urlencoded::parse(&body).into_owned());
     }
+    // The OAuth endpoints, under `endpoint_prefix`.
+    let oauth = path
+        .strip_prefix(emu.opts.endpoint_prefix.as_str())
+        .filter(|p| p.starts_with('/'));
     // A registration's JSON members, as `json.<name>`, for assertions.
-    if path == "/register"
+    if oauth == Some("/register")
         && let Ok(Value::Object(members)) = serde_json::from_slice::<Value>(&body)
     {
         for (k, v) in members {
@@ -107,17 +110,18 @@ pub(super) async fn handle(
             json_response(StatusCode::OK, doc)
         }
         ("GET", p) if Some(p) == metadata_path.as_deref() => json_response(StatusCode::OK, as_metadata(&emu)),
-        ("GET", p) if p.starts_with("/register/") => {
-            extensions::read_registration(&emu, &p["/register/".len()..], &params)
+        ("GET", _) if oauth.is_some_and(|p| p.starts_with("/register/")) => {
+            let id = oauth.and_then(|p| p.strip_prefix("/register/")).unwrap_or_default();
+            extensions::read_registration(&emu, id, &params)
         }
         ("GET", "/.well-known/openid-configuration/idp") if emu.opts.enterprise => {
             json_response(StatusCode::OK, extensions::idp_metadata(&emu))
         }
         ("POST", "/idp/token") => extensions::idp_token(&emu, &params),
-        ("GET", "/authorize") => authz::authorize(&emu, &params),
-        ("POST", "/token") => authz::token(&emu, &params),
-        ("POST", "/register") if emu.opts.registration => authz::register(&emu, &body),
-        ("POST", "/revoke") => authz::revoke(&emu, &params),
+        ("GET", _) if oauth == Some("/authorize") => authz::authorize(&emu, &params),
+        ("POST", _) if oauth == Some("/token") => authz::token(&emu, &params),
+        ("POST", _) if oauth == Some("/register") && emu.opts.registration => authz::register(&emu, &body),
+        ("POST", _) if oauth == Some("/revoke") => authz::revoke(&emu, &params),
         ("POST", "/mcp") => mcp(&emu, &params, rpc),
         (_, "/mcp") => StatusCode::METHOD_NOT_ALLOWED.into_response(),
         _ => StatusCode::NOT_FOUND.into_response(),

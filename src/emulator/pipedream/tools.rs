@@ -1,5 +1,7 @@
 //! The Pipedream emulator's tools: the app named in `x-pd-app-slug`, shaped
-//! by `x-pd-tool-mode`, plus one more once the user has connected the app
+//! by `x-pd-tool-mode` on the root endpoint and always with the full schema
+//! on `/v3` (the tool-modes page: "everything is now essentially
+//! tools-only" there), plus one more once the user has connected the app
 //! (where accounts are required); a call without an account gets the
 //! hosted server's connect answer.
 
@@ -16,13 +18,20 @@ fn header(h: &HeaderMap, name: &str) -> String {
     h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
 }
 
+/// Set by the emulator on requests to `/v3`.
+pub(super) const V3: &str = "x-emulator-v3";
+
 fn tool_names(h: &HeaderMap) -> (String, Vec<String>) {
     let app = Some(header(h, "x-pd-app-slug"))
         .filter(|a| !a.is_empty())
         .unwrap_or("pipedream".into());
-    let mode = Some(header(h, "x-pd-tool-mode"))
-        .filter(|m| !m.is_empty())
-        .unwrap_or("sub-agent".into());
+    let mode = if h.contains_key(V3) {
+        "tools-only".to_string()
+    } else {
+        Some(header(h, "x-pd-tool-mode"))
+            .filter(|m| !m.is_empty())
+            .unwrap_or("sub-agent".into())
+    };
     let names = ["send-message", "list-channels"].iter().map(|a| format!("{app}-{a}"));
     let names = if mode == "sub-agent" {
         names.map(|n| n.to_uppercase()).collect()

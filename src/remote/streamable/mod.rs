@@ -15,7 +15,6 @@ use crate::message::Message;
 use http::HeaderValue;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -51,7 +50,6 @@ pub struct Streamable {
     state: Mutex<SessionState>,
     reinit: tokio::sync::Mutex<()>,
     listener: Mutex<Option<JoinHandle<()>>>,
-    bridge_ids: AtomicU64,
 }
 
 impl Streamable {
@@ -61,7 +59,6 @@ impl Streamable {
             state: Mutex::new(SessionState::default()),
             reinit: tokio::sync::Mutex::new(()),
             listener: Mutex::new(None),
-            bridge_ids: AtomicU64::new(0),
         })
     }
 
@@ -263,8 +260,7 @@ impl Streamable {
             st.id = None;
         }
         if let Some(mut init) = init {
-            let n = self.bridge_ids.fetch_add(1, Ordering::Relaxed);
-            let id = json!(format!("mcp-bridge-reinit-{n}"));
+            let id = crate::ids::next_id("reinit");
             init["id"] = id.clone();
             let init = Message::from_value(init);
             let answer = self.ctx.inbound.expect(&id, "initialize", Route::Bridge);
@@ -277,7 +273,13 @@ impl Streamable {
                     .and_then(Result::ok),
                 Ok(Err(e)) => {
                     self.ctx.inbound.forget(&id);
-                    return Err(RemoteError::SessionLost(e.to_string()));
+                    // The server's own refusal of initialize (e.g. Zapier's
+                    // 404 for an expired token) is reported as it is, so
+                    // its status can name the fix.
+                    return Err(match e {
+                        RemoteError::Status { .. } => e,
+                        other => RemoteError::SessionLost(other.to_string()),
+                    });
                 }
                 Err(_) => None,
             };

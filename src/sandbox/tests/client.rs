@@ -191,13 +191,4 @@ impl RawClient {
     }
 }
 
-/// The concatenated text blocks of a tool result.
-pub fn result_text(result: &Value) -> String {
-    result["content"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c["text"].as_str())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
+pub use crate::jsonrpc::result_text;

@@ -164,3 +164,84 @@ async fn missing_client_capabilities_give_tool_errors() {
     assert!(result_text(&sampled).contains("sampling"), "{sampled}");
     sandbox.shutdown().await;
 }
+
+/// A 2026-07-28 request: no session, `_meta` and the standard headers.
+async fn modern_call(url: &str, id: u64, caps: Value, params: Value) -> Value {
+    let mut params = params;
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": caps,
+        "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "1"},
+    });
+    let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params});
+    let resp = reqwest::Client::new()
+        .post(url)
+        .header("accept", super::client::ACCEPT)
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", params["name"].as_str().unwrap_or(""))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        resp.headers().get("mcp-session-id").is_none(),
+        "the modern era has no sessions"
+    );
+    let text = resp.text().await.unwrap();
+    let events = super::client::parse_sse(&text);
+    let answer = events.iter().find_map(|e| e.json().filter(|m| m["id"] == id));
+    answer.unwrap_or_else(|| serde_json::from_str(&text).unwrap())
+}
+
+#[tokio::test]
+async fn a_modern_client_is_asked_for_input_by_result_and_completes_on_retry() {
+    let sandbox = start(SandboxOptions::default()).await;
+    let url = sandbox.url();
+    let caps = json!({"elicitation": {}, "sampling": {}});
+    let asked = modern_call(
+        &url,
+        1,
+        caps.clone(),
+        json!({"name": "ask_user", "arguments": {"question": "Color?"}}),
+    )
+    .await;
+    let result = &asked["result"];
+    assert_eq!(result["resultType"], "input_required", "{asked}");
+    let request = &result["inputRequests"]["input"];
+    assert_eq!(request["method"], "elicitation/create");
+    assert_eq!(request["params"]["message"], "Color?");
+
+    let retry = json!({"name": "ask_user", "arguments": {"question": "Color?"},
+        "inputResponses": {"input": {"action": "accept", "content": {"answer": "blue"}}}});
+    let done = modern_call(&url, 2, caps.clone(), retry).await;
+    assert_eq!(done["result"]["resultType"], "complete", "{done}");
+    assert_eq!(result_text(&done["result"]), "The user answered: blue");
+
+    let sampled = modern_call(
+        &url,
+        3,
+        caps.clone(),
+        json!({"name": "sample_llm", "arguments": {"prompt": "Hi"}}),
+    )
+    .await;
+    assert_eq!(
+        sampled["result"]["inputRequests"]["input"]["method"],
+        "sampling/createMessage"
+    );
+    let answer = json!({"role": "assistant", "content": {"type": "text", "text": "Hello"}, "model": "m"});
+    let retry = json!({"name": "sample_llm", "arguments": {"prompt": "Hi"}, "inputResponses": {"input": answer}});
+    let done = modern_call(&url, 4, caps, retry).await;
+    assert_eq!(result_text(&done["result"]), "Hello");
+
+    // Without the capability there is nothing to ask: a tool error, no input request.
+    let refused = modern_call(
+        &url,
+        5,
+        json!({}),
+        json!({"name": "ask_user", "arguments": {"question": "?"}}),
+    )
+    .await;
+    assert_eq!(refused["result"]["isError"], true, "{refused}");
+    assert!(refused["result"].get("inputRequests").is_none());
+}

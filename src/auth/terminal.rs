@@ -1,99 +1,23 @@
-//! `mcp-bridge login`, `logout` and `status`: the person-facing side of
-//! OAuth. Progress goes to stderr; `login --no-browser` prints the sign-in
-//! URL alone on stdout. Nothing here ever prints a token or a secret.
+//! The person-facing side of OAuth: signing in and out at a terminal
+//! (progress on stderr; with `login --no-browser` the sign-in URL alone on
+//! stdout), and a stored token's state in words. Nothing here ever prints a
+//! token or a secret. Which servers `login`, `logout` and `status` act on
+//! is `cli/sign_in.rs`.
 
-use super::flow::{Progress, Want};
+use super::flow::Want;
+use super::grant::Progress;
 use super::{OAuth, login_timeout, record, token};
-use crate::config::{Config, Resolver};
-use crate::provider::{self, Setup};
-use crate::redact::{Redactor, display_url};
-use crate::store::{Record, Store, now};
-use std::path::Path;
+use crate::redact::display_url;
+use crate::store::{Record, now};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long `login` waits for the browser unless `$MCP_BRIDGE_LOGIN_TIMEOUT` says otherwise.
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// The OAuth state of server `name`, checked to be an `auth = "oauth"` server.
-async fn open(flag: Option<&Path>, name: &str) -> Result<Arc<OAuth>, String> {
-    let config = Config::load(flag).map_err(|e| e.to_string())?;
-    let (name, entry) = config.select(Some(name)).map_err(|e| e.to_string())?;
-    match entry.auth.as_deref() {
-        Some("oauth") => {}
-        Some(kind @ ("client_credentials" | "enterprise")) => {
-            return Err(format!(
-                "server `{name}` signs in with no browser (`auth = \"{kind}\"`): there is nothing to log in or \
-                 out of; its access token is fetched when it is first used"
-            ));
-        }
-        _ => {
-            return Err(format!(
-                "server `{name}` does not sign in with OAuth; set `auth = \"oauth\"` in [servers.{name}] of {}",
-                config.display_path()
-            ));
-        }
-    }
-    let (resolver, redactor) = (Resolver::new(), Redactor::new());
-    let setup = || Setup {
-        name,
-        entry,
-        config: &config,
-        resolver: &resolver,
-        redactor: &redactor,
-    };
-    let prepared = provider::prepare(setup()).await.map_err(|e| e.to_string())?;
-    let settings = super::settings(&setup(), &prepared).map_err(|e| e.to_string())?;
-    let store = Store::open_default().map_err(|e| format!("cannot open the token store: {e}"))?;
-    Ok(OAuth::new(settings, store))
-}
-
-/// The servers `login NAME` and `logout NAME` act on: NAME itself, or the
-/// `auth = "oauth"` servers of the bundle NAME, in its order.
-fn oauth_servers(flag: Option<&Path>, name: &str) -> Result<Vec<String>, String> {
-    let config = Config::load(flag).map_err(|e| e.to_string())?;
-    let Some(bundle) = config.bundles.get(name) else {
-        return Ok(vec![name.to_string()]);
-    };
-    let servers: Vec<String> = bundle
-        .servers
-        .iter()
-        .filter(|s| {
-            config
-                .servers
-                .get(*s)
-                .is_some_and(|e| e.auth.as_deref() == Some("oauth"))
-        })
-        .cloned()
-        .collect();
-    if servers.is_empty() {
-        return Err(format!(
-            "no server of bundle `{name}` ({}) signs in with OAuth; the others take their credentials from {}",
-            bundle.servers.join(", "),
-            config.display_path()
-        ));
-    }
-    Ok(servers)
-}
-
-/// `login NAME`: sign in to a server, or to each OAuth server of a bundle.
-pub async fn login(flag: Option<&Path>, name: &str, no_browser: bool) -> Result<(), String> {
-    for server in oauth_servers(flag, name)? {
-        login_one(flag, &server, no_browser).await?;
-    }
-    Ok(())
-}
-
-/// `logout NAME`: sign out of a server, or of each OAuth server of a bundle.
-pub async fn logout(flag: Option<&Path>, name: &str) -> Result<(), String> {
-    for server in oauth_servers(flag, name)? {
-        logout_one(flag, &server).await?;
-    }
-    Ok(())
-}
-
-async fn login_one(flag: Option<&Path>, name: &str, no_browser: bool) -> Result<(), String> {
-    let oauth = open(flag, name).await?;
+/// Sign in to one server, in the browser (or, with `no_browser`, with the
+/// URL printed for the person to open).
+pub async fn login(oauth: Arc<OAuth>, no_browser: bool) -> Result<(), String> {
     let name = oauth.name().to_string();
     eprintln!("Signing in to `{name}` ({})…", display_url(&oauth.settings.url));
     let timeout = login_timeout(LOGIN_TIMEOUT);
@@ -145,8 +69,9 @@ async fn login_one(flag: Option<&Path>, name: &str, no_browser: bool) -> Result<
     Err(format!("sign-in to `{name}` failed twice; see the messages above"))
 }
 
-async fn logout_one(flag: Option<&Path>, name: &str) -> Result<(), String> {
-    let oauth = open(flag, name).await?;
+/// Sign out of one server: revoke its tokens where the server offers it,
+/// and forget them and the client registration.
+pub async fn logout(oauth: Arc<OAuth>) -> Result<(), String> {
     let name = oauth.name().to_string();
     let lock = oauth.store.lock(&name).await.map_err(|e| e.to_string())?;
     let Some(mut rec) = oauth.store.load(&name).map_err(|e| e.to_string())? else {
@@ -190,20 +115,6 @@ async fn logout_one(flag: Option<&Path>, name: &str) -> Result<(), String> {
             "Signed out of `{name}`: revoked the {}; tokens and client registration forgotten.",
             revoked.join(" and ")
         );
-    }
-    Ok(())
-}
-
-pub async fn status(flag: Option<&Path>) -> Result<(), String> {
-    let config = Config::load(flag).map_err(|e| e.to_string())?;
-    let store = Store::open_default().map_err(|e| format!("cannot open the token store: {e}"))?;
-    if config.servers.is_empty() {
-        crate::outln!("No servers in {}.", config.display_path());
-        return Ok(());
-    }
-    for (name, entry) in &config.servers {
-        let rec = store.load(name).map_err(|e| e.to_string())?;
-        crate::outln!("{name:<16} {}", server_state(entry, rec));
     }
     Ok(())
 }

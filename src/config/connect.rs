@@ -1,5 +1,6 @@
-//! `[servers.<name>.connect]`: how a connect link is shown to the person.
-//! Every way is on by default except opening the browser.
+//! `[servers.<name>.connect]`: how a connect link is shown to the person
+//! (`connect_link` does the showing). Every way is on by default except
+//! opening the browser.
 
 use serde::Deserialize;
 

@@ -1,4 +1,4 @@
-//! The process's stdin and stdout as the relay's async input and output.
+//! The process's stdin and stdout as the bridge's async input and output.
 //!
 //! tokio's `stdin()` and `stdout()` hand every read and write to a
 //! blocking-pool thread, so each message pays a thread hand-off (a wake-up

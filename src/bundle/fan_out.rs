@@ -1,5 +1,5 @@
-//! The client's side of a bundle: read stdin, and for each message decide
-//! which servers it is for. `initialize` and the lists fan out to every
+//! The client's side of a bundle: for each of the client's messages (read
+//! by `shutdown::serve`), decide which servers it is for. `initialize` and the lists fan out to every
 //! server; calls, reads and completions go to their owner with the prefix
 //! stripped; cancellations follow their request; answers to the servers'
 //! own requests go back to the server that asked, under its original id.
@@ -9,59 +9,51 @@ use super::member::Member;
 use super::merge;
 use super::routes::split_name;
 use crate::auth::{OAuth, offline};
-use crate::jsonrpc::{self, Kind};
-use crate::relay::ClientLines;
+use crate::jsonrpc;
+use crate::message::Message;
+use crate::shutdown::Served;
 use futures::future::join_all;
 use serde_json::{Value, json};
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use tokio::io::AsyncRead;
-use tokio::task::JoinSet;
 
 const METHOD_NOT_FOUND: i64 = -32601;
 const INVALID_PARAMS: i64 = -32602;
 
-/// Read the client's messages until stdin closes, then finish in-flight
-/// requests and end every session.
-pub async fn run(bundle: Arc<Bundle>, input: impl AsyncRead + Unpin) {
-    let mut client = ClientLines::new(input);
-    let mut in_flight = JoinSet::new();
-    while let Some(line) = client.next().await {
-        while in_flight.try_join_next().is_some() {}
-        let messages = match line {
-            Ok(messages) => messages,
-            Err(answer) => {
-                bundle.send(answer);
-                continue;
-            }
-        };
-        for msg in messages {
-            // The bundle rewrites names and ids, so it works on the tree.
-            if msg.tree().is_none() {
-                bundle.send(msg.unreadable());
-                continue;
-            }
-            let msg = msg.into_value();
-            match jsonrpc::kind(&msg) {
-                Kind::Request if jsonrpc::method(&msg) == Some("initialize") => bundle.initialize(msg).await,
-                Kind::Request => {
-                    let b = bundle.clone();
-                    in_flight.spawn(async move { b.request(msg).await });
-                }
-                Kind::Notification => bundle.notification(msg).await,
-                Kind::Response => bundle.answer(msg).await,
-                Kind::Invalid => {
-                    let id = msg.get("id").cloned().unwrap_or(Value::Null);
-                    bundle.send(jsonrpc::error(id, jsonrpc::INVALID_REQUEST, "Invalid Request", None));
-                }
-            }
+/// The bundle rewrites names and ids, so it works on each message's tree.
+impl Served for Bundle {
+    fn needs_tree(&self, _msg: &Message) -> bool {
+        true
+    }
+
+    fn on_initialize(&self, msg: Message) -> impl Future<Output = ()> + Send {
+        self.initialize(msg.into_value())
+    }
+
+    fn on_request(self: &Arc<Self>, msg: Message) -> impl Future<Output = ()> + Send + 'static {
+        let b = self.clone();
+        async move { b.request(msg.into_value()).await }
+    }
+
+    fn on_notification(&self, msg: Message) -> impl Future<Output = ()> + Send {
+        self.notification(msg.into_value())
+    }
+
+    fn on_response(&self, msg: Message) -> impl Future<Output = ()> + Send {
+        self.answer(msg.into_value())
+    }
+
+    async fn client_gone(&self) {
+        for m in &self.members {
+            m.remote.client_gone().await;
         }
     }
-    for m in &bundle.members {
-        m.remote.client_gone().await;
+
+    async fn close(&self) {
+        join_all(self.members.iter().map(|m| m.remote.close())).await;
+        self.stop_feeds().await;
     }
-    while in_flight.join_next().await.is_some() {}
-    join_all(bundle.members.iter().map(|m| m.remote.close())).await;
 }
 
 impl Bundle {
@@ -118,7 +110,7 @@ impl Bundle {
                 let ready: Vec<&Arc<Member>> = self.members.iter().filter(|m| m.is_ready()).collect();
                 join_all(ready.iter().map(|m| {
                     let mut copy = msg.clone();
-                    copy["id"] = super::member::bridge_id();
+                    copy["id"] = crate::ids::next_id("bundle");
                     m.remote.request_internal(copy)
                 }))
                 .await;

@@ -1,10 +1,13 @@
-//! Opening the authorize URL in the person's browser: the command in
-//! `$MCP_BRIDGE_BROWSER` (split on whitespace, the URL appended), else the
-//! platform's opener. The child never inherits stdout, which carries the
-//! protocol in `serve`.
+//! Opening a link in the person's browser (a sign-in's authorize URL, a
+//! connect link): the command in `$MCP_BRIDGE_BROWSER` (split on
+//! whitespace, the URL appended), else the platform's opener. The child
+//! never inherits stdout, which carries the protocol in `serve`.
 
-use super::BROWSER_ENV;
 use std::process::{Command, Stdio};
+
+/// Environment variable naming the command that opens the browser (the
+/// URL is appended as its last argument). Tests count opens with it.
+pub const BROWSER_ENV: &str = "MCP_BRIDGE_BROWSER";
 
 fn command() -> Option<(String, Vec<String>)> {
     if let Ok(cmd) = std::env::var(BROWSER_ENV) {
@@ -36,6 +39,6 @@ pub fn open(url: &str) -> Result<(), String> {
     std::thread::spawn(move || {
         let _ = child.wait();
     });
-    tracing::info!("opened the browser for sign-in");
+    tracing::info!("opened the browser");
     Ok(())
 }

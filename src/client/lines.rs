@@ -2,64 +2,35 @@
 //! reader), one line at a time, decoded into messages (a batch into its
 //! members), with a JSON-RPC error for a line that is not JSON. A line
 //! holding one object is read for its head only (`Message::read`); a batch,
-//! or a line whose head cannot be read that way, is parsed whole. Reading ends
-//! when the input closes or the process is told to stop (SIGTERM, Ctrl-C).
-//! The relay and the bundle both read the client through here.
+//! or a line whose head cannot be read that way, is parsed whole. Reading
+//! ends when the input closes; the one loop over these lines, which also
+//! stops at a signal, is `shutdown::serve`.
 
 use crate::jsonrpc;
 use crate::message::Message;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::sync::oneshot;
 
 /// The client's lines, decoded.
 pub struct ClientLines<R> {
     lines: BufReader<R>,
     buf: Vec<u8>,
-    /// Told when the process is asked to stop (by a task of its own: the
-    /// signal streams cost more to poll at every line than a channel does).
-    stop: oneshot::Receiver<()>,
-    stop_live: bool,
 }
 
 impl<R: AsyncRead + Unpin> ClientLines<R> {
     pub fn new(input: R) -> Self {
-        let (mut told, stop) = oneshot::channel();
-        tokio::spawn(async move {
-            tokio::select! {
-                () = terminated() => {
-                    let _ = told.send(());
-                }
-                () = told.closed() => {}
-            }
-        });
         Self {
             lines: BufReader::new(input),
             buf: Vec::new(),
-            stop,
-            stop_live: true,
         }
     }
 
     /// The messages of the next line that has any, or the error answer for
-    /// a bad line; None once the input closed (or the process is stopping).
+    /// a bad line; None once the input closed. Cancel safe: a line read in
+    /// part stays buffered for the next call.
     pub async fn next(&mut self) -> Option<Result<Vec<Message>, Value>> {
         loop {
-            let read = tokio::select! {
-                biased;
-                r = self.lines.read_until(b'\n', &mut self.buf) => r,
-                told = &mut self.stop, if self.stop_live => {
-                    if told.is_ok() {
-                        tracing::info!("terminated by signal; finishing as if stdin had closed");
-                        return None;
-                    }
-                    // No signal watcher any more (the runtime is ending):
-                    // read on. What the read had so far stays in `buf`.
-                    self.stop_live = false;
-                    continue;
-                }
-            };
-            match read {
+            match self.lines.read_until(b'\n', &mut self.buf).await {
                 Ok(0) => return None,
                 Ok(_) => {}
                 Err(e) => {
@@ -148,23 +119,6 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
         .rposition(|c| !c.is_ascii_whitespace())
         .map_or(start, |e| e + 1);
     &b[start..end]
-}
-
-/// Resolves when the process is asked to stop (SIGTERM or Ctrl-C), so the
-/// bridge can end the remote session cleanly.
-async fn terminated() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 #[cfg(test)]

@@ -1,12 +1,11 @@
 //! The single writer of stdout. Every message for the client goes through
 //! one channel to this task, which writes one JSON line per message and
 //! flushes whenever the queue is drained, so answers leave as soon as they
-//! arrive and lines never interleave. At the end the relay tells it to
-//! finish: it writes what is queued by then and stops, without waiting for
+//! arrive and lines never interleave. At the end the stop sequence (`shutdown`) tells it
+//! to finish: it writes what is queued by then and stops, without waiting for
 //! every sender (background tasks may hold one a while longer).
 
-use super::Lane;
-use crate::remote::inbound::Outgoing;
+use super::{Lane, ToClient};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
@@ -33,14 +32,14 @@ impl Writer {
     }
 }
 
-pub fn spawn_writer(rx: mpsc::UnboundedReceiver<Outgoing>, output: impl AsyncWrite + Unpin + Send + 'static) -> Writer {
+pub fn spawn_writer(rx: mpsc::UnboundedReceiver<ToClient>, output: impl AsyncWrite + Unpin + Send + 'static) -> Writer {
     spawn_writer_with(rx, output, None)
 }
 
 /// `spawn_writer`, for a channel whose senders may also write through
 /// `lane` (told here of each message written, after its flush).
 pub fn spawn_writer_with(
-    mut rx: mpsc::UnboundedReceiver<Outgoing>,
+    mut rx: mpsc::UnboundedReceiver<ToClient>,
     output: impl AsyncWrite + Unpin + Send + 'static,
     lane: Option<Arc<Lane>>,
 ) -> Writer {
@@ -60,7 +59,7 @@ pub fn spawn_writer_with(
                     None
                 }
             };
-            let mut batch: Vec<Outgoing> = first.into_iter().collect();
+            let mut batch: Vec<ToClient> = first.into_iter().collect();
             while let Ok(m) = rx.try_recv() {
                 batch.push(m);
             }
@@ -69,13 +68,13 @@ pub fn spawn_writer_with(
                 let chunks = match m {
                     // Serialised in chunks and the message dropped before the
                     // write, so a large answer is held about once, not thrice.
-                    Outgoing::Message(m) => {
+                    ToClient::Message(m) => {
                         let mut line = Chunks::default();
                         let _ = serde_json::to_writer(&mut line, &m);
                         drop(m);
                         line.0
                     }
-                    Outgoing::Raw(text) => vec![text],
+                    ToClient::Raw(text) => vec![text],
                 };
                 for chunk in chunks.iter().map(Vec::as_slice).chain([&b"\n"[..]]) {
                     if let Err(e) = w.write_all(chunk).await {
@@ -130,7 +129,7 @@ impl std::io::Write for Chunks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::remote::inbound::Outbox;
+    use crate::client::Outbox;
     use serde_json::Value;
 
     #[tokio::test]

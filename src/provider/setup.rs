@@ -1,0 +1,316 @@
+//! What a provider file gets to build its server from (`Setup`: the
+//! server's entry, and helpers that resolve its values, register every
+//! secret with the `Redactor` and point errors at the config's lines), and
+//! what it gives back (`Prepared`).
+
+use super::auth::OAUTH_KEYS;
+use crate::auth::OAuth;
+use crate::config::{Config, ConfigError, ConfigValue, Resolver, ServerEntry, closest};
+use crate::credential::{Credential, Static};
+use crate::hooks::{Hook, Transform};
+use crate::redact::Redactor;
+use crate::remote::Endpoint;
+use crate::remote::filter::ToolFilter;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use std::any::Any;
+use std::sync::Arc;
+use url::Url;
+
+/// A server ready to be relayed to.
+pub struct Prepared {
+    pub endpoint: Endpoint,
+    pub hooks: Option<Arc<dyn Hook>>,
+    /// Whatever must live as long as the relay (e.g. an in-process sandbox).
+    pub keep_alive: Vec<Box<dyn Any + Send>>,
+    /// Steps on the server's answers (its connect links), run in `Inbound`.
+    pub transforms: Vec<Arc<dyn Transform>>,
+    /// The sign-in of an `auth = "oauth"` server (its gate is in `hooks`;
+    /// a bundle, which has no single relay to hook, uses this directly).
+    pub oauth: Option<Arc<OAuth>>,
+}
+
+impl Prepared {
+    /// An endpoint with nothing else: no hooks, nothing to keep alive, no
+    /// transforms yet (`prepare` adds the connect links), no OAuth.
+    pub fn new(endpoint: Endpoint) -> Prepared {
+        Prepared {
+            endpoint,
+            hooks: None,
+            keep_alive: vec![],
+            transforms: vec![],
+            oauth: None,
+        }
+    }
+}
+
+/// Keys every provider accepts.
+const COMMON_KEYS: &[&str] = &[
+    "provider",
+    "url",
+    "transport",
+    "protocol",
+    "headers",
+    "query",
+    "timeout",
+    "allow_tools",
+    "deny_tools",
+    "connect",
+    "connect_link_pattern",
+];
+
+/// What a provider file gets to build its endpoint from.
+pub struct Setup<'a> {
+    pub name: &'a str,
+    pub entry: &'a ServerEntry,
+    pub config: &'a Config,
+    pub resolver: &'a Resolver,
+    pub redactor: &'a Redactor,
+    /// The providers whose own keys include a key (from the provider table,
+    /// set by `provider::prepare`), to say whose a misplaced key is.
+    pub(super) key_owners: fn(&str) -> Vec<&'static str>,
+}
+
+impl<'a> Setup<'a> {
+    pub fn new(
+        name: &'a str,
+        entry: &'a ServerEntry,
+        config: &'a Config,
+        resolver: &'a Resolver,
+        redactor: &'a Redactor,
+    ) -> Setup<'a> {
+        Setup {
+            name,
+            entry,
+            config,
+            resolver,
+            redactor,
+            key_owners: |_| Vec::new(),
+        }
+    }
+}
+
+impl Setup<'_> {
+    /// An error about `key` of this server, pointing at its line.
+    pub fn error(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        self.config.error_at(Some(self.name), key, message)
+    }
+
+    /// Resolve a value that is not secret.
+    pub fn plain(&self, key: &str, value: &ConfigValue) -> Result<String, ConfigError> {
+        self.resolver
+            .resolve(self.name, key, value)
+            .map_err(|e| self.error(key, e.problem))
+    }
+
+    /// Resolve a secret and register it for redaction.
+    pub fn secret(&self, key: &str, value: &ConfigValue) -> Result<String, ConfigError> {
+        let v = self.plain(key, value)?;
+        self.redactor.add(v.clone());
+        Ok(v)
+    }
+
+    /// A required secret key.
+    pub fn required_secret(&self, key: &str, value: Option<&ConfigValue>, what: &str) -> Result<String, ConfigError> {
+        match value {
+            Some(v) => self.secret(key, v),
+            None => Err(self.error(
+                key,
+                format!(
+                    "`{key}` is required for provider `{}`: {what}",
+                    self.entry.provider_name()
+                ),
+            )),
+        }
+    }
+
+    /// The server URL: `url` from the config, else the provider's default.
+    pub fn url(&self, default: Option<&str>) -> Result<Url, ConfigError> {
+        self.url_at("url", self.entry.url.as_ref(), default)
+    }
+
+    /// An http(s) URL from `key`, else `default`.
+    pub fn url_at(&self, key: &str, value: Option<&ConfigValue>, default: Option<&str>) -> Result<Url, ConfigError> {
+        let text = match (value, default) {
+            (Some(v), _) => self.plain(key, v)?,
+            (None, Some(d)) => d.to_string(),
+            (None, None) => {
+                return Err(self.error(
+                    key,
+                    format!("`{key}` is required: the MCP endpoint, e.g. \"https://example.com/mcp\""),
+                ));
+            }
+        };
+        let url = Url::parse(&text).map_err(|e| self.error(key, format!("not a valid URL ({e})")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(self.error(key, "the URL must start with http:// or https://"));
+        }
+        // Query strings often carry tokens.
+        if let Some(q) = url.query() {
+            self.redactor.add(q.to_string());
+        }
+        Ok(url)
+    }
+
+    /// `headers = { … }` from the config.
+    pub fn headers(&self) -> Result<HeaderMap, ConfigError> {
+        let mut map = HeaderMap::new();
+        for (k, v) in &self.entry.headers {
+            let key = format!("headers.{k}");
+            let name =
+                HeaderName::from_bytes(k.as_bytes()).map_err(|_| self.error(&key, "not a valid HTTP header name"))?;
+            let text = if is_sensitive(k) {
+                self.secret(&key, v)?
+            } else {
+                self.plain(&key, v)?
+            };
+            let mut value = HeaderValue::from_str(&text)
+                .map_err(|_| self.error(&key, "the value holds characters not allowed in a header"))?;
+            if is_sensitive(k) {
+                value.set_sensitive(true);
+            }
+            map.append(name, value);
+        }
+        Ok(map)
+    }
+
+    /// Apply `query = { … }` from the config to `url`.
+    pub fn apply_query(&self, url: &mut Url) -> Result<(), ConfigError> {
+        for (k, v) in &self.entry.query {
+            let key = format!("query.{k}");
+            let text = if is_sensitive(k) {
+                self.secret(&key, v)?
+            } else {
+                self.plain(&key, v)?
+            };
+            url.query_pairs_mut().append_pair(k, &text);
+        }
+        Ok(())
+    }
+
+    /// `bearer` as a static credential, or none.
+    pub fn bearer(&self) -> Result<Arc<dyn Credential>, ConfigError> {
+        match &self.entry.bearer {
+            Some(v) => {
+                let token = self.secret("bearer", v)?;
+                let cred = Static::bearer(
+                    &token,
+                    format!(
+                        "the token in `bearer` of [servers.{}] was refused; replace it",
+                        self.name
+                    ),
+                )
+                .map_err(|e| self.error("bearer", e.0))?;
+                Ok(Arc::new(cred))
+            }
+            None => Ok(Arc::new(Static::none())),
+        }
+    }
+
+    /// The endpoint with everything common to all providers filled in.
+    pub fn endpoint(&self, url: Url, credential: Arc<dyn Credential>) -> Result<Endpoint, ConfigError> {
+        Ok(Endpoint {
+            server: self.name.to_string(),
+            url,
+            headers: self.headers()?,
+            credential,
+            transport: self.entry.transport,
+            protocol: self.entry.protocol.clone(),
+            store: crate::store::Store::open_default().ok(),
+            timeout: self.entry.timeout(),
+            tools: ToolFilter::new(self.entry.allow_tools.clone(), self.entry.deny_tools.clone()),
+            redactor: self.redactor.clone(),
+        })
+    }
+}
+
+impl Setup<'_> {
+    /// Refuse keys set in this server's table that are neither common keys
+    /// nor in `allowed`, naming the provider they belong to.
+    pub fn allow_only(&self, allowed: &[&str]) -> Result<(), ConfigError> {
+        let Ok(doc) = toml::from_str::<toml::Table>(&self.config.source) else {
+            return Ok(());
+        };
+        let Some(table) = doc
+            .get("servers")
+            .and_then(|s| s.get(self.name))
+            .and_then(toml::Value::as_table)
+        else {
+            return Ok(());
+        };
+        let provider = self.entry.provider_name();
+        for key in table.keys() {
+            let oauth_key = self.entry.auth.is_some() && OAUTH_KEYS.contains(&key.as_str());
+            if COMMON_KEYS.contains(&key.as_str()) || allowed.contains(&key.as_str()) || oauth_key {
+                continue;
+            }
+            let owners = (self.key_owners)(key);
+            let belongs = if owners.is_empty() {
+                String::new()
+            } else {
+                format!(" (it is a key of provider `{}`)", owners.join("`, `"))
+            };
+            let mut accepted: Vec<&str> = COMMON_KEYS.to_vec();
+            accepted.extend_from_slice(allowed);
+            return Err(self.error(
+                key,
+                format!(
+                    "provider `{provider}` does not use `{key}`{belongs}; it accepts: {}",
+                    accepted.join(", ")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A value of `key` that must be one of `allowed`.
+    pub fn choice<'v>(
+        &self,
+        key: &str,
+        value: Option<&'v str>,
+        allowed: &[&str],
+    ) -> Result<Option<&'v str>, ConfigError> {
+        match value {
+            Some(v) if !allowed.contains(&v) => {
+                let hint = closest(v, allowed)
+                    .map(|c| format!("did you mean `{c}`? "))
+                    .unwrap_or_default();
+                Err(self.error(
+                    key,
+                    format!(
+                        "`{v}` is not a valid `{key}`; {hint}allowed values: {}",
+                        allowed.join(", ")
+                    ),
+                ))
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// Append header `name: value` (from `key`) to `map`.
+    pub fn put_header(
+        &self,
+        map: &mut HeaderMap,
+        key: &str,
+        name: &'static str,
+        value: &str,
+    ) -> Result<(), ConfigError> {
+        let v = HeaderValue::from_str(value)
+            .map_err(|_| self.error(key, "the value holds characters not allowed in an HTTP header"))?;
+        map.insert(HeaderName::from_static(name), v);
+        Ok(())
+    }
+
+    /// The token store.
+    pub fn store(&self) -> Result<crate::store::Store, ConfigError> {
+        crate::store::Store::open_default()
+            .map_err(|e| self.error("provider", format!("cannot find the token store ({e})")))
+    }
+}
+
+/// Header and query names whose values are treated as secrets.
+fn is_sensitive(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["auth", "token", "key", "secret", "cookie", "password", "sig"]
+        .iter()
+        .any(|s| n.contains(s))
+}
