@@ -149,19 +149,50 @@ impl Remote {
                 return Ok(routed);
             }
         }
-        let mut era = self.settle_era().await?;
-        if !client_modern && era.is_modern() && self.era.dual.load(Ordering::Relaxed) {
-            // A remote that speaks both eras serves a legacy client in its
-            // own revision: nothing to translate, nothing lost.
-            era = Era::Legacy;
-            self.set_era(Era::Legacy);
-        }
+        let era = self.era_for(client_modern).await?;
         match (client_modern, era) {
             (false, Era::Legacy) => Ok(Routed::AsIs),
             (true, Era::Modern { .. }) => Ok(Routed::AsIs),
             (false, Era::Modern { version }) => self.legacy_client(msg, method, &version).await,
             (true, Era::Legacy) => self.modern_client(msg, method).await,
         }
+    }
+
+    /// The era the remote is spoken to in for a client of this era.
+    async fn era_for(&self, client_modern: bool) -> Result<Era, RemoteError> {
+        let era = self.settle_era().await?;
+        if !client_modern && era.is_modern() && self.era.dual.load(Ordering::Relaxed) {
+            // A remote that speaks both eras serves a legacy client in its
+            // own revision: nothing to translate, nothing lost.
+            self.set_era(Era::Legacy);
+            return Ok(Era::Legacy);
+        }
+        Ok(era)
+    }
+
+    /// The client's `initialize` replayed by a hook under the bridge's own
+    /// id (the sign-in gate, once signed in: the client was answered from
+    /// the cache and its handshake never reached the remote). It is judged
+    /// as the client's own would be in `route` (who the client is, the
+    /// remote's era) and, for a modern remote, answered here from the
+    /// discover result, the client seeing nothing. None: the remote takes
+    /// it as it is.
+    pub(crate) async fn replayed_initialize(&self, msg: &Message) -> Result<Option<Value>, RemoteError> {
+        let client_modern = self.client_era(msg, "initialize");
+        let (Era::Modern { version }, Some(tree)) = (self.era_for(client_modern).await?, msg.tree()) else {
+            return Ok(None);
+        };
+        let result = self.initialize_from_discover(tree, &version).await;
+        Ok(Some(json!({"jsonrpc": "2.0", "id": msg.id(), "result": result})))
+    }
+
+    /// A legacy client's `initialize` answered from a modern remote's
+    /// discover result.
+    async fn initialize_from_discover(&self, init: &Value, version: &str) -> Value {
+        self.remember_initialize(init);
+        let discover = self.discover_result(version).await;
+        let requested = init.pointer("/params/protocolVersion").and_then(Value::as_str);
+        handshake::initialize_result(&discover, requested, self.server())
     }
 
     /// Whether the client speaks a modern revision, judged by its first
@@ -447,12 +478,7 @@ impl Remote {
             Routed::Answered(answer)
         };
         match method {
-            "initialize" => {
-                self.remember_initialize(tree);
-                let discover = self.discover_result(version).await;
-                let requested = tree.pointer("/params/protocolVersion").and_then(Value::as_str);
-                Ok(ok(handshake::initialize_result(&discover, requested, self.server())))
-            }
+            "initialize" => Ok(ok(self.initialize_from_discover(tree, version).await)),
             "ping" => Ok(ok(json!({}))),
             "logging/setLevel" => {
                 let level = tree
