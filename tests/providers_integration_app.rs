@@ -149,6 +149,10 @@ async fn dynamic_mode_announces_the_tools_enable_tools_enabled() {
         .request("tools/call", json!({"name": "gmail_send-email", "arguments": {}}))
         .await;
     assert_eq!(e["error"]["code"], -32602, "no longer enabled: {e}");
+    // Nothing announced up to a ping's answer (the successful enable-tools
+    // above is the control: its announcement came after its result).
+    let fenced = b.fence().await;
+    assert!(fenced.is_empty(), "{fenced:?}");
 }
 
 /// Issue 22, item 1: the server's `endpoint` event already carries

@@ -16,7 +16,7 @@
 //!   state, `resource`, scopes). It records the attempt in the token store,
 //!   so bridges started side by side share one browser tab.
 //! - [`grant`] exchanges the code and refreshes under the store's lock;
-//!   [`token`] talks to the token and revocation endpoints; [`credential`]
+//!   [`token`] talks to the token and revocation endpoints; [`oauth_credential`]
 //!   puts the token on requests and steps up on `insufficient_scope`.
 //! - [`gate`] keeps `serve` answering while signed out ([`offline`] holds
 //!   its answers).
@@ -36,7 +36,6 @@
 //! for why).
 
 mod callback;
-mod credential;
 mod discovery;
 mod exchange;
 mod flow;
@@ -44,6 +43,7 @@ pub mod gate;
 mod grant;
 mod issuer;
 mod oauth_http;
+mod oauth_credential;
 pub mod offline;
 mod record;
 mod registration;
@@ -51,9 +51,9 @@ pub mod terminal;
 mod token;
 mod unattended;
 
-pub use credential::OAuthCredential;
 pub use exchange::{ClientAuth, Enterprise, Grant, SIGNING_ALGORITHMS};
 pub use gate::Gate;
+pub use oauth_credential::OAuthCredential;
 /// The store keys of the answers kept for a signed-out start.
 pub use record::{INITIALIZE as CACHED_INITIALIZE, TOOLS as CACHED_TOOLS};
 pub use unattended::Unattended;

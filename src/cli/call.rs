@@ -1,18 +1,18 @@
 //! `tools <server>` and `call <server> <tool> '<json>'`: one MCP session
-//! through `serve`'s relay (see `session`), for a person at a terminal. A
+//! through `serve`'s relay (see `local_client`), for a person at a terminal. A
 //! bundle's name works too: its tools are listed and called as `serve`
 //! offers them, `<server>__<tool>`.
 
 use super::CliError;
+use super::local_client::LocalClient;
 use super::serve::prepare_server;
-use super::session::Session;
 use crate::bundle;
 use crate::redact::Redactor;
 use serde_json::{Map, Value};
 use std::path::Path;
 
 /// Open a session with server or bundle `name` and run `initialize`.
-async fn open(flag: Option<&Path>, name: &str) -> Result<Session, CliError> {
+async fn open(flag: Option<&Path>, name: &str) -> Result<LocalClient, CliError> {
     let redactor = Redactor::new();
     let slack = std::time::Duration::from_secs(5);
     let names = [name.to_string()];
@@ -26,11 +26,11 @@ async fn open(flag: Option<&Path>, name: &str) -> Result<Session, CliError> {
             .max()
             .unwrap_or_default()
             + slack;
-        Session::start_bundle(prepared, redactor, wait)
+        LocalClient::start_bundle(prepared, redactor, wait)
     } else {
         let (_, prepared) = prepare_server(flag, Some(name), &redactor).await?;
         let wait = prepared.endpoint.timeout + slack;
-        Session::start(prepared, redactor, wait)
+        LocalClient::start(prepared, redactor, wait)
     };
     if let Err(e) = session.initialize().await {
         session.close().await;

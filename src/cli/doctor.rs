@@ -6,8 +6,8 @@
 //! server's redactor: no secret is ever shown.
 
 use super::CliError;
+use super::local_client::LocalClient;
 use super::probe::{WAIT, credential_words, indirect_values, reach, token_usable};
-use super::session::Session;
 use crate::config::{Config, Resolver, ServerEntry};
 use crate::provider::{self, Setup};
 use crate::redact::Redactor;
@@ -98,7 +98,7 @@ async fn check_server(config: &Config, name: &str, entry: &ServerEntry) -> Row {
             problem(
                 "a credential does not resolve",
                 redactor.apply(&e.to_string()),
-                format!("set the variable, or fix the command or file `{key}` names, {recheck}"),
+                format!("set the variable, or fix the command, file or keychain entry `{key}` names, {recheck}"),
             );
             break;
         }
@@ -162,7 +162,7 @@ async fn check_server(config: &Config, name: &str, entry: &ServerEntry) -> Row {
     let mcp = match prepared.take() {
         Some(mut p) if reachable.0 == Some(true) && token_ok => {
             p.endpoint.timeout = p.endpoint.timeout.min(WAIT);
-            let mut session = Session::start(p, redactor.clone(), WAIT + Duration::from_secs(2));
+            let mut session = LocalClient::start(p, redactor.clone(), WAIT + Duration::from_secs(2));
             let started = Instant::now();
             let init = session.initialize().await;
             let init_ms = started.elapsed().as_millis();

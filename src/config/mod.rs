@@ -4,15 +4,16 @@
 //! table (`ServerEntry`); which keys apply depends on its `provider`. Loading
 //! reports a bad file with its path, line and key, and suggests the closest
 //! valid key for a misspelt one. Values that may hold secrets are
-//! `ConfigValue`s, resolved (env, command, file) when a server is started.
+//! `ConfigValue`s, resolved (env, command, file, keychain) when a server is started.
 
 mod connect;
 mod diagnose;
+pub mod keychain;
 mod value;
 
 pub use connect::ConnectSettings;
 pub use diagnose::{ConfigError, closest};
-pub use value::{ConfigValue, Resolver};
+pub use value::{ConfigValue, Resolver, variables};
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -109,7 +110,8 @@ impl<'de> Deserialize<'de> for Timeout {
             serde::de::Error::custom("a timeout is a number of seconds or a string like \"30s\", \"2m\" or \"500ms\"")
         };
         match Raw::deserialize(d)? {
-            Raw::Secs(s) if s > 0.0 && s.is_finite() => Ok(Timeout(Duration::from_secs_f64(s))),
+            // try_: a number too large for a Duration (1e300) is an error, not a panic.
+            Raw::Secs(s) if s > 0.0 => Duration::try_from_secs_f64(s).map(Timeout).map_err(|_| bad()),
             Raw::Secs(_) => Err(bad()),
             Raw::Text(t) => parse_duration(&t).map(Timeout).ok_or_else(bad),
         }
@@ -128,7 +130,7 @@ fn parse_duration(t: &str) -> Option<Duration> {
         "h" => n * 3600.0,
         _ => return None,
     };
-    (secs > 0.0).then(|| Duration::from_secs_f64(secs))
+    (secs > 0.0).then(|| Duration::try_from_secs_f64(secs).ok()).flatten()
 }
 
 /// One `[servers.<name>]` table. Keys that a provider does not use are

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use url::Url;
 
 /// Config keys that belong to `auth` (accepted on any provider that takes it).
-pub const OAUTH_KEYS: &[&str] = &[
+pub const SIGN_IN_KEYS: &[&str] = &[
     "auth",
     "scopes",
     "client_id",

@@ -18,7 +18,7 @@ mod sandbox;
 mod setup;
 mod zapier;
 
-pub use auth::OAUTH_KEYS;
+pub use auth::SIGN_IN_KEYS;
 pub use setup::{Prepared, Setup};
 
 use crate::config::{ConfigError, closest};

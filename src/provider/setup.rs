@@ -3,7 +3,7 @@
 //! secret with the `Redactor` and point errors at the config's lines), and
 //! what it gives back (`Prepared`).
 
-use super::auth::OAUTH_KEYS;
+use super::auth::SIGN_IN_KEYS;
 use crate::auth::OAuth;
 use crate::config::{Config, ConfigError, ConfigValue, Resolver, ServerEntry, closest};
 use crate::credential::{Credential, Static};
@@ -239,7 +239,7 @@ impl Setup<'_> {
         };
         let provider = self.entry.provider_name();
         for key in table.keys() {
-            let oauth_key = self.entry.auth.is_some() && OAUTH_KEYS.contains(&key.as_str());
+            let oauth_key = self.entry.auth.is_some() && SIGN_IN_KEYS.contains(&key.as_str());
             if COMMON_KEYS.contains(&key.as_str()) || allowed.contains(&key.as_str()) || oauth_key {
                 continue;
             }

@@ -243,6 +243,9 @@ impl Inbound {
                 self.saw_progress(&msg);
             }
             if let Some(id) = msg.get("id").filter(|id| !id.is_null()) {
+                if self.all_transforms().any(|t| t.server_request(&msg, &self.out)) {
+                    return;
+                }
                 self.unanswered
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())

@@ -14,7 +14,7 @@
 //! forever) ends in one error naming the server and the reason; a
 //! cancellation ends the rounds with no answer.
 
-use super::EraShared;
+use super::era_shared::EraShared;
 use crate::client::Outbox;
 use crate::era::mrtr::{self, InputRequired};
 use crate::hooks::{Asked, Transform, Upstream};

@@ -12,10 +12,11 @@
 //! The probe (`discover`) and the bridge's own listen stream for a legacy
 //! client (`listen`) live here too.
 
-use super::EraShared;
-use super::http_util::{self, ACCEPT_BOTH, MCP_METHOD, MCP_NAME, PROTOCOL_VERSION};
+use super::body;
+use super::era_shared::EraShared;
+use super::error::RemoteError;
+use super::exchange::{ACCEPT_BOTH, Exchange, MCP_METHOD, MCP_NAME, PROTOCOL_VERSION};
 use super::reply::Reply;
-use super::{Ctx, RemoteError};
 use crate::client::Outbox;
 use crate::era::headers::{self as std_headers};
 use crate::era::meta::ClientIdentity;
@@ -34,7 +35,7 @@ use std::time::Duration;
 const SMALL_BODY: usize = 1 << 20;
 
 pub struct Modern {
-    ctx: Arc<Ctx>,
+    ex: Arc<Exchange>,
     shared: Arc<EraShared>,
 }
 
@@ -49,13 +50,13 @@ pub struct Heads<'m> {
 }
 
 impl Modern {
-    pub(crate) fn new(ctx: Arc<Ctx>, shared: Arc<EraShared>) -> Arc<Self> {
-        Arc::new(Modern { ctx, shared })
+    pub(crate) fn new(ex: Arc<Exchange>, shared: Arc<EraShared>) -> Arc<Self> {
+        Arc::new(Modern { ex, shared })
     }
 
     /// The POST of `body`, with the standard headers of `heads`.
     async fn post(&self, body: &Bytes, heads: &Heads<'_>) -> Result<Reply, RemoteError> {
-        let ctx = &self.ctx;
+        let ex = &self.ex;
         let params = match (heads.method, heads.name) {
             ("tools/call", Some(tool)) if heads.arguments.is_some() => self
                 .shared
@@ -67,42 +68,44 @@ impl Modern {
                 .unwrap_or_default(),
             _ => Vec::new(),
         };
-        ctx.send_authorized(|auth| {
-            let mut req = ctx
-                .build(Method::POST, &ctx.endpoint.url, auth)
-                .header(http::header::ACCEPT, HeaderValue::from_static(ACCEPT_BOTH))
-                .header(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                .header(PROTOCOL_VERSION, heads.version)
-                .header(MCP_METHOD, heads.method)
-                .body(body.clone());
-            if let Some(name) = heads.name {
-                req = req.header(MCP_NAME, std_headers::encode(name).as_ref());
-            }
-            for (header, value) in &params {
-                if let Ok(header) = HeaderName::from_bytes(header.as_bytes()) {
-                    req = req.header(header, value.as_str());
+        ex.http
+            .send_authorized(|auth| {
+                let mut req = ex
+                    .http
+                    .build(Method::POST, &ex.endpoint.url, auth)
+                    .header(http::header::ACCEPT, HeaderValue::from_static(ACCEPT_BOTH))
+                    .header(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                    .header(PROTOCOL_VERSION, heads.version)
+                    .header(MCP_METHOD, heads.method)
+                    .body(body.clone());
+                if let Some(name) = heads.name {
+                    req = req.header(MCP_NAME, std_headers::encode(name).as_ref());
                 }
-            }
-            req
-        })
-        .await
+                for (header, value) in &params {
+                    if let Ok(header) = HeaderName::from_bytes(header.as_bytes()) {
+                        req = req.header(header, value.as_str());
+                    }
+                }
+                req
+            })
+            .await
     }
 
     /// Deliver a client request (`msg`, whose id is `id`); its answer is
     /// dispatched to `Inbound`, or an error is returned.
     pub async fn request(&self, msg: &Message, heads: &Heads<'_>, id: &Value) -> Result<(), RemoteError> {
-        let ctx = &self.ctx;
+        let ex = &self.ex;
         let resp = self.post(msg.text(), heads).await?;
         let status = resp.status();
         if !status.is_success() {
             return self.refused(resp, id).await;
         }
-        match &*http_util::content_type(&resp) {
+        match &*body::content_type(&resp) {
             "text/event-stream" => {
-                let inbound = &ctx.inbound;
-                ctx.read_sse(resp, |_| {}, || !inbound.is_pending(id)).await;
+                let inbound = &ex.inbound;
+                ex.bodies.read_sse(resp, |_| {}, || !inbound.is_pending(id)).await;
             }
-            "application/json" => ctx.read_json(resp).await?,
+            "application/json" => ex.bodies.read_json(resp).await?,
             "" if status == StatusCode::ACCEPTED => {}
             "" => {}
             other => {
@@ -111,7 +114,7 @@ impl Modern {
                 )));
             }
         }
-        if ctx.inbound.is_pending(id) {
+        if ex.inbound.is_pending(id) {
             return Err(RemoteError::Protocol(
                 "the response stream ended before the answer (under 2026-07-28 a stream cannot be resumed)".into(),
             ));
@@ -131,18 +134,18 @@ impl Modern {
             }
             if answer.get("id") == Some(id) {
                 explain_in_place(&mut answer, self.server());
-                self.ctx.inbound.dispatch(answer);
+                self.ex.inbound.dispatch(answer);
                 return Ok(());
             }
         }
         Err(RemoteError::Status {
             status,
-            body: self.ctx.redact(&excerpt(&text)),
+            body: self.ex.redact(&excerpt(&text)),
         })
     }
 
     fn server(&self) -> &str {
-        &self.ctx.endpoint.server
+        &self.ex.endpoint.server
     }
 
     /// Ask the remote what it is: `server/discover` at `version`, judged.
@@ -172,7 +175,7 @@ impl Modern {
     ) -> Result<(u16, Option<Value>), RemoteError> {
         let resp = self.post(body, heads).await?;
         let status = resp.status().as_u16();
-        let answer = if http_util::content_type(&resp) == "text/event-stream" {
+        let answer = if body::content_type(&resp) == "text/event-stream" {
             first_answer(resp, id).await
         } else {
             read_small(resp).await.0
@@ -205,7 +208,7 @@ impl Modern {
                 arguments: None,
             };
             let opened = match self.post(&body, &heads).await {
-                Ok(resp) if resp.status().is_success() && http_util::content_type(&resp) == "text/event-stream" => {
+                Ok(resp) if resp.status().is_success() && body::content_type(&resp) == "text/event-stream" => {
                     let mut events = crate::sse::Reader::new(resp.bytes_stream());
                     let mut any = false;
                     while let Some(Ok(event)) = events.next().await {
@@ -227,7 +230,7 @@ impl Modern {
                     let (_, text) = read_small(resp).await;
                     tracing::debug!(
                         "{}",
-                        self.ctx.redact(&format!(
+                        self.ex.redact(&format!(
                             "server `{}` refused subscriptions/listen (HTTP {status}): {}",
                             self.server(),
                             excerpt(&text)
@@ -238,7 +241,7 @@ impl Modern {
                 Err(e) => {
                     tracing::debug!(
                         "{}",
-                        self.ctx.redact(&format!("server `{}`: listen: {e}", self.server()))
+                        self.ex.redact(&format!("server `{}`: listen: {e}", self.server()))
                     );
                     false
                 }

@@ -9,7 +9,7 @@
 //! pass as the remote sent them: the revision tells clients to read a
 //! result without `resultType` as complete.
 
-use super::EraShared;
+use super::era_shared::EraShared;
 use crate::client::Outbox;
 use crate::hooks::{Asked, Transform};
 use serde_json::{Value, json};
