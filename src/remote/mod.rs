@@ -395,7 +395,11 @@ impl Upstream for Remote {
             let msg = Message::from_value(msg);
             // The client's handshake replayed: a modern remote has none.
             if msg.method() == Some("initialize")
-                && let Some(answer) = self.translation.replayed_initialize(&msg).await.map_err(|e| e.to_string())?
+                && let Some(answer) = self
+                    .translation
+                    .replayed_initialize(&msg)
+                    .await
+                    .map_err(|e| e.to_string())?
             {
                 return Ok(answer);
             }
