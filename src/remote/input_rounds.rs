@@ -17,12 +17,11 @@
 use super::era_shared::EraShared;
 use crate::client::Outbox;
 use crate::era::mrtr::{self, InputRequired};
-use crate::hooks::{Asked, Transform, Upstream};
+use crate::hooks::{Asked, ClientAsks, Transform, Upstream};
 use crate::jsonrpc::{self, IdKey};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
-use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 
 /// The requests that may answer `input_required`.
@@ -34,7 +33,7 @@ struct Inner {
     shared: Arc<EraShared>,
     upstream: OnceLock<Weak<dyn Upstream>>,
     /// The client's answers awaited, by the id of the bridge's request.
-    waiting: Mutex<HashMap<IdKey, oneshot::Sender<Value>>>,
+    waiting: ClientAsks,
     /// The rounds under way, by the client's request id.
     rounds: Mutex<HashMap<IdKey, AbortHandle>>,
 }
@@ -44,7 +43,7 @@ impl InputRounds {
         InputRounds(Arc::new(Inner {
             shared,
             upstream: OnceLock::new(),
-            waiting: Mutex::new(HashMap::new()),
+            waiting: ClientAsks::default(),
             rounds: Mutex::new(HashMap::new()),
         }))
     }
@@ -103,20 +102,7 @@ impl Transform for InputRounds {
     }
 
     fn answered(&self, answer: &Value) -> bool {
-        let Some(id) = answer.get("id") else { return false };
-        let waiter = self
-            .0
-            .waiting
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&jsonrpc::id_key(id));
-        match waiter {
-            Some(tx) => {
-                let _ = tx.send(answer.clone());
-                true
-            }
-            None => false,
-        }
+        self.0.waiting.answered(answer)
     }
 
     fn cancelled(&self, id: &Value) {
@@ -132,7 +118,7 @@ impl Transform for InputRounds {
     }
 
     fn client_gone(&self) {
-        self.0.waiting.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.0.waiting.clear();
     }
 }
 
@@ -191,11 +177,7 @@ impl Inner {
         let mut answers = Map::new();
         for (key, request) in &ir.requests {
             let bid = crate::ids::next_id("input");
-            let (tx, rx) = oneshot::channel();
-            self.waiting
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(jsonrpc::id_key(&bid), tx);
+            let rx = self.waiting.expect(&bid);
             let method = request.get("method").and_then(Value::as_str).unwrap_or("").to_string();
             if out.send(mrtr::client_request(bid.clone(), request)).is_err() {
                 return Err("the client is gone".into());
@@ -205,10 +187,7 @@ impl Inner {
                 Ok(Ok(answer)) => answer,
                 Ok(Err(_)) => return Err(format!("the client left without answering the server's `{method}`")),
                 Err(_) => {
-                    self.waiting
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .remove(&jsonrpc::id_key(&bid));
+                    self.waiting.forget(&bid);
                     let _ = out.send(json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
                         "params": {"requestId": bid, "reason": "no answer in time"}}));
                     return Err(format!(
