@@ -220,8 +220,8 @@ impl Eras {
                     return Ok(Era::Legacy);
                 }
                 Verdict::NoCommonVersion { supported } => {
-                    return Err(RemoteError::Protocol(format!(
-                        "the server speaks only protocol {} and the bridge speaks {} and {}",
+                    return Err(RemoteError::NoCommonVersion(format!(
+                        "the server speaks only {}; the bridge speaks {}, {}",
                         supported.join(", "),
                         era::MODERN_VERSIONS.join(", "),
                         era::LEGACY_VERSIONS.join(", ")

@@ -137,14 +137,13 @@ impl Transform for InputRounds {
 }
 
 impl Inner {
+    /// The error answer to the client's request `id`, logged as the relay's
+    /// own error answers are.
     fn error(&self, id: Value, why: &str) -> Value {
         let server = &self.shared.server;
-        jsonrpc::error(
-            id,
-            jsonrpc::REMOTE_ERROR,
-            format!("mcp-bridge: server `{server}`: {why}"),
-            Some(json!({ "server": server })),
-        )
+        let message = format!("mcp-bridge: server `{server}`: {why}");
+        tracing::warn!(target: crate::logging::ANSWERED_ERROR, "{message}");
+        jsonrpc::error(id, jsonrpc::REMOTE_ERROR, message, Some(json!({ "server": server })))
     }
 
     /// Ask, retry and repeat; the client's answer (under its own id).
