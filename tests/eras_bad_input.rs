@@ -222,6 +222,31 @@ async fn a_client_that_never_answers_an_elicitation_gets_an_error_when_the_timeo
 }
 
 #[tokio::test]
+async fn a_client_that_answers_and_leaves_at_once_still_gets_the_completed_call() {
+    let (remote, mut b, _data) = start("30s").await;
+    let once = json!("once-2");
+    b.send(&call(&once, "ask_once")).await;
+    let question = b.next_other_timeout(WAIT).await;
+    assert_eq!(question["method"], "elicitation/create", "{question}");
+    b.respond(
+        &question["id"],
+        json!({"action": "accept", "content": {"name": "octo"}}),
+    )
+    .await;
+    // The retry is at the server (it takes a while) when stdin closes.
+    let rest = b.close_and_read_rest().await;
+    let answers = Bridge::answers_to(&rest, &once);
+    assert_eq!(answers.len(), 1, "{rest:#?}");
+    assert_eq!(
+        answers[0].pointer("/result/content/0/text"),
+        Some(&json!("hello octo")),
+        "{rest:#?}"
+    );
+    assert_eq!(remote.calls_of("ask_once"), 2, "the call and its retry");
+    assert!(b.wait_exit(WAIT).await.success());
+}
+
+#[tokio::test]
 async fn a_server_that_shares_no_version_with_the_bridge_is_told_as_such() {
     for versions in [Versions::FutureResult, Versions::FutureError] {
         let remote = ModernRemote::start(versions).await;

@@ -53,6 +53,8 @@ pub(crate) struct Translation {
     pub eras: Arc<Eras>,
     /// A legacy remote's requests for input, as a modern client takes them.
     pub asks: Arc<LegacyAsks>,
+    /// A modern remote's requests for input, as a legacy client takes them.
+    rounds: Arc<InputRounds>,
     /// A legacy remote's `initialize` result, when the bridge opened the
     /// session for a modern client.
     opened: tokio::sync::Mutex<Option<Value>>,
@@ -68,9 +70,10 @@ impl Translation {
     pub fn new(ex: Arc<Exchange>) -> (Translation, Vec<Arc<dyn Transform>>) {
         let shared = Arc::new(EraShared::new(&ex.endpoint.server, ex.endpoint.timeout));
         let asks = Arc::new(LegacyAsks::new(shared.clone()));
+        let rounds = Arc::new(InputRounds::new(shared.clone()));
         let transforms: Vec<Arc<dyn Transform>> = vec![
             asks.clone(),
-            Arc::new(InputRounds::new(shared.clone())),
+            rounds.clone(),
             Arc::new(ToolHeaders(shared.clone())),
             Arc::new(ResultShapes(shared.clone())),
         ];
@@ -81,6 +84,7 @@ impl Translation {
             modern,
             eras,
             asks,
+            rounds,
             opened: tokio::sync::Mutex::new(None),
             subscriptions: Mutex::new(Vec::new()),
             listening: Mutex::new(None),
@@ -213,6 +217,17 @@ impl Translation {
                 .listen(filter, who, version, move |note| inbound.to_client(note))
                 .await;
         }));
+    }
+
+    /// Wait until the input rounds of a legacy client's request `id`, if a
+    /// modern remote asked for input, have ended with its answer.
+    pub async fn rounds_ended(&self, id: &Value) {
+        if !self.eras.shared.translating() {
+            return;
+        }
+        if let Some(ended) = self.rounds.ending(id) {
+            let _ = ended.await;
+        }
     }
 
     /// Stop the listen stream (the client is gone, or the bridge stops).

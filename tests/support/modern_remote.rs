@@ -9,7 +9,8 @@
 //!   (the second names `input_required` in its text);
 //! - `odd_kind`: `input_required` asking for an input kind no revision has;
 //! - `ask_forever`: `input_required` (a form elicitation) on every call;
-//! - `ask_once`: `input_required` until a retry carries the answer;
+//! - `ask_once`: `input_required` until a retry carries the answer, which
+//!   it answers after [`RETRY_TAKES`];
 //! - `slow`: an SSE answer that sends progress every 200 ms (when the call
 //!   has a progress token) until the test calls [`ModernRemote::release_slow`].
 //!
@@ -33,6 +34,8 @@ use tokio::sync::watch;
 pub const REVISION: &str = "2026-07-28";
 /// A revision no bridge speaks yet.
 pub const FUTURE: &str = "2027-03-01";
+/// How long `ask_once` works on a retry that carries its answer.
+pub const RETRY_TAKES: Duration = Duration::from_millis(300);
 /// The name the remote gives in its discover result.
 pub const SERVER_NAME: &str = "scripted-modern";
 
@@ -211,7 +214,7 @@ async fn post(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
                 json!({"resultType": "complete", "tools": tools, "ttlMs": 0, "cacheScope": "public"}),
             )
         }
-        "tools/call" => call(&shared, &id, &msg),
+        "tools/call" => call(&shared, &id, &msg).await,
         _ => refuse(&id, -32601, "Method not found", json!({})),
     }
 }
@@ -221,7 +224,7 @@ fn form(message: String) -> Value {
         "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}}}})
 }
 
-fn call(shared: &Shared, id: &Value, msg: &Value) -> Response {
+async fn call(shared: &Shared, id: &Value, msg: &Value) -> Response {
     let tool = msg.pointer("/params/name").and_then(Value::as_str).unwrap_or("");
     let given = msg.pointer("/params/inputResponses");
     match tool {
@@ -249,10 +252,13 @@ fn call(shared: &Shared, id: &Value, msg: &Value) -> Response {
             .and_then(|g| g.pointer("/name/content/name"))
             .and_then(Value::as_str)
         {
-            Some(name) => answer(
-                id,
-                json!({"resultType": "complete", "content": [{"type": "text", "text": format!("hello {name}")}]}),
-            ),
+            Some(name) => {
+                tokio::time::sleep(RETRY_TAKES).await;
+                answer(
+                    id,
+                    json!({"resultType": "complete", "content": [{"type": "text", "text": format!("hello {name}")}]}),
+                )
+            }
             None => answer(
                 id,
                 json!({"resultType": "input_required", "requestState": "once",
