@@ -84,6 +84,12 @@ impl Eras {
         lock(&self.era).clone()
     }
 
+    /// The remote's revision is pinned by `protocol`: spoken as it is, even
+    /// to a remote that speaks both eras.
+    pub fn pinned(&self) -> bool {
+        matches!(self.ex.endpoint.protocol, Protocol::Pinned(_))
+    }
+
     /// The remote speaks a legacy revision besides its modern one.
     pub fn dual(&self) -> bool {
         self.dual.load(Ordering::Relaxed)

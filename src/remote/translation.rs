@@ -134,9 +134,10 @@ impl Translation {
             }
         }
         let mut era = eras.settle_era().await?;
-        if !client_modern && era.is_modern() && eras.dual() {
+        if !client_modern && era.is_modern() && eras.dual() && !eras.pinned() {
             // A remote that speaks both eras serves a legacy client in its
-            // own revision: nothing to translate, nothing lost.
+            // own revision: nothing to translate, nothing lost (unless the
+            // config pins the modern one).
             era = Era::Legacy;
             eras.set_era(Era::Legacy);
         }
