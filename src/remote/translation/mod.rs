@@ -55,6 +55,8 @@ pub(crate) struct Translation {
     pub eras: Arc<Eras>,
     /// A legacy remote's requests for input, as a modern client takes them.
     pub asks: Arc<LegacyAsks>,
+    /// A modern remote's requests for input, as a legacy client takes them.
+    rounds: Arc<InputRounds>,
     /// A legacy remote's `initialize` result, when the bridge opened the
     /// session for a modern client.
     opened: tokio::sync::Mutex<Option<Value>>,
@@ -70,9 +72,10 @@ impl Translation {
     pub fn new(ex: Arc<Exchange>) -> (Translation, Vec<Arc<dyn Transform>>) {
         let shared = Arc::new(EraShared::new(&ex.endpoint.server, ex.endpoint.timeout));
         let asks = Arc::new(LegacyAsks::new(shared.clone()));
+        let rounds = Arc::new(InputRounds::new(shared.clone()));
         let transforms: Vec<Arc<dyn Transform>> = vec![
             asks.clone(),
-            Arc::new(InputRounds::new(shared.clone())),
+            rounds.clone(),
             Arc::new(ToolHeaders(shared.clone())),
             Arc::new(ResultShapes(shared.clone())),
         ];
@@ -83,6 +86,7 @@ impl Translation {
             modern,
             eras,
             asks,
+            rounds,
             opened: tokio::sync::Mutex::new(None),
             subscriptions: Mutex::new(Vec::new()),
             listening: Mutex::new(None),
@@ -142,9 +146,10 @@ impl Translation {
     /// The era the remote is spoken to in for a client of this era.
     async fn era_for(&self, client_modern: bool) -> Result<Era, RemoteError> {
         let era = self.eras.settle_era().await?;
-        if !client_modern && era.is_modern() && self.eras.dual() {
+        if !client_modern && era.is_modern() && self.eras.dual() && !self.eras.pinned() {
             // A remote that speaks both eras serves a legacy client in its
-            // own revision: nothing to translate, nothing lost.
+            // own revision: nothing to translate, nothing lost (unless the
+            // config pins the modern one).
             self.eras.set_era(Era::Legacy);
             return Ok(Era::Legacy);
         }
@@ -240,6 +245,17 @@ impl Translation {
                 .listen(filter, who, version, move |note| inbound.to_client(note))
                 .await;
         }));
+    }
+
+    /// Wait until the input rounds of a legacy client's request `id`, if a
+    /// modern remote asked for input, have ended with its answer.
+    pub async fn rounds_ended(&self, id: &Value) {
+        if !self.eras.shared.translating() {
+            return;
+        }
+        if let Some(ended) = self.rounds.ending(id) {
+            let _ = ended.await;
+        }
     }
 
     /// Stop the listen stream (the client is gone, or the bridge stops).
