@@ -81,36 +81,6 @@ fn base_builder() -> ClientBuilder {
         .referer(false)
 }
 
-/// rmcp's OAuth requests (client registration) through `client`, which
-/// must follow no redirect: whatever rmcp asks, none is followed, and a
-/// body is read up to 1 MiB.
-pub struct NoRedirects(pub reqwest::Client);
-
-impl rmcp::transport::auth::OAuthHttpClient for NoRedirects {
-    fn execute(
-        &self,
-        request: rmcp::transport::auth::OAuthHttpRequest,
-    ) -> rmcp::transport::auth::OAuthHttpClientFuture<'_> {
-        const MAX_BODY: usize = 1 << 20;
-        Box::pin(async move {
-            let request = reqwest::Request::try_from(request.request)?;
-            let mut response = self.0.execute(request).await?;
-            let mut reply = http::Response::builder().status(response.status());
-            for (name, value) in response.headers() {
-                reply = reply.header(name, value);
-            }
-            let mut body = Vec::new();
-            while let Some(chunk) = response.chunk().await? {
-                if body.len() + chunk.len() > MAX_BODY {
-                    return Err("the authorization server's answer is over 1 MiB".into());
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(reply.body(body)?)
-        })
-    }
-}
-
 /// Whether the bridge may send secrets to `url`: `https://`, or plain
 /// `http://` to this machine, or (`allow_http`) to anywhere. The error says
 /// what is wrong, for a message that names the key.

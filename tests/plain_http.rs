@@ -96,3 +96,43 @@ async fn a_revocation_endpoint_on_another_machine_over_plain_http_is_refused_bef
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_machine_client_never_sends_its_secret_to_a_token_endpoint_over_plain_http_elsewhere() {
+    let url = hostile_oauth::start(hostile_oauth::set("token_endpoint", "http://192.0.2.7/token")).await;
+    let env = oauth_support::Env::with_auth(
+        &url,
+        "client_credentials",
+        "client_id = \"machine\"\nclient_secret = \"machine-secret-6d6d\"",
+    );
+    let mut b = env.serve();
+    let r = b
+        .request(
+            "initialize",
+            json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}),
+        )
+        .await;
+    let message = r["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("`token_endpoint` is plain http://") && message.contains("allow_http = true"),
+        "{r}"
+    );
+    assert!(!message.contains("machine-secret-6d6d"), "{r}");
+}
+
+#[tokio::test]
+async fn an_identity_provider_token_endpoint_over_plain_http_elsewhere_is_a_config_error() {
+    let env = oauth_support::Env::with_auth(
+        "https://mcp.example.com/mcp",
+        "enterprise",
+        "client_id = \"c\"\nidp_issuer = \"https://sso.example.com\"\nidp_client_id = \"d\"\n\
+         idp_token_endpoint = \"http://192.0.2.7/token\"\nid_token = \"t\"",
+    );
+    let out = env.cli(&["check"]).output().await.unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("idp_token_endpoint") && err.contains("plain http://") && err.contains("allow_http = true"),
+        "{err}"
+    );
+}

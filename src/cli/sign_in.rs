@@ -46,11 +46,20 @@ pub async fn status(flag: Option<&Path>) -> Result<(), String> {
 async fn open(flag: Option<&Path>, name: &str) -> Result<Arc<OAuth>, String> {
     let config = Config::load(flag).map_err(|e| e.to_string())?;
     let (name, entry) = config.select(Some(name)).map_err(|e| e.to_string())?;
-    if entry.auth.as_deref() != Some("oauth") {
-        return Err(format!(
-            "server `{name}` does not sign in with OAuth; set `auth = \"oauth\"` in [servers.{name}] of {}",
-            config.display_path()
-        ));
+    match entry.auth.as_deref() {
+        Some("oauth") => {}
+        Some(kind @ ("client_credentials" | "enterprise")) => {
+            return Err(format!(
+                "server `{name}` signs in with no browser (`auth = \"{kind}\"`): there is nothing to log in or \
+                 out of; its access token is fetched when it is first used"
+            ));
+        }
+        _ => {
+            return Err(format!(
+                "server `{name}` does not sign in with OAuth; set `auth = \"oauth\"` in [servers.{name}] of {}",
+                config.display_path()
+            ));
+        }
     }
     let (resolver, redactor) = (Resolver::new(), Redactor::new());
     let setup = Setup::new(name, entry, &config, &resolver, &redactor);

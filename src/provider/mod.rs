@@ -5,9 +5,11 @@
 //!
 //! `prepare` assembles every server the same way: its provider's endpoint,
 //! its connect links (`connect_link`, with the provider's recogniser), and
-//! for `auth = "oauth"` the OAuth credential and sign-in gate (`auth`).
-//! What a provider file gets and gives back is `setup.rs`.
+//! the credential its `auth` asks for (`auth.rs`: the OAuth credential and
+//! sign-in gate, or an extension grant's). What a provider file gets and
+//! gives back is `setup.rs`.
 
+mod auth;
 mod generic;
 mod integration_app;
 mod pipe2;
@@ -16,15 +18,13 @@ mod sandbox;
 mod setup;
 mod zapier;
 
+pub use auth::SIGN_IN_KEYS;
 pub use setup::{Prepared, Setup};
 
-use crate::auth::{Gate, OAuth, OAuthCredential};
 use crate::config::{ConfigError, closest};
 use crate::connect_link::ConnectLink;
-use crate::store::Store;
 use futures::future::BoxFuture;
 use serde_json::Value;
-use std::sync::Arc;
 
 /// One provider, as `provider = "…"` names it.
 struct Provider {
@@ -40,7 +40,8 @@ struct Provider {
     recognise: Option<fn(&Value) -> Option<ConnectLink>>,
     link_domains: &'static [&'static str],
     /// It gets its credential its own way (client credentials, a token the
-    /// product team signs, a local token): `auth = "oauth"` does not apply.
+    /// product team signs, a local token): `auth` (any of `oauth`,
+    /// `client_credentials`, `enterprise`) does not apply.
     own_credentials: bool,
 }
 
@@ -118,24 +119,7 @@ pub async fn prepare(setup: Setup<'_>) -> Result<Prepared, ConfigError> {
     let links = crate::connect_link::for_server(setup.name, setup.entry, recognise)
         .map_err(|e| setup.error("connect_link_pattern", e))?;
     prepared.transforms.push(links);
-    match setup.entry.auth.as_deref() {
-        Some("oauth") => sign_in(&setup, prepared),
-        Some(other) => Err(setup.error(
-            "auth",
-            format!("unknown `auth = \"{other}\"`; the only value is \"oauth\" (the MCP authorization flow)"),
-        )),
-        None => Ok(prepared),
-    }
-}
-
-/// `auth = "oauth"` on any server: the OAuth credential, and the sign-in
-/// gate wrapping whatever hooks its provider set.
-fn sign_in(setup: &Setup<'_>, mut prepared: Prepared) -> Result<Prepared, ConfigError> {
-    let settings = setup.oauth_settings(&prepared.endpoint)?;
-    let store = Store::open_default().map_err(|e| setup.error("auth", format!("cannot open the token store: {e}")))?;
-    let oauth = OAuth::new(settings, store);
-    prepared.endpoint.credential = Arc::new(OAuthCredential::new(oauth.clone()));
-    prepared.hooks = Some(Gate::new(oauth.clone(), prepared.hooks.take()));
-    prepared.oauth = Some(oauth);
-    Ok(prepared)
+    // `auth` on any server its provider lets take it: the OAuth credential
+    // and sign-in gate, or an extension grant's credential.
+    auth::attach(&setup, prepared)
 }

@@ -3,7 +3,8 @@
 //! secret with the `Redactor` and point errors at the config's lines), and
 //! what it gives back (`Prepared`).
 
-use crate::auth::{OAuth, Settings as OAuthSettings};
+use super::auth::SIGN_IN_KEYS;
+use crate::auth::OAuth;
 use crate::config::{Config, ConfigError, ConfigValue, Resolver, ServerEntry, closest};
 use crate::credential::{Credential, Static};
 use crate::hooks::{Hook, Transform};
@@ -145,11 +146,18 @@ impl Setup<'_> {
     /// entry says `allow_http = true`.
     pub fn url_at(&self, key: &str, value: Option<&ConfigValue>, default: Option<&str>) -> Result<Url, ConfigError> {
         let url = self.any_url_at(key, value, default)?;
+        self.require_https_at(key, &url)?;
+        Ok(url)
+    }
+
+    /// `url`, from `key`, may be sent secrets: `https://`, or `http://` to
+    /// this machine, or anywhere with `allow_http = true` (and a warning).
+    pub fn require_https_at(&self, key: &str, url: &Url) -> Result<(), ConfigError> {
         let allow_http = self.entry.allow_http == Some(true);
-        if allow_http && crate::net::plain_http_elsewhere(&url) {
-            crate::net::warn_plain_http(self.name, &format!("`{key}`"), &url);
+        if allow_http && crate::net::plain_http_elsewhere(url) {
+            crate::net::warn_plain_http(self.name, &format!("`{key}`"), url);
         }
-        crate::net::require_https(&url, allow_http).map_err(|e| {
+        crate::net::require_https(url, allow_http).map_err(|e| {
             self.error(
                 key,
                 format!(
@@ -157,8 +165,7 @@ impl Setup<'_> {
                     self.name
                 ),
             )
-        })?;
-        Ok(url)
+        })
     }
 
     /// An http(s) URL from `key`, else `default`, whichever its scheme (a
@@ -351,52 +358,5 @@ impl Setup<'_> {
     pub fn store(&self) -> Result<crate::store::Store, ConfigError> {
         crate::store::Store::open_default()
             .map_err(|e| self.error("provider", format!("cannot find the token store ({e})")))
-    }
-}
-
-/// Config keys that belong to `auth = "oauth"` (accepted on any provider).
-const SIGN_IN_KEYS: &[&str] = &[
-    "auth",
-    "scopes",
-    "client_id",
-    "client_secret",
-    "callback_port",
-    "resource",
-];
-
-impl Setup<'_> {
-    /// The OAuth keys of this server resolved, for its `endpoint`.
-    pub fn oauth_settings(&self, endpoint: &Endpoint) -> Result<OAuthSettings, ConfigError> {
-        let entry = self.entry;
-        let client_id = entry
-            .client_id
-            .as_ref()
-            .map(|v| self.plain("client_id", v))
-            .transpose()?;
-        let client_secret = entry
-            .client_secret
-            .as_ref()
-            .map(|v| self.secret("client_secret", v))
-            .transpose()?;
-        if client_secret.is_some() && client_id.is_none() {
-            return Err(self.error("client_secret", "`client_secret` needs the `client_id` it belongs to"));
-        }
-        if let Some(r) = &entry.resource
-            && Url::parse(r).is_err()
-        {
-            return Err(self.error("resource", "`resource` must be an absolute URL (RFC 8707)"));
-        }
-        Ok(OAuthSettings {
-            server: self.name.to_string(),
-            url: endpoint.url.clone(),
-            headers: endpoint.headers.clone(),
-            scopes: entry.scopes.clone().unwrap_or_default(),
-            client_id,
-            client_secret,
-            callback_port: entry.callback_port,
-            resource: entry.resource.clone(),
-            allow_http: entry.allow_http == Some(true),
-            redactor: endpoint.redactor.clone(),
-        })
     }
 }

@@ -21,6 +21,8 @@ pub enum RemoteError {
     Credential(String),
     #[error("the server broke the protocol: {0}")]
     Protocol(String),
+    #[error("no protocol version in common: {0}")]
+    NoCommonVersion(String),
     #[error("the session expired and could not be re-established: {0}")]
     SessionLost(String),
     #[error("no answer within {0:?} (raise `timeout` for this server in the config)")]
@@ -76,6 +78,9 @@ impl RemoteError {
                  set `url` in [servers.{server}] to the address the server moved to; {check}"
             )),
             RemoteError::Protocol(_) | RemoteError::SessionLost(_) => Some(check),
+            RemoteError::NoCommonVersion(_) => Some(
+                "a newer mcp-bridge may speak the server's revision (`mcp-bridge --version` shows this one)".into(),
+            ),
             _ => None,
         }
     }

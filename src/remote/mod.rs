@@ -217,7 +217,10 @@ impl Remote {
         let asking = self.translation.eras.shared.upgrading()
             && matches!(msg.method(), Some("tools/call" | "prompts/get" | "resources/read"));
         if !asking {
-            return self.relay_one(msg).await;
+            let answer = self.relay_one(msg).await;
+            // Asked for input by a modern remote: in flight until answered.
+            self.translation.rounds_ended(msg.id()).await;
+            return answer;
         }
         let asks = &self.translation.asks;
         asks.started(msg.id());
@@ -397,7 +400,20 @@ impl Upstream for Remote {
     }
 
     fn request_own(&self, msg: Value) -> futures::future::BoxFuture<'_, Result<Value, String>> {
-        Box::pin(async move { self.request_internal(msg).await.map_err(|e| e.to_string()) })
+        Box::pin(async move {
+            let msg = Message::from_value(msg);
+            // The client's handshake replayed: a modern remote has none.
+            if msg.method() == Some("initialize")
+                && let Some(answer) = self
+                    .translation
+                    .replayed_initialize(&msg)
+                    .await
+                    .map_err(|e| e.to_string())?
+            {
+                return Ok(answer);
+            }
+            self.request_internal(msg.into_value()).await.map_err(|e| e.to_string())
+        })
     }
 
     fn send(&self, msg: Message) -> futures::future::BoxFuture<'_, ()> {
