@@ -34,12 +34,7 @@ fn a_timeout_of_1e30_is_a_config_error_in_check_not_a_panic() {
 #[tokio::test]
 async fn a_timeout_of_1e30_is_answered_as_the_config_error_by_serve() {
     let mut b = Bridge::serve("[servers.s]\nurl = \"http://127.0.0.1:9/mcp\"\ntimeout = 1e30\n", "s");
-    let r = b
-        .request(
-            "initialize",
-            json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}),
-        )
-        .await;
+    let r = b.initialize_answer().await;
     let message = r["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("timeout") && message.contains("24h"), "{r}");
     let r = b.request("ping", json!({})).await;

@@ -9,7 +9,6 @@ mod oauth_support;
 mod support;
 
 use cli_support::Home;
-use serde_json::json;
 use support::Bridge;
 
 const LAN_BEARER: &str = "[servers.lan]\nurl = \"http://192.168.1.20/mcp\"\nbearer = \"lan-bearer-0c1d\"\n";
@@ -42,12 +41,7 @@ fn a_bearer_for_another_machine_over_plain_http_is_a_config_error_in_check_and_d
 #[tokio::test]
 async fn serve_answers_every_request_with_the_plain_http_error() {
     let mut b = Bridge::serve(LAN_BEARER, "lan");
-    let r = b
-        .request(
-            "initialize",
-            json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}),
-        )
-        .await;
+    let r = b.initialize_answer().await;
     let message = r["error"]["message"].as_str().unwrap_or_default();
     assert!(
         message.contains("plain http://") && message.contains("allow_http = true"),
@@ -106,12 +100,7 @@ async fn a_machine_client_never_sends_its_secret_to_a_token_endpoint_over_plain_
         "client_id = \"machine\"\nclient_secret = \"machine-secret-6d6d\"",
     );
     let mut b = env.serve();
-    let r = b
-        .request(
-            "initialize",
-            json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}),
-        )
-        .await;
+    let r = b.initialize_answer().await;
     let message = r["error"]["message"].as_str().unwrap_or_default();
     assert!(
         message.contains("`token_endpoint` is plain http://") && message.contains("allow_http = true"),

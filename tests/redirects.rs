@@ -81,21 +81,13 @@ async fn redirecting(to: String, path: Option<&'static str>) -> (String, Seen) {
     (base, seen)
 }
 
-async fn initialize(b: &mut Bridge) -> Value {
-    b.request(
-        "initialize",
-        json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn a_token_endpoint_redirect_to_another_origin_never_gets_the_client_secret() {
     let (attacker, stolen) = elsewhere().await;
     let (api, asked) = redirecting(attacker.clone(), None).await;
     let config = support::pipedream_config(&format!("{attacker}/v3"), &api, "pd-secret-4f9a7c1e", "timeout = 10\n");
     let mut b = Bridge::serve_isolated(&config, "pd", &[]);
-    let r = initialize(&mut b).await;
+    let r = b.initialize_answer().await;
     assert!(r.get("error").is_some(), "{r}");
     // The token request went out, with the secret, to the endpoint named.
     let asked = asked.lock().unwrap().clone();
@@ -131,7 +123,7 @@ async fn a_zapier_refresh_redirected_to_another_origin_never_gets_the_client_sec
         toml_string(&format!("{token_url}/oauth/token"))
     );
     let mut b = Bridge::serve_isolated(&config, "z", &[]);
-    let r = initialize(&mut b).await;
+    let r = b.initialize_answer().await;
     assert!(r.get("error").is_some(), "{r}");
     let asked = asked.lock().unwrap().clone();
     assert!(
@@ -159,7 +151,7 @@ async fn an_mcp_redirect_to_another_origin_never_gets_the_secret_header_query_or
         toml_string(&format!("{remote}/mcp?api_key=query-secret-3c5e"))
     );
     let mut b = Bridge::serve(&config, "s");
-    let r = initialize(&mut b).await;
+    let r = b.initialize_answer().await;
     // The redirect is settled before the answer: followed or not.
     let message = r["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("set `url` in [servers.s]"), "{r}");
@@ -203,7 +195,7 @@ async fn a_redirect_within_the_origin_is_followed_without_a_referer() {
         toml_string(&format!("{base}/old?api_key=q-secret-77"))
     );
     let mut b = Bridge::serve(&config, "s");
-    let r = initialize(&mut b).await;
+    let r = b.initialize_answer().await;
     assert_eq!(r["result"]["serverInfo"]["name"], "s", "{r}");
     let got = seen.lock().unwrap().clone();
     assert!(got.iter().any(|(what, _, _)| what.starts_with("POST /new")), "{got:?}");

@@ -381,6 +381,20 @@ impl Bridge {
     /// `initialize` (protocol [`PROTOCOL_VERSION`], the given client
     /// capabilities) then `notifications/initialized`; returns the
     /// initialize `result` (panics if the bridge answered with an error).
+    /// Sends `initialize` (no capabilities) and returns the answer as it
+    /// came, an error included: for a bridge that is expected to refuse.
+    pub async fn initialize_answer(&mut self) -> Value {
+        self.request(
+            "initialize",
+            json!({
+                "protocolVersion": PROTOCOL_VERSION,
+                "capabilities": {},
+                "clientInfo": {"name": "mcp-bridge-tests", "version": "0.0.0"}
+            }),
+        )
+        .await
+    }
+
     pub async fn initialize(&mut self, capabilities: Value) -> Value {
         let result = self
             .request_ok(
