@@ -245,6 +245,30 @@ async fn dispatch(cli: Cli) -> ExitCode {
     }
 }
 
+/// What `check`, and `doctor` as far as its config phase, print for a
+/// parsed config file (`Config::parse_all`'s config and problems), without
+/// connecting anywhere: the fuzz target `config_check` drives both with
+/// whole files, and no file may make either panic.
+pub async fn check_and_doctor_config(
+    config: &crate::config::Config,
+    problems: Vec<ConfigError>,
+    only: Option<&str>,
+    resolver: &crate::config::Resolver,
+) -> String {
+    let mut out = match config_cmd::report(config, problems.clone(), only, resolver).await {
+        Ok((rows, found)) => {
+            let errors: Vec<String> = found.iter().map(ToString::to_string).collect();
+            format!("{rows}{}\n", errors.join("\n"))
+        }
+        Err(e) => e.to_string(),
+    };
+    match doctor::config_phases(config, problems, only, resolver).await {
+        Ok((phases, general)) => out.push_str(&doctor::config_phase_text(phases, &general)),
+        Err(e) => out.push_str(&e.to_string()),
+    }
+    out
+}
+
 /// Exit status 1: a check, a call, a sign-in or a write failed.
 pub const EXIT_FAILED: u8 = 1;
 /// Exit status 2: the command line or the config is wrong; nothing was tried.

@@ -8,6 +8,7 @@
 
 mod connect;
 mod diagnose;
+mod read;
 mod value;
 
 pub use connect::ConnectSettings;
@@ -40,6 +41,11 @@ pub struct Config {
     /// The file's text, kept to point errors found after parsing at a line.
     #[serde(skip)]
     pub source: String,
+    /// The tables of servers and bundles the file defines but that could
+    /// not be read (`servers.<name>`, `bundles.<name>`; their problems are
+    /// `parse_all`'s): the names exist, for `default`, bundles and `check`.
+    #[serde(skip)]
+    pub unreadable: Vec<String>,
 }
 
 /// One `[bundles.<name>]` table: the servers `serve <name>` merges.
@@ -73,15 +79,25 @@ impl<'de> Deserialize<'de> for Timeout {
             Text(String),
         }
         let bad = || {
-            serde::de::Error::custom("a timeout is a number of seconds or a string like \"30s\", \"2m\" or \"500ms\"")
+            serde::de::Error::custom(
+                "a timeout is a number of seconds or a string like \"30s\", \"2m\" or \"500ms\", at most a day",
+            )
+        };
+        let secs = |s: f64| {
+            Duration::try_from_secs_f64(s)
+                .ok()
+                .filter(|d| !d.is_zero() && *d <= LONGEST)
         };
         match Raw::deserialize(d)? {
-            Raw::Secs(s) if s > 0.0 && s.is_finite() => Ok(Timeout(Duration::from_secs_f64(s))),
-            Raw::Secs(_) => Err(bad()),
+            Raw::Secs(s) => secs(s).map(Timeout).ok_or_else(bad),
             Raw::Text(t) => parse_duration(&t).map(Timeout).ok_or_else(bad),
         }
     }
 }
+
+/// The longest timeout a config may set: a day (a longer one is a mistake,
+/// and would overflow the clock arithmetic of the deadlines).
+const LONGEST: Duration = Duration::from_secs(24 * 3600);
 
 fn parse_duration(t: &str) -> Option<Duration> {
     let t = t.trim();
@@ -95,7 +111,9 @@ fn parse_duration(t: &str) -> Option<Duration> {
         "h" => n * 3600.0,
         _ => return None,
     };
-    (secs > 0.0).then(|| Duration::from_secs_f64(secs))
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero() && *d <= LONGEST)
 }
 
 /// One `[servers.<name>]` table. Keys that a provider does not use are
@@ -210,6 +228,7 @@ pub fn builtin() -> Config {
         bundles: BTreeMap::new(),
         path: None,
         source: String::new(),
+        unreadable: Vec::new(),
     }
 }
 
@@ -217,15 +236,26 @@ impl Config {
     /// Load the config. An explicitly named file (flag or env) must exist; a
     /// missing default file means "no account configured": use the sandbox.
     pub fn load(flag: Option<&Path>) -> Result<Config, ConfigError> {
+        let (config, problems) = Config::load_all(flag)?;
+        match (config, ConfigError::from_all(problems)) {
+            (Some(config), None) => Ok(config),
+            (_, Some(e)) => Err(e),
+            (None, None) => Err(ConfigError::Usage("the config could not be read".into())),
+        }
+    }
+
+    /// `load`, keeping what is valid of a file with mistakes (see
+    /// `parse_all`); the error is a file that cannot be read at all.
+    pub fn load_all(flag: Option<&Path>) -> Result<(Option<Config>, Vec<ConfigError>), ConfigError> {
         let explicit = flag.is_some() || std::env::var_os(CONFIG_ENV).is_some_and(|p| !p.is_empty());
         let Some(path) = locate(flag) else {
-            return Ok(builtin());
+            return Ok((Some(builtin()), vec![]));
         };
         match std::fs::read_to_string(&path) {
-            Ok(text) => Config::parse(&text, Some(&path)),
+            Ok(text) => Ok(Config::parse_all(&text, Some(&path))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
                 tracing::info!("no config at {}; using the built-in sandbox", path.display());
-                Ok(builtin())
+                Ok((Some(builtin()), vec![]))
             }
             Err(e) => Err(ConfigError::Io {
                 path,
@@ -234,22 +264,15 @@ impl Config {
         }
     }
 
-    /// Parse config text; `path` is only used in error messages.
+    /// Parse config text; `path` is only used in error messages. Every
+    /// problem the file has is reported, not only the first.
     pub fn parse(text: &str, path: Option<&Path>) -> Result<Config, ConfigError> {
-        let mut cfg: Config = toml::from_str(text).map_err(|e| diagnose::from_toml(&e, text, path))?;
-        cfg.path = path.map(Path::to_path_buf);
-        cfg.source = text.to_string();
-        if let Some(d) = &cfg.default
-            && !cfg.servers.contains_key(d)
-            && !cfg.bundles.contains_key(d)
-        {
-            return Err(cfg.error_at(
-                None,
-                "default",
-                format!("`default = \"{d}\"` names no server or bundle; {}", cfg.known_servers()),
-            ));
+        let (config, problems) = Config::parse_all(text, path);
+        match (config, ConfigError::from_all(problems)) {
+            (Some(config), None) => Ok(config),
+            (_, Some(e)) => Err(e),
+            (None, None) => Err(ConfigError::Usage("the config could not be read".into())),
         }
-        Ok(cfg)
     }
 
     /// Pick the server `serve` should run.
@@ -294,16 +317,43 @@ impl Config {
         known
     }
 
+    /// Whether `[<kind>.<name>]` is in the file but could not be read.
+    pub fn is_unreadable(&self, kind: &str, name: &str) -> bool {
+        self.unreadable
+            .iter()
+            .any(|t| t.strip_prefix(kind).and_then(|t| t.strip_prefix('.')) == Some(name))
+    }
+
     /// The servers `doctor NAME` and `check NAME` look at: every server, the
-    /// one named, or the servers of the bundle named.
+    /// one named, or the servers of the bundle named; servers whose table
+    /// could not be read are included (they have no entry: their problems
+    /// are the file's).
     pub fn servers_to_check(&self, only: Option<&str>) -> Result<Vec<String>, ConfigError> {
-        match only {
-            None => Ok(self.servers.keys().cloned().collect()),
+        let exists = |s: &String| self.servers.contains_key(s) || self.is_unreadable("servers", s);
+        let mut names: Vec<String> = match only {
+            None => {
+                let unreadable = self.unreadable.iter().filter_map(|t| t.strip_prefix("servers."));
+                self.servers
+                    .keys()
+                    .map(String::as_str)
+                    .chain(unreadable)
+                    .map(str::to_string)
+                    .collect()
+            }
+            // A member that names no server is a problem of its own
+            // (`check_names`); it is left out here, never looked up.
             Some(n) => match self.bundles.get(n) {
-                Some(bundle) => Ok(bundle.servers.clone()),
-                None => Ok(vec![self.select(Some(n))?.0.to_string()]),
+                Some(bundle) => bundle.servers.iter().filter(|s| exists(s)).cloned().collect(),
+                None if self.is_unreadable("servers", n) => vec![n.to_string()],
+                None if self.is_unreadable("bundles", n) => vec![],
+                None => vec![self.select(Some(n))?.0.to_string()],
             },
+        };
+        if only.is_none() {
+            names.sort();
         }
+        names.dedup();
+        Ok(names)
     }
 
     /// What `serve` and `install` use when no name is given: `default`

@@ -16,7 +16,7 @@ mod sandbox;
 mod setup;
 mod zapier;
 
-pub use setup::{OAUTH_KEYS, Prepared, Setup};
+pub use setup::{OAUTH_KEYS, Prepared, Problems, Setup};
 
 use crate::auth::{Gate, OAuth, OAuthCredential};
 use crate::config::{ConfigError, closest};
@@ -104,20 +104,30 @@ pub async fn prepare(setup: Setup<'_>) -> Result<Prepared, ConfigError> {
             ),
         ));
     }
-    let mut prepared = match provider.prepare {
-        Prepare::Ready(prepare) => prepare(&setup)?,
-        Prepare::Started(prepare) => prepare(&setup).await?,
+    let prepared = match provider.prepare {
+        Prepare::Ready(prepare) => setup.each(prepare(&setup))?,
+        Prepare::Started(prepare) => setup.each(prepare(&setup).await)?,
     };
+    // Checked even when the provider's own keys were wrong (when surveying).
     let recognise = provider.recognise.map(|r| -> Recogniser { Arc::new(r) });
-    let links = crate::connect_link::for_server(setup.name, setup.entry, recognise)
-        .map_err(|e| setup.error("connect_link_pattern", e))?;
-    prepared.transforms.push(links);
-    match setup.entry.auth.as_deref() {
-        Some("oauth") => sign_in(&setup, prepared),
+    let links = setup.each(
+        crate::connect_link::for_server(setup.name, setup.entry, recognise)
+            .map_err(|e| setup.error("connect_link_pattern", e)),
+    )?;
+    let auth = match setup.entry.auth.as_deref() {
+        None | Some("oauth") => Ok(()),
         Some(other) => Err(setup.error(
             "auth",
             format!("unknown `auth = \"{other}\"`; the only value is \"oauth\" (the MCP authorization flow)"),
         )),
+    };
+    setup.each(auth)?;
+    let (Some(mut prepared), Some(links)) = (prepared, links) else {
+        return Err(setup.noted());
+    };
+    prepared.transforms.push(links);
+    match setup.entry.auth.as_deref() {
+        Some(_) => sign_in(&setup, prepared),
         None => Ok(prepared),
     }
 }
