@@ -225,9 +225,13 @@ async fn dispatch(cli: Cli) -> ExitCode {
             None | Some("sandbox") => serve::sandbox(*port, token.clone(), *session_ttl).await,
             Some(kind) => serve::emulate(kind, *port).await,
         },
-        Command::Demo { name } => crate::demo::run(flag, name.as_deref(), cli.log.as_deref())
-            .await
-            .map_err(CliError::Failed),
+        Command::Demo { name } => match crate::demo::check_target(flag, name.as_deref()) {
+            Err(e) => Err(CliError::Config(e)),
+            Ok(()) => match crate::demo::run(flag, name.as_deref(), cli.log.as_deref()).await {
+                Err(e) if e == crate::demo::SAID_BY_SERVE => Err(CliError::Reported),
+                other => other.map_err(CliError::Failed),
+            },
+        },
         Command::Servers => config_cmd::servers(flag),
         Command::Login { name, no_browser } => sign_in::login(flag, name, *no_browser).await.map_err(CliError::Failed),
         Command::Logout { name } => sign_in::logout(flag, name).await.map_err(CliError::Failed),
