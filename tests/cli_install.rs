@@ -113,7 +113,16 @@ fn write_merges_keeps_other_entries_and_backs_up_first() {
     assert_eq!(saved.len(), 1, "{saved:?}");
     assert_eq!(std::fs::read_to_string(&saved[0]).unwrap(), original);
     assert!(r.err.contains(saved[0].to_str().unwrap()), "{}", r.all());
-    // A second write keeps the first backup and makes another.
+    // A second write with nothing to change writes nothing and backs up nothing.
+    let r = home.run(&["--config", c, "install", "claude", "sb", "--write", "--file", f]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.out.contains("already up to date"), "{}", r.all());
+    assert_eq!(backups(&file).len(), 1);
+    // One that changes the file keeps the first backup and makes another.
+    let edited = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace(&bridge(), "/moved/mcp-bridge");
+    std::fs::write(&file, edited).unwrap();
     let r = home.run(&["--config", c, "install", "claude", "sb", "--write", "--file", f]);
     assert_eq!(r.code, 0, "{}", r.all());
     assert_eq!(backups(&file).len(), 2);
