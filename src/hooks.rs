@@ -96,4 +96,10 @@ pub trait Transform: Send + Sync {
 
     /// The client is gone: nobody will answer, so stop every wait.
     fn client_gone(&self) {}
+
+    /// A request from the server for the client (elicitation, sampling,
+    /// roots): true when this transform took it over instead.
+    fn server_request(&self, _request: &Value, _out: &Outbox) -> bool {
+        false
+    }
 }

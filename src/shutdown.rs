@@ -75,7 +75,12 @@ pub trait Served: Send + Sync + 'static {
 /// Serve the client's messages from `input` until it closes or the process
 /// is told to stop, then stop in order (see the module docs). `out` is the
 /// outbox `writer` writes.
-pub async fn serve<S: Served>(input: impl AsyncRead + Unpin, served: Arc<S>, out: &Outbox, writer: Writer) {
+pub async fn serve_until_stopped<S: Served>(
+    input: impl AsyncRead + Unpin,
+    served: Arc<S>,
+    out: &Outbox,
+    writer: Writer,
+) {
     let mut client = ClientLines::new(input);
     let mut signals = Signals::watch();
     let mut in_flight = JoinSet::new();
@@ -187,4 +192,119 @@ async fn terminated() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::spawn_writer;
+    use serde_json::{Value, json};
+    use std::sync::Mutex;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Records what it is asked, in order; answers each request once the
+    /// client is gone (so the stop must run step 2 before it waits for them).
+    struct Recorder {
+        out: Outbox,
+        seen: Mutex<Vec<String>>,
+        gone: tokio::sync::Notify,
+    }
+
+    impl Recorder {
+        fn note(&self, what: impl Into<String>) {
+            self.seen.lock().unwrap().push(what.into());
+        }
+    }
+
+    impl Served for Recorder {
+        fn needs_tree(&self, _msg: &Message) -> bool {
+            false
+        }
+
+        async fn on_initialize(&self, msg: Message) {
+            self.note(format!("initialize {}", msg.id()));
+        }
+
+        fn on_request(self: &Arc<Self>, msg: Message) -> impl Future<Output = ()> + Send + 'static {
+            let me = self.clone();
+            async move {
+                me.gone.notified().await;
+                let _ = me.out.send(json!({"jsonrpc": "2.0", "id": msg.id(), "result": {}}));
+                me.note(format!("answered {}", msg.id()));
+            }
+        }
+
+        async fn on_notification(&self, msg: Message) {
+            self.note(format!("notification {}", msg.method().unwrap_or("")));
+        }
+
+        async fn on_response(&self, msg: Message) {
+            self.note(format!("response {}", msg.id()));
+        }
+
+        async fn client_gone(&self) {
+            self.note("client gone");
+            self.gone.notify_one();
+        }
+
+        async fn close(&self) {
+            self.note("close");
+        }
+    }
+
+    #[tokio::test]
+    async fn stdin_closing_answers_bad_lines_finishes_requests_then_closes_and_flushes() {
+        let (mut client_in, input) = tokio::io::duplex(1 << 16);
+        let (output, mut client_out) = tokio::io::duplex(1 << 16);
+        let (out, rx) = Outbox::channel();
+        let writer = spawn_writer(rx, output);
+        let served = Arc::new(Recorder {
+            out: out.clone(),
+            seen: Mutex::default(),
+            gone: tokio::sync::Notify::new(),
+        });
+        let lines = [
+            r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#,
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            "not json",
+            r#"{"jsonrpc":"2.0","id":9}"#,
+            r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"slow"}}"#,
+            r#"{"jsonrpc":"2.0","id":"s-1","result":{}}"#,
+        ];
+        client_in.write_all((lines.join("\n") + "\n").as_bytes()).await.unwrap();
+        drop(client_in);
+        let stopped = serve_until_stopped(input, served.clone(), &out, writer);
+        tokio::time::timeout(std::time::Duration::from_secs(10), stopped)
+            .await
+            .expect("the stop ends");
+
+        let seen = served.seen.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            [
+                "initialize 1",
+                "notification notifications/initialized",
+                "response \"s-1\"",
+                "client gone",
+                "answered 2",
+                "close"
+            ],
+            "in order, and the in-flight request ends between the client's going and the close"
+        );
+        let mut written = String::new();
+        client_out.read_to_string(&mut written).await.unwrap();
+        let written: Vec<Value> = written.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let codes: Vec<_> = written.iter().map(|m| m.pointer("/error/code").cloned()).collect();
+        assert_eq!(
+            codes,
+            [
+                Some(json!(jsonrpc::PARSE_ERROR)),
+                Some(json!(jsonrpc::INVALID_REQUEST)),
+                None
+            ],
+            "{written:?}"
+        );
+        assert_eq!(written[1]["id"], 9);
+        assert_eq!(written[2]["id"], 2, "the in-flight answer is flushed before the end");
+    }
 }

@@ -251,6 +251,24 @@ mod tests {
         assert_eq!(store.load("a/b").unwrap().unwrap().refresh_token.as_deref(), Some("rt"));
     }
 
+    /// The kernel's list of file locks on the lock file of `server`:
+    /// `(blocked, held)` counts (a waiter's line in /proc/locks has `->`).
+    #[cfg(target_os = "linux")]
+    fn kernel_locks(store: &Store, server: &str) -> (usize, usize) {
+        use std::os::unix::fs::MetadataExt;
+        let inode = fs::metadata(store.file(server, "lock")).unwrap().ino();
+        let locks = fs::read_to_string("/proc/locks").unwrap();
+        let on_file: Vec<&str> = locks
+            .lines()
+            .filter(|l| {
+                l.split_whitespace()
+                    .any(|f| f.rsplit(':').next() == Some(&inode.to_string()))
+            })
+            .collect();
+        let blocked = on_file.iter().filter(|l| l.contains("->")).count();
+        (blocked, on_file.len() - blocked)
+    }
+
     #[tokio::test]
     async fn lock_excludes_a_second_holder() {
         let dir = tempfile::tempdir().unwrap();
@@ -258,10 +276,22 @@ mod tests {
         let held = store.lock("s").await.unwrap();
         let s2 = store.clone();
         let waiter = tokio::spawn(async move { s2.lock("s").await.map(|_| ()) });
+        // The second holder is asking: the kernel shows it blocked on the
+        // file the first one holds (and shows that one held, the control).
+        #[cfg(target_os = "linux")]
+        {
+            let since = std::time::Instant::now();
+            while kernel_locks(&store, "s").0 == 0 {
+                assert!(since.elapsed() < std::time::Duration::from_secs(30), "no waiter");
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            assert_eq!(kernel_locks(&store, "s"), (1, 1));
+        }
+        #[cfg(not(target_os = "linux"))]
         tokio::time::sleep(std::time::Duration::from_millis(150)).await;
         assert!(!waiter.is_finished(), "second lock must wait");
         drop(held);
-        tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+        tokio::time::timeout(std::time::Duration::from_secs(30), waiter)
             .await
             .unwrap()
             .unwrap()

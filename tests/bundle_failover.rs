@@ -8,28 +8,11 @@
 mod support;
 
 use serde_json::{Value, json};
-use std::process::Command;
 use std::time::Duration;
-use support::{Bridge, PeerProcess, Stream, toml_string};
-
-fn start_sandbox(port: u16) -> (PeerProcess, String) {
-    let mut cmd = Command::new(support::bridge_bin());
-    cmd.args(["sandbox", "--port", &port.to_string()]);
-    let mut peer = PeerProcess::spawn("mcp-bridge sandbox", cmd);
-    let url = peer.wait_for_line(Stream::Stdout, support::STARTUP_TIMEOUT, |_| true);
-    (peer, url.trim().to_string())
-}
+use support::{Bridge, free_port, spawn_sandbox_on, toml_string};
 
 fn port_of(url: &str) -> u16 {
     url::Url::parse(url).unwrap().port().unwrap()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn serve(alpha: &str, beta: &str) -> Bridge {
@@ -77,8 +60,8 @@ async fn list_changed(b: &mut Bridge) {
 
 #[tokio::test]
 async fn a_killed_server_drops_out_and_comes_back_after_restart() {
-    let (alpha, alpha_url) = start_sandbox(0);
-    let (_beta, beta_url) = start_sandbox(0);
+    let (alpha, alpha_url) = spawn_sandbox_on(0, None);
+    let (_beta, beta_url) = spawn_sandbox_on(0, None);
     let port = port_of(&alpha_url);
     let mut b = serve(&alpha_url, &beta_url);
     b.initialize(json!({})).await;
@@ -98,7 +81,7 @@ async fn a_killed_server_drops_out_and_comes_back_after_restart() {
     let r = echo(&mut b, "alpha__slow_echo").await;
     assert!(r["error"]["message"].as_str().unwrap_or("").contains("`alpha`"), "{r}");
 
-    let (_alpha, _) = start_sandbox(port);
+    let (_alpha, _) = spawn_sandbox_on(port, None);
     let names = tool_names(&mut b).await;
     assert!(has(&names, "alpha") && has(&names, "beta"), "{names:?}");
     list_changed(&mut b).await;
@@ -109,14 +92,14 @@ async fn a_killed_server_drops_out_and_comes_back_after_restart() {
 #[tokio::test]
 async fn a_server_down_at_the_start_joins_when_it_comes_up() {
     let port = free_port();
-    let (_beta, beta_url) = start_sandbox(0);
+    let (_beta, beta_url) = spawn_sandbox_on(0, None);
     let mut b = serve(&format!("http://127.0.0.1:{port}/mcp"), &beta_url);
     let init = b.initialize(json!({})).await;
     assert_eq!(init["serverInfo"]["name"], "mcp-bridge", "{init}");
     let names = tool_names(&mut b).await;
     assert!(!has(&names, "alpha") && has(&names, "beta"), "{names:?}");
 
-    let (_alpha, _) = start_sandbox(port);
+    let (_alpha, _) = spawn_sandbox_on(port, None);
     let names = tool_names(&mut b).await;
     assert!(has(&names, "alpha") && has(&names, "beta"), "{names:?}");
     list_changed(&mut b).await;

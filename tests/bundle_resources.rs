@@ -6,7 +6,6 @@
 
 mod support;
 
-use mcp_bridge::sandbox::{Sandbox, SandboxOptions};
 use serde_json::{Value, json};
 use support::{Bridge, toml_string};
 
@@ -17,7 +16,7 @@ fn items<'a>(result: &'a Value, key: &str) -> &'a Vec<Value> {
 #[tokio::test]
 async fn prompts_and_resources_are_prefixed_and_routed_by_name_and_uri() {
     let (_peer, everything) = support::spawn_server_everything();
-    let sbx = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    let sbx = support::sandbox().await;
     let config = format!(
         "[servers.ev]\nurl = {}\n[servers.sbx]\nurl = {}\n",
         toml_string(&everything),

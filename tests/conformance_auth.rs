@@ -3,7 +3,7 @@
 //! mcp-bridge as the client under test.
 //!
 //! For each scenario the suite starts an authorization server and a
-//! protected MCP server, then runs `python3 tests/conformance/auth_driver.py
+//! protected MCP server, then runs `tests/peers/.venv/bin/python tests/conformance/auth_driver.py
 //! <mcp-url>`. The driver (stdlib only) writes a config with `auth =
 //! "oauth"` for that URL, starts `mcp-bridge serve`, plays the desktop
 //! client over stdio and the person at the browser (the bridge's
@@ -15,7 +15,7 @@
 //!
 //! Debug one by hand (from the repo root, after `cargo build`):
 //!   tests/peers/node_modules/.bin/conformance client --scenario auth/scope-step-up \
-//!     --command "python3 tests/conformance/auth_driver.py"
+//!     --command "tests/peers/.venv/bin/python tests/conformance/auth_driver.py"
 
 mod support;
 
@@ -37,7 +37,7 @@ fn run(scenario: &str) {
     );
     let output = Command::new(support::node_bin("conformance"))
         .args(["client", "--scenario", &format!("auth/{scenario}")])
-        .args(["--command", &format!("python3 {driver}")])
+        .args(["--command", &format!("{} {driver}", support::python().display())])
         .args(["--timeout", "60000"])
         .arg("--output-dir")
         .arg(results.path())

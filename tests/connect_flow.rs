@@ -100,9 +100,10 @@ async fn first_call_gets_the_clear_result_and_a_warn_line_then_works_after_the_c
     assert_eq!(changed["method"], "notifications/tools/list_changed");
     let tools = b.request_ok("tools/list", Value::Null).await;
     assert_eq!(tool_names(&tools).len(), 3, "the tool list grew: {tools}");
-    // Only once.
+    // Only once: the next call brings no second list_changed.
     call(&mut b, "third").await;
-    b.expect_silence(Duration::from_millis(300)).await;
+    let fenced = b.fence().await;
+    assert!(fenced.is_empty(), "{fenced:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -204,7 +205,11 @@ async fn the_browser_opens_once_for_many_calls_and_two_processes() {
     let store = data_dir();
     let tmp = tempfile::tempdir().unwrap();
     let (script, log) = browser_script(tmp.path());
-    let env = [("MCP_BRIDGE_BROWSER", script.as_str())];
+    // At debug, each bridge logs how each browser opening it set off ended.
+    let env = [
+        ("MCP_BRIDGE_BROWSER", script.as_str()),
+        ("RUST_LOG", "mcp_bridge=debug"),
+    ];
     let cfg = config(&emu, "open_browser = true\nretry_on_account_required = 0\n");
     let mut a = serve(&cfg, "pd", &store_path(&store), &env);
     let mut b = serve(&cfg, "pd", &store_path(&store), &env);
@@ -219,19 +224,38 @@ async fn the_browser_opens_once_for_many_calls_and_two_processes() {
         links.iter().all(|l| *l == links[0]),
         "one token for the user: {links:?}"
     );
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while std::fs::read_to_string(&log).unwrap_or_default().is_empty() && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    let opened = std::fs::read_to_string(&log).unwrap_or_default();
-    assert_eq!(opened.lines().collect::<Vec<_>>(), [links[0].as_str()], "opened once");
+    // Each of the six calls set off one opening, which either started the
+    // browser or found it opened already; once all six have ended, one of
+    // them started it.
+    support::wait_until_with(
+        "the six browser openings to end",
+        || outcomes(&a) + outcomes(&b) == 6,
+        || format!("{}\n{}", a.stderr_text(), b.stderr_text()),
+    )
+    .await;
+    assert_eq!(starts(&a) + starts(&b), 1, "one browser start between them");
+    let opened = || std::fs::read_to_string(&log).unwrap_or_default();
+    support::wait_until("the browser to open", || !opened().is_empty()).await;
+    assert_eq!(opened().lines().collect::<Vec<_>>(), [links[0].as_str()], "opened once");
 
-    // Off by default.
+    // Off by default: the same call sets off no opening at all.
     let store2 = data_dir();
     let mut c = serve(&config(&emu, ""), "pd", &store_path(&store2), &env);
     c.initialize(json!({})).await;
-    call(&mut c, "c").await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 1);
+    let link = link_of(&call(&mut c, "c").await);
+    assert!(link.contains("ctok_"), "{link}");
+    assert!(c.fence().await.is_empty());
+    assert_eq!(outcomes(&c), 0, "{}", c.stderr_text());
+    assert_eq!(opened().lines().count(), 1);
+}
+
+/// How many times bridge `b` started the browser for a Connect Link.
+fn starts(b: &Bridge) -> usize {
+    b.stderr_text().matches("opened the browser").count()
+}
+
+/// How many browser openings bridge `b` set off have ended (it started the
+/// browser, or found the link opened already).
+fn outcomes(b: &Bridge) -> usize {
+    starts(b) + b.stderr_text().matches("connect link already opened").count()
 }

@@ -61,13 +61,15 @@ async fn start() -> (String, Posts) {
 }
 
 fn bridge(url: &str, extra: &str) -> Bridge {
-    bridge_with(url, extra, None)
+    bridge_with(url, 10, extra, None)
 }
 
-fn bridge_with(url: &str, extra: &str, log: Option<&str>) -> Bridge {
+/// `serve pd` for the stand-in at `url`, with a `timeout` in seconds, more
+/// config lines, and a log filter (none: the default).
+fn bridge_with(url: &str, timeout: u64, extra: &str, log: Option<&str>) -> Bridge {
     let data = tempfile::tempdir().unwrap();
     let (dir, config) = support::write_config(&format!(
-        "[servers.pd]\nurl = {}\ntimeout = 10\n{extra}",
+        "[servers.pd]\nurl = {}\ntimeout = {timeout}\n{extra}",
         toml_string(url)
     ));
     let mut cmd = Bridge::command();
@@ -90,6 +92,30 @@ async fn call(b: &mut Bridge, tool: &str) -> Value {
     b.request_ok("tools/call", json!({"name": tool, "arguments": {}})).await
 }
 
+/// Calls `send` (a result with a Connect Link) on a client that takes log
+/// messages and URL elicitations, declines any elicitation, and returns
+/// every message other than the call's answer that reached the client up
+/// to a ping's answer after it.
+async fn messages_around_a_linked_call(b: &mut Bridge) -> Vec<Value> {
+    let id = b.next_id();
+    b.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "send", "arguments": {}}}))
+        .await;
+    let mut seen = vec![];
+    loop {
+        let m = b.recv_timeout(Duration::from_secs(10)).await;
+        if m.get("id") == Some(&id) && m.get("method").is_none() {
+            assert!(m["result"]["content"].to_string().contains(LINK), "{m}");
+            break;
+        }
+        if m["method"] == "elicitation/create" {
+            b.respond(&m["id"], json!({"action": "decline"})).await;
+        }
+        seen.push(m);
+    }
+    seen.extend(b.fence().await);
+    seen
+}
+
 #[tokio::test]
 async fn false_positives_are_left_untouched() {
     let (url, posts) = start().await;
@@ -99,7 +125,8 @@ async fn false_positives_are_left_untouched() {
         let r = call(&mut b, tool).await;
         assert_eq!(r, result_for(tool), "{tool} changed");
     }
-    b.expect_silence(Duration::from_millis(300)).await;
+    let fenced = b.fence().await;
+    assert!(fenced.is_empty(), "{fenced:?}");
     let calls = posts
         .lock()
         .unwrap()
@@ -108,6 +135,12 @@ async fn false_positives_are_left_untouched() {
         .count();
     assert_eq!(calls, 3, "no retries for results without a link");
     assert!(!b.stderr_text().contains("WARN"), "{}", b.stderr_text());
+    // The control: on this client and bridge, a result with a link does
+    // reach the client as more messages, and the log as a WARN line.
+    b.request_ok("logging/setLevel", json!({"level": "info"})).await;
+    let around = messages_around_a_linked_call(&mut b).await;
+    assert!(around.iter().any(|m| m["method"] == "elicitation/create"), "{around:?}");
+    assert!(b.stderr_text().contains("WARN"), "{}", b.stderr_text());
 }
 
 #[tokio::test]
@@ -148,10 +181,18 @@ async fn a_client_taking_log_messages_gets_one_and_the_elicitation_answer_stays_
     b.respond(&ask["id"], json!({"action": "cancel"})).await;
     let r = b.wait_response(&id, Duration::from_secs(5)).await;
     assert!(r["result"]["content"][0]["text"].as_str().unwrap().contains(LINK));
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The client's lines reach the remote in order, and an answer is passed
+    // on before the next line is read: once a later call has reached the
+    // remote, a leaked answer would be there too.
+    call(&mut b, "plain").await;
+    let posts = posts.lock().unwrap().clone();
     assert!(
-        !posts.lock().unwrap().iter().any(|m| m.get("id") == Some(&ask["id"])),
-        "the answer leaked to the remote"
+        posts.iter().any(|m| m["params"]["name"] == "plain"),
+        "the later call reached the remote: {posts:?}"
+    );
+    assert!(
+        !posts.iter().any(|m| m.get("id") == Some(&ask["id"])),
+        "the answer leaked to the remote: {posts:?}"
     );
 }
 
@@ -161,16 +202,29 @@ async fn surfacing_can_be_switched_off() {
     let cfg = "[servers.pd.connect]\nnotice = false\nlog = false\nnotify = false\nelicit = false\nretry_on_account_required = 0\n";
     let mut b = bridge(&url, cfg);
     b.initialize(json!({"elicitation": {"url": {}}, "logging": {}})).await;
+    b.request_ok("logging/setLevel", json!({"level": "info"})).await;
     let r = call(&mut b, "send").await;
     assert_eq!(r, result_for("send"));
-    b.expect_silence(Duration::from_millis(300)).await;
+    let fenced = b.fence().await;
+    assert!(fenced.is_empty(), "{fenced:?}");
     assert!(!b.stderr_text().contains("ctok_"), "{}", b.stderr_text());
+    // The control: switched on, the same client and call get messages.
+    let mut on = bridge(&url, "[servers.pd.connect]\nretry_on_account_required = 0\n");
+    on.initialize(json!({"elicitation": {"url": {}}, "logging": {}})).await;
+    on.request_ok("logging/setLevel", json!({"level": "info"})).await;
+    let around = messages_around_a_linked_call(&mut on).await;
+    assert!(around.iter().any(|m| m["method"] == "elicitation/create"), "{around:?}");
+    assert!(
+        around.iter().any(|m| m["method"] == "notifications/message"),
+        "{around:?}"
+    );
+    assert!(on.stderr_text().contains("ctok_"), "{}", on.stderr_text());
 }
 
 #[tokio::test]
 async fn the_link_is_logged_in_the_warn_line_only_even_at_trace() {
     let (url, _posts) = start().await;
-    let mut b = bridge_with(&url, "", Some("trace"));
+    let mut b = bridge_with(&url, 10, "", Some("trace"));
     b.initialize(json!({})).await;
     call(&mut b, "send").await;
     let stderr = b.stderr_text();
@@ -186,29 +240,22 @@ async fn the_link_is_logged_in_the_warn_line_only_even_at_trace() {
 #[tokio::test]
 async fn an_unanswered_elicitation_ends_at_the_timeout_with_the_notice() {
     let (url, _posts) = start().await;
-    let data = tempfile::tempdir().unwrap();
-    let cfg = format!("[servers.pd]\nurl = {}\ntimeout = 2\n", toml_string(&url));
-    let (dir, config) = support::write_config(&cfg);
-    let mut cmd = Bridge::command();
-    cmd.env_remove("RUST_LOG")
-        .env("MCP_BRIDGE_DATA_DIR", data.path())
-        .arg("--config")
-        .arg(&config)
-        .arg("serve")
-        .arg("pd");
-    let mut b = Bridge::spawn(cmd);
-    b.keep(dir);
-    b.keep(data);
+    let mut b = bridge_with(&url, 2, "", None);
     b.initialize(json!({"elicitation": {"url": {}}})).await;
-    let started = std::time::Instant::now();
-    let r = call(&mut b, "send").await;
-    let waited = started.elapsed();
-    assert!(r["content"][0]["text"].as_str().unwrap().contains(LINK), "{r}");
+    let id = b.next_id();
+    b.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "send", "arguments": {}}}))
+        .await;
+    let ask = b.next_other_timeout(Duration::from_secs(10)).await;
+    assert_eq!(ask["method"], "elicitation/create");
+    // Held while the person decides: a ping goes round and the call is
+    // still unanswered; then, never answered, it ends at the timeout.
+    let fenced = b.fence().await;
+    assert!(Bridge::answers_to(&fenced, &id).is_empty(), "{fenced:?}");
+    let r = b.wait_response(&id, support::SIGNAL_TIMEOUT).await;
     assert!(
-        waited >= Duration::from_millis(1500) && waited < Duration::from_secs(8),
-        "{waited:?}"
+        r["result"]["content"][0]["text"].as_str().unwrap().contains(LINK),
+        "{r}"
     );
-    assert_eq!(b.next_other().unwrap()["method"], "elicitation/create");
 
     // The client leaving while a call is held still gets it answered.
     let id = b.next_id();
@@ -239,7 +286,8 @@ async fn a_cancelled_held_call_gets_no_answer_and_the_next_one_is_asked_again() 
         json!({"requestId": id, "reason": "user stopped"}),
     )
     .await;
-    b.expect_silence(Duration::from_millis(500)).await;
+    let fenced = b.fence().await;
+    assert!(fenced.is_empty(), "{fenced:?}");
     // The app is not left marked as asked: a new call asks again.
     let id2 = b.next_id();
     b.send(&json!({"jsonrpc": "2.0", "id": id2, "method": "tools/call", "params": {"name": "send", "arguments": {}}}))
@@ -252,4 +300,7 @@ async fn a_cancelled_held_call_gets_no_answer_and_the_next_one_is_asked_again() 
         r["result"]["content"][0]["text"].as_str().unwrap().contains(LINK),
         "{r}"
     );
+    // The same call, not cancelled, was answered; the cancelled one never is.
+    let rest = b.close_and_read_rest().await;
+    assert!(Bridge::answers_to(&rest, &id).is_empty(), "{rest:?}");
 }

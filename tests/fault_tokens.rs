@@ -59,7 +59,7 @@ async fn send_list(b: &mut Bridge) -> Value {
 
 /// Each of `ids` answered once, with a tool list.
 async fn all_listed(b: &mut Bridge, ids: &[Value]) {
-    let answers = exactly_one_answer_each(b, ids, Duration::from_secs(15), Duration::from_millis(300)).await;
+    let answers = exactly_one_answer_each(b, ids, Duration::from_secs(15)).await;
     for a in answers.values() {
         assert!(a["result"]["tools"].is_array(), "{a}");
     }
@@ -89,13 +89,14 @@ async fn s07_token_expires_mid_session() {
     all_listed(&mut b, &[first]).await;
     assert_eq!(emu.token_requests().len(), 1);
 
-    proxy.on(Match::rpc("tools/list"), Fault::Delay(Duration::from_millis(600)), 3);
+    proxy.on(Match::rpc("tools/list"), Fault::Hold, 3);
     let mut ids = vec![];
     for _ in 0..3 {
         ids.push(send_list(&mut b).await);
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    support::wait_until("the three calls held at the proxy", || proxy.seen("tools/list") == 4).await;
     emu.revoke_tokens();
+    proxy.release();
     all_listed(&mut b, &ids).await;
     let refreshed = emu.token_requests().len() - 1;
     assert!((1..=3).contains(&refreshed), "refreshes after the 401s: {refreshed}");

@@ -4,13 +4,9 @@
 
 mod support;
 
-use mcp_bridge::sandbox::{Sandbox, SandboxOptions};
+use mcp_bridge::sandbox::Sandbox;
 use serde_json::{Value, json};
-use support::{Bridge, toml_string};
-
-async fn sandbox() -> Sandbox {
-    Sandbox::start(SandboxOptions::default()).await.expect("start sandbox")
-}
+use support::{Bridge, sandbox, toml_string};
 
 fn names(list: &Value) -> Vec<String> {
     list["tools"]

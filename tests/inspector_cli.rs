@@ -9,7 +9,6 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
-use mcp_bridge::sandbox::{Sandbox, SandboxOptions};
 use serde_json::{Value, json};
 
 const CLI_TIMEOUT: Duration = Duration::from_secs(120);
@@ -37,13 +36,7 @@ fn bridge_target(config: &Path) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inspector_cli_lists_and_calls_tools_through_the_bridge() {
-    let sandbox = Sandbox::start(SandboxOptions {
-        port: 0,
-        token: None,
-        session_ttl: None,
-    })
-    .await
-    .expect("start sandbox");
+    let sandbox = support::sandbox().await;
     let (_dir, config) = support::write_config(&support::remote_config("sandbox", &sandbox.url()));
     let target = bridge_target(&config);
     let via: Vec<&str> = target.iter().map(String::as_str).collect();

@@ -54,11 +54,7 @@ async fn status_and_logout() {
 #[tokio::test]
 async fn login_uses_callback_port_and_times_out_with_a_clear_message() {
     let emu = OAuthEmulator::start(OAuthOptions::default()).await.unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::free_port();
     let env = Env::new(&emu.url(), &format!("callback_port = {port}"));
     let mut cmd = env.cli(&["login", SERVER, "--no-browser"]);
     cmd.env("MCP_BRIDGE_LOGIN_TIMEOUT", "1");

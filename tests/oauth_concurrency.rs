@@ -42,5 +42,8 @@ async fn two_instances_make_one_registration_one_browser_tab_and_one_refresh() {
         1,
         "one refresh"
     );
+    // Every call since has been answered: had either bridge started a second
+    // browser, its log would say so by now.
     assert_eq!(env.opens().len(), 1, "still one browser tab");
+    assert_eq!(opened_by(&a) + opened_by(&b), 1, "one browser start between them");
 }

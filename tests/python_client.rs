@@ -8,7 +8,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use mcp_bridge::sandbox::{SERVER_NAME, Sandbox, SandboxOptions};
+use mcp_bridge::sandbox::SERVER_NAME;
 use serde_json::{Value, json};
 
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -33,13 +33,7 @@ async fn tool_names_via_rust_client(config: &str) -> BTreeSet<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_sdk_stdio_client_works_through_the_bridge() {
-    let sandbox = Sandbox::start(SandboxOptions {
-        port: 0,
-        token: None,
-        session_ttl: None,
-    })
-    .await
-    .expect("start sandbox");
+    let sandbox = support::sandbox().await;
     let config = support::remote_config("sandbox", &sandbox.url());
     let (_dir, config_path) = support::write_config(&config);
     let spec = json!({

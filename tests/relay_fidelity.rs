@@ -43,6 +43,16 @@ async fn mcp(State(seen): State<Shared>, headers: HeaderMap, body: Bytes) -> Res
         return StatusCode::ACCEPTED.into_response();
     };
     match msg["method"].as_str().unwrap() {
+        // A server of both eras, as the 2026-07-28 revision describes one.
+        "server/discover" => {
+            let result = json!({
+                "resultType": "complete",
+                "supportedVersions": ["2026-07-28", "2025-11-25"],
+                "capabilities": {"tools": {}},
+                "echo": msg,
+            });
+            axum::Json(json!({"jsonrpc": "2.0", "id": id, "result": result})).into_response()
+        }
         "initialize" => {
             let result = json!({
                 "protocolVersion": "2025-11-25",

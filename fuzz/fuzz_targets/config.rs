@@ -1,30 +1,8 @@
-//! Fuzz the config loader: `Config::parse` on arbitrary UTF-8 text, then the
-//! calls `serve` makes on a parsed config (`select`, each entry's provider
-//! name and timeout, the error's display). Nothing may panic.
+//! cargo-fuzz target `config`: runs the check in `checks/config.rs` (what it
+//! fuzzes and what it asserts is said there) on each input.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use mcp_bridge::config::Config;
+#[path = "../checks/config.rs"]
+mod check;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    match Config::parse(text, None) {
-        Ok(config) => {
-            let _ = config.display_path();
-            if let Err(e) = config.select(None) {
-                let _ = e.to_string();
-            }
-            for name in config.servers.keys() {
-                let (_, entry) = config.select(Some(name)).expect("a listed server selects");
-                let _ = entry.provider_name();
-                let _ = entry.timeout();
-            }
-            let _ = config.select(Some("no-such-server")).map_err(|e| e.to_string());
-        }
-        Err(e) => {
-            let _ = e.to_string();
-        }
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::check(data));

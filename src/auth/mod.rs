@@ -12,7 +12,7 @@
 //!   state, `resource`, scopes). It records the attempt in the token store,
 //!   so bridges started side by side share one browser tab.
 //! - [`grant`] exchanges the code and refreshes under the store's lock;
-//!   [`token`] talks to the token and revocation endpoints; [`credential`]
+//!   [`token`] talks to the token and revocation endpoints; [`oauth_credential`]
 //!   puts the token on requests and steps up on `insufficient_scope`.
 //! - [`gate`] keeps `serve` answering while signed out ([`offline`] holds
 //!   its answers).
@@ -28,19 +28,19 @@
 //! the conformance suite ask (see `discovery` and `token` for why).
 
 mod callback;
-mod credential;
 mod discovery;
 mod flow;
 pub mod gate;
 mod grant;
+mod oauth_credential;
 pub mod offline;
 mod record;
 mod registration;
 pub mod terminal;
 mod token;
 
-pub use credential::OAuthCredential;
 pub use gate::Gate;
+pub use oauth_credential::OAuthCredential;
 /// The store keys of the answers kept for a signed-out start.
 pub use record::{INITIALIZE as CACHED_INITIALIZE, TOOLS as CACHED_TOOLS};
 

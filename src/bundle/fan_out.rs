@@ -1,6 +1,7 @@
 //! The client's side of a bundle: for each of the client's messages (read
-//! by `shutdown::serve`), decide which servers it is for. `initialize` and the lists fan out to every
-//! server; calls, reads and completions go to their owner with the prefix
+//! by `shutdown::serve_until_stopped`), decide which servers it is for.
+//! `initialize` and the lists fan out to every server; calls, reads and
+//! completions go to their owner with the prefix
 //! stripped; cancellations follow their request; answers to the servers'
 //! own requests go back to the server that asked, under its original id.
 

@@ -154,7 +154,7 @@ pub async fn relay_prepared(
         watchers.push(tokio::spawn(async move { b.follow_sign_in(&m).await }));
     }
     *lock(&bundle.watchers) = watchers;
-    shutdown::serve(input, bundle, &out, writer).await;
+    shutdown::serve_until_stopped(input, bundle, &out, writer).await;
     drop(keep_alive);
     Ok(())
 }

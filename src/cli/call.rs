@@ -1,11 +1,11 @@
 //! `tools <server>` and `call <server> <tool> '<json>'`: one MCP session
-//! through `serve`'s relay (see `session`), for a person at a terminal. A
+//! through `serve`'s relay (see `local_client`), for a person at a terminal. A
 //! bundle's name works too: its tools are listed and called as `serve`
 //! offers them, `<server>__<tool>`.
 
 use super::CliError;
+use super::local_client::{Failure, LocalClient};
 use super::serve::prepare_server;
-use super::session::{Failure, Session};
 use crate::bundle;
 use crate::console::plural;
 use crate::redact::Redactor;
@@ -16,7 +16,7 @@ use std::path::Path;
 /// `auth = "oauth"` servers not signed in (a bundle's; a server alone that
 /// is signed out never gets a session).
 struct Opened {
-    session: Session,
+    session: LocalClient,
     signed_out: Vec<String>,
     /// Some server has `allow_tools` or `deny_tools`.
     filtered: bool,
@@ -56,7 +56,7 @@ async fn open(flag: Option<&Path>, name: &str) -> Result<Opened, CliError> {
             .unwrap_or_default()
             + slack;
         let filtered = prepared.iter().any(|(_, p)| !p.endpoint.tools.is_empty());
-        (Session::start_bundle(prepared, redactor, wait), out, filtered)
+        (LocalClient::start_bundle(prepared, redactor, wait), out, filtered)
     } else {
         let (server, prepared) = prepare_server(flag, Some(name), &redactor).await?;
         if signed_out(&prepared) {
@@ -64,7 +64,7 @@ async fn open(flag: Option<&Path>, name: &str) -> Result<Opened, CliError> {
         }
         let wait = prepared.endpoint.timeout + slack;
         let filtered = !prepared.endpoint.tools.is_empty();
-        (Session::start(prepared, redactor, wait), Vec::new(), filtered)
+        (LocalClient::start(prepared, redactor, wait), Vec::new(), filtered)
     };
     if let Err(e) = session.initialize().await {
         session.close().await;

@@ -7,8 +7,8 @@
 
 use super::CliError;
 use super::config_cmd::examine;
+use super::local_client::LocalClient;
 use super::probe::{WAIT, credential_words, filters, indirect_values, reach, token_usable};
-use super::session::Session;
 use crate::config::{Config, ConfigError, Resolver};
 use crate::console::plural;
 use crate::redact::Redactor;
@@ -171,7 +171,7 @@ async fn config_phase(config: &Config, name: &str, found: Vec<ConfigError>, reso
             problem(
                 "a credential does not resolve",
                 redactor.apply(&e.to_string()),
-                format!("set the variable, or fix the command or file `{key}` names, {recheck}"),
+                format!("set the variable, or fix the command, file or keychain entry `{key}` names, {recheck}"),
             );
             unresolved.push(format!("servers.{name}.{key}"));
         }
@@ -302,7 +302,7 @@ async fn check_server(config: &Config, phase: ConfigPhase) -> Row {
         Some(mut p) if reachable.0 == Some(true) && token_ok => {
             p.endpoint.timeout = p.endpoint.timeout.min(WAIT);
             p.endpoint.tools = Default::default();
-            let mut session = Session::start(p, redactor.clone(), WAIT + Duration::from_secs(2));
+            let mut session = LocalClient::start(p, redactor.clone(), WAIT + Duration::from_secs(2));
             let started = Instant::now();
             let init = session.initialize().await;
             let init_ms = started.elapsed().as_millis();

@@ -108,3 +108,30 @@ pub const LOGIN: &str = "\
 Examples:
   mcp-bridge login pipe2-oauth
   mcp-bridge login pipe2-oauth --no-browser    print the link instead of opening it";
+
+pub const PACK: &str = "\
+Writes an MCP Bundle (.mcpb) that Claude Desktop installs with a double-click: this bridge for each
+platform given, a config with the servers named and no secret in it, and a manifest. Each secret the
+servers need becomes a setting Claude Desktop asks for at install (marked sensitive: it keeps it in
+the OS keychain) and passes to the bridge in its environment.
+
+Examples:
+  mcp-bridge pack zapier                        this binary, for this platform
+  mcp-bridge pack work --output work.mcpb       a bundle of servers
+  mcp-bridge pack zapier --binary darwin=dist/mcp-bridge-macos \\
+      --binary win32=dist/mcp-bridge.exe --binary linux=dist/mcp-bridge
+
+Exit codes: 0 written, 1 a binary could not be read or the file written, 2 no such server.";
+
+pub const SECRET: &str = "\
+The OS keychain: Keychain on macOS, Credential Manager on Windows, the Secret Service (GNOME
+Keyring, KWallet, KeePassXC) on Linux. A config value { keyring = \"service/account\" } reads it.
+`set` asks for the value at a prompt that does not show it, or reads stdin when it is piped;
+the value is never an argument.
+
+Examples:
+  mcp-bridge secret set mcp-bridge/zapier       then: token = { keyring = \"mcp-bridge/zapier\" }
+  pass show zapier | mcp-bridge secret set mcp-bridge/zapier
+  mcp-bridge secret delete mcp-bridge/zapier
+
+Exit codes: 0 done, 1 the keychain failed or has no such entry, 2 a malformed name or no value.";

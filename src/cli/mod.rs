@@ -3,17 +3,20 @@
 //! to stdout except protocol messages. The other subcommands are for people
 //! and live one group per file: `serve` (serve, sandbox), `config_cmd`
 //! (config path|init|check, servers), `doctor` (with its checks in `probe`),
-//! `install`, `call` (tools, call). `session` runs `serve`'s relay
-//! in-process for doctor, tools and call.
+//! `install`, `call` (tools, call), `pack` (a Claude Desktop extension),
+//! `secret` (the OS keychain). `local_client` runs `serve`'s relay in-process
+//! for doctor, tools and call.
 
 mod call;
 mod config_cmd;
 mod doctor;
 mod help;
 mod install;
+mod local_client;
+mod pack;
 mod probe;
+mod secret;
 mod serve;
-mod session;
 mod sign_in;
 
 use crate::config::ConfigError;
@@ -148,6 +151,44 @@ pub enum Command {
     Status,
     /// Print where the config file is looked for (same as `config path`).
     ConfigPath,
+    /// Write a Claude Desktop extension (.mcpb) that runs this bridge for a server or bundle.
+    #[command(after_help = help::PACK)]
+    Pack {
+        /// The servers (or bundles) to serve; defaults to `default = …` or the only server.
+        names: Vec<String>,
+        /// A binary to include, as PLATFORM=PATH (darwin, linux, win32); repeat for each
+        /// platform. Defaults to this program, for this platform.
+        #[arg(long = "binary", value_name = "PLATFORM=PATH")]
+        binaries: Vec<String>,
+        /// Where to write the bundle; defaults to `mcp-bridge-<names>.mcpb` here.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Store, show or remove a secret in the OS keychain, for `{ keyring = "service/account" }` values.
+    #[command(subcommand, after_help = help::SECRET)]
+    Secret(SecretAction),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SecretAction {
+    /// Store a secret: typed at a prompt that does not show it, or read from stdin when piped.
+    Set {
+        /// The entry, as `service/account`.
+        #[arg(value_name = "SERVICE/ACCOUNT")]
+        name: String,
+    },
+    /// Print a stored secret.
+    Get {
+        /// The entry, as `service/account`.
+        #[arg(value_name = "SERVICE/ACCOUNT")]
+        name: String,
+    },
+    /// Remove a stored secret.
+    Delete {
+        /// The entry, as `service/account`.
+        #[arg(value_name = "SERVICE/ACCOUNT")]
+        name: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -236,6 +277,14 @@ async fn dispatch(cli: Cli) -> ExitCode {
         Command::Login { name, no_browser } => sign_in::login(flag, name, *no_browser).await.map_err(CliError::Failed),
         Command::Logout { name } => sign_in::logout(flag, name).await.map_err(CliError::Failed),
         Command::Status => sign_in::status(flag).await.map_err(CliError::Usage),
+        Command::Pack {
+            names,
+            binaries,
+            output,
+        } => pack::run(flag, names, binaries, output.as_deref()),
+        Command::Secret(SecretAction::Set { name }) => secret::set(name),
+        Command::Secret(SecretAction::Get { name }) => secret::get(name),
+        Command::Secret(SecretAction::Delete { name }) => secret::delete(name),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -251,8 +300,8 @@ async fn dispatch(cli: Cli) -> ExitCode {
 
 /// What `check`, and `doctor` as far as its config phase, print for a
 /// parsed config file (`Config::parse_all`'s config and problems), without
-/// connecting anywhere: the fuzz target `config_check` drives both with
-/// whole files, and no file may make either panic.
+/// connecting anywhere: the fuzz target `config` (`fuzz/checks/config.rs`)
+/// drives both with whole files, and no file may make either panic.
 pub async fn check_and_doctor_config(
     config: &crate::config::Config,
     problems: Vec<ConfigError>,

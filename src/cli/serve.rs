@@ -84,7 +84,7 @@ pub async fn relay_prepared(
     let remote = Arc::new(remote);
     inbound.bind(&(remote.clone() as Arc<dyn Upstream>));
     let relay = Relay::new(remote, out.clone(), prepared.hooks);
-    shutdown::serve(input, relay, &out, writer).await;
+    shutdown::serve_until_stopped(input, relay, &out, writer).await;
     drop(prepared.keep_alive);
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! holding one object is read for its head only (`Message::read`); a batch,
 //! or a line whose head cannot be read that way, is parsed whole. Reading
 //! ends when the input closes; the one loop over these lines, which also
-//! stops at a signal, is `shutdown::serve`.
+//! stops at a signal, is `shutdown::serve_until_stopped`.
 
 use crate::jsonrpc;
 use crate::message::Message;

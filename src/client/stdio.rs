@@ -4,7 +4,7 @@
 //! blocking-pool thread, so each message pays a thread hand-off (a wake-up
 //! and a context switch) on its way in and again on its way out. Desktop
 //! clients and agent frameworks connect a stdio server through pipes or a
-//! socket pair; those the relay registers with the runtime's poller
+//! socket pair; those the bridge registers with the runtime's poller
 //! directly, in non-blocking mode, which takes the hand-offs off every call.
 //! A terminal, a file or anything else keeps tokio's blocking-thread way, as
 //! does a stdout that shares its pipe with stderr (non-blocking mode would
@@ -58,7 +58,7 @@ fn socket(fd: OwnedFd) -> io::Result<tokio::net::UnixStream> {
     tokio::net::UnixStream::from_std(std)
 }
 
-/// The relay's input: stdin, polled directly when it is a pipe or socket.
+/// The client's input: stdin, polled directly when it is a pipe or socket.
 /// Must be called inside the runtime.
 pub fn stdin() -> Input {
     let fallback = || -> Input { Box::new(tokio::io::stdin()) };
@@ -81,7 +81,7 @@ pub fn stdin() -> Input {
     }
 }
 
-/// The relay's output: stdout, written directly when it is a pipe or socket
+/// The output to the client: stdout, written directly when it is a pipe or socket
 /// of its own (not shared with stderr); a fast lane to it is then kept for
 /// `stdout_lane`. From then on stdout is the protocol's alone (`console`).
 /// Must be called inside the runtime.

@@ -4,16 +4,17 @@
 //! table (`ServerEntry`); which keys apply depends on its `provider`. Loading
 //! reports a bad file with its path, line and key, and suggests the closest
 //! valid key for a misspelt one. Values that may hold secrets are
-//! `ConfigValue`s, resolved (env, command, file) when a server is started.
+//! `ConfigValue`s, resolved (env, command, file, keychain) when a server is started.
 
 mod connect;
 mod diagnose;
+pub mod keychain;
 mod read;
 mod value;
 
 pub use connect::ConnectSettings;
 pub use diagnose::{ConfigError, closest};
-pub use value::{ConfigValue, Resolver};
+pub use value::{ConfigValue, Resolver, variables};
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -66,6 +67,39 @@ pub enum Transport {
     Sse,
 }
 
+/// Which protocol era the bridge speaks to the remote (`protocol = …`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// Ask the remote with `server/discover` (remembered), fall back to
+    /// `initialize` as the 2026-07-28 revision's compatibility rules say.
+    #[default]
+    Auto,
+    /// This revision, without asking.
+    Pinned(String),
+}
+
+impl<'de> Deserialize<'de> for Protocol {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if text == "auto" {
+            return Ok(Protocol::Auto);
+        }
+        if crate::era::is_modern(&text) || crate::era::is_legacy(&text) {
+            return Ok(Protocol::Pinned(text));
+        }
+        let known: Vec<&str> = crate::era::MODERN_VERSIONS
+            .iter()
+            .chain(crate::era::LEGACY_VERSIONS)
+            .copied()
+            .collect();
+        Err(serde::de::Error::custom(format!(
+            "`{}` is not a protocol revision the bridge speaks: use \"auto\" or one of {}",
+            text.escape_debug(),
+            known.join(", ")
+        )))
+    }
+}
+
 /// A timeout: seconds as a number, or a string such as `"30s"`, `"2m"`, `"500ms"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeout(pub Duration);
@@ -89,6 +123,7 @@ impl<'de> Deserialize<'de> for Timeout {
                 .filter(|d| !d.is_zero() && *d <= LONGEST)
         };
         match Raw::deserialize(d)? {
+            // try_: a number too large for a Duration (1e300) is an error, not a panic.
             Raw::Secs(s) => secs(s).map(Timeout).ok_or_else(bad),
             Raw::Text(t) => parse_duration(&t).map(Timeout).ok_or_else(bad),
         }
@@ -127,6 +162,9 @@ pub struct ServerEntry {
     pub url: Option<ConfigValue>,
     #[serde(default)]
     pub transport: Transport,
+    /// `"auto"` (default) or a pinned revision (`"2026-07-28"`, `"2025-11-25"`, …).
+    #[serde(default)]
+    pub protocol: Protocol,
     #[serde(default)]
     pub headers: BTreeMap<String, ConfigValue>,
     #[serde(default)]

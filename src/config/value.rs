@@ -2,9 +2,12 @@
 //!
 //! A value is a string (in which `${VAR}` is replaced from the environment),
 //! `{ command = ["prog", "arg"] }` (run once, stdout trimmed, cached for the
-//! process), or `{ file = "path" }` (read and trimmed). Resolution errors name
-//! the server and key and never include the secret itself.
+//! process), `{ file = "path" }` (read and trimmed), or
+//! `{ keyring = "service/account" }` (read from the OS keychain once, cached
+//! for the process; see `keychain`). Resolution errors name the server and
+//! key and never include the secret itself.
 
+use super::keychain::{self, SecretName};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -16,6 +19,7 @@ pub enum ConfigValue {
     Text(String),
     Command { command: Vec<String> },
     File { file: PathBuf },
+    Keyring { keyring: String },
 }
 
 impl ConfigValue {
@@ -36,10 +40,12 @@ pub struct ResolveError {
     pub problem: String,
 }
 
-/// Resolves `ConfigValue`s, caching command output for the process.
+/// Resolves `ConfigValue`s, caching command output and keychain reads for
+/// the process.
 #[derive(Default)]
 pub struct Resolver {
     commands: Mutex<HashMap<Vec<String>, String>>,
+    keychain: Mutex<HashMap<SecretName, String>>,
 }
 
 impl Resolver {
@@ -88,6 +94,18 @@ impl Resolver {
                     .insert(command.clone(), text.clone());
                 Ok(text)
             }
+            ConfigValue::Keyring { keyring } => {
+                let name = SecretName::parse(keyring).map_err(fail)?;
+                if let Some(hit) = self.keychain.lock().unwrap_or_else(|e| e.into_inner()).get(&name) {
+                    return Ok(hit.clone());
+                }
+                let secret = keychain::get(&name).map_err(|e| fail(e.to_string()))?;
+                self.keychain
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(name, secret.clone());
+                Ok(secret)
+            }
         }
     }
 }
@@ -99,6 +117,27 @@ fn expand_home(p: &str) -> PathBuf {
         return home.home_dir().join(rest);
     }
     PathBuf::from(p)
+}
+
+/// The names of the `${VAR}`s in `text` (not `$${`, a literal), in order.
+pub fn variables(text: &str) -> Result<Vec<String>, String> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(pos) = rest.find('$') {
+        let after = &rest[pos..];
+        if let Some(literal) = after.strip_prefix("$${") {
+            rest = literal;
+        } else if let Some(body) = after.strip_prefix("${") {
+            let end = body
+                .find('}')
+                .ok_or_else(|| "unclosed `${` (write `$${` for a literal)".to_string())?;
+            names.push(body[..end].to_string());
+            rest = &body[end + 1..];
+        } else {
+            rest = &after[1..];
+        }
+    }
+    Ok(names)
 }
 
 /// Replace each `${VAR}` with the environment variable's value. `$${` stays a
@@ -145,18 +184,34 @@ mod tests {
                 .contains("MCPB_SURELY_UNSET_VAR")
         );
         assert!(interpolate("${OPEN").is_err());
+        assert_eq!(variables("a${A}b$${X}${B_2}$").unwrap(), ["A", "B_2"]);
+        assert!(variables("${OPEN").is_err());
     }
 
     #[test]
     fn command_and_file_sources() {
         let r = Resolver::new();
-        let v = ConfigValue::Command {
-            command: vec!["echo".into(), " s3cr3t-from-cmd ".into()],
+        // A program that prints its arguments, and one that fails.
+        let (echo, fail): (&[&str], &[&str]) = if cfg!(windows) {
+            (&["cmd", "/c", "echo"], &["cmd", "/c", "exit", "1"])
+        } else {
+            (&["echo"], &["false"])
         };
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let mut command = words(echo);
+        // Spaces around it (or, from cmd's echo, the \r\n after it) are trimmed;
+        // Windows would quote an argument with spaces, and cmd would echo the quotes.
+        command.push(
+            if cfg!(windows) {
+                "s3cr3t-from-cmd"
+            } else {
+                " s3cr3t-from-cmd "
+            }
+            .into(),
+        );
+        let v = ConfigValue::Command { command };
         assert_eq!(r.resolve("s", "k", &v).unwrap(), "s3cr3t-from-cmd");
-        let bad = ConfigValue::Command {
-            command: vec!["false".into()],
-        };
+        let bad = ConfigValue::Command { command: words(fail) };
         let e = r.resolve("srv", "bearer", &bad).unwrap_err().to_string();
         assert!(e.contains("srv") && e.contains("bearer"), "{e}");
         let dir = tempfile::tempdir().unwrap();

@@ -18,7 +18,8 @@
 mod auth;
 mod sse;
 
-pub use auth::{Query, access_token, jwt};
+pub use crate::emulator::common::jwt;
+pub use auth::{Query, access_token};
 
 use super::common::{Answer, Log, Mcp, Recorded, RpcError, Running, Session, Tools};
 use super::oauth::{Discovery, OAuthEmulator, OAuthOptions};

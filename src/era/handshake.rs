@@ -41,9 +41,11 @@ pub fn initialize_result(discover: &Value, requested: Option<&str>, server: &str
             .cloned()
             .unwrap_or_else(|| json!({})),
     );
+    // Where the revision puts it; some servers put it at the top.
     let info = discover
         .get("_meta")
         .and_then(|m| m.get(SERVER_INFO))
+        .or_else(|| discover.get("serverInfo"))
         .filter(|i| i.is_object())
         .cloned()
         .unwrap_or_else(|| json!({"name": server, "version": "unknown"}));

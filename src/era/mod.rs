@@ -78,6 +78,12 @@ pub fn is_modern_error(code: i64) -> bool {
     (UNSUPPORTED_VERSION..=HEADER_MISMATCH).contains(&code)
 }
 
+/// Whether an error body (text, perhaps cut short) names one of the
+/// modern error codes.
+pub fn names_modern_error(body: &str) -> bool {
+    ["-32020", "-32021", "-32022"].iter().any(|code| body.contains(code))
+}
+
 /// What a modern error means, for a person reading it in a desktop client
 /// (None for other codes). `data` is the error's `data` member.
 pub fn explain(code: i64, message: &str, data: Option<&Value>) -> Option<String> {

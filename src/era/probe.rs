@@ -59,9 +59,10 @@ pub fn judge(status: u16, body: Option<&Value>, asked: &str) -> Verdict {
                     .and_then(Value::as_array)
                     .map(|v| v.iter().filter_map(Value::as_str).map(str::to_string).collect())
                     .unwrap_or_default();
+                // Asked again even at the same version: a server may refuse
+                // a first request it cannot tell apart (the caller bounds it).
                 match MODERN_VERSIONS.iter().find(|v| supported.iter().any(|s| s == *v)) {
-                    Some(v) if *v != asked => Verdict::AskAgain { version: v.to_string() },
-                    Some(_) => Verdict::Refused { message },
+                    Some(v) => Verdict::AskAgain { version: v.to_string() },
                     None if supported.iter().any(|s| is_legacy(s)) || supported.is_empty() => Verdict::Legacy,
                     None => Verdict::NoCommonVersion { supported },
                 }
@@ -134,6 +135,17 @@ mod tests {
         let legacy_list =
             json!({"jsonrpc":"2.0","id":1,"error":{"code":-32022,"message":"no","data":{"supported":["2025-06-18"]}}});
         assert_eq!(judge(400, Some(&legacy_list), ASKED), Verdict::Legacy);
+    }
+
+    #[test]
+    fn a_version_error_naming_a_common_version_asks_again_even_the_same_one() {
+        let same = json!({"jsonrpc":"2.0","id":1,"error":{"code":-32022,"message":"no","data":{"supported":["2026-07-28"],"requested":ASKED}}});
+        assert_eq!(
+            judge(400, Some(&same), ASKED),
+            Verdict::AskAgain {
+                version: "2026-07-28".into()
+            }
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ mod sandbox;
 mod setup;
 mod zapier;
 
-pub use setup::{OAUTH_KEYS, Prepared, Problems, Setup};
+pub use setup::{Prepared, Problems, Setup};
 
 use crate::auth::{Gate, OAuth, OAuthCredential};
 use crate::config::{ConfigError, closest};

@@ -47,6 +47,7 @@ const COMMON_KEYS: &[&str] = &[
     "provider",
     "url",
     "transport",
+    "protocol",
     "headers",
     "query",
     "timeout",
@@ -263,6 +264,8 @@ impl Setup<'_> {
             headers: self.headers()?,
             credential,
             transport: self.entry.transport,
+            protocol: self.entry.protocol.clone(),
+            store: crate::store::Store::open_default().ok(),
             timeout: self.entry.timeout(),
             tools: ToolFilter::new(self.entry.allow_tools.clone(), self.entry.deny_tools.clone()),
             redactor: self.redactor.clone(),
@@ -286,7 +289,7 @@ impl Setup<'_> {
         };
         let provider = self.entry.provider_name();
         for key in table.keys() {
-            let oauth_key = self.entry.auth.is_some() && OAUTH_KEYS.contains(&key.as_str());
+            let oauth_key = self.entry.auth.is_some() && SIGN_IN_KEYS.contains(&key.as_str());
             if COMMON_KEYS.contains(&key.as_str()) || allowed.contains(&key.as_str()) || oauth_key {
                 continue;
             }
@@ -363,7 +366,7 @@ fn is_sensitive(name: &str) -> bool {
 }
 
 /// Config keys that belong to `auth = "oauth"` (accepted on any provider).
-pub const OAUTH_KEYS: &[&str] = &[
+const SIGN_IN_KEYS: &[&str] = &[
     "auth",
     "scopes",
     "client_id",

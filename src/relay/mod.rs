@@ -115,7 +115,7 @@ pub async fn refuse_all(
         why: why.to_string(),
         out: out.clone(),
     });
-    shutdown::serve(input, refusal, &out, writer).await;
+    shutdown::serve_until_stopped(input, refusal, &out, writer).await;
 }
 
 /// Every request answered with why the bridge cannot serve.

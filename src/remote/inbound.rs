@@ -46,8 +46,9 @@ pub struct Inbound {
     /// The capabilities the client declared in `initialize`.
     client_caps: Mutex<Option<Value>>,
     transforms: Vec<Arc<dyn Transform>>,
-    /// A transform added after construction (the server's tool filter).
-    late_transform: OnceLock<Arc<dyn Transform>>,
+    /// Transforms the remote side adds after construction (the era's,
+    /// the server's tool filter), run after the server's own.
+    late_transforms: OnceLock<Vec<Arc<dyn Transform>>>,
     /// Requests waiting on progress, by progress token: each
     /// `notifications/progress` for one restarts its timeout.
     progress: Mutex<HashMap<jsonrpc::IdKey, Arc<Notify>>>,
@@ -62,7 +63,7 @@ impl Inbound {
             pending: Mutex::new(HashMap::new()),
             client_caps: Mutex::new(None),
             transforms: vec![],
-            late_transform: OnceLock::new(),
+            late_transforms: OnceLock::new(),
             progress: Mutex::new(HashMap::new()),
             unanswered: Mutex::new(Vec::new()),
         }
@@ -81,7 +82,9 @@ impl Inbound {
     }
 
     fn all_transforms(&self) -> impl Iterator<Item = &Arc<dyn Transform>> {
-        self.transforms.iter().chain(self.late_transform.get())
+        self.transforms
+            .iter()
+            .chain(self.late_transforms.get().into_iter().flatten())
     }
 
     /// The client answered a request the bridge sent it: to the transform
@@ -103,9 +106,9 @@ impl Inbound {
         self.all_transforms().for_each(|t| t.client_gone());
     }
 
-    /// Add a transform after the built-in ones (once; later calls are ignored).
-    pub fn add_transform(&self, t: Arc<dyn Transform>) {
-        let _ = self.late_transform.set(t);
+    /// Add transforms after the built-in ones (once; later calls are ignored).
+    pub fn add_transforms(&self, t: Vec<Arc<dyn Transform>>) {
+        let _ = self.late_transforms.set(t);
     }
 
     /// Be told of each `notifications/progress` carrying `token`.
@@ -166,7 +169,7 @@ impl Inbound {
     /// wants its params.
     pub fn expect_request(&self, request: &Message, route: Route) -> oneshot::Receiver<Value> {
         let method = request.method_shared().unwrap_or_else(|| Arc::from(""));
-        let keep = self.transforms.iter().any(|t| t.wants_params(&method));
+        let keep = self.all_transforms().any(|t| t.wants_params(&method));
         let text = keep.then(|| request.text().clone());
         self.wait_for(request.id(), method, text, route)
     }
@@ -211,7 +214,7 @@ impl Inbound {
                 return;
             }
             say_which_method(&mut msg, &p.method);
-            if !self.transforms.is_empty() || self.late_transform.get().is_some() {
+            if self.all_transforms().next().is_some() {
                 let caps = self.client_caps.lock().unwrap_or_else(|e| e.into_inner()).clone();
                 let request: Option<Value> = p.request.as_deref().and_then(|t| serde_json::from_slice(t).ok());
                 let asked = Asked {
@@ -241,6 +244,9 @@ impl Inbound {
                 self.saw_progress(&msg);
             }
             if let Some(id) = msg.get("id").filter(|id| !id.is_null()) {
+                if self.all_transforms().any(|t| t.server_request(&msg, &self.out)) {
+                    return;
+                }
                 self.unanswered
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())

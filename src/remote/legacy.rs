@@ -6,9 +6,10 @@
 //! already initialised, replays its `initialize` first, so the client never
 //! sees the break.
 
-use super::http_util;
+use super::body;
+use super::error::RemoteError;
+use super::exchange::Exchange;
 use super::inbound::Route;
-use super::{Ctx, RemoteError};
 use crate::message::Message;
 use reqwest::Method;
 use serde_json::json;
@@ -27,42 +28,45 @@ struct Connection {
 }
 
 pub struct Legacy {
-    ctx: Arc<Ctx>,
+    ex: Arc<Exchange>,
     conn: tokio::sync::Mutex<Option<Connection>>,
 }
 
 impl Legacy {
-    pub(crate) fn new(ctx: Arc<Ctx>) -> Arc<Self> {
+    pub(crate) fn new(ex: Arc<Exchange>) -> Arc<Self> {
         Arc::new(Self {
-            ctx,
+            ex,
             conn: tokio::sync::Mutex::new(None),
         })
     }
 
     /// Open the event stream and wait for its `endpoint` event.
     async fn connect(&self) -> Result<Connection, RemoteError> {
-        let ctx = self.ctx.clone();
-        let resp = ctx
+        let ex = self.ex.clone();
+        let resp = ex
+            .http
             .send_authorized(|auth| {
-                ctx.build(Method::GET, &ctx.endpoint.url, auth)
+                ex.http
+                    .build(Method::GET, &ex.endpoint.url, auth)
                     .header(http::header::ACCEPT, "text/event-stream")
             })
             .await?;
         if !resp.status().is_success() {
             let status = resp.status().as_u16();
-            let body = ctx.body_excerpt(resp).await;
+            let body = ex.bodies.excerpt(resp).await;
             return Err(RemoteError::Status { status, body });
         }
-        if http_util::content_type(&resp) != "text/event-stream" {
+        if body::content_type(&resp) != "text/event-stream" {
             return Err(RemoteError::Protocol(
                 "the SSE endpoint did not answer with an event stream".into(),
             ));
         }
         let (tx, rx) = oneshot::channel::<String>();
         let tx = Mutex::new(Some(tx));
-        let reader_ctx = ctx.clone();
+        let reader_ex = ex.clone();
         let reader = tokio::spawn(async move {
-            reader_ctx
+            reader_ex
+                .bodies
                 .read_sse(
                     resp,
                     |sse| {
@@ -75,7 +79,7 @@ impl Legacy {
                     || false,
                 )
                 .await;
-            tracing::info!(server = %reader_ctx.endpoint.server, "legacy SSE stream closed");
+            tracing::info!(server = %reader_ex.endpoint.server, "legacy SSE stream closed");
         });
         let endpoint = match tokio::time::timeout(ENDPOINT_WAIT, rx).await {
             Ok(Ok(e)) => e,
@@ -84,18 +88,18 @@ impl Legacy {
                 return Err(RemoteError::Protocol("the SSE stream sent no `endpoint` event".into()));
             }
         };
-        let post_url = ctx
+        let post_url = ex
             .endpoint
             .url
             .join(endpoint.trim())
             .map_err(|e| RemoteError::Protocol(format!("the `endpoint` event holds a bad URL ({e})")))?;
-        if post_url.origin() != ctx.endpoint.url.origin() {
+        if post_url.origin() != ex.endpoint.url.origin() {
             reader.abort();
             return Err(RemoteError::Protocol(
                 "the `endpoint` event points at another origin; refused".into(),
             ));
         }
-        ctx.endpoint.redactor.add(post_url.query().unwrap_or_default());
+        ex.endpoint.redactor.add(post_url.query().unwrap_or_default());
         Ok(Connection { post_url, reader })
     }
 
@@ -120,23 +124,25 @@ impl Legacy {
     }
 
     async fn post(&self, url: &Url, msg: &Message) -> Result<(), RemoteError> {
-        let ctx = &self.ctx;
+        let ex = &self.ex;
         let body = msg.text();
-        let resp = ctx
+        let resp = ex
+            .http
             .send_authorized(|auth| {
-                ctx.build(Method::POST, url, auth)
+                ex.http
+                    .build(Method::POST, url, auth)
                     .header(http::header::CONTENT_TYPE, "application/json")
                     .body(body.clone())
             })
             .await?;
         if !resp.status().is_success() {
             let status = resp.status().as_u16();
-            let body = ctx.body_excerpt(resp).await;
+            let body = ex.bodies.excerpt(resp).await;
             return Err(RemoteError::Status { status, body });
         }
         // Some servers answer in the POST body too; take it if it is JSON-RPC.
-        if http_util::content_type(&resp) == "application/json" {
-            let _ = ctx.read_json(resp).await;
+        if body::content_type(&resp) == "application/json" {
+            let _ = ex.bodies.read_json(resp).await;
         }
         Ok(())
     }
@@ -144,19 +150,19 @@ impl Legacy {
     /// After a reconnect, bring the new connection to the state the client
     /// believes it is in.
     async fn replay_init(&self, url: &Url) -> Result<(), RemoteError> {
-        let Some(mut init) = self.ctx.init_request() else {
+        let Some(mut init) = self.ex.init_request() else {
             return Ok(());
         };
         let id = crate::ids::next_id("reinit");
         init["id"] = id.clone();
-        let answer = self.ctx.inbound.expect(&id, "initialize", Route::Bridge);
+        let answer = self.ex.inbound.expect(&id, "initialize", Route::Bridge);
         self.post(url, &init.into()).await?;
-        let got = tokio::time::timeout(self.ctx.endpoint.timeout, answer).await;
-        self.ctx.inbound.forget(&id);
+        let got = tokio::time::timeout(self.ex.endpoint.timeout, answer).await;
+        self.ex.inbound.forget(&id);
         if !matches!(got, Ok(Ok(_))) {
             return Err(RemoteError::SessionLost("the server did not answer initialize".into()));
         }
-        if self.ctx.client_initialized() {
+        if self.ex.client_initialized() {
             let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
             self.post(url, &note.into()).await?;
         }

@@ -1,195 +1,69 @@
 //! The remote side of the bridge: one MCP server reached over HTTP.
 //!
 //! `Remote` takes each message from the client and delivers it over the
-//! configured transport: Streamable HTTP (`streamable`) or the legacy
-//! HTTP+SSE transport (`legacy`), switching to legacy when `transport =
-//! "auto"` and the remote refuses a Streamable HTTP initialize. Every message
-//! the remote sends back goes through `inbound`. A request from the client
-//! always ends in exactly one response: the remote's, or an error written by
-//! the bridge naming the server and what went wrong (`request`: its
-//! deadline, progress and cancellation).
+//! transport the remote speaks: Streamable HTTP (`streamable`), the legacy
+//! HTTP+SSE transport (`legacy`, also when `transport = "auto"` and the
+//! remote refuses a Streamable HTTP initialize), or the sessionless one of
+//! the 2026-07-28 revision (`modern`). Which era each side speaks is found
+//! by `era`, and `translation` says what a request becomes when they
+//! differ. Every message the remote sends back goes through `inbound`. A
+//! request from the client always ends in exactly one response: the
+//! remote's, or an error written by the bridge naming the server and what
+//! went wrong (`RemoteError`), with its deadline (`deadline`), progress and
+//! cancellation seen to here.
+//!
+//! The transports share one `Exchange`: the endpoint, the credential step
+//! (`authorized`: building and sending an authorised request), the reading
+//! of answers (`body`) and the client's handshake. The remote side knows
+//! nothing of sign-in or connect links: it is handed them as `hooks`
+//! objects, and is itself an `hooks::Upstream` to them.
 
+mod authorized;
+mod body;
 mod deadline;
+mod endpoint;
+mod era;
+mod era_memory;
+mod era_shared;
+mod error;
+mod exchange;
 pub mod filter;
-mod http_util;
 pub mod inbound;
+mod input_rounds;
 mod legacy;
+mod legacy_asks;
 mod loopback;
+mod modern;
 mod outgoing;
 mod reply;
+mod result_shapes;
 /// The loopback way's HTTP/1.1 response reading, for the fuzz target.
 #[doc(hidden)]
 pub use loopback::h1::read_pieces as read_http1_pieces;
-mod request;
 mod streamable;
+mod translation;
+
+pub use endpoint::Endpoint;
+pub use error::RemoteError;
 
 use crate::config::Transport;
-use crate::credential::Credential;
 use crate::hooks::Upstream;
 use crate::jsonrpc;
 use crate::message::Message;
-use crate::net::{CONNECT_TIMEOUT, POOL_IDLE, shared_client as general_client};
-use crate::redact::Redactor;
-use inbound::Inbound;
-use serde_json::Value;
+use authorized::Authorized;
+use exchange::Exchange;
+use inbound::{Inbound, Route};
+use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use url::Url;
-
-/// Everything needed to reach one configured server.
-pub struct Endpoint {
-    /// The server's name in the config, used in every error.
-    pub server: String,
-    /// The MCP URL, with the configured query parameters already applied.
-    pub url: Url,
-    /// Extra headers from the config and the provider.
-    pub headers: http::HeaderMap,
-    pub credential: Arc<dyn Credential>,
-    pub transport: Transport,
-    /// The longest the bridge waits for one answer (or between two progress
-    /// notifications of one request).
-    pub timeout: Duration,
-    /// `allow_tools` / `deny_tools`.
-    pub tools: filter::ToolFilter,
-    pub redactor: Redactor,
-}
-
-/// Why a message could not be delivered or answered.
-#[derive(Debug, thiserror::Error)]
-pub enum RemoteError {
-    #[error("cannot reach the server: {0}")]
-    Unreachable(String),
-    #[error("the server answered HTTP {status}{}", body_suffix(.body))]
-    Status { status: u16, body: String },
-    #[error("the server refused the credentials (HTTP 401); {hint}")]
-    Unauthorized { hint: String },
-    #[error("{0}")]
-    Credential(String),
-    #[error("the server broke the protocol: {0}")]
-    Protocol(String),
-    #[error("the session expired and could not be re-established: {0}")]
-    SessionLost(String),
-    #[error("no answer within {0:?} (raise `timeout` for this server in the config)")]
-    Timeout(Duration),
-}
-
-fn body_suffix(body: &str) -> String {
-    if body.is_empty() {
-        String::new()
-    } else {
-        format!(": {body}")
-    }
-}
-
-impl RemoteError {
-    /// What the person can do about it, for server `server`, when the
-    /// message does not say so already.
-    fn fix(&self, server: &str) -> Option<String> {
-        let check = format!("`mcp-bridge doctor {server}` checks the way there step by step");
-        match self {
-            RemoteError::Unreachable(text) => Some(match tls_fix(text, server) {
-                Some(tls) => format!("{tls}; {check}"),
-                None => format!("check `url` in [servers.{server}] and that the server is running; {check}"),
-            }),
-            RemoteError::Status { status: 404 | 405, .. } => Some(format!(
-                "check that `url` in [servers.{server}] is the server's MCP endpoint; {check}"
-            )),
-            RemoteError::Protocol(_) | RemoteError::SessionLost(_) => Some(check),
-            _ => None,
-        }
-    }
-
-    /// The HTTP status the server answered, when that is the failure.
-    fn status(&self) -> Option<u16> {
-        match self {
-            RemoteError::Status { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-
-    fn code(&self) -> i64 {
-        match self {
-            RemoteError::Timeout(_) => jsonrpc::TIMEOUT_ERROR,
-            _ => jsonrpc::REMOTE_ERROR,
-        }
-    }
-}
-
-/// What to do when a connection failed on the server's TLS certificate
-/// (`text` is the error with its causes), for server `server`; `None` when
-/// it did not. rustls names the reason (`invalid peer certificate: …`, in
-/// words or as the variant's name).
-fn tls_fix(text: &str, server: &str) -> Option<String> {
-    if !text.contains("certificate") {
-        return None;
-    }
-    let url = format!("`url` in [servers.{server}]");
-    Some(
-        if text.contains("not valid for name") || text.contains("NotValidForName") {
-            format!(
-                "the server's TLS certificate is not for the host name in {url}: use the name the certificate is for"
-            )
-        } else if ["certificate expired", "not valid yet", "Expired", "NotValidYet"]
-            .iter()
-            .any(|t| text.contains(t))
-        {
-            "the server's TLS certificate is out of date (or this machine's clock is wrong)".to_string()
-        } else {
-            format!(
-                "the server's TLS certificate is not trusted on this machine. If {url} is right and the server, or a proxy on your network, uses a private certificate authority, {TRUST_HINT}"
-            )
-        },
-    )
-}
-
-/// How to make this machine trust a private certificate authority, as the
-/// bridge's TLS (rustls with the platform's verifier) reads trust.
-#[cfg(target_os = "linux")]
-const TRUST_HINT: &str = "add it to the trust store, or put it in a PEM file together with the public authorities (a copy of /etc/ssl/certs/ca-certificates.crt with it appended) and set SSL_CERT_FILE to that file in the environment mcp-bridge is started with (the `env` of its entry in the client's config)";
-#[cfg(target_os = "macos")]
-const TRUST_HINT: &str =
-    "add it to the System keychain and trust it for SSL (Keychain Access); SSL_CERT_FILE is not read on macOS";
-#[cfg(not(any(target_os = "linux", target_os = "macos")))]
-const TRUST_HINT: &str =
-    "add it to the machine's trusted root certificate store; SSL_CERT_FILE is not read on this system";
-
-/// How requests reach a remote.
-enum Way {
-    /// The lean way to a remote on this machine (`loopback`); it makes
-    /// reqwest's client itself if a request ever needs it.
-    Loopback(loopback::Loopback),
-    /// reqwest's general client, for a remote elsewhere.
-    General(reqwest::Client),
-}
-
-/// State shared by both transports.
-pub(crate) struct Ctx {
-    pub endpoint: Endpoint,
-    /// How requests reach the remote.
-    way: Way,
-    pub inbound: Arc<Inbound>,
-    /// The client's own `initialize` request, replayed when a session is lost.
-    init: Mutex<Option<Value>>,
-    /// Whether the client has sent `notifications/initialized`.
-    initialized: Mutex<bool>,
-}
-
-impl Ctx {
-    pub fn init_request(&self) -> Option<Value> {
-        self.init.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-    pub fn client_initialized(&self) -> bool {
-        *self.initialized.lock().unwrap_or_else(|e| e.into_inner())
-    }
-    pub fn redact(&self, s: &str) -> String {
-        self.endpoint.redactor.apply(s)
-    }
-}
+use translation::{Routed, Translation};
 
 pub struct Remote {
-    ctx: Arc<Ctx>,
+    ex: Arc<Exchange>,
     streamable: Arc<streamable::Streamable>,
+    /// Which era each side speaks, and the translation between them.
+    translation: Translation,
     legacy: Mutex<Option<Arc<legacy::Legacy>>>,
     /// Whether `request` returns a copy of each response (for hooks).
     keep_responses: AtomicBool,
@@ -205,36 +79,35 @@ impl Remote {
     }
 
     pub fn new(endpoint: Endpoint, inbound: Arc<Inbound>) -> Result<Remote, RemoteError> {
-        let way = match loopback::Loopback::to(&endpoint.url, CONNECT_TIMEOUT, POOL_IDLE) {
-            Some(lo) => Way::Loopback(lo),
-            None => Way::General(general_client().map_err(RemoteError::Unreachable)?),
-        };
-        if !endpoint.tools.is_empty() {
-            inbound.add_transform(Arc::new(filter::ListFilter(endpoint.tools.clone())));
+        let http = Authorized::new(
+            &endpoint.url,
+            endpoint.headers.clone(),
+            endpoint.credential.clone(),
+            endpoint.redactor.clone(),
+        )?;
+        let ex = Arc::new(Exchange::new(endpoint, http, inbound));
+        let (translation, mut late) = Translation::new(ex.clone());
+        if !ex.endpoint.tools.is_empty() {
+            late.push(Arc::new(filter::ListFilter(ex.endpoint.tools.clone())));
         }
-        let ctx = Arc::new(Ctx {
-            endpoint,
-            way,
-            inbound,
-            init: Mutex::new(None),
-            initialized: Mutex::new(false),
-        });
-        let streamable = streamable::Streamable::new(ctx.clone());
+        ex.inbound.add_transforms(late);
+        let streamable = streamable::Streamable::new(ex.clone());
         let remote = Remote {
-            ctx: ctx.clone(),
+            ex: ex.clone(),
             streamable,
+            translation,
             legacy: Mutex::new(None),
             keep_responses: AtomicBool::new(false),
             deadlines: deadline::Deadlines::default(),
         };
-        if ctx.endpoint.transport == Transport::Sse {
-            *remote.legacy.lock().unwrap_or_else(|e| e.into_inner()) = Some(legacy::Legacy::new(ctx));
+        if ex.endpoint.transport == Transport::Sse {
+            *remote.legacy.lock().unwrap_or_else(|e| e.into_inner()) = Some(legacy::Legacy::new(ex));
         }
         Ok(remote)
     }
 
     pub fn server(&self) -> &str {
-        &self.ctx.endpoint.server
+        &self.ex.endpoint.server
     }
 
     fn legacy(&self) -> Option<Arc<legacy::Legacy>> {
@@ -246,12 +119,15 @@ impl Remote {
     pub async fn send(&self, msg: Message) {
         let method = msg.method();
         if method.is_none() {
-            self.ctx.inbound.answered(msg.id());
+            self.ex.inbound.answered(msg.id());
         }
         // The client answering a request the bridge itself sent (e.g. a
         // connect-link elicitation) is not for the remote.
         if method.is_none() && crate::ids::is_own(msg.id()) {
-            self.ctx.inbound.answered_own(msg.value());
+            self.ex.inbound.answered_own(msg.value());
+            return;
+        }
+        if self.translation.withheld(method) {
             return;
         }
         let result = match self.legacy() {
@@ -262,12 +138,12 @@ impl Remote {
             let what = method.unwrap_or("response");
             tracing::warn!(
                 "{}",
-                self.ctx
+                self.ex
                     .redact(&format!("server `{}`: could not deliver {what}: {e}", self.server()))
             );
         }
         if method == Some("notifications/initialized") {
-            *self.ctx.initialized.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            self.ex.set_client_initialized();
             if self.legacy().is_none() {
                 self.streamable.listen();
             }
@@ -278,15 +154,15 @@ impl Remote {
     /// answer goes to the client, per the spec). The caller forwards the
     /// client's `notifications/cancelled` itself with `send`, unchanged.
     pub fn cancelled(&self, id: &Value) {
-        self.ctx.inbound.cancelled(id);
+        self.ex.inbound.cancelled(id);
     }
 
     /// The client is gone (stdin closed): answer the server's requests it
     /// left unanswered with an error, so the remote's tools stop waiting and
     /// in-flight calls can finish.
     pub async fn client_gone(&self) {
-        self.ctx.inbound.client_gone();
-        for id in self.ctx.inbound.take_unanswered() {
+        self.ex.inbound.client_gone();
+        for id in self.ex.inbound.take_unanswered() {
             let err = jsonrpc::error(
                 id,
                 jsonrpc::INTERNAL_ERROR,
@@ -299,10 +175,213 @@ impl Remote {
 
     /// End the remote session (DELETE) and stop background streams.
     pub async fn close(&self) {
+        self.translation.stop_listening();
         if let Some(legacy) = self.legacy() {
             legacy.close();
         }
         self.streamable.close().await;
+    }
+
+    // The request path: one client request seen through to exactly one
+    // answer (its deadline, progress and cancellation), and the bridge's own.
+
+    /// Relay a client request and see that it is answered: by the remote's
+    /// response (written by `inbound`), or by an error written here. Returns
+    /// the remote's response when there was one.
+    pub async fn request(&self, msg: &Message) -> Option<Value> {
+        if let Some(refusal) = self.ex.endpoint.tools.refusal(self.server(), msg) {
+            self.ex.inbound.to_client(refusal);
+            return None;
+        }
+        match self.translation.route(self, msg).await {
+            Ok(Routed::AsIs) => self.relay(msg).await,
+            Ok(Routed::Translated(translated)) => Box::pin(self.relay(&translated)).await,
+            Ok(Routed::Answered(answer)) => Some(answer),
+            Ok(Routed::Done) => None,
+            Err(e) => {
+                self.ex.inbound.expect_request(msg, Route::Client);
+                self.fail(msg.id(), e);
+                None
+            }
+        }
+    }
+
+    /// `request` for a message the remote takes as it is.
+    async fn relay(&self, msg: &Message) -> Option<Value> {
+        let asking = self.translation.eras.shared.upgrading()
+            && matches!(msg.method(), Some("tools/call" | "prompts/get" | "resources/read"));
+        if !asking {
+            return self.relay_one(msg).await;
+        }
+        let asks = &self.translation.asks;
+        asks.started(msg.id());
+        let answer = self.relay_one(msg).await;
+        asks.ended(msg.id());
+        answer
+    }
+
+    async fn relay_one(&self, msg: &Message) -> Option<Value> {
+        let id = msg.id();
+        let method = msg.method().unwrap_or("");
+        if method == "initialize" {
+            self.ex.remember_initialize(msg.value());
+        }
+        let route = if method == "initialize" || self.keep_responses.load(Ordering::Relaxed) {
+            Route::ClientAndCopy
+        } else {
+            Route::Client
+        };
+        let mut answer = self.ex.inbound.expect_request(msg, route);
+        let timeout = self.ex.endpoint.timeout;
+        // Each progress notification for this request restarts its clock.
+        let token = msg.progress_token();
+        let progress = token.map(|t| self.ex.inbound.watch_progress(t));
+        let mut clock = self.deadlines.at(tokio::time::Instant::now() + timeout);
+        let outcome = {
+            let deliver = self.deliver_request(msg, id, method);
+            tokio::pin!(deliver);
+            let mut delivered = false;
+            loop {
+                tokio::select! {
+                    resp = &mut answer => break Some(resp.ok()),
+                    r = &mut deliver, if !delivered => {
+                        delivered = true;
+                        if let Err(e) = r {
+                            self.fail(id, e);
+                            break Some(None);
+                        }
+                    }
+                    () = clock.expired() => break None,
+                    () = async {
+                        match &progress {
+                            Some(n) => n.notified().await,
+                            None => std::future::pending().await,
+                        }
+                    } => {
+                        clock.reset(tokio::time::Instant::now() + timeout);
+                    }
+                }
+            }
+        };
+        if let Some(t) = token {
+            self.ex.inbound.unwatch_progress(t);
+        }
+        match outcome {
+            Some(resp) => {
+                if let Some(r) = &resp
+                    && method == "initialize"
+                {
+                    self.streamable.on_initialized_result(r);
+                }
+                resp
+            }
+            None if self.translation.asks.parked(id) => None, // its retry answers for it
+            None => {
+                let pending = self.ex.inbound.is_pending(id);
+                self.fail(id, RemoteError::Timeout(timeout));
+                if pending {
+                    // Boxed: it holds a whole POST, and only a timeout needs it.
+                    let reason = format!("mcp-bridge: no answer within {timeout:?}");
+                    Box::pin(self.cancel_at_remote(id, &reason)).await;
+                }
+                None
+            }
+        }
+    }
+
+    /// Tell the remote to stop working on request `id` (it timed out here).
+    async fn cancel_at_remote(&self, id: &Value, reason: &str) {
+        let note = json!({
+            "jsonrpc": "2.0",
+            "method": "notifications/cancelled",
+            "params": { "requestId": id, "reason": reason },
+        });
+        if tokio::time::timeout(Duration::from_secs(10), self.send(note.into()))
+            .await
+            .is_err()
+        {
+            tracing::debug!(server = self.server(), "the cancellation was not accepted in time");
+        }
+    }
+
+    /// Send a request of the bridge's own (e.g. the client's `initialize`
+    /// replayed after sign-in) and return the remote's response without
+    /// writing it to the client.
+    pub async fn request_internal(&self, msg: Value) -> Result<Value, RemoteError> {
+        let msg = Message::from_value(msg);
+        let id = msg.id();
+        let method = msg.method().unwrap_or("");
+        if method == "initialize" {
+            self.ex.remember_initialize(msg.value());
+        }
+        let answer = self.ex.inbound.expect(id, method, Route::Bridge);
+        let timeout = self.ex.endpoint.timeout;
+        let outcome = tokio::time::timeout(timeout, async {
+            self.deliver_request(&msg, id, method).await?;
+            answer
+                .await
+                .map_err(|_| RemoteError::Protocol("the request was dropped unanswered".into()))
+        })
+        .await;
+        self.ex.inbound.forget(id);
+        let resp = outcome.map_err(|_| RemoteError::Timeout(timeout))??;
+        if method == "initialize" {
+            self.streamable.on_initialized_result(&resp);
+        }
+        Ok(resp)
+    }
+
+    /// Answer request `id` with an error, unless it was already answered or
+    /// cancelled, or the client was asked for input for it (its retry
+    /// answers).
+    fn fail(&self, id: &Value, e: RemoteError) {
+        if self.translation.asks.parked(id) || !self.ex.inbound.forget(id) {
+            return;
+        }
+        self.ex.inbound.to_client(e.answer(id, &self.ex.endpoint));
+    }
+
+    async fn deliver_request(&self, msg: &Message, id: &Value, method: &str) -> Result<(), RemoteError> {
+        let eras = &self.translation.eras;
+        if let Some(version) = eras.modern_version() {
+            return Box::pin(self.translation.deliver_modern(self, msg, id, method, &version)).await;
+        }
+        if let Some(legacy) = self.legacy() {
+            return Box::pin(legacy.send(msg)).await;
+        }
+        match self.streamable.request(msg, id).await {
+            // A remembered legacy era the remote no longer speaks: its
+            // refusal of initialize names a modern error.
+            Err(RemoteError::Status { status: 400, ref body })
+                if method == "initialize" && eras.era_remembered() && crate::era::names_modern_error(body) =>
+            {
+                Box::pin(self.translation.after_era_change(self, msg, id, method)).await
+            }
+            Err(RemoteError::Status { status, body })
+                if method == "initialize"
+                    && self.ex.endpoint.transport == Transport::Auto
+                    && matches!(status, 400 | 404 | 405) =>
+            {
+                tracing::info!(
+                    status,
+                    "initialize refused over Streamable HTTP; trying the legacy HTTP+SSE transport"
+                );
+                // In place before the send: the answer can arrive on the SSE
+                // stream, and end this request, before the POST returns; the
+                // next request must already go the legacy way.
+                let legacy = legacy::Legacy::new(self.ex.clone());
+                *self.legacy.lock().unwrap_or_else(|e| e.into_inner()) = Some(legacy.clone());
+                match Box::pin(legacy.send(msg)).await {
+                    Ok(()) => Ok(()),
+                    Err(e) => {
+                        tracing::debug!("legacy fallback failed: {e}");
+                        *self.legacy.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                        Err(RemoteError::Status { status, body })
+                    }
+                }
+            }
+            other => other,
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! A request to the remote before it is sent either way: the method, URL,
-//! headers and body, put together by the transports (`Ctx::build` and
+//! headers and body, put together by the transports (`Authorized::build` and
 //! builder-style `header` and `body`, as reqwest's are) and then written by
 //! the loopback way as it is, or handed to reqwest.
 //!

@@ -7,7 +7,11 @@
 //! method in the request body, fires a given number of times, and either
 //! answers a status itself, forwards after a delay, or forwards and cuts the
 //! response body in the middle of the SSE event that carries the answer.
-//! [`FaultProxy::log`] shows what passed and what was injected.
+//! [`FaultProxy::log`] shows what passed and what was injected; the
+//! exchanges' ends ([`FaultProxy::ended`]), the upstream's answers heads
+//! ([`FaultProxy::upstream_heads`]) and the JSON-RPC answers the proxy
+//! passed back ([`FaultProxy::passed_answer`]) are the signals a test waits
+//! on instead of a fixed time.
 #![allow(dead_code)] // each fault test crate uses a different subset
 
 use axum::Router;
@@ -27,6 +31,8 @@ pub enum Fault {
     Status(u16, &'static str),
     /// Forward after waiting this long.
     Delay(Duration),
+    /// Forward once the test calls [`FaultProxy::release`].
+    Hold,
     /// Forward, but end the response body half-way through the first SSE
     /// event whose data holds this text (e.g. `"result"`, or
     /// `notifications/progress`).
@@ -90,6 +96,16 @@ struct Inner {
     upstream: Mutex<String>,
     rules: Mutex<Vec<Rule>>,
     log: Mutex<Vec<Seen>>,
+    /// The JSON-RPC method of each request whose upstream answer head came.
+    heads: Mutex<Vec<Option<String>>>,
+    /// The JSON-RPC method of each request whose exchange is over: answered
+    /// in full, failed, or dropped by the bridge.
+    ended: Mutex<Vec<Option<String>>>,
+    /// The ids of the JSON-RPC answers seen in upstream bodies on their way
+    /// back (whether or not the bridge was still there to take them).
+    answers: Mutex<Vec<Value>>,
+    /// How many times the test has released the held requests.
+    releases: tokio::sync::watch::Sender<u64>,
 }
 
 /// A running proxy; stops when dropped.
@@ -139,6 +155,87 @@ impl FaultProxy {
     /// How many requests got a fault injected.
     pub fn injected(&self) -> usize {
         self.log().iter().filter(|s| s.fault.is_some()).count()
+    }
+
+    /// Lets every request held so far ([`Fault::Hold`]) go on.
+    pub fn release(&self) {
+        self.inner.releases.send_modify(|n| *n += 1);
+    }
+
+    /// How many requests with JSON-RPC method `rpc` reached the proxy.
+    pub fn seen(&self, rpc: &str) -> usize {
+        self.log().iter().filter(|s| s.rpc.as_deref() == Some(rpc)).count()
+    }
+
+    /// How many `rpc` requests the upstream has started to answer (for a
+    /// `tools/call`: the tool runs, its stream is open).
+    pub fn upstream_heads(&self, rpc: &str) -> usize {
+        count(&self.inner.heads, rpc)
+    }
+
+    /// How many `rpc` exchanges are over at the proxy: answered in full,
+    /// failed, or given up by the bridge.
+    pub fn ended(&self, rpc: &str) -> usize {
+        count(&self.inner.ended, rpc)
+    }
+
+    /// Whether an upstream answer to `id` has passed through the proxy.
+    pub fn passed_answer(&self, id: &Value) -> bool {
+        self.inner.answers.lock().unwrap().contains(id)
+    }
+}
+
+fn count(list: &Mutex<Vec<Option<String>>>, rpc: &str) -> usize {
+    list.lock()
+        .unwrap()
+        .iter()
+        .filter(|m| m.as_deref() == Some(rpc))
+        .count()
+}
+
+/// One exchange at the proxy: reads the JSON-RPC answers in the upstream's
+/// body as it passes, and records the exchange's end when dropped (with the
+/// body, or with the handler if the bridge went away first).
+struct Exchange {
+    inner: Arc<Inner>,
+    rpc: Option<String>,
+    line: Vec<u8>,
+    json_body: bool,
+}
+
+impl Exchange {
+    fn observe(&mut self, chunk: &[u8]) {
+        for &byte in chunk {
+            if byte == b'\n' {
+                let line = std::mem::take(&mut self.line);
+                if let Some(data) = line.strip_prefix(b"data:") {
+                    self.record(data);
+                }
+            } else if self.json_body || self.line.starts_with(b"data:") || self.line.len() < 5 {
+                self.line.push(byte);
+            }
+        }
+    }
+
+    fn record(&self, data: &[u8]) {
+        let Ok(message) = serde_json::from_slice::<Value>(data) else {
+            return;
+        };
+        let answer =
+            message.get("method").is_none() && (message.get("result").is_some() || message.get("error").is_some());
+        if let Some(id) = message.get("id").filter(|_| answer) {
+            self.inner.answers.lock().unwrap().push(id.clone());
+        }
+    }
+}
+
+impl Drop for Exchange {
+    fn drop(&mut self) {
+        if self.json_body {
+            let body = std::mem::take(&mut self.line);
+            self.record(&body);
+        }
+        self.inner.ended.lock().unwrap().push(self.rpc.clone());
     }
 }
 
@@ -195,6 +292,13 @@ async fn forward(State((inner, client)): State<Shared>, req: Request) -> Respons
             .map(str::to_string)
     };
     let session = header("mcp-session-id");
+    let mut exchange = Exchange {
+        inner: inner.clone(),
+        rpc: rpc.clone(),
+        line: Vec::new(),
+        json_body: false,
+    };
+    let mut released = inner.releases.subscribe();
     let fault = take_fault(&inner, &parts.method, rpc.as_deref(), session.as_deref());
     inner.log.lock().unwrap().push(Seen {
         http: parts.method.to_string(),
@@ -209,6 +313,10 @@ async fn forward(State((inner, client)): State<Shared>, req: Request) -> Respons
             return (status, [("content-type", "application/json")], *text).into_response();
         }
         Some(Fault::Delay(d)) => tokio::time::sleep(*d).await,
+        Some(Fault::Hold) => {
+            let held_at = *released.borrow_and_update();
+            let _ = released.wait_for(|n| *n > held_at).await;
+        }
         _ => {}
     }
     let upstream = inner.upstream.lock().unwrap().clone();
@@ -226,9 +334,20 @@ async fn forward(State((inner, client)): State<Shared>, req: Request) -> Respons
         // The remote is down: as a gateway would, answer 502.
         Err(e) => return (StatusCode::BAD_GATEWAY, format!("proxy: upstream failed: {e}")).into_response(),
     };
+    inner.heads.lock().unwrap().push(rpc);
+    exchange.json_body = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"));
     let mut out = Response::builder().status(resp.status().as_u16());
     copy_headers(resp.headers(), out.headers_mut().unwrap());
-    let stream = resp.bytes_stream();
+    let stream = resp.bytes_stream().map(move |chunk| {
+        if let Ok(bytes) = &chunk {
+            exchange.observe(bytes);
+        }
+        chunk
+    });
     let body = if let Some(Fault::CutSse(pattern)) = fault {
         Body::from_stream(cut_mid_event(stream, pattern))
     } else {

@@ -69,16 +69,19 @@ pub async fn send_echo(b: &mut Bridge, text: &str, delay_ms: u64) -> Value {
     id
 }
 
-/// Waits up to `within` for one answer to each of `ids`, then `settle`
-/// more, and fails on a missing answer, a second answer to the same id, or
-/// an answer that is neither a result nor an error with a code and message.
-/// Returns the answers by id.
-pub async fn exactly_one_answer_each(
-    b: &mut Bridge,
-    ids: &[Value],
-    within: Duration,
-    settle: Duration,
-) -> HashMap<String, Value> {
+/// Waits up to `within` for one answer to each of `ids`, then sends a ping
+/// and reads up to its answer (see `Bridge::fence`), and fails on a
+/// missing answer, a second answer to the same id, or an answer that is
+/// neither a result nor an error with a code and message. Returns the
+/// answers by id.
+pub async fn exactly_one_answer_each(b: &mut Bridge, ids: &[Value], within: Duration) -> HashMap<String, Value> {
+    let got = answers_within(b, ids, within).await;
+    no_second_answer(b, ids, got).await
+}
+
+/// The first answer to each of `ids`, waiting up to `within` (a second
+/// answer to one id, or an unclear error, fails).
+pub async fn answers_within(b: &mut Bridge, ids: &[Value], within: Duration) -> HashMap<String, Value> {
     let mut got: HashMap<String, Value> = HashMap::new();
     let deadline = Instant::now() + within;
     while got.len() < ids.len() {
@@ -93,34 +96,32 @@ pub async fn exactly_one_answer_each(
         };
         absorb(&mut got, ids, msg);
     }
-    let until = Instant::now() + settle;
-    loop {
-        let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        match b.try_recv_timeout(left).await {
-            Some(msg) => absorb(&mut got, ids, msg),
-            None => break,
-        }
+    got
+}
+
+/// Fails if a second answer to one of `ids` reaches the client before the
+/// answer to a ping sent now; returns `got`.
+pub async fn no_second_answer(
+    b: &mut Bridge,
+    ids: &[Value],
+    mut got: HashMap<String, Value>,
+) -> HashMap<String, Value> {
+    for msg in b.fence().await {
+        absorb(&mut got, ids, msg);
     }
     got
 }
 
-/// Every answer to one of `ids` that arrives within `window` (a second
-/// answer to one id fails).
-pub async fn answers_during(b: &mut Bridge, ids: &[Value], window: Duration) -> HashMap<String, Value> {
+/// Exactly one answer to each of `ids` among `messages` (a whole session's,
+/// say, from `Bridge::close_and_read_rest`). Returns them by id.
+pub fn one_answer_each_in(messages: Vec<Value>, ids: &[Value]) -> HashMap<String, Value> {
     let mut got = HashMap::new();
-    let until = Instant::now() + window;
-    loop {
-        let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return got;
-        }
-        if let Some(msg) = b.try_recv_timeout(left).await {
-            absorb(&mut got, ids, msg);
-        }
+    for msg in messages {
+        absorb(&mut got, ids, msg);
     }
+    let missing: Vec<_> = ids.iter().filter(|id| !got.contains_key(&id.to_string())).collect();
+    assert!(missing.is_empty(), "no answer to {missing:?}: have {got:?}");
+    got
 }
 
 fn absorb(got: &mut HashMap<String, Value>, ids: &[Value], msg: Value) {

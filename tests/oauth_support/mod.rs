@@ -99,19 +99,16 @@ impl Env {
             .collect()
     }
 
-    /// Waits until the fake browser has been asked to open `n` URLs, lets a
-    /// moment pass for any further (wrong) ones, and returns them all.
+    /// Waits until the fake browser has been asked to open `n` URLs and
+    /// returns them all. A further (wrong) one is for the test to rule out
+    /// later, with [`opened_by`] on each bridge's log.
     pub async fn wait_opens(&self, n: usize) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.opens().len() < n {
-            assert!(
-                Instant::now() < deadline,
-                "the browser was opened {:?}, not {n} times",
-                self.opens()
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        crate::support::wait_until_with(
+            &format!("the browser to be opened {n} times"),
+            || self.opens().len() >= n,
+            || format!("{:?}", self.opens()),
+        )
+        .await;
         self.opens()
     }
 
@@ -125,16 +122,15 @@ impl Env {
 
     /// Waits until `f` holds for the stored record.
     pub async fn wait_record(&self, what: &str, f: impl Fn(&Record) -> bool) -> Record {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let r = self.record();
-            if f(&r) {
-                return r;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}: {r:?}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        crate::support::wait_until_with(what, || f(&self.record()), || format!("{:?}", self.record())).await;
+        self.record()
     }
+}
+
+/// How many times bridge `b` started the browser: it logs each start as it
+/// spawns it, before the browser has done anything.
+pub fn opened_by(b: &Bridge) -> usize {
+    b.stderr_text().matches("opened the browser").count()
 }
 
 /// The person in the browser: GET the authorize URL and follow redirects to

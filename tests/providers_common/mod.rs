@@ -111,13 +111,7 @@ pub fn text_of(result: &Value) -> String {
     result["content"][0]["text"].as_str().unwrap_or_default().to_string()
 }
 
-/// Polls `cond` every 50 ms; panics after 5 s.
+/// Waits until `cond` holds (see `support::wait_until`).
 pub async fn wait_for(what: &str, cond: impl Fn() -> bool) {
-    for _ in 0..100 {
-        if cond() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{what}: not seen within 5 s");
+    crate::support::wait_until(what, cond).await;
 }

@@ -34,6 +34,22 @@ pub fn server_certificate(
     params
         .subject_alt_names
         .push(SanType::IpAddress(Ipv4Addr::LOCALHOST.into()));
+    signed(ca, &params)
+}
+
+/// A certificate for the host name `name` only (no address) signed by
+/// `ca`, with its key: served on 127.0.0.1, it is for another host.
+pub fn certificate_for_name(
+    ca: &CertifiedIssuer<'static, KeyPair>,
+    name: &str,
+) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
+    signed(ca, &CertificateParams::new(vec![name.to_string()]).unwrap())
+}
+
+fn signed(
+    ca: &CertifiedIssuer<'static, KeyPair>,
+    params: &CertificateParams,
+) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
     let key = KeyPair::generate().unwrap();
     let cert = params.signed_by(&key, ca).unwrap();
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));

@@ -2,7 +2,7 @@
 //! its method, path, query, headers, body and the status it got), a running
 //! loopback server handle, small HTTP helpers, and (in [`mcp`]) a
 //! hand-written MCP Streamable HTTP endpoint whose tools each emulator
-//! supplies.
+//! supplies, and [`jwt`], the unsigned JWTs the emulators hand out.
 
 mod mcp;
 
@@ -14,7 +14,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::serve::ListenerExt;
-use serde_json::Value;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
@@ -174,4 +176,15 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// A JSON error body with `status`.
 pub fn json_error(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
+}
+
+/// A JWT with `payload`, unsigned (the server never checks the signature).
+pub fn jwt(payload: &Value) -> String {
+    let part = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    format!(
+        "{}.{}.{}",
+        part(&json!({"alg": "HS256", "typ": "JWT"})),
+        part(payload),
+        URL_SAFE_NO_PAD.encode("emulator-signature")
+    )
 }

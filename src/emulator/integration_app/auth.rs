@@ -5,7 +5,7 @@
 //! Also the OAuth metadata the Membrane server publishes.
 
 use super::Ia;
-use crate::emulator::common::json_error;
+use crate::emulator::common::{json_error, jwt};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -50,17 +50,6 @@ impl Query {
             .filter_map(|(k, v)| Some((k.clone(), v.first()?.clone())))
             .collect()
     }
-}
-
-/// A JWT with `payload`, unsigned (the server never checks the signature).
-pub fn jwt(payload: &Value) -> String {
-    let part = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
-    format!(
-        "{}.{}.{}",
-        part(&json!({"alg": "HS256", "typ": "JWT"})),
-        part(payload),
-        URL_SAFE_NO_PAD.encode("emulator-signature")
-    )
 }
 
 /// The access token of `customer`, as the emulator's Membrane accepts it:

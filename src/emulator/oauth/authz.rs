@@ -129,7 +129,7 @@ fn client_of(emu: &Emu, q: &BTreeMap<String, String>) -> Result<String, Box<Resp
 
 fn issue(emu: &Emu, grant: Grant, refresh: Option<String>) -> Response {
     let access = if emu.opts.jwt_access_tokens {
-        crate::emulator::integration_app::jwt(&json!({"id": grant.client_id, "jti": random("at")}))
+        crate::emulator::common::jwt(&json!({"id": grant.client_id, "jti": random("at")}))
     } else {
         random("at")
     };

@@ -5,78 +5,70 @@
 //! for good on 405 (the server offers none), and re-initialises the session
 //! when the remote has forgotten it.
 
-use super::{DEFAULT_RETRY, Streamable};
-use crate::remote::http_util::{self, LAST_EVENT_ID};
+use super::{DEFAULT_RETRY, LAST_EVENT_ID, Streamable};
+use crate::remote::body;
 use reqwest::{Method, StatusCode};
 use std::sync::Arc;
 use std::time::Duration;
 
-impl Streamable {
-    /// Open (or re-open) the GET stream for server-initiated messages.
-    pub fn listen(self: &Arc<Self>) {
-        let me = self.clone();
-        let task = tokio::spawn(async move { me.listen_loop().await });
-        if let Some(old) = self.listener.lock().unwrap_or_else(|e| e.into_inner()).replace(task) {
-            old.abort();
-        }
-    }
-
-    async fn listen_loop(self: Arc<Self>) {
-        let ctx = &self.ctx;
-        let mut last: Option<String> = None;
-        let mut wait = DEFAULT_RETRY;
-        let mut failures = 0u32;
-        loop {
-            let s = self.snapshot();
-            let resp = ctx
-                .send_authorized(|auth| {
-                    let mut req = ctx
-                        .build(Method::GET, &ctx.endpoint.url, auth)
-                        .header(http::header::ACCEPT, "text/event-stream");
-                    if let Some(l) = &last {
-                        req = req.header(LAST_EVENT_ID, l);
-                    }
-                    self.session_headers(req, &s)
-                })
-                .await;
-            match resp {
-                Ok(r) if r.status() == StatusCode::METHOD_NOT_ALLOWED => {
-                    tracing::debug!("server offers no GET stream (405)");
-                    return;
+/// Keep the GET stream of `streamable` open until it is told to stop (aborted), the
+/// server offers none, or it failed too often.
+pub(super) async fn run(streamable: Arc<Streamable>) {
+    let ex = &streamable.ex;
+    let mut last: Option<String> = None;
+    let mut wait = DEFAULT_RETRY;
+    let mut failures = 0u32;
+    loop {
+        let s = streamable.snapshot();
+        let resp = ex
+            .http
+            .send_authorized(|auth| {
+                let req = streamable
+                    .session_request(Method::GET, &s, auth)
+                    .header(http::header::ACCEPT, "text/event-stream");
+                match &last {
+                    Some(l) => req.header(LAST_EVENT_ID, l),
+                    None => req,
                 }
-                Ok(r) if r.status().is_success() && http_util::content_type(&r) == "text/event-stream" => {
-                    failures = 0;
-                    let end = ctx.read_sse(r, |_| {}, || false).await;
-                    last = end.last_event_id.or(last);
-                    wait = end.retry.unwrap_or(wait);
-                }
-                Ok(r) if s.id.is_some() && matches!(r.status(), StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST) => {
-                    let status = r.status();
-                    let body = ctx.body_excerpt(r).await;
-                    if status == StatusCode::NOT_FOUND || http_util::says_invalid_session(&body) {
-                        // The session is gone; re-initialising starts a new listener.
-                        if let Err(e) = self.reinitialise(s.generation).await {
-                            tracing::warn!("{}", ctx.redact(&format!("server `{}`: {e}", ctx.endpoint.server)));
-                        }
-                        return;
-                    }
-                    failures += 1;
-                }
-                Ok(r) => {
-                    tracing::debug!(status = r.status().as_u16(), "GET stream refused");
-                    failures += 1;
-                }
-                Err(e) => {
-                    tracing::debug!("GET stream failed: {e}");
-                    failures += 1;
-                }
-            }
-            if failures > 8 {
-                tracing::info!("giving up on the GET stream after repeated failures");
+            })
+            .await;
+        match resp {
+            Ok(r) if r.status() == StatusCode::METHOD_NOT_ALLOWED => {
+                tracing::debug!("server offers no GET stream (405)");
                 return;
             }
-            let backoff = wait * 2u32.saturating_pow(failures.min(5));
-            tokio::time::sleep(backoff.min(Duration::from_secs(30))).await;
+            Ok(r) if r.status().is_success() && body::content_type(&r) == "text/event-stream" => {
+                failures = 0;
+                let end = ex.bodies.read_sse(r, |_| {}, || false).await;
+                last = end.last_event_id.or(last);
+                wait = end.retry.unwrap_or(wait);
+            }
+            Ok(r) if s.id.is_some() && matches!(r.status(), StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST) => {
+                let status = r.status();
+                let body = ex.bodies.excerpt(r).await;
+                if status == StatusCode::NOT_FOUND || super::says_invalid_session(&body) {
+                    // The session is gone; re-initialising starts a new listener.
+                    if let Err(e) = streamable.reinitialise(s.generation).await {
+                        tracing::warn!("{}", ex.redact(&format!("server `{}`: {e}", ex.endpoint.server)));
+                    }
+                    return;
+                }
+                failures += 1;
+            }
+            Ok(r) => {
+                tracing::debug!(status = r.status().as_u16(), "GET stream refused");
+                failures += 1;
+            }
+            Err(e) => {
+                tracing::debug!("GET stream failed: {e}");
+                failures += 1;
+            }
         }
+        if failures > 8 {
+            tracing::info!("giving up on the GET stream after repeated failures");
+            return;
+        }
+        let backoff = wait * 2u32.saturating_pow(failures.min(5));
+        tokio::time::sleep(backoff.min(Duration::from_secs(30))).await;
     }
 }

@@ -7,12 +7,14 @@
 //! resumption of a cut response stream with `Last-Event-ID`, the GET stream
 //! for server-initiated messages, and DELETE at the end.
 
-use super::http_util::{self, ACCEPT_BOTH, LAST_EVENT_ID, PROTOCOL_VERSION, SESSION_ID, StreamEnd};
+use super::body::{self, StreamEnd};
+use super::exchange::{ACCEPT_BOTH, Exchange, MCP_METHOD, MCP_NAME, PROTOCOL_VERSION};
 use super::inbound::Route;
 use super::outgoing::Outgoing;
-use super::{Ctx, RemoteError};
+use crate::credential::Auth;
 use crate::message::Message;
-use http::HeaderValue;
+use crate::remote::error::RemoteError;
+use http::{HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -20,6 +22,9 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 mod listener;
+
+const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
 /// How often a cut stream is resumed before the bridge gives up on it.
 const MAX_RESUMES: usize = 5;
@@ -46,16 +51,16 @@ enum Posted {
 }
 
 pub struct Streamable {
-    ctx: Arc<Ctx>,
+    ex: Arc<Exchange>,
     state: Mutex<SessionState>,
     reinit: tokio::sync::Mutex<()>,
     listener: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Streamable {
-    pub(crate) fn new(ctx: Arc<Ctx>) -> Arc<Self> {
+    pub(crate) fn new(ex: Arc<Exchange>) -> Arc<Self> {
         Arc::new(Self {
-            ctx,
+            ex,
             state: Mutex::new(SessionState::default()),
             reinit: tokio::sync::Mutex::new(()),
             listener: Mutex::new(None),
@@ -84,9 +89,9 @@ impl Streamable {
         }
     }
 
-    /// Headers that mark a request as part of the session.
-    fn session_headers<'u>(&self, req: Outgoing<'u>, s: &SessionState) -> Outgoing<'u> {
-        let mut req = req;
+    /// A request to the endpoint with `auth`, marked as part of session `s`.
+    fn session_request(&self, method: Method, s: &SessionState, auth: &Auth) -> Outgoing<'_> {
+        let mut req = self.ex.http.build(method, &self.ex.endpoint.url, auth);
         if let Some(id) = &s.id {
             req = req.header(SESSION_ID, id.clone());
         }
@@ -98,25 +103,26 @@ impl Streamable {
 
     /// POST one message and read whatever body comes back.
     async fn post(&self, msg: &Message, s: &SessionState, awaited: Option<&Value>) -> Result<Posted, RemoteError> {
-        let ctx = &self.ctx;
+        let ex = &self.ex;
         let body = msg.text();
         let method = msg.method();
-        let resp = ctx
+        let resp = ex
+            .http
             .send_authorized(|auth| {
-                let mut req = ctx
-                    .build(Method::POST, &ctx.endpoint.url, auth)
+                let mut req = self
+                    .session_request(Method::POST, s, auth)
                     .header(http::header::ACCEPT, HeaderValue::from_static(ACCEPT_BOTH))
                     .header(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))
                     .body(body.clone());
                 if let Some(m) = method {
-                    req = req.header(http_util::MCP_METHOD, m);
+                    req = req.header(MCP_METHOD, m);
                     if let Some(name) = msg.name().or(msg.uri())
                         && name.is_ascii()
                     {
-                        req = req.header(http_util::MCP_NAME, name);
+                        req = req.header(MCP_NAME, name);
                     }
                 }
-                self.session_headers(req, s)
+                req
             })
             .await?;
         let status = resp.status();
@@ -124,8 +130,8 @@ impl Streamable {
             return Ok(Posted::SessionGone);
         }
         if !status.is_success() {
-            let body = Box::pin(ctx.body_excerpt(resp)).await;
-            if s.id.is_some() && status == StatusCode::BAD_REQUEST && http_util::says_invalid_session(&body) {
+            let body = Box::pin(ex.bodies.excerpt(resp)).await;
+            if s.id.is_some() && status == StatusCode::BAD_REQUEST && says_invalid_session(&body) {
                 return Ok(Posted::SessionGone);
             }
             return Err(RemoteError::Status {
@@ -141,16 +147,17 @@ impl Streamable {
         if status == StatusCode::ACCEPTED {
             return Ok(Posted::Accepted);
         }
-        match &*http_util::content_type(&resp) {
+        match &*body::content_type(&resp) {
             "text/event-stream" => {
-                let inbound = &ctx.inbound;
-                let end = ctx
+                let inbound = &ex.inbound;
+                let end = ex
+                    .bodies
                     .read_sse(resp, |_| {}, || awaited.is_some_and(|id| !inbound.is_pending(id)))
                     .await;
                 Ok(Posted::Body(end))
             }
             "application/json" => {
-                ctx.read_json(resp).await?;
+                ex.bodies.read_json(resp).await?;
                 Ok(Posted::Body(StreamEnd::default()))
             }
             "" => Ok(Posted::Accepted),
@@ -177,7 +184,7 @@ impl Streamable {
                 }
                 Posted::Accepted => return Ok(()),
                 Posted::Body(end) => {
-                    if !self.ctx.inbound.is_pending(id) {
+                    if !self.ex.inbound.is_pending(id) {
                         return Ok(());
                     }
                     return Box::pin(self.resume(id, end)).await;
@@ -202,7 +209,7 @@ impl Streamable {
     /// The response stream for `id` ended before its answer: resume it with
     /// GET and `Last-Event-ID`, after the server's `retry` delay.
     async fn resume(&self, id: &Value, mut end: StreamEnd) -> Result<(), RemoteError> {
-        let ctx = &self.ctx;
+        let ex = &self.ex;
         for _ in 0..MAX_RESUMES {
             let Some(last) = end.last_event_id.clone() else {
                 return Err(RemoteError::Protocol(
@@ -211,18 +218,17 @@ impl Streamable {
             };
             tokio::time::sleep(end.retry.unwrap_or(DEFAULT_RETRY)).await;
             let s = self.snapshot();
-            let resp = ctx
+            let resp = ex
+                .http
                 .send_authorized(|auth| {
-                    let req = ctx
-                        .build(Method::GET, &ctx.endpoint.url, auth)
+                    self.session_request(Method::GET, &s, auth)
                         .header(http::header::ACCEPT, "text/event-stream")
-                        .header(LAST_EVENT_ID, &last);
-                    self.session_headers(req, &s)
+                        .header(LAST_EVENT_ID, &last)
                 })
                 .await?;
             if !resp.status().is_success() {
                 let status = resp.status().as_u16();
-                let body = ctx.body_excerpt(resp).await;
+                let body = ex.bodies.excerpt(resp).await;
                 return Err(RemoteError::Protocol(format!(
                     "the response stream was cut and resuming it failed (HTTP {status}{})",
                     if body.is_empty() {
@@ -233,8 +239,8 @@ impl Streamable {
                 )));
             }
             let retry = end.retry;
-            end = ctx.read_sse(resp, |_| {}, || !ctx.inbound.is_pending(id)).await;
-            if !ctx.inbound.is_pending(id) {
+            end = ex.bodies.read_sse(resp, |_| {}, || !ex.inbound.is_pending(id)).await;
+            if !ex.inbound.is_pending(id) {
                 return Ok(());
             }
             end.retry = end.retry.or(retry);
@@ -253,8 +259,8 @@ impl Streamable {
         if self.snapshot().generation != failed {
             return Ok(());
         }
-        tracing::info!(server = %self.ctx.endpoint.server, "remote session expired; re-initialising");
-        let init = self.ctx.init_request();
+        tracing::info!(server = %self.ex.endpoint.server, "remote session expired; re-initialising");
+        let init = self.ex.init_request();
         {
             let mut st = self.state();
             st.id = None;
@@ -263,16 +269,16 @@ impl Streamable {
             let id = crate::ids::next_id("reinit");
             init["id"] = id.clone();
             let init = Message::from_value(init);
-            let answer = self.ctx.inbound.expect(&id, "initialize", Route::Bridge);
+            let answer = self.ex.inbound.expect(&id, "initialize", Route::Bridge);
             let s = self.snapshot();
-            let posted = tokio::time::timeout(self.ctx.endpoint.timeout, self.post(&init, &s, Some(&id))).await;
+            let posted = tokio::time::timeout(self.ex.endpoint.timeout, self.post(&init, &s, Some(&id))).await;
             let result = match posted {
                 Ok(Ok(_)) => tokio::time::timeout(Duration::from_secs(30), answer)
                     .await
                     .ok()
                     .and_then(Result::ok),
                 Ok(Err(e)) => {
-                    self.ctx.inbound.forget(&id);
+                    self.ex.inbound.forget(&id);
                     // The server's own refusal of initialize (e.g. Zapier's
                     // 404 for an expired token) is reported as it is, so
                     // its status can name the fix.
@@ -283,7 +289,7 @@ impl Streamable {
                 }
                 Err(_) => None,
             };
-            self.ctx.inbound.forget(&id);
+            self.ex.inbound.forget(&id);
             let Some(result) = result else {
                 return Err(RemoteError::SessionLost("the server did not answer initialize".into()));
             };
@@ -293,17 +299,25 @@ impl Streamable {
                 )));
             }
             self.on_initialized_result(&result);
-            if self.ctx.client_initialized() {
+            if self.ex.client_initialized() {
                 let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
                 let s = self.snapshot();
                 self.post(&note.into(), &s, None).await?;
             }
         }
         self.state().generation += 1;
-        if self.ctx.client_initialized() {
+        if self.ex.client_initialized() {
             self.listen();
         }
         Ok(())
+    }
+
+    /// Open (or re-open) the GET stream for server-initiated messages.
+    pub fn listen(self: &Arc<Self>) {
+        let task = tokio::spawn(listener::run(self.clone()));
+        if let Some(old) = self.listener.lock().unwrap_or_else(|e| e.into_inner()).replace(task) {
+            old.abort();
+        }
     }
 
     /// Stop the GET stream and end the session with DELETE.
@@ -315,13 +329,26 @@ impl Streamable {
         if s.id.is_none() {
             return;
         }
-        let ctx = &self.ctx;
-        let del =
-            ctx.send_authorized(|auth| self.session_headers(ctx.build(Method::DELETE, &ctx.endpoint.url, auth), &s));
+        let ex = &self.ex;
+        let del = ex
+            .http
+            .send_authorized(|auth| self.session_request(Method::DELETE, &s, auth));
         match tokio::time::timeout(Duration::from_secs(3), del).await {
             Ok(Ok(r)) => tracing::debug!(status = r.status().as_u16(), "session closed"),
             Ok(Err(e)) => tracing::debug!("DELETE failed: {e}"),
             Err(_) => tracing::debug!("DELETE timed out"),
         }
     }
+}
+
+/// Whether a 400 body says the session ID is unknown (Integration.app and
+/// server-everything answer a stale session this way instead of 404).
+fn says_invalid_session(body: &str) -> bool {
+    let b = body.to_ascii_lowercase();
+    b.contains("session")
+        && (b.contains("no valid")
+            || b.contains("invalid")
+            || b.contains("not found")
+            || b.contains("unknown")
+            || b.contains("expired"))
 }

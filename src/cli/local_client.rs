@@ -1,8 +1,8 @@
-//! An MCP client session with one configured server (or bundle), for
-//! `doctor`, `tools` and `call`. It runs `serve`'s own relay
-//! (`serve::relay_prepared`, or the bundle's) in this process on an
-//! in-memory pipe, and speaks to it line by line exactly as a
-//! desktop client speaks to `mcp-bridge serve` over stdio.
+//! `LocalClient`: a client of the bridge's own relay, in this process, for
+//! `doctor`, `tools` and `call`. It runs `serve`'s relay for one configured
+//! server (`serve::relay_prepared`, or the bundle's) on an in-memory pipe,
+//! and speaks to it line by line exactly as a desktop client speaks to
+//! `mcp-bridge serve` over stdio.
 
 use super::CliError;
 use super::serve::relay_prepared;
@@ -18,7 +18,7 @@ const PROTOCOL_VERSION: &str = "2025-11-25";
 /// Room in each direction of the in-memory pipe.
 const PIPE: usize = 1 << 20;
 
-pub struct Session {
+pub struct LocalClient {
     input: Option<DuplexStream>,
     lines: Lines<BufReader<DuplexStream>>,
     relay: JoinHandle<Result<(), CliError>>,
@@ -49,9 +49,9 @@ impl std::fmt::Display for Failure {
     }
 }
 
-impl Session {
+impl LocalClient {
     /// Start the relay for a prepared server.
-    pub fn start(prepared: Prepared, redactor: Redactor, wait: Duration) -> Session {
+    pub fn start(prepared: Prepared, redactor: Redactor, wait: Duration) -> LocalClient {
         let r = redactor.clone();
         Self::with_relay(redactor, wait, |input, output| async move {
             relay_prepared(prepared, &r, input, output).await
@@ -59,7 +59,7 @@ impl Session {
     }
 
     /// Start a bundle's relay for its prepared servers.
-    pub fn start_bundle(prepared: Vec<(String, Prepared)>, redactor: Redactor, wait: Duration) -> Session {
+    pub fn start_bundle(prepared: Vec<(String, Prepared)>, redactor: Redactor, wait: Duration) -> LocalClient {
         let r = redactor.clone();
         Self::with_relay(redactor, wait, |input, output| async move {
             crate::bundle::relay_prepared(prepared, &r, input, output)
@@ -68,7 +68,7 @@ impl Session {
         })
     }
 
-    fn with_relay<F, Fut>(redactor: Redactor, wait: Duration, relay: F) -> Session
+    fn with_relay<F, Fut>(redactor: Redactor, wait: Duration, relay: F) -> LocalClient
     where
         F: FnOnce(DuplexStream, DuplexStream) -> Fut,
         Fut: Future<Output = Result<(), CliError>> + Send + 'static,
@@ -76,7 +76,7 @@ impl Session {
         let (client_in, relay_in) = tokio::io::duplex(PIPE);
         let (relay_out, client_out) = tokio::io::duplex(PIPE);
         let relay = tokio::spawn(relay(relay_in, relay_out));
-        Session {
+        LocalClient {
             input: Some(client_in),
             lines: BufReader::new(client_out).lines(),
             relay,

@@ -1,139 +1,45 @@
-//! HTTP plumbing shared by both transports: building an authorised request,
-//! replaying it once after a 401 the credential can fix, and reading JSON or
-//! SSE bodies into `Inbound`.
+//! Reading the server's answers: a JSON body (one message or a batch) or
+//! an SSE body, message by message, into `Inbound`; a short excerpt of an
+//! error body. After the awaited answer, the rest of a response stream is
+//! read briefly, so its connection goes back to the pool.
 
-use super::outgoing::Outgoing;
+use super::error::RemoteError;
+use super::inbound::Inbound;
 use super::reply::{BodyError, Reply as Response};
-use super::{Ctx, RemoteError, Way};
-use crate::credential::{Auth, Retry};
-use http::HeaderName;
+use crate::redact::Redactor;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
-use url::Url;
-
-pub const ACCEPT_BOTH: &str = "application/json, text/event-stream";
-pub const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
-pub const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
-/// The request's method and tool (or resource) name, the standard headers
-/// of the 2026-07-28 revision; set on every POST.
-pub const MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
-pub const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
-pub const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
 /// The longest body excerpt put in an error message.
 const BODY_EXCERPT: usize = 300;
 
-impl Ctx {
-    /// A request to `url` with the configured headers and `auth` applied.
-    pub fn build<'u>(&self, method: reqwest::Method, url: &'u Url, auth: &Auth) -> Outgoing<'u> {
-        let url = if auth.query.is_empty() {
-            Cow::Borrowed(url)
-        } else {
-            let mut url = url.clone();
-            let mut q = url.query_pairs_mut();
-            for (k, v) in &auth.query {
-                q.append_pair(k, v);
-            }
-            drop(q);
-            Cow::Owned(url)
-        };
-        let mut req = Outgoing::new(method, url, &self.endpoint.headers);
-        for (k, v) in &auth.headers {
-            req = req.header(k.clone(), v.clone());
-        }
-        req
-    }
+/// One server's answers, read into its `Inbound`.
+pub(crate) struct Bodies {
+    inbound: Arc<Inbound>,
+    /// The server's name, for the log.
+    server: String,
+    redactor: Redactor,
+}
 
-    /// Send the request `make` builds, with fresh auth; after a 401, let the
-    /// credential refresh and replay once.
-    pub async fn send_authorized<'u>(&self, make: impl Fn(&Auth) -> Outgoing<'u>) -> Result<Response, RemoteError> {
-        let cred = &self.endpoint.credential;
-        let mut replayed = false;
-        loop {
-            let auth = cred.auth().await.map_err(|e| RemoteError::Credential(e.0))?;
-            let resp = self.send(|| make(&auth)).await?;
-            let status = resp.status();
-            if status != reqwest::StatusCode::UNAUTHORIZED && status != reqwest::StatusCode::FORBIDDEN {
-                return Ok(resp);
-            }
-            let challenge = resp
-                .headers()
-                .get(http::header::WWW_AUTHENTICATE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            // A 403 goes to the credential only as a step-up (`insufficient_scope`);
-            // otherwise, or if it cannot step up, the 403 is reported as it is.
-            let step_up = status == reqwest::StatusCode::FORBIDDEN;
-            if step_up && !challenge.as_deref().is_some_and(|c| c.contains("insufficient_scope")) {
-                return Ok(resp);
-            }
-            if !replayed {
-                let retry = cred
-                    .unauthorized(&auth, challenge.as_deref())
-                    .await
-                    .map_err(|e| RemoteError::Credential(e.0))?;
-                if retry == Retry::Replay {
-                    replayed = true;
-                    continue;
-                }
-            }
-            if step_up {
-                return Ok(resp);
-            }
-            return Err(RemoteError::Unauthorized {
-                hint: cred.unauthorized_hint(),
-            });
-        }
-    }
-
-    /// Send the request `make` builds: the loopback way when the remote is
-    /// on this machine, else (or to follow a redirect) with reqwest.
-    async fn send<'u>(&self, make: impl Fn() -> Outgoing<'u>) -> Result<Response, RemoteError> {
-        let req = make();
-        req.check().map_err(RemoteError::Unreachable)?;
-        let lo = match &self.way {
-            Way::Loopback(lo) => lo,
-            // Boxed here and below: these futures are large, and inline
-            // they would grow every request's task, loopback ones too.
-            Way::General(client) => {
-                return Box::pin(req.into_reqwest(client).send())
-                    .await
-                    .map(Response::General)
-                    .map_err(|e| self.transport_error(e));
-            }
-        };
-        match lo.send(&req).await {
-            Ok(Some(resp)) => return Ok(resp),
-            Ok(None) => {}
-            Err(text) => return Err(RemoteError::Unreachable(self.redact(&text))),
-        }
-        let general = lo.general().map_err(RemoteError::Unreachable)?;
-        let req = make()
-            .into_reqwest(&general)
-            .build()
-            .map_err(|e| self.transport_error(e))?;
-        Box::pin(general.execute(req))
-            .await
-            .map(Response::General)
-            .map_err(|e| self.transport_error(e))
-    }
-
-    /// A transport error as text with no URL (URLs can carry secrets).
-    pub fn transport_error(&self, e: reqwest::Error) -> RemoteError {
-        let text = crate::redact::http_error_text(e);
-        RemoteError::Unreachable(self.redact(&text))
+impl Bodies {
+    pub fn new(inbound: Arc<Inbound>, server: String, redactor: Redactor) -> Arc<Bodies> {
+        Arc::new(Bodies {
+            inbound,
+            server,
+            redactor,
+        })
     }
 
     /// A short, redacted excerpt of an error body.
-    pub async fn body_excerpt(&self, resp: Response) -> String {
+    pub async fn excerpt(&self, resp: Response) -> String {
         let text = Box::pin(resp.text()).await.unwrap_or_default();
         let mut t: String = text.trim().chars().take(BODY_EXCERPT).collect();
         if text.trim().chars().count() > BODY_EXCERPT {
             t.push('…');
         }
-        self.redact(&t)
+        self.redactor.apply(&t)
     }
 
     /// Read a JSON body: one message or a batch, each dispatched.
@@ -141,7 +47,7 @@ impl Ctx {
         let bytes = resp
             .bytes()
             .await
-            .map_err(|e| RemoteError::Unreachable(self.redact(&e.text())))?;
+            .map_err(|e| RemoteError::Unreachable(self.redactor.apply(&e.text())))?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
@@ -220,11 +126,11 @@ impl Ctx {
                 }
             }
         }
-        let ctx = self.clone();
+        let bodies = self.clone();
         tokio::spawn(async move {
             let rest = async {
                 while let Some(item) = events.next().await {
-                    if !ctx.pass_on(item, &mut end) {
+                    if !bodies.pass_on(item, &mut end) {
                         break;
                     }
                 }
@@ -260,7 +166,7 @@ impl Ctx {
                     crate::sse::ReadError::Stream(e) => e.text(),
                     crate::sse::ReadError::TooLarge(e) => e.to_string(),
                 };
-                tracing::debug!("SSE stream broke: {}", self.redact(&text));
+                tracing::debug!("SSE stream broke: {}", self.redactor.apply(&text));
                 end.broken = true;
                 return None;
             }
@@ -284,7 +190,7 @@ impl Ctx {
         if let Err(e) = self.dispatch_text(data) {
             tracing::warn!(
                 "server `{}` sent an SSE event that is not JSON ({e}); skipped",
-                self.endpoint.server
+                self.server
             );
         }
         true
@@ -331,16 +237,4 @@ pub fn content_type(resp: &Response) -> Cow<'_, str> {
     } else {
         Cow::Borrowed(media)
     }
-}
-
-/// Whether a 400 body says the session ID is unknown (Integration.app and
-/// server-everything answer a stale session this way instead of 404).
-pub fn says_invalid_session(body: &str) -> bool {
-    let b = body.to_ascii_lowercase();
-    b.contains("session")
-        && (b.contains("no valid")
-            || b.contains("invalid")
-            || b.contains("not found")
-            || b.contains("unknown")
-            || b.contains("expired"))
 }
