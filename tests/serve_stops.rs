@@ -9,10 +9,13 @@
 //! nothing but the stop can end it. `STOP_BOUND` is generous for a loaded
 //! CI machine: it bounds a hang, it measures nothing.
 
+#[cfg(unix)]
 mod fault_proxy;
 mod support;
 
+#[cfg(unix)]
 use axum::http::Method;
+#[cfg(unix)]
 use fault_proxy::{Fault, FaultProxy, Match, base_of};
 use mcp_bridge::sandbox::Sandbox;
 use serde_json::{Value, json};
@@ -28,6 +31,7 @@ fn config(url: &str) -> String {
 }
 
 /// `serve slow` at `url`, logging at info (the stop says when it begins).
+#[cfg(unix)]
 fn serve_logged(url: &str) -> Bridge {
     let (dir, path) = support::write_config(&config(url));
     let mut cmd = Bridge::command();
