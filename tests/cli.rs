@@ -69,7 +69,10 @@ fn bad_values_are_explained() {
         ),
         (
             "[servers.a]\nurl = \"http://x\"\nauth = \"basic\"\n",
-            vec!["servers.a.auth", "the only value is \"oauth\""],
+            vec![
+                "servers.a.auth",
+                "allowed values: oauth, client_credentials, enterprise",
+            ],
         ),
     ] {
         let (_d, path) = write_config(toml);

@@ -143,6 +143,14 @@ fn defang_entry(e: &mut ServerEntry) {
         apps: _,
         chat_id,
         session_ttl: _,
+        client_metadata_url: _,
+        private_key,
+        signing_algorithm: _,
+        idp_issuer: _,
+        idp_token_endpoint: _,
+        idp_client_id,
+        idp_client_secret,
+        id_token,
     } = e;
     let single = [
         url,
@@ -163,6 +171,10 @@ fn defang_entry(e: &mut ServerEntry) {
         refresh_token,
         token_url,
         chat_id,
+        private_key,
+        idp_client_id,
+        idp_client_secret,
+        id_token,
     ];
     single.into_iter().flatten().for_each(defang);
     headers.values_mut().chain(query.values_mut()).for_each(defang);

@@ -126,7 +126,8 @@ pub enum Command {
         /// Check only this server (or the servers of this bundle).
         name: Option<String>,
     },
-    /// Drive `serve` with a scripted MCP client and narrate the exchange (try it against the sandbox).
+    /// Drive `serve` with a scripted MCP client and narrate the exchange (try it against the sandbox),
+    /// then once more with the bridge speaking MCP 2026-07-28 to a sandbox of its own.
     Demo {
         /// The server (or bundle) to relay to; defaults like `serve`.
         name: Option<String>,

@@ -46,8 +46,15 @@ pub async fn status(flag: Option<&Path>) -> Result<(), String> {
 async fn open(flag: Option<&Path>, name: &str) -> Result<Arc<OAuth>, String> {
     let config = Config::load(flag).map_err(|e| e.to_string())?;
     let (name, entry) = config.select(Some(name)).map_err(|e| e.to_string())?;
-    if entry.auth.as_deref() != Some("oauth") {
-        return Err(no_sign_in(name, entry, &config.display_path()));
+    match entry.auth.as_deref() {
+        Some("oauth") => {}
+        Some(kind @ ("client_credentials" | "enterprise")) => {
+            return Err(format!(
+                "server `{name}` signs in with no browser (`auth = \"{kind}\"`): there is nothing to log in or \
+                 out of; its access token is fetched when it is first used"
+            ));
+        }
+        _ => return Err(no_sign_in(name, entry, &config.display_path())),
     }
     let (resolver, redactor) = (Resolver::new(), Redactor::new());
     let setup = Setup::new(name, entry, &config, &resolver, &redactor);

@@ -175,7 +175,8 @@ pub struct ServerEntry {
     /// Globs (`*`, `?`) of the tools hidden and refused.
     pub deny_tools: Option<Vec<String>>,
     pub bearer: Option<ConfigValue>,
-    /// `"oauth"` to log in with the MCP authorization flow.
+    /// `"oauth"` to sign in with the MCP authorization flow;
+    /// `"client_credentials"` or `"enterprise"` for the extension grants.
     pub auth: Option<String>,
     /// `[servers.<name>.connect]`: how connect links are shown.
     #[serde(default)]
@@ -189,6 +190,22 @@ pub struct ServerEntry {
     pub client_secret: Option<ConfigValue>,
     pub callback_port: Option<u16>,
     pub resource: Option<String>,
+
+    // ---- sign-in (`auth`): client ID metadata document, extension grants ----
+    /// The https URL of the client ID metadata document identifying the bridge.
+    pub client_metadata_url: Option<String>,
+    /// `auth = "client_credentials"` with private_key_jwt: the PEM private key.
+    pub private_key: Option<ConfigValue>,
+    /// Its JWT algorithm (`ES256`, `ES384`, `RS256`, `RS384`, `RS512`).
+    pub signing_algorithm: Option<String>,
+    /// `auth = "enterprise"`: the organisation's identity provider (issuer URL).
+    pub idp_issuer: Option<String>,
+    /// Its token endpoint, when its metadata does not give it.
+    pub idp_token_endpoint: Option<String>,
+    pub idp_client_id: Option<ConfigValue>,
+    pub idp_client_secret: Option<ConfigValue>,
+    /// The person's ID token from the identity provider.
+    pub id_token: Option<ConfigValue>,
 
     // ---- pipedream ----
     pub project_id: Option<ConfigValue>,

@@ -96,7 +96,7 @@ struct Elicited<'a>(&'a Inner, String);
 
 impl Drop for Elicited<'_> {
     fn drop(&mut self) {
-        self.0.asked().remove(&self.1);
+        self.0.asked.forget(&Value::from(self.1.as_str()));
     }
 }
 

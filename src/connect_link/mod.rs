@@ -30,7 +30,7 @@ pub use surface::{META_KEY, decorate, lead};
 
 use crate::client::Outbox;
 use crate::config::{ConnectSettings, ServerEntry};
-use crate::hooks::{Asked, Transform, Upstream};
+use crate::hooks::{Asked, ClientAsks, Transform, Upstream};
 use crate::jsonrpc::IdKey;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -89,7 +89,7 @@ struct Inner {
     /// The server's remote, once bound: a held answer is retried through it.
     upstream: OnceLock<Weak<dyn Upstream>>,
     /// Answers the client owes to this server's elicitations, by id.
-    asked: Mutex<HashMap<String, oneshot::Sender<Value>>>,
+    asked: ClientAsks,
     /// Answers held by `follow`, by request id: a cancel drops one unanswered.
     held: Mutex<HashMap<IdKey, Arc<Notify>>>,
 }
@@ -110,7 +110,7 @@ impl ConnectLinks {
             store,
             state: Mutex::new(Remembered::default()),
             upstream: OnceLock::new(),
-            asked: Mutex::default(),
+            asked: ClientAsks::default(),
             held: Mutex::default(),
         }))
     }
@@ -151,19 +151,13 @@ impl Inner {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn asked(&self) -> MutexGuard<'_, HashMap<String, oneshot::Sender<Value>>> {
-        self.asked.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     fn held(&self) -> MutexGuard<'_, HashMap<IdKey, Arc<Notify>>> {
         self.held.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Wait for the client's answer to the bridge's request `id`.
     fn expect_answer(&self, id: &str) -> oneshot::Receiver<Value> {
-        let (tx, rx) = oneshot::channel();
-        self.asked().insert(id.to_string(), tx);
-        rx
+        self.asked.expect(&Value::from(id))
     }
 
     /// The link in a response, unless it is an error or has none.
@@ -188,17 +182,7 @@ impl Transform for ConnectLinks {
     }
 
     fn answered(&self, answer: &Value) -> bool {
-        let waiter = answer
-            .get("id")
-            .and_then(Value::as_str)
-            .and_then(|id| self.0.asked().remove(id));
-        match waiter {
-            Some(tx) => {
-                let _ = tx.send(answer.clone());
-                true
-            }
-            None => false,
-        }
+        self.0.asked.answered(answer)
     }
 
     fn cancelled(&self, id: &Value) {
@@ -208,7 +192,7 @@ impl Transform for ConnectLinks {
     }
 
     fn client_gone(&self) {
-        self.0.asked().clear();
+        self.0.asked.clear();
     }
 
     fn wants_params(&self, method: &str) -> bool {

@@ -5,9 +5,11 @@
 //!
 //! `prepare` assembles every server the same way: its provider's endpoint,
 //! its connect links (`connect_link`, with the provider's recogniser), and
-//! for `auth = "oauth"` the OAuth credential and sign-in gate (`auth`).
-//! What a provider file gets and gives back is `setup.rs`.
+//! the credential its `auth` asks for (`auth.rs`: the OAuth credential and
+//! sign-in gate, or an extension grant's). What a provider file gets and
+//! gives back is `setup.rs`.
 
+mod auth;
 mod generic;
 mod integration_app;
 mod pipe2;
@@ -16,12 +18,11 @@ mod sandbox;
 mod setup;
 mod zapier;
 
+pub use auth::SIGN_IN_KEYS;
 pub use setup::{Prepared, Problems, Setup};
 
-use crate::auth::{Gate, OAuth, OAuthCredential};
 use crate::config::{ConfigError, closest};
 use crate::connect_link::{ConnectLink, Recogniser};
-use crate::store::Store;
 use futures::future::BoxFuture;
 use serde_json::Value;
 use std::sync::Arc;
@@ -37,7 +38,8 @@ struct Provider {
     /// Its connect-link recogniser (next to its code).
     recognise: Option<fn(&Value) -> Option<ConnectLink>>,
     /// It gets its credential its own way (client credentials, a token the
-    /// product team signs, a local token): `auth = "oauth"` does not apply.
+    /// product team signs, a local token): `auth` (any of `oauth`,
+    /// `client_credentials`, `enterprise`) does not apply.
     own_credentials: bool,
 }
 
@@ -114,32 +116,12 @@ pub async fn prepare(setup: Setup<'_>) -> Result<Prepared, ConfigError> {
         crate::connect_link::for_server(setup.name, setup.entry, recognise)
             .map_err(|e| setup.error("connect_link_pattern", e)),
     )?;
-    let auth = match setup.entry.auth.as_deref() {
-        None | Some("oauth") => Ok(()),
-        Some(other) => Err(setup.error(
-            "auth",
-            format!("unknown `auth = \"{other}\"`; the only value is \"oauth\" (the MCP authorization flow)"),
-        )),
-    };
-    setup.each(auth)?;
-    let (Some(mut prepared), Some(links)) = (prepared, links) else {
+    let kind = setup.each(auth::kind(&setup))?;
+    let (Some(mut prepared), Some(links), Some(_)) = (prepared, links, kind) else {
         return Err(setup.noted());
     };
     prepared.transforms.push(links);
-    match setup.entry.auth.as_deref() {
-        Some(_) => sign_in(&setup, prepared),
-        None => Ok(prepared),
-    }
-}
-
-/// `auth = "oauth"` on any server: the OAuth credential, and the sign-in
-/// gate wrapping whatever hooks its provider set.
-fn sign_in(setup: &Setup<'_>, mut prepared: Prepared) -> Result<Prepared, ConfigError> {
-    let settings = setup.oauth_settings(&prepared.endpoint)?;
-    let store = Store::open_default().map_err(|e| setup.error("auth", format!("cannot open the token store: {e}")))?;
-    let oauth = OAuth::new(settings, store);
-    prepared.endpoint.credential = Arc::new(OAuthCredential::new(oauth.clone()));
-    prepared.hooks = Some(Gate::new(oauth.clone(), prepared.hooks.take()));
-    prepared.oauth = Some(oauth);
-    Ok(prepared)
+    // `auth` on any server its provider lets take it: the OAuth credential
+    // and sign-in gate, or an extension grant's credential.
+    auth::attach(&setup, prepared)
 }

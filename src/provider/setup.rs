@@ -3,7 +3,8 @@
 //! secret with the `Redactor` and point errors at the config's lines), and
 //! what it gives back (`Prepared`).
 
-use crate::auth::{OAuth, Settings as OAuthSettings};
+use super::auth::SIGN_IN_KEYS;
+use crate::auth::OAuth;
 use crate::config::{Config, ConfigError, ConfigValue, Resolver, ServerEntry, closest};
 use crate::credential::{Credential, Static};
 use crate::hooks::{Hook, Transform};
@@ -363,50 +364,4 @@ fn is_sensitive(name: &str) -> bool {
     ["auth", "token", "key", "secret", "cookie", "password", "sig"]
         .iter()
         .any(|s| n.contains(s))
-}
-
-/// Config keys that belong to `auth = "oauth"` (accepted on any provider).
-const SIGN_IN_KEYS: &[&str] = &[
-    "auth",
-    "scopes",
-    "client_id",
-    "client_secret",
-    "callback_port",
-    "resource",
-];
-
-impl Setup<'_> {
-    /// The OAuth keys of this server resolved, for its `endpoint`.
-    pub fn oauth_settings(&self, endpoint: &Endpoint) -> Result<OAuthSettings, ConfigError> {
-        let entry = self.entry;
-        let client_id = entry
-            .client_id
-            .as_ref()
-            .map(|v| self.plain("client_id", v))
-            .transpose()?;
-        let client_secret = entry
-            .client_secret
-            .as_ref()
-            .map(|v| self.secret("client_secret", v))
-            .transpose()?;
-        if client_secret.is_some() && client_id.is_none() {
-            return Err(self.error("client_secret", "`client_secret` needs the `client_id` it belongs to"));
-        }
-        if let Some(r) = &entry.resource
-            && Url::parse(r).is_err()
-        {
-            return Err(self.error("resource", "`resource` must be an absolute URL (RFC 8707)"));
-        }
-        Ok(OAuthSettings {
-            server: self.name.to_string(),
-            url: endpoint.url.clone(),
-            headers: endpoint.headers.clone(),
-            scopes: entry.scopes.clone().unwrap_or_default(),
-            client_id,
-            client_secret,
-            callback_port: entry.callback_port,
-            resource: entry.resource.clone(),
-            redactor: endpoint.redactor.clone(),
-        })
-    }
 }

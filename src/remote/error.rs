@@ -21,6 +21,8 @@ pub enum RemoteError {
     Credential(String),
     #[error("the server broke the protocol: {0}")]
     Protocol(String),
+    #[error("no protocol version in common: {0}")]
+    NoCommonVersion(String),
     #[error("the session expired and could not be re-established: {0}")]
     SessionLost(String),
     #[error("no answer within {0:?} (raise `timeout` for this server in the config)")]
@@ -74,6 +76,9 @@ impl RemoteError {
                 "check that `url` in [servers.{server}] is the server's MCP endpoint; {check}"
             )),
             RemoteError::Protocol(_) | RemoteError::SessionLost(_) => Some(check),
+            RemoteError::NoCommonVersion(_) => Some(
+                "a newer mcp-bridge may speak the server's revision (`mcp-bridge --version` shows this one)".into(),
+            ),
             _ => None,
         }
     }

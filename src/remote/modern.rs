@@ -31,6 +31,9 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// JSON-RPC's "method not found": a server without `subscriptions/listen`.
+const METHOD_NOT_FOUND: i64 = -32601;
+
 /// The most of an error body (or a probe's answer) the bridge reads.
 const SMALL_BODY: usize = 1 << 20;
 
@@ -186,7 +189,8 @@ impl Modern {
     /// Keep a `subscriptions/listen` stream open for a legacy client,
     /// asking for `filter`, and pass on what comes as legacy notifications
     /// (via `deliver`). Reopened when it ends, after a pause that grows
-    /// with each failure; ends when the task is aborted.
+    /// with each failure; ends when the task is aborted, or when the server
+    /// says it has no such method.
     pub async fn listen(
         self: Arc<Self>,
         filter: Value,
@@ -227,7 +231,15 @@ impl Modern {
                 }
                 Ok(resp) => {
                     let status = resp.status().as_u16();
-                    let (_, text) = read_small(resp).await;
+                    let (answer, text) = read_small(resp).await;
+                    let code = answer.as_ref().and_then(|a| a.pointer("/error/code"));
+                    if code.and_then(Value::as_i64) == Some(METHOD_NOT_FOUND) {
+                        tracing::debug!(
+                            server = self.server(),
+                            "the server has no subscriptions/listen: no list changes reach the client"
+                        );
+                        return;
+                    }
                     tracing::debug!(
                         "{}",
                         self.ex.redact(&format!(

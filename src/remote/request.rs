@@ -39,7 +39,10 @@ impl Remote {
         let asking = self.translation.eras.shared.upgrading()
             && matches!(msg.method(), Some("tools/call" | "prompts/get" | "resources/read"));
         if !asking {
-            return self.relay_one(msg).await;
+            let answer = self.relay_one(msg).await;
+            // Asked for input by a modern remote: in flight until answered.
+            self.translation.rounds_ended(msg.id()).await;
+            return answer;
         }
         let asks = &self.translation.asks;
         asks.started(msg.id());

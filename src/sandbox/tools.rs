@@ -10,7 +10,7 @@ use rmcp::handler::server::tool::InputResponses;
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
 use rmcp::model::{
     CallToolResponse, CallToolResult, ContentBlock, Implementation, ProgressNotificationParam, ServerCapabilities,
-    ServerConfig,
+    ServerConfig, SubscriptionFilter,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
@@ -254,5 +254,12 @@ impl ServerHandler for SandboxServer {
         ServerConfig::new(capabilities)
             .with_server_info(Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")))
             .with_instructions(INSTRUCTIONS)
+    }
+
+    /// A 2026-07-28 client's `subscriptions/listen`: accepted for what it
+    /// asks of what the sandbox announces (the tool list), and held open
+    /// until the client goes.
+    fn accepted_subscription_filter(&self, requested: &SubscriptionFilter) -> Option<SubscriptionFilter> {
+        Some(requested.clone())
     }
 }
