@@ -7,7 +7,7 @@
 #   5. cargo test --all-targets --no-fail-fast (unit + integration + conformance,
 #      the fuzz seeds replayed, and the relay bench's smoke run)
 #   6. cargo test --doc
-#   7. scripts/fuzz.sh                 (every fuzz target built, then run 60 s each)
+#   7. scripts/fuzz.sh                 (every fuzz target built, then run 30 s each)
 #   8. scripts/ci-desktops.sh          (Windows .exe under Wine, macOS up to the
 #      link, the OS keychain; installs mingw, Wine, zig... when missing)
 # The Rust toolchain is the one rust-toolchain.toml pins.
@@ -22,7 +22,7 @@
 #
 # Environment: CARGO_TEST_ARGS (extra args after `--` for cargo test, e.g.
 # "--test-threads=1"), SKIP_PEER_INSTALL=1 (peers already installed),
-# SKIP_FUZZ=1 (no step 7), FUZZ_SECONDS (per target, default 60),
+# SKIP_FUZZ=1 (no step 7), FUZZ_SECONDS (per target, default 30),
 # SKIP_DESKTOPS=1 (no step 8).
 set -uo pipefail
 

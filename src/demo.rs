@@ -20,6 +20,21 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 /// The longest the demo waits for any one answer.
 const WAIT: Duration = Duration::from_secs(30);
+/// How `serve` begins its answers when the config keeps it from starting.
+const CANNOT_START: &str = "mcp-bridge cannot start:";
+/// The demo's error when `serve` could not start and has said why itself:
+/// the config is wrong, and nothing more is to be said.
+pub const SAID_BY_SERVE: &str = "";
+
+/// The server or bundle the demo would drive, checked before anything
+/// starts: a wrong name or a broken config is said once, as a config error.
+pub fn check_target(config: Option<&Path>, name: Option<&str>) -> Result<(), crate::config::ConfigError> {
+    let config = crate::config::Config::load(config)?;
+    match name {
+        Some(n) => config.server_or_bundle(n).map(drop),
+        None => config.default_name().map(drop),
+    }
+}
 /// The revision of the second pass.
 const MODERN: &str = crate::era::LATEST_MODERN;
 /// The environment variable that hands the second pass's sandbox token to
@@ -49,6 +64,9 @@ impl Client {
         }
         if let Some(l) = log {
             cmd.arg("--log").arg(l);
+        } else if crate::logging::default_in_force(None) {
+            // Each failed answer is narrated here: `serve` need not log it too.
+            cmd.arg("--log").arg(crate::logging::quiet_filter());
         }
         cmd.arg("serve");
         if let Some(n) = name {
@@ -96,7 +114,13 @@ impl Client {
             let msg: Value = serde_json::from_str(&line).map_err(|e| format!("bridge sent a bad line ({e})"))?;
             if msg.get("id") == Some(&json!(id)) && msg.get("method").is_none() {
                 if let Some(err) = msg.get("error") {
-                    return Err(format!("{method} failed: {}", err["message"].as_str().unwrap_or("?")));
+                    let message = err["message"].as_str().unwrap_or("?");
+                    if message.starts_with(CANNOT_START) {
+                        // `serve` has said why on stderr already.
+                        return Err(SAID_BY_SERVE.to_string());
+                    }
+                    let message = message.strip_prefix("mcp-bridge: ").unwrap_or(message);
+                    return Err(format!("{method} failed: {message}"));
                 }
                 return Ok(msg["result"].clone());
             }
@@ -196,7 +220,11 @@ pub async fn run(config: Option<&Path>, name: Option<&str>, log: Option<&str>) -
         .flatten()
         .filter_map(|t| t["name"].as_str())
         .collect();
-    crate::outln!("  {} tools: {}", names.len(), names.join(", "));
+    crate::outln!(
+        "  {}: {}",
+        crate::console::plural(names.len(), "tool"),
+        names.join(", ")
+    );
 
     let script: &[(&str, Value)] = &[
         ("chat_list_channels", json!({})),

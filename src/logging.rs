@@ -31,7 +31,7 @@ pub enum DefaultFilter {
 pub fn init(flag: Option<&str>, default: DefaultFilter) {
     let fallback = match default {
         DefaultFilter::Warnings => "warn".to_string(),
-        DefaultFilter::WarningsButAnsweredErrors => format!("warn,{ANSWERED_ERROR}=off"),
+        DefaultFilter::WarningsButAnsweredErrors => quiet_filter(),
     };
     let filter = match flag {
         Some(f) => EnvFilter::new(f),
@@ -74,4 +74,17 @@ impl Write for OneLine {
     fn flush(&mut self) -> io::Result<()> {
         io::stderr().flush()
     }
+}
+
+/// The filter of `WarningsButAnsweredErrors`: warnings, but not the relay's
+/// copy of an error answer, nor what an in-process server (the sandbox's
+/// rmcp) warns about a request it refused: the command says it once. `demo`
+/// gives it to the `serve` it drives.
+pub fn quiet_filter() -> String {
+    format!("warn,{ANSWERED_ERROR}=off,rmcp=error")
+}
+
+/// Whether neither `--log` nor `RUST_LOG` chose a filter.
+pub fn default_in_force(flag: Option<&str>) -> bool {
+    flag.is_none() && std::env::var_os("RUST_LOG").is_none_or(|v| v.is_empty())
 }

@@ -113,7 +113,16 @@ fn write_merges_keeps_other_entries_and_backs_up_first() {
     assert_eq!(saved.len(), 1, "{saved:?}");
     assert_eq!(std::fs::read_to_string(&saved[0]).unwrap(), original);
     assert!(r.err.contains(saved[0].to_str().unwrap()), "{}", r.all());
-    // A second write keeps the first backup and makes another.
+    // A second write with nothing to change writes nothing and backs up nothing.
+    let r = home.run(&["--config", c, "install", "claude", "sb", "--write", "--file", f]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.out.contains("already up to date"), "{}", r.all());
+    assert_eq!(backups(&file).len(), 1);
+    // One that changes the file keeps the first backup and makes another.
+    let edited = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace(&bridge(), "/moved/mcp-bridge");
+    std::fs::write(&file, edited).unwrap();
     let r = home.run(&["--config", c, "install", "claude", "sb", "--write", "--file", f]);
     assert_eq!(r.code, 0, "{}", r.all());
     assert_eq!(backups(&file).len(), 2);
@@ -276,4 +285,33 @@ fn write_keeps_big_numbers_duplicate_keys_and_layout_byte_for_byte() {
     let added: Value =
         serde_json::from_str(&text[head.len() + 1..text.len() - tail.len()].replace("\"sb\":", "")).unwrap();
     assert_eq!(added["command"], bridge(), "{text}");
+}
+
+/// An entry of the bridge's that is there already, with the person's own
+/// `env` (written their way): `--write` changes only the fields the bridge
+/// sets, leaves the `env` and every other byte as written, and a second run
+/// writes nothing and makes no backup.
+#[test]
+fn write_updates_an_entry_in_place_keeping_its_env_as_written_then_writes_nothing() {
+    let home = Home::new();
+    let head =
+        "{ \"mcpServers\": { \"sb\": {\"command\": \"/old/mcp-bridge\",\n  \"env\" : {\"TOKEN\":\"t\",  \"N\": 1e0} }";
+    let tail = " },\n  \"theme\": 7 }\n";
+    let file = home.file("cursor/mcp.json", &format!("{head}{tail}"));
+    let r = write_sb(&home, &file);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.out.contains("updated `sb`"), "{}", r.all());
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("\n  \"env\" : {\"TOKEN\":\"t\",  \"N\": 1e0}"), "{text}");
+    assert!(text.starts_with("{ \"mcpServers\": { \"sb\": {\"command\": "), "{text}");
+    assert!(text.ends_with(tail), "{text}");
+    let written: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(written["mcpServers"]["sb"]["command"], bridge(), "{text}");
+    assert_eq!(backups(&file).len(), 1);
+
+    let r = write_sb(&home, &file);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.out.contains("already up to date"), "{}", r.all());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+    assert_eq!(backups(&file).len(), 1, "a second backup for no change");
 }

@@ -34,8 +34,9 @@ impl Served for Bundle {
         true
     }
 
-    fn on_initialize(&self, msg: Message) -> impl Future<Output = ()> + Send {
-        self.initialize(msg.into_value())
+    fn on_initialize(self: &Arc<Self>, msg: Message) -> impl Future<Output = ()> + Send + 'static {
+        let b = self.clone();
+        async move { b.initialize(msg.into_value()).await }
     }
 
     fn on_request(self: &Arc<Self>, msg: Message) -> impl Future<Output = ()> + Send + 'static {
@@ -57,9 +58,16 @@ impl Served for Bundle {
         }
     }
 
+    fn stop_waiting(&self) {
+        self.members.iter().for_each(|m| m.remote.stop_waiting());
+    }
+
     async fn close(&self) {
         join_all(self.members.iter().map(|m| m.remote.close())).await;
-        self.stop_feeds().await;
+    }
+
+    fn pass_on_last(&self) -> impl Future<Output = ()> + Send {
+        self.stop_feeds()
     }
 }
 

@@ -4,7 +4,7 @@
 //! and live one group per file: `serve` (serve, sandbox), `config_cmd`
 //! (config path|init|check, servers), `doctor` (with its checks in `probe`),
 //! `install`, `call` (tools, call), `pack` (a Claude Desktop extension),
-//! `secret` (the OS keychain). `session` runs `serve`'s relay in-process
+//! `secret` (the OS keychain). `local_client` runs `serve`'s relay in-process
 //! for doctor, tools and call.
 
 mod call;
@@ -277,9 +277,13 @@ async fn dispatch(cli: Cli) -> ExitCode {
             None | Some("sandbox") => serve::sandbox(*port, token.clone(), *session_ttl).await,
             Some(kind) => serve::emulate(kind, *port).await,
         },
-        Command::Demo { name } => crate::demo::run(flag, name.as_deref(), cli.log.as_deref())
-            .await
-            .map_err(CliError::Failed),
+        Command::Demo { name } => match crate::demo::check_target(flag, name.as_deref()) {
+            Err(e) => Err(CliError::Config(e)),
+            Ok(()) => match crate::demo::run(flag, name.as_deref(), cli.log.as_deref()).await {
+                Err(e) if e == crate::demo::SAID_BY_SERVE => Err(CliError::Reported),
+                other => other.map_err(CliError::Failed),
+            },
+        },
         Command::Servers => config_cmd::servers(flag),
         Command::Login { name, no_browser } => sign_in::login(flag, name, *no_browser).await.map_err(CliError::Failed),
         Command::Logout { name } => sign_in::logout(flag, name).await.map_err(CliError::Failed),
@@ -304,6 +308,30 @@ async fn dispatch(cli: Cli) -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// What `check`, and `doctor` as far as its config phase, print for a
+/// parsed config file (`Config::parse_all`'s config and problems), without
+/// connecting anywhere: the fuzz target `config` (`fuzz/checks/config.rs`)
+/// drives both with whole files, and no file may make either panic.
+pub async fn check_and_doctor_config(
+    config: &crate::config::Config,
+    problems: Vec<ConfigError>,
+    only: Option<&str>,
+    resolver: &crate::config::Resolver,
+) -> String {
+    let mut out = match config_cmd::report(config, problems.clone(), only, resolver).await {
+        Ok((rows, found)) => {
+            let errors: Vec<String> = found.iter().map(ToString::to_string).collect();
+            format!("{rows}{}\n", errors.join("\n"))
+        }
+        Err(e) => e.to_string(),
+    };
+    match doctor::config_phases(config, problems, only, resolver).await {
+        Ok((phases, general)) => out.push_str(&doctor::config_phase_text(phases, &general)),
+        Err(e) => out.push_str(&e.to_string()),
+    }
+    out
 }
 
 /// Exit status 1: a check, a call, a sign-in or a write failed.

@@ -9,6 +9,7 @@
 mod connect;
 mod diagnose;
 pub mod keychain;
+mod read;
 pub mod size;
 mod value;
 
@@ -42,6 +43,11 @@ pub struct Config {
     /// The file's text, kept to point errors found after parsing at a line.
     #[serde(skip)]
     pub source: String,
+    /// The tables of servers and bundles the file defines but that could
+    /// not be read (`servers.<name>`, `bundles.<name>`; their problems are
+    /// `parse_all`'s): the names exist, for `default`, bundles and `check`.
+    #[serde(skip)]
+    pub unreadable: Vec<String>,
 }
 
 /// One `[bundles.<name>]` table: the servers `serve <name>` merges.
@@ -123,9 +129,10 @@ impl<'de> Deserialize<'de> for Timeout {
         }
         let bad = || {
             serde::de::Error::custom(
-                "a timeout is a number of seconds or a string like \"30s\", \"2m\" or \"500ms\", from 1ms to 24h",
+                "a timeout is a number of seconds or a string like \"30s\", \"2m\" or \"500ms\", from 1ms to 24h (a day)",
             )
         };
+        // duration_from_secs: a number too large for a Duration (1e300) is an error, not a panic.
         let parsed = match Raw::deserialize(d)? {
             Raw::Secs(s) => duration_from_secs(s),
             Raw::Text(t) => parse_duration(&t),
@@ -291,6 +298,7 @@ pub fn builtin() -> Config {
         bundles: BTreeMap::new(),
         path: None,
         source: String::new(),
+        unreadable: Vec::new(),
     }
 }
 
@@ -298,15 +306,26 @@ impl Config {
     /// Load the config. An explicitly named file (flag or env) must exist; a
     /// missing default file means "no account configured": use the sandbox.
     pub fn load(flag: Option<&Path>) -> Result<Config, ConfigError> {
+        let (config, problems) = Config::load_all(flag)?;
+        match (config, ConfigError::from_all(problems)) {
+            (Some(config), None) => Ok(config),
+            (_, Some(e)) => Err(e),
+            (None, None) => Err(ConfigError::Usage("the config could not be read".into())),
+        }
+    }
+
+    /// `load`, keeping what is valid of a file with mistakes (see
+    /// `parse_all`); the error is a file that cannot be read at all.
+    pub fn load_all(flag: Option<&Path>) -> Result<(Option<Config>, Vec<ConfigError>), ConfigError> {
         let explicit = flag.is_some() || std::env::var_os(CONFIG_ENV).is_some_and(|p| !p.is_empty());
         let Some(path) = locate(flag) else {
-            return Ok(builtin());
+            return Ok((Some(builtin()), vec![]));
         };
         match std::fs::read_to_string(&path) {
-            Ok(text) => Config::parse(&text, Some(&path)),
+            Ok(text) => Ok(Config::parse_all(&text, Some(&path))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
                 tracing::info!("no config at {}; using the built-in sandbox", path.display());
-                Ok(builtin())
+                Ok((Some(builtin()), vec![]))
             }
             Err(e) => Err(ConfigError::Io {
                 path,
@@ -315,22 +334,15 @@ impl Config {
         }
     }
 
-    /// Parse config text; `path` is only used in error messages.
+    /// Parse config text; `path` is only used in error messages. Every
+    /// problem the file has is reported, not only the first.
     pub fn parse(text: &str, path: Option<&Path>) -> Result<Config, ConfigError> {
-        let mut cfg: Config = toml::from_str(text).map_err(|e| diagnose::from_toml(&e, text, path))?;
-        cfg.path = path.map(Path::to_path_buf);
-        cfg.source = text.to_string();
-        if let Some(d) = &cfg.default
-            && !cfg.servers.contains_key(d)
-            && !cfg.bundles.contains_key(d)
-        {
-            return Err(cfg.error_at(
-                None,
-                "default",
-                format!("`default = \"{d}\"` names no server or bundle; {}", cfg.known_servers()),
-            ));
+        let (config, problems) = Config::parse_all(text, path);
+        match (config, ConfigError::from_all(problems)) {
+            (Some(config), None) => Ok(config),
+            (_, Some(e)) => Err(e),
+            (None, None) => Err(ConfigError::Usage("the config could not be read".into())),
         }
-        Ok(cfg)
     }
 
     /// Pick the server `serve` should run.
@@ -375,16 +387,43 @@ impl Config {
         known
     }
 
+    /// Whether `[<kind>.<name>]` is in the file but could not be read.
+    pub fn is_unreadable(&self, kind: &str, name: &str) -> bool {
+        self.unreadable
+            .iter()
+            .any(|t| t.strip_prefix(kind).and_then(|t| t.strip_prefix('.')) == Some(name))
+    }
+
     /// The servers `doctor NAME` and `check NAME` look at: every server, the
-    /// one named, or the servers of the bundle named.
+    /// one named, or the servers of the bundle named; servers whose table
+    /// could not be read are included (they have no entry: their problems
+    /// are the file's).
     pub fn servers_to_check(&self, only: Option<&str>) -> Result<Vec<String>, ConfigError> {
-        match only {
-            None => Ok(self.servers.keys().cloned().collect()),
+        let exists = |s: &String| self.servers.contains_key(s) || self.is_unreadable("servers", s);
+        let mut names: Vec<String> = match only {
+            None => {
+                let unreadable = self.unreadable.iter().filter_map(|t| t.strip_prefix("servers."));
+                self.servers
+                    .keys()
+                    .map(String::as_str)
+                    .chain(unreadable)
+                    .map(str::to_string)
+                    .collect()
+            }
+            // A member that names no server is a problem of its own
+            // (`check_names`); it is left out here, never looked up.
             Some(n) => match self.bundles.get(n) {
-                Some(bundle) => Ok(bundle.servers.clone()),
-                None => Ok(vec![self.select(Some(n))?.0.to_string()]),
+                Some(bundle) => bundle.servers.iter().filter(|s| exists(s)).cloned().collect(),
+                None if self.is_unreadable("servers", n) => vec![n.to_string()],
+                None if self.is_unreadable("bundles", n) => vec![],
+                None => vec![self.select(Some(n))?.0.to_string()],
             },
+        };
+        if only.is_none() {
+            names.sort();
         }
+        names.dedup();
+        Ok(names)
     }
 
     /// What `serve` and `install` use when no name is given: `default`

@@ -31,7 +31,7 @@ fn unknown_key_names_line_and_suggests() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("/c.toml"), "{err}");
-    assert!(err.contains("line 3"), "{err}");
+    assert!(err.contains("/c.toml:3,"), "{err}");
     assert!(err.contains("timout"), "{err}");
     assert!(err.contains("did you mean `timeout`"), "{err}");
 }
@@ -41,7 +41,7 @@ fn bad_transport_lists_choices() {
     let err = Config::parse("[servers.a]\ntransport = \"websocket\"\n", None)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("line 2"), "{err}");
+    assert!(err.contains("config:2,"), "{err}");
     assert!(err.contains("streamable-http"), "{err}");
 }
 
@@ -50,7 +50,7 @@ fn default_must_name_a_server() {
     let err = Config::parse("default = \"b\"\n[servers.a]\nurl = \"http://x\"\n", None)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("line 1") && err.contains("names no server"), "{err}");
+    assert!(err.contains("config:1,") && err.contains("names no server"), "{err}");
     let cfg = Config::parse(
         "default = \"both\"\n[servers.a]\nurl = \"http://x\"\n[servers.b]\nurl = \"http://y\"\n\
          [bundles.both]\nservers = [\"a\", \"b\"]\n",
@@ -83,7 +83,7 @@ fn a_huge_or_tiny_timeout_is_a_config_error_not_a_panic() {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("line 2") && err.contains("from 1ms to 24h"),
+            err.contains("config:2, key `servers.a.timeout`") && err.contains("from 1ms to 24h"),
             "{bad}: {err}"
         );
     }

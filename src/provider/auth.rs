@@ -36,9 +36,14 @@ pub const SIGN_IN_KEYS: &[&str] = &[
 /// The values `auth` takes.
 const KINDS: &[&str] = &["oauth", "client_credentials", "enterprise"];
 
+/// The `auth` kind of this server, checked (None: no `auth` key).
+pub(super) fn kind<'s>(setup: &Setup<'s>) -> Result<Option<&'s str>, ConfigError> {
+    setup.choice("auth", setup.entry.auth.as_deref(), KINDS)
+}
+
 /// Give a prepared server the credential its `auth` asks for (none: as it is).
 pub(super) fn attach(setup: &Setup<'_>, mut prepared: Prepared) -> Result<Prepared, ConfigError> {
-    let Some(kind) = setup.choice("auth", setup.entry.auth.as_deref(), KINDS)? else {
+    let Some(kind) = kind(setup)? else {
         return Ok(prepared);
     };
     let settings = setup.oauth_settings(&prepared.endpoint)?;

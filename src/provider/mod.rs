@@ -19,7 +19,7 @@ mod setup;
 mod zapier;
 
 pub use auth::SIGN_IN_KEYS;
-pub use setup::{Prepared, Setup};
+pub use setup::{Prepared, Problems, Setup};
 
 use crate::config::{ConfigError, closest};
 use crate::connect_link::ConnectLink;
@@ -109,15 +109,24 @@ pub async fn prepare(setup: Setup<'_>) -> Result<Prepared, ConfigError> {
             ),
         ));
     }
-    let mut prepared = match provider.prepare {
-        Prepare::Ready(prepare) => prepare(&setup)?,
-        Prepare::Started(prepare) => prepare(&setup).await?,
+    let prepared = match provider.prepare {
+        Prepare::Ready(prepare) => setup.each(prepare(&setup))?,
+        Prepare::Started(prepare) => setup.each(prepare(&setup).await)?,
     };
-    let recognise = provider
-        .recognise
-        .map(|r| crate::connect_link::on_hosts(r, provider.link_domains, prepared.endpoint.url.origin()));
-    let links = crate::connect_link::for_server(setup.name, setup.entry, recognise)
-        .map_err(|e| setup.error("connect_link_pattern", e))?;
+    // Checked even when the provider's own keys were wrong (when surveying).
+    let origin = prepared.as_ref().map(|p| p.endpoint.url.origin());
+    let recognise = match (provider.recognise, origin) {
+        (Some(r), Some(origin)) => Some(crate::connect_link::on_hosts(r, provider.link_domains, origin)),
+        _ => None,
+    };
+    let links = setup.each(
+        crate::connect_link::for_server(setup.name, setup.entry, recognise)
+            .map_err(|e| setup.error("connect_link_pattern", e)),
+    )?;
+    let kind = setup.each(auth::kind(&setup))?;
+    let (Some(mut prepared), Some(links), Some(_)) = (prepared, links, kind) else {
+        return Err(setup.noted());
+    };
     prepared.transforms.push(links);
     // `auth` on any server its provider lets take it: the OAuth credential
     // and sign-in gate, or an extension grant's credential.

@@ -70,6 +70,26 @@ pub struct Setup<'a> {
     /// The providers whose own keys include a key (from the provider table,
     /// set by `provider::prepare`), to say whose a misplaced key is.
     pub(super) key_owners: fn(&str) -> Vec<&'static str>,
+    /// Set by `check` and `doctor`: go on past a wrong key and note it here,
+    /// so that every key's problem is shown, not only the first.
+    pub(super) survey: Option<&'a Problems>,
+}
+
+/// The problems a survey noted (see `Setup::surveying`).
+#[derive(Default)]
+pub struct Problems(std::sync::Mutex<Vec<ConfigError>>);
+
+impl Problems {
+    /// Every problem noted so far, and with them the one `prepare`
+    /// returned (its `Setup::noted` marker adds none).
+    pub fn take(&self, returned: Option<ConfigError>) -> Vec<ConfigError> {
+        let noted = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        noted
+            .into_iter()
+            .chain(returned)
+            .flat_map(ConfigError::into_each)
+            .collect()
+    }
 }
 
 impl<'a> Setup<'a> {
@@ -87,11 +107,42 @@ impl<'a> Setup<'a> {
             resolver,
             redactor,
             key_owners: |_| Vec::new(),
+            survey: None,
+        }
+    }
+
+    /// Prepare to find every problem of the entry: a check that does not
+    /// depend on another (`each`) notes its error in `problems` and the
+    /// provider goes on to the next key.
+    pub fn surveying(self, problems: &'a Problems) -> Setup<'a> {
+        Setup {
+            survey: Some(problems),
+            ..self
         }
     }
 }
 
 impl Setup<'_> {
+    /// The outcome of a check that does not depend on the others: its value,
+    /// or its error at once; when surveying, the error is noted and `None`
+    /// returned so that the next key is checked too.
+    pub fn each<T>(&self, checked: Result<T, ConfigError>) -> Result<Option<T>, ConfigError> {
+        match (checked, self.survey) {
+            (Ok(v), _) => Ok(Some(v)),
+            (Err(e), Some(problems)) => {
+                problems.0.lock().unwrap_or_else(|e| e.into_inner()).push(e);
+                Ok(None)
+            }
+            (Err(e), None) => Err(e),
+        }
+    }
+
+    /// The error to return once a survey has noted problems and cannot
+    /// go on: it adds none of its own (they are in the survey).
+    pub fn noted(&self) -> ConfigError {
+        ConfigError::Several(Vec::new())
+    }
+
     /// An error about `key` of this server, pointing at its line.
     pub fn error(&self, key: &str, message: impl Into<String>) -> ConfigError {
         self.config.error_at(Some(self.name), key, message)
@@ -305,13 +356,13 @@ impl Setup<'_> {
             };
             let mut accepted: Vec<&str> = COMMON_KEYS.to_vec();
             accepted.extend_from_slice(allowed);
-            return Err(self.error(
+            self.each::<()>(Err(self.error(
                 key,
                 format!(
                     "provider `{provider}` does not use `{key}`{belongs}; it accepts: {}",
                     accepted.join(", ")
                 ),
-            ));
+            )))?;
         }
         Ok(())
     }

@@ -27,6 +27,10 @@ pub enum RemoteError {
     SessionLost(String),
     #[error("no answer within {0:?} (raise `timeout` for this server in the config)")]
     Timeout(Duration),
+    #[error(
+        "mcp-bridge is stopping (told to by a signal, or the client closed its input) and stopped waiting for the answer"
+    )]
+    Stopping,
 }
 
 fn body_suffix(body: &str) -> String {

@@ -9,8 +9,9 @@
 //! differ. Every message the remote sends back goes through `inbound`. A
 //! request from the client always ends in exactly one response: the
 //! remote's, or an error written by the bridge naming the server and what
-//! went wrong (`RemoteError`), with its deadline (`deadline`), progress and
-//! cancellation seen to here.
+//! went wrong (`RemoteError`), with its deadline (`deadline`), progress,
+//! cancellation and the bridge's stop (`stop_waiting`) seen to in
+//! `request`.
 //!
 //! The transports share one `Exchange`: the endpoint, the credential step
 //! (`authorized`: building and sending an authorised request), the reading
@@ -36,6 +37,7 @@ mod loopback;
 mod modern;
 mod outgoing;
 mod reply;
+mod request;
 mod result_shapes;
 /// The loopback way's HTTP/1.1 response reading, for the fuzz target.
 #[doc(hidden)]
@@ -52,12 +54,11 @@ use crate::jsonrpc;
 use crate::message::Message;
 use authorized::Authorized;
 use exchange::Exchange;
-use inbound::{Inbound, Route};
-use serde_json::{Value, json};
+use inbound::Inbound;
+use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use translation::{Routed, Translation};
+use translation::Translation;
 
 pub struct Remote {
     ex: Arc<Exchange>,
@@ -69,6 +70,8 @@ pub struct Remote {
     keep_responses: AtomicBool,
     /// The deadlines of the client's requests in flight.
     deadlines: deadline::Deadlines,
+    /// True once the bridge is stopping (`stop_waiting`).
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Remote {
@@ -99,6 +102,7 @@ impl Remote {
             legacy: Mutex::new(None),
             keep_responses: AtomicBool::new(false),
             deadlines: deadline::Deadlines::default(),
+            stopping: tokio::sync::watch::Sender::new(false),
         };
         if ex.endpoint.transport == Transport::Sse {
             *remote.legacy.lock().unwrap_or_else(|e| e.into_inner()) = Some(legacy::Legacy::new(ex));
@@ -179,6 +183,19 @@ impl Remote {
         }
     }
 
+    /// The bridge is stopping: every request still waiting here ends now,
+    /// answered with an error (the client's, each also cancelled at the
+    /// remote; the bridge's own, to their caller), and so does each one
+    /// sent from now on. Dropping a request's wait drops its HTTP exchange.
+    pub fn stop_waiting(&self) {
+        self.stopping.send_replace(true);
+        self.deadlines.expire_all();
+    }
+
+    fn is_stopping(&self) -> bool {
+        *self.stopping.borrow()
+    }
+
     /// End the remote session (DELETE) and stop background streams.
     pub async fn close(&self) {
         self.translation.stop_listening();
@@ -186,211 +203,6 @@ impl Remote {
             legacy.close();
         }
         self.streamable.close().await;
-    }
-
-    // The request path: one client request seen through to exactly one
-    // answer (its deadline, progress and cancellation), and the bridge's own.
-
-    /// Relay a client request and see that it is answered: by the remote's
-    /// response (written by `inbound`), or by an error written here. Returns
-    /// the remote's response when there was one.
-    pub async fn request(&self, msg: &Message) -> Option<Value> {
-        if let Some(refusal) = self.ex.endpoint.tools.refusal(self.server(), msg) {
-            self.ex.inbound.to_client(refusal);
-            return None;
-        }
-        match self.translation.route(self, msg).await {
-            Ok(Routed::AsIs) => self.relay(msg).await,
-            Ok(Routed::Translated(translated)) => Box::pin(self.relay(&translated)).await,
-            Ok(Routed::Answered(answer)) => Some(answer),
-            Ok(Routed::Done) => None,
-            Err(e) => {
-                self.ex.inbound.expect_request(msg, Route::Client);
-                self.fail(msg.id(), e);
-                None
-            }
-        }
-    }
-
-    /// `request` for a message the remote takes as it is.
-    async fn relay(&self, msg: &Message) -> Option<Value> {
-        let asking = self.translation.eras.shared.upgrading()
-            && matches!(msg.method(), Some("tools/call" | "prompts/get" | "resources/read"));
-        if !asking {
-            let answer = self.relay_one(msg).await;
-            // Asked for input by a modern remote: in flight until answered.
-            self.translation.rounds_ended(msg.id()).await;
-            return answer;
-        }
-        let asks = &self.translation.asks;
-        asks.started(msg.id());
-        let answer = self.relay_one(msg).await;
-        asks.ended(msg.id());
-        answer
-    }
-
-    async fn relay_one(&self, msg: &Message) -> Option<Value> {
-        let id = msg.id();
-        let method = msg.method().unwrap_or("");
-        if method == "initialize" {
-            self.ex.remember_initialize(msg.value());
-        }
-        let route = if method == "initialize" || self.keep_responses.load(Ordering::Relaxed) {
-            Route::ClientAndCopy
-        } else {
-            Route::Client
-        };
-        let mut answer = self.ex.inbound.expect_request(msg, route);
-        let timeout = self.ex.endpoint.timeout;
-        // Each progress notification for this request restarts its clock.
-        let token = msg.progress_token();
-        let progress = token.map(|t| self.ex.inbound.watch_progress(t));
-        let mut clock = self.deadlines.at(tokio::time::Instant::now() + timeout);
-        let outcome = {
-            let deliver = self.deliver_request(msg, id, method);
-            tokio::pin!(deliver);
-            let mut delivered = false;
-            loop {
-                tokio::select! {
-                    resp = &mut answer => break Some(resp.ok()),
-                    r = &mut deliver, if !delivered => {
-                        delivered = true;
-                        if let Err(e) = r {
-                            self.fail(id, e);
-                            break Some(None);
-                        }
-                    }
-                    () = clock.expired() => break None,
-                    () = async {
-                        match &progress {
-                            Some(n) => n.notified().await,
-                            None => std::future::pending().await,
-                        }
-                    } => {
-                        clock.reset(tokio::time::Instant::now() + timeout);
-                    }
-                }
-            }
-        };
-        if let Some(t) = token {
-            self.ex.inbound.unwatch_progress(t);
-        }
-        match outcome {
-            Some(resp) => {
-                if let Some(r) = &resp
-                    && method == "initialize"
-                {
-                    self.streamable.on_initialized_result(r);
-                }
-                resp
-            }
-            None if self.translation.asks.parked(id) => None, // its retry answers for it
-            None => {
-                let pending = self.ex.inbound.is_pending(id);
-                self.fail(id, RemoteError::Timeout(timeout));
-                if pending {
-                    // Boxed: it holds a whole POST, and only a timeout needs it.
-                    let reason = format!("mcp-bridge: no answer within {timeout:?}");
-                    Box::pin(self.cancel_at_remote(id, &reason)).await;
-                }
-                None
-            }
-        }
-    }
-
-    /// Tell the remote to stop working on request `id` (it timed out here).
-    async fn cancel_at_remote(&self, id: &Value, reason: &str) {
-        let note = json!({
-            "jsonrpc": "2.0",
-            "method": "notifications/cancelled",
-            "params": { "requestId": id, "reason": reason },
-        });
-        if tokio::time::timeout(Duration::from_secs(10), self.send(note.into()))
-            .await
-            .is_err()
-        {
-            tracing::debug!(server = self.server(), "the cancellation was not accepted in time");
-        }
-    }
-
-    /// Send a request of the bridge's own (e.g. the client's `initialize`
-    /// replayed after sign-in) and return the remote's response without
-    /// writing it to the client.
-    pub async fn request_internal(&self, msg: Value) -> Result<Value, RemoteError> {
-        let msg = Message::from_value(msg);
-        let id = msg.id();
-        let method = msg.method().unwrap_or("");
-        if method == "initialize" {
-            self.ex.remember_initialize(msg.value());
-        }
-        let answer = self.ex.inbound.expect(id, method, Route::Bridge);
-        let timeout = self.ex.endpoint.timeout;
-        let outcome = tokio::time::timeout(timeout, async {
-            self.deliver_request(&msg, id, method).await?;
-            answer
-                .await
-                .map_err(|_| RemoteError::Protocol("the request was dropped unanswered".into()))
-        })
-        .await;
-        self.ex.inbound.forget(id);
-        let resp = outcome.map_err(|_| RemoteError::Timeout(timeout))??;
-        if method == "initialize" {
-            self.streamable.on_initialized_result(&resp);
-        }
-        Ok(resp)
-    }
-
-    /// Answer request `id` with an error, unless it was already answered or
-    /// cancelled, or the client was asked for input for it (its retry
-    /// answers).
-    fn fail(&self, id: &Value, e: RemoteError) {
-        if self.translation.asks.parked(id) || !self.ex.inbound.forget(id) {
-            return;
-        }
-        self.ex.inbound.to_client(e.answer(id, &self.ex.endpoint));
-    }
-
-    async fn deliver_request(&self, msg: &Message, id: &Value, method: &str) -> Result<(), RemoteError> {
-        let eras = &self.translation.eras;
-        if let Some(version) = eras.modern_version() {
-            return Box::pin(self.translation.deliver_modern(self, msg, id, method, &version)).await;
-        }
-        if let Some(legacy) = self.legacy() {
-            return Box::pin(legacy.send(msg)).await;
-        }
-        match self.streamable.request(msg, id).await {
-            // A remembered legacy era the remote no longer speaks: its
-            // refusal of initialize names a modern error.
-            Err(RemoteError::Status { status: 400, ref body })
-                if method == "initialize" && eras.era_remembered() && crate::era::names_modern_error(body) =>
-            {
-                Box::pin(self.translation.after_era_change(self, msg, id, method)).await
-            }
-            Err(RemoteError::Status { status, body })
-                if method == "initialize"
-                    && self.ex.endpoint.transport == Transport::Auto
-                    && matches!(status, 400 | 404 | 405) =>
-            {
-                tracing::info!(
-                    status,
-                    "initialize refused over Streamable HTTP; trying the legacy HTTP+SSE transport"
-                );
-                // In place before the send: the answer can arrive on the SSE
-                // stream, and end this request, before the POST returns; the
-                // next request must already go the legacy way.
-                let legacy = legacy::Legacy::new(self.ex.clone());
-                *self.legacy.lock().unwrap_or_else(|e| e.into_inner()) = Some(legacy.clone());
-                match Box::pin(legacy.send(msg)).await {
-                    Ok(()) => Ok(()),
-                    Err(e) => {
-                        tracing::debug!("legacy fallback failed: {e}");
-                        *self.legacy.lock().unwrap_or_else(|e| e.into_inner()) = None;
-                        Err(RemoteError::Status { status, body })
-                    }
-                }
-            }
-            other => other,
-        }
     }
 }
 

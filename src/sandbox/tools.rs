@@ -127,7 +127,14 @@ impl SandboxServer {
         let channels = self.chat.channels();
         let text = channels
             .iter()
-            .map(|c| format!("#{} ({} messages): {}", c.name, c.message_count, c.topic))
+            .map(|c| {
+                format!(
+                    "#{} ({}): {}",
+                    c.name,
+                    crate::console::plural(c.message_count, "message"),
+                    c.topic
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n");
         text_and_structured(text, json!({ "channels": channels }))
