@@ -3,9 +3,10 @@
 //! and cuts on order. Scenarios of issue 7: 1 remote killed mid-call and
 //! restarted, 2 session expiry via 404, 3 via 400, 4 502/503, 5 an answer
 //! after 20 s, 6 an SSE stream cut mid-event and resumed with
-//! `Last-Event-ID`, 11 a 64 MB result. Each test proves every request got
-//! exactly one answer within its timeout, that the bridge still serves, and
-//! that its trace log holds no secret of the config.
+//! `Last-Event-ID`, 11 a 64 MB result; and a GET stream slow to open. Each
+//! test proves every request got exactly one answer within its timeout, that
+//! the bridge still serves, and that its trace log holds no secret of the
+//! config.
 
 mod fault_proxy;
 mod fault_support;
@@ -280,5 +281,37 @@ async fn s11_a_64_mb_result() {
     // Trace logs of a 64 MB message must not be the whole message.
     let log_len = b.stderr_text().len();
     assert!(log_len < SIZE / 4, "stderr grew to {log_len} bytes");
+    assert_no_secrets(&b, &[SECRET]);
+}
+
+/// The GET stream is slow to open: the client's first call waits for it.
+/// A server may send a request not tied to a call on that stream only, and
+/// drop it while no stream is open (the TypeScript SDK's `server.request`
+/// does): a call sent before the stream opened could then wait forever for
+/// the elicitation it asked for (the conformance suite's
+/// elicitation-sep1034-client-defaults hung that way about one run in ten).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_call_waits_for_the_get_stream_to_open() {
+    const SECRET: &str = "fault-secret-get-open-5e1d";
+    let (_sbx, proxy) = proxied(SECRET).await;
+    proxy.on(Match::http(axum::http::Method::GET), Fault::Hold, 1);
+    let mut b = serve_traced(&config(&format!("{}/mcp", proxy.url), SECRET, "10s"), "remote", &[]);
+    b.initialize(caps()).await;
+    support::wait_until("the bridge to open its GET stream", || {
+        proxy.log().iter().any(|s| s.http == "GET")
+    })
+    .await;
+    let id = send_echo(&mut b, "after the GET stream", 0).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        proxy.seen("tools/call"),
+        0,
+        "the call went out while the GET stream was not open yet: {:?}",
+        proxy.log()
+    );
+    proxy.release();
+    let answers = exactly_one_answer_each(&mut b, std::slice::from_ref(&id), Duration::from_secs(10)).await;
+    assert_eq!(text(&answers[&id.to_string()]), "after the GET stream");
+    still_serves(&mut b).await;
     assert_no_secrets(&b, &[SECRET]);
 }
