@@ -328,3 +328,35 @@ async fn s12_an_error_page_echoing_the_request_leaks_no_configured_value() {
     still_serves(&mut b).await;
     assert_no_secrets(&b, &values);
 }
+
+/// The GET stream is slow to open: the client's first call waits for it.
+/// A server may send a request not tied to a call on that stream only, and
+/// drop it while no stream is open (the TypeScript SDK's `server.request`
+/// does): a call sent before the stream opened could then wait forever for
+/// the elicitation it asked for (the conformance suite's
+/// elicitation-sep1034-client-defaults hung that way about one run in ten).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_call_waits_for_the_get_stream_to_open() {
+    const SECRET: &str = "fault-secret-get-open-5e1d";
+    let (_sbx, proxy) = proxied(SECRET).await;
+    proxy.on(Match::http(axum::http::Method::GET), Fault::Hold, 1);
+    let mut b = serve_traced(&config(&format!("{}/mcp", proxy.url), SECRET, "10s"), "remote", &[]);
+    b.initialize(caps()).await;
+    support::wait_until("the bridge to open its GET stream", || {
+        proxy.log().iter().any(|s| s.http == "GET")
+    })
+    .await;
+    let id = send_echo(&mut b, "after the GET stream", 0).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        proxy.seen("tools/call"),
+        0,
+        "the call went out while the GET stream was not open yet: {:?}",
+        proxy.log()
+    );
+    proxy.release();
+    let answers = exactly_one_answer_each(&mut b, std::slice::from_ref(&id), Duration::from_secs(10)).await;
+    assert_eq!(text(&answers[&id.to_string()]), "after the GET stream");
+    still_serves(&mut b).await;
+    assert_no_secrets(&b, &[SECRET]);
+}

@@ -155,7 +155,7 @@ impl Remote {
         if method == Some("notifications/initialized") {
             self.ex.set_client_initialized();
             if self.legacy().is_none() {
-                self.streamable.listen();
+                self.streamable.listen().await;
             }
         }
     }

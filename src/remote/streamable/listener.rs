@@ -4,16 +4,28 @@
 //! `Last-Event-ID` after the server's `retry`, backs off on failures, stops
 //! for good on 405 (the server offers none), and re-initialises the session
 //! when the remote has forgotten it.
+//!
+//! Opening it is awaited (bounded by [`OPENING_LIMIT`]) before the client's
+//! next message goes out: a server may send a request not tied to a call on
+//! this stream only (the TypeScript SDK's `server.request` does), and drops it
+//! when the stream is not open yet, which left that call waiting forever.
 
 use super::{DEFAULT_RETRY, LAST_EVENT_ID, Streamable};
 use crate::remote::body;
 use reqwest::{Method, StatusCode};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// How long the client's next message waits for the GET stream to be
+/// answered (open, refused or failed) before going out anyway.
+pub(super) const OPENING_LIMIT: Duration = Duration::from_secs(3);
 
 /// Keep the GET stream of `streamable` open until it is told to stop (aborted), the
-/// server offers none, or it failed too often.
-pub(super) async fn run(streamable: Arc<Streamable>) {
+/// server offers none, or it failed too often. `answered` is dropped once the
+/// first GET has its answer's head (or failed).
+pub(super) async fn run(streamable: Arc<Streamable>, answered: oneshot::Sender<()>) {
+    let mut answered = Some(answered);
     let ex = &streamable.ex;
     let mut last: Option<String> = None;
     let mut wait = DEFAULT_RETRY;
@@ -32,6 +44,7 @@ pub(super) async fn run(streamable: Arc<Streamable>) {
                 }
             })
             .await;
+        drop(answered.take());
         match resp {
             Ok(r) if r.status() == StatusCode::METHOD_NOT_ALLOWED => {
                 tracing::debug!("server offers no GET stream (405)");

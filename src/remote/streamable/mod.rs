@@ -313,16 +313,22 @@ impl Streamable {
         }
         self.state().generation += 1;
         if self.ex.client_initialized() {
-            self.listen();
+            self.listen().await;
         }
         Ok(())
     }
 
-    /// Open (or re-open) the GET stream for server-initiated messages.
-    pub fn listen(self: &Arc<Self>) {
-        let task = tokio::spawn(listener::run(self.clone()));
+    /// Open (or re-open) the GET stream for server-initiated messages, and
+    /// return once the server has answered it (see `listener`), so nothing
+    /// the server sends there in answer to the next request is lost.
+    pub fn listen(self: &Arc<Self>) -> impl Future<Output = ()> + Send + 'static {
+        let (answered, opened) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(listener::run(self.clone(), answered));
         if let Some(old) = self.listener.lock().unwrap_or_else(|e| e.into_inner()).replace(task) {
             old.abort();
+        }
+        async move {
+            let _ = tokio::time::timeout(listener::OPENING_LIMIT, opened).await;
         }
     }
 
