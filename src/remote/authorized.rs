@@ -131,7 +131,13 @@ impl Authorized {
             }
         };
         match lo.send(&req).await {
-            Ok(Some(resp)) => return Ok(resp),
+            Ok(Some(lo)) => {
+                return Ok(Response::Loopback {
+                    status: lo.status,
+                    headers: lo.headers,
+                    body: lo.body,
+                });
+            }
             Ok(None) => {}
             Err(text) => return Err(RemoteError::Unreachable(self.redactor.apply(&text))),
         }

@@ -17,7 +17,6 @@
 pub mod h1;
 
 use super::outgoing::Outgoing;
-use super::reply::Reply;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -34,6 +33,14 @@ pub struct Loopback {
 
 /// A response body read by the loopback way.
 pub type LoopBody = h1::Body<Returns>;
+
+/// An answer read this way: its head, and its body still on the wire
+/// (`remote::reply` makes it a `Reply`, as it does reqwest's).
+pub struct LoopReply {
+    pub status: http::StatusCode,
+    pub headers: http::HeaderMap,
+    pub body: LoopBody,
+}
 
 impl Loopback {
     /// The loopback way to `url`, if it is `http://` on this machine (no
@@ -64,7 +71,7 @@ impl Loopback {
     /// than this machine (a legacy server can name any message endpoint),
     /// or the answer is a redirect, which reqwest follows. An error is text
     /// with no URL in it.
-    pub async fn send(&self, req: &Outgoing<'_>) -> Result<Option<Reply>, String> {
+    pub async fn send(&self, req: &Outgoing<'_>) -> Result<Option<LoopReply>, String> {
         if !is_plain_loopback(&req.url) {
             return Ok(None);
         }
@@ -101,7 +108,7 @@ impl Loopback {
                 key,
             },
         );
-        Ok(Some(Reply::Loopback {
+        Ok(Some(LoopReply {
             status: head.status,
             headers: head.headers,
             body,
