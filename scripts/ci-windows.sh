@@ -7,7 +7,7 @@
 #   3. Wine prefix            a private one under target/, made once
 #   4. smoke under Wine       tests/windows_smoke.rs (--ignored there) against
 #                             the .exe with the shim beside it
-#   5. unit tests under Wine  cargo test --lib --target x86_64-pc-windows-gnu,
+#   5. unit tests under Wine  cargo test --release --lib --target x86_64-pc-windows-gnu,
 #                             with wine as the runner
 # Each step's time is printed, then a summary.
 set -uo pipefail
@@ -64,7 +64,9 @@ unit_tests() {
     # Every unit test runs under Wine: none is skipped. (The one that could
     # not, a command source run through `echo` and `false`, now runs
     # `cmd /c echo` and `cmd /c exit 1` on Windows.)
-    cargo test "${LOCKED[@]}" --lib --target "$TARGET"
+    # --release: the dependencies are the ones the release .exe was built
+    # with, so they are not compiled a second time for another profile.
+    cargo test "${LOCKED[@]}" --release --lib --target "$TARGET"
 }
 
 run_step "windows: ProcessPrng shim (mingw)" shim

@@ -50,3 +50,11 @@ macro_rules! outln {
     () => { $crate::console::write(format_args!("\n")) };
     ($($arg:tt)*) => { $crate::console::write(format_args!("{}\n", format_args!($($arg)*))) };
 }
+
+/// `n` and the noun, plural unless `n` is 1: "1 tool", "3 tools".
+pub fn plural(n: usize, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        _ => format!("{n} {noun}s"),
+    }
+}

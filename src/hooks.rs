@@ -14,12 +14,18 @@
 //! - `Upstream`: what a plug-in may ask of its server, once bound: relay a
 //!   request, send one of the bridge's own, send a notification. `Remote`
 //!   implements it.
+//!
+//! `ClientAsks` is the table a `Transform` keeps of the requests it sent
+//! the client (an elicitation, an input request) until their answers come.
 
 use crate::client::Outbox;
+use crate::jsonrpc::{IdKey, id_key};
 use crate::message::Message;
 use futures::future::BoxFuture;
 use serde_json::Value;
-use std::sync::{Arc, Weak};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use tokio::sync::oneshot;
 
 /// What a plug-in may ask of the server it serves (`Remote`).
 pub trait Upstream: Send + Sync {
@@ -90,6 +96,12 @@ pub trait Transform: Send + Sync {
         false
     }
 
+    /// The remote sent the client a request with id `id`: a request of the
+    /// bridge's own with that id stops waiting, since the client's answers
+    /// to the two could no longer be told apart (and the remote's is
+    /// forwarded to the remote).
+    fn id_taken(&self, _id: &Value) {}
+
     /// The client cancelled its request `id`: an answer held for it is
     /// dropped (a cancelled request gets none).
     fn cancelled(&self, _id: &Value) {}
@@ -101,5 +113,44 @@ pub trait Transform: Send + Sync {
     /// roots): true when this transform took it over instead.
     fn server_request(&self, _request: &Value, _out: &Outbox) -> bool {
         false
+    }
+}
+
+/// The bridge's own requests to the client that await an answer, by id:
+/// each answer goes to the one waiting for it, once.
+#[derive(Default)]
+pub struct ClientAsks(Mutex<HashMap<IdKey, oneshot::Sender<Value>>>);
+
+impl ClientAsks {
+    fn table(&self) -> MutexGuard<'_, HashMap<IdKey, oneshot::Sender<Value>>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wait for the client's answer to request `id`.
+    pub fn expect(&self, id: &Value) -> oneshot::Receiver<Value> {
+        let (tx, rx) = oneshot::channel();
+        self.table().insert(id_key(id), tx);
+        rx
+    }
+
+    /// No longer wait for an answer to `id` (timed out, given up, or its id
+    /// taken by a request of the remote's); whether one was waiting.
+    pub fn forget(&self, id: &Value) -> bool {
+        self.table().remove(&id_key(id)).is_some()
+    }
+
+    /// Hand a client's response to its waiter; whether it was one of these.
+    pub fn answered(&self, answer: &Value) -> bool {
+        let Some(id) = answer.get("id") else { return false };
+        let waiter = self.table().remove(&id_key(id));
+        waiter.is_some_and(|tx| {
+            let _ = tx.send(answer.clone());
+            true
+        })
+    }
+
+    /// The client left: every waiter sees its channel closed.
+    pub fn clear(&self) {
+        self.table().clear();
     }
 }

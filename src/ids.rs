@@ -1,28 +1,27 @@
 //! The ids of the bridge's own requests, to the client (a connect-link
 //! elicitation) or to a remote (a replayed `initialize`, a retried call, a
-//! bundle's fan-out): all made here, as `mcp-bridge-<random>-<what>-<n>`.
+//! bundle's fan-out): all made here, as `mcp-bridge-<what>-<random>`.
 //!
-//! The random part is drawn once per process, so a remote cannot guess an
-//! id of the bridge's and answer it in the client's name, and the bridge
-//! knows its own ids by their prefix: the client's answer to one is not for
-//! the remote.
+//! Each id has 128 random bits of its own, so seeing one (a remote sees
+//! the ids of the requests the bridge sends it) says nothing of the next:
+//! a remote cannot send the client a request under the id of an
+//! elicitation the bridge has out and so answer it in the person's name.
+//!
+//! An id's shape decides nothing on its own: the client's answer goes to
+//! the remote when the remote asked that id (`Inbound::answered`), to the
+//! bridge when a request of its own with that id is still waiting, and is
+//! dropped only when it is neither and has this shape (a late answer to an
+//! elicitation that timed out is not for the remote).
 
 use serde_json::Value;
-use std::sync::LazyLock;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-/// `mcp-bridge-<random>-`: what every id of this process starts with.
-static PREFIX: LazyLock<String> = LazyLock::new(|| {
-    let random = uuid::Uuid::new_v4().simple().to_string();
-    format!("mcp-bridge-{}-", &random[..16])
-});
-
-static NEXT: AtomicU64 = AtomicU64::new(1);
+/// What every id of the bridge's starts with.
+const PREFIX: &str = "mcp-bridge-";
 
 /// A fresh id for a request of the bridge's own; `what` says what it is for
 /// (`reinit`, `connect`, …), for whoever reads a log.
 pub fn next(what: &str) -> String {
-    format!("{}{what}-{}", *PREFIX, NEXT.fetch_add(1, Ordering::Relaxed))
+    format!("{PREFIX}{what}-{}", uuid::Uuid::new_v4().simple())
 }
 
 /// `next` as a JSON-RPC id.
@@ -30,9 +29,10 @@ pub fn next_id(what: &str) -> Value {
     Value::String(next(what))
 }
 
-/// Whether `id` is one this process made.
+/// Whether `id` has the shape of the bridge's ids (which a remote can
+/// copy: never a reason on its own to keep an answer from the remote).
 pub fn is_own(id: &Value) -> bool {
-    id.as_str().is_some_and(|id| id.starts_with(PREFIX.as_str()))
+    id.as_str().is_some_and(|id| id.starts_with(PREFIX))
 }
 
 #[cfg(test)]
@@ -40,15 +40,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_fresh_recognised_and_not_guessable_from_their_shape() {
+    fn ids_are_fresh_and_one_says_nothing_of_the_next() {
         let (a, b) = (next("connect"), next("connect"));
         assert_ne!(a, b);
-        assert!(a.starts_with("mcp-bridge-") && a.contains("-connect-"), "{a}");
-        assert!(is_own(&Value::String(a.clone())) && is_own(&next_id("reinit")));
-        // The old fixed shape, or a number, is not ours.
-        for forged in ["mcp-bridge-connect-1", "mcp-bridge-reinit-0", ""] {
-            assert!(!is_own(&Value::String(forged.into())), "{forged}");
-        }
-        assert!(!is_own(&serde_json::json!(1)));
+        assert!(a.starts_with("mcp-bridge-connect-"), "{a}");
+        // Nothing the two share beyond their shape.
+        let (ra, rb) = (&a["mcp-bridge-connect-".len()..], &b["mcp-bridge-connect-".len()..]);
+        assert_eq!((ra.len(), rb.len()), (32, 32));
+        assert!(
+            ra.bytes().zip(rb.bytes()).filter(|(x, y)| x == y).count() < 16,
+            "{a} {b}"
+        );
+        assert!(is_own(&Value::String(a)) && is_own(&next_id("reinit")));
+        assert!(!is_own(&serde_json::json!(1)) && !is_own(&Value::String("bridge-1".into())));
     }
 }

@@ -30,3 +30,4 @@ pub mod sandbox;
 pub mod shutdown;
 pub mod sse;
 pub mod store;
+pub mod untrusted;

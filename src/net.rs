@@ -4,10 +4,17 @@
 //! an OAuth server or token endpoint on loopback). A corporate proxy cannot
 //! reach the person's own loopback, so going through it would fail.
 //!
-//! Also the one reqwest client the process shares for remotes and token
-//! endpoints (`shared_client`): building a client loads the platform's root
-//! certificates, a few milliseconds each time, and a bundle of servers or a
-//! provider with a token endpoint would otherwise pay it once per client.
+//! Also the reqwest clients the process shares, one for MCP remotes
+//! (`shared_client`) and one for token endpoints (`token_client`): building
+//! a client loads the platform's root certificates, a few milliseconds each
+//! time, and a bundle of servers or a provider with a token endpoint would
+//! otherwise pay it once per client.
+//!
+//! Their redirect policy keeps secrets where they were sent: an MCP request
+//! (which carries the configured secret headers and query) follows a
+//! redirect only to the same origin, and a token request (a client secret
+//! in its body) or an OAuth registration follows none. No client ever sends
+//! a `Referer`, which would carry the URL and its `?api_key=`.
 
 use reqwest::{ClientBuilder, NoProxy, Proxy};
 use std::sync::OnceLock;
@@ -19,23 +26,93 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long an idle connection to a server is kept for the next request.
 pub const POOL_IDLE: Duration = Duration::from_secs(60);
 
-/// The process's HTTP client for servers (MCP remotes, token endpoints):
-/// the environment's proxies (never for loopback), TLS with the platform's
-/// roots, redirects followed, no overall timeout (callers set one per
-/// request where they need it). Made at first use and shared after that (a
-/// clone is a handle to the same client and connection pool).
+/// How many redirects an MCP request follows (each to the same origin).
+const MAX_REDIRECTS: usize = 10;
+
+/// The process's HTTP client for MCP remotes: the environment's proxies
+/// (never for loopback), TLS with the platform's roots, redirects followed
+/// only within the origin, no `Referer`, no overall timeout (callers set
+/// one per request where they need it). Made at first use and shared after
+/// that (a clone is a handle to the same client and connection pool).
 pub fn shared_client() -> Result<reqwest::Client, String> {
     static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
     CLIENT
         .get_or_init(|| {
-            proxies(reqwest::Client::builder())
-                .tcp_nodelay(true)
-                .connect_timeout(CONNECT_TIMEOUT)
-                .pool_idle_timeout(POOL_IDLE)
+            let same_origin = reqwest::redirect::Policy::custom(|attempt| {
+                let from = attempt.previous().first().map(Url::origin);
+                if attempt.previous().len() > MAX_REDIRECTS {
+                    attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+                } else if from.is_some_and(|o| o == attempt.url().origin()) {
+                    attempt.follow()
+                } else {
+                    // The response is the redirect itself: an error status.
+                    tracing::warn!("not following a redirect to another origin (the request carries secrets)");
+                    attempt.stop()
+                }
+            });
+            base_builder()
+                .redirect(same_origin)
                 .build()
                 .map_err(|e| format!("cannot build the HTTP client: {e}"))
         })
         .clone()
+}
+
+/// The process's HTTP client for token endpoints: as `shared_client`, but
+/// following no redirect at all (the request carries a client secret or
+/// refresh token, which must reach the endpoint named and nothing else).
+pub fn token_client() -> Result<reqwest::Client, String> {
+    static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            base_builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| format!("cannot build the HTTP client: {e}"))
+        })
+        .clone()
+}
+
+fn base_builder() -> ClientBuilder {
+    proxies(reqwest::Client::builder())
+        .tcp_nodelay(true)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .pool_idle_timeout(POOL_IDLE)
+        .referer(false)
+}
+
+/// Whether the bridge may send secrets to `url`: `https://`, or plain
+/// `http://` to this machine, or (`allow_http`) to anywhere. The error says
+/// what is wrong, for a message that names the key.
+pub fn require_https(url: &Url, allow_http: bool) -> Result<(), String> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if allow_http || is_loopback(url) => Ok(()),
+        "http" => Err(format!(
+            "is plain http:// to {}, another machine: credentials and every message would cross the network unencrypted",
+            crate::untrusted::escape(url.host_str().unwrap_or("?"))
+        )),
+        other => Err(format!(
+            "has scheme `{}`, not https://",
+            crate::untrusted::escape(other)
+        )),
+    }
+}
+
+/// Whether `url` is plain `http://` to another machine: what `allow_http`
+/// lets through, with a warning.
+pub fn plain_http_elsewhere(url: &Url) -> bool {
+    url.scheme() == "http" && !is_loopback(url)
+}
+
+/// The warning for `what` (a key, an endpoint) of server `server`, plain
+/// http to another machine that `allow_http = true` lets through.
+pub fn warn_plain_http(server: &str, what: &str, url: &Url) {
+    tracing::warn!(
+        "server `{server}`: {what} is plain http:// to {}, another machine (`allow_http = true`): credentials and \
+         messages cross the network unencrypted",
+        crate::untrusted::escape(url.host_str().unwrap_or("?"))
+    );
 }
 
 /// Whether `url` names this machine.

@@ -3,43 +3,69 @@
 //! server (`relay`) and a bundle (`bundle`) alike.
 //!
 //! The loop reads the client's lines (`client::ClientLines`) and hands each
-//! message to what is served (`Served`): `initialize` is awaited before the
-//! next line is read, so nothing reaches a remote before its session
+//! message to what is served (`Served`): `initialize` is answered before
+//! the next line is handled, so nothing reaches a remote before its session
 //! exists; every other request runs as a task of its own, so a slow one
 //! holds up nothing; notifications and the client's responses go in order.
 //! A line that is not JSON, or a message that is none of request,
 //! notification and response, is answered with an error here.
 //!
-//! Reading stops when stdin closes or the process is told to stop (SIGTERM,
-//! Ctrl-C: `Signals`). Then, in this order (`stop`):
-//! 1. stop reading;
-//! 2. answer what is pending: the requests the servers sent the client and
-//!    it never answered get an error, so the remote's tools stop waiting;
-//! 3. finish in-flight work: each of the client's requests still running
-//!    ends with its answer, bounded by its server's `timeout`;
-//! 4. end the remote sessions (DELETE) and stop their streams;
+//! Reading stops when stdin closes or the process is told to stop (SIGTERM
+//! or SIGINT; Ctrl-C on Windows: `Signals`), also while `initialize` is
+//! waiting. Then, in this order (`stop`), within about a second when the
+//! servers answer, and a few seconds at worst:
+//! 1. stop reading (a request left in the line being handled is answered
+//!    with an error);
+//! 2. answer what is pending the other way: the requests the servers sent
+//!    the client and it never answered get an error, so the remote's tools
+//!    stop waiting (at most `ANSWER_LIMIT`);
+//! 3. the client's requests in flight may end with their answer for
+//!    `GRACE`; then every one still waiting is answered with an error and
+//!    cancelled at its server (`notifications/cancelled`), its HTTP
+//!    exchange dropped (`Served::stop_waiting`; at most `CANCEL_LIMIT`);
+//! 4. end the remote sessions (DELETE, at most `CLOSE_LIMIT`) and pass on
+//!    what the servers sent meanwhile;
 //! 5. flush: the stdout writer writes what is queued by then and stops,
 //!    within `client::FLUSH_LIMIT`;
 //! 6. the caller returns, and the process exits 0.
 //!
-//! Meant to change here: giving in-flight requests an error about a second
-//! after a signal (with `notifications/cancelled` to their remote) is one
-//! more step between 2 and 3, bounded by a timer on step 3; exiting at once
-//! on a second signal is `Signals` reporting every signal, not only the
-//! first, and `stop` racing the steps against the next one.
+//! A second signal during the stop exits at once, with status
+//! `EXIT_AT_ONCE`: whatever is not written by then is lost.
 
 use crate::client::{ClientLines, FLUSH_LIMIT, Outbox, Writer};
 use crate::jsonrpc::{self, Kind};
 use crate::message::Message;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::AsyncRead;
-use tokio::sync::oneshot;
 use tokio::task::JoinSet;
+
+mod signals;
+pub use signals::Signals;
+
+/// How long the client's requests in flight may go on, once the stop
+/// began, to end with their own answer.
+pub const GRACE: Duration = Duration::from_secs(1);
+/// The longest step 2 (answering the servers' requests) may take.
+pub const ANSWER_LIMIT: Duration = Duration::from_millis(500);
+/// The longest the requests still in flight after `GRACE` may take to end
+/// once told to (their error answers are written at once; this bounds
+/// telling the servers to cancel).
+pub const CANCEL_LIMIT: Duration = Duration::from_millis(500);
+/// The longest ending the remote sessions (DELETE) may take.
+pub const CLOSE_LIMIT: Duration = Duration::from_secs(1);
+/// The exit status when a second signal cut the stop short.
+pub const EXIT_AT_ONCE: i32 = 1;
 
 /// What the loop serves: one server's relay, a bundle of servers, or a
 /// refusal naming why the bridge could not start.
 pub trait Served: Send + Sync + 'static {
+    /// The longest line read from the client (`max_message_size`).
+    fn max_message_size(&self) -> usize {
+        crate::config::size::DEFAULT_MAX_MESSAGE_SIZE
+    }
+
     /// Whether a message must be parsed whole before it is handled; one whose
     /// text no tree can hold (a number such as 1e400) is then answered as a
     /// parse error.
@@ -51,8 +77,9 @@ pub trait Served: Send + Sync + 'static {
         false
     }
 
-    /// The client's `initialize`, handled before the next line is read.
-    fn on_initialize(&self, msg: Message) -> impl Future<Output = ()> + Send;
+    /// The client's `initialize`, run as a task that the loop waits for
+    /// before it handles the next line.
+    fn on_initialize(self: &Arc<Self>, msg: Message) -> impl Future<Output = ()> + Send + 'static;
 
     /// Any other request, run as a task of its own.
     fn on_request(self: &Arc<Self>, msg: Message) -> impl Future<Output = ()> + Send + 'static;
@@ -67,10 +94,40 @@ pub trait Served: Send + Sync + 'static {
     /// unanswered.
     fn client_gone(&self) -> impl Future<Output = ()> + Send;
 
-    /// Step 4 of the stop: end every remote session and pass on what the
-    /// remotes sent meanwhile.
+    /// Step 3 of the stop, after `GRACE`: every request still waiting on a
+    /// server ends now, answered with an error, and is cancelled at that
+    /// server; each task running one then ends.
+    fn stop_waiting(&self);
+
+    /// Step 4 of the stop: end every remote session.
     fn close(&self) -> impl Future<Output = ()> + Send;
+
+    /// The end of step 4: pass on what the servers sent meanwhile (a
+    /// bundle's members' last messages).
+    fn pass_on_last(&self) -> impl Future<Output = ()> + Send {
+        std::future::ready(())
+    }
 }
+
+/// Why reading stopped.
+#[derive(Debug, Clone, Copy)]
+enum Why {
+    Signal,
+    StdinClosed,
+}
+
+impl std::fmt::Display for Why {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Why::Signal => "told to stop by a signal",
+            Why::StdinClosed => "the client closed stdin",
+        })
+    }
+}
+
+/// One read of the client: a line's messages, an error answer for a bad
+/// line, or None once stdin closed.
+type Read = Option<Result<Vec<Message>, serde_json::Value>>;
 
 /// Serve the client's messages from `input` until it closes or the process
 /// is told to stop, then stop in order (see the module docs). `out` is the
@@ -81,19 +138,21 @@ pub async fn serve_until_stopped<S: Served>(
     out: &Outbox,
     writer: Writer,
 ) {
-    let mut client = ClientLines::new(input);
+    let mut client = ClientLines::new(input).with_limit(served.max_message_size());
     let mut signals = Signals::watch();
     let mut in_flight = JoinSet::new();
-    loop {
-        let line = tokio::select! {
-            biased;
-            line = client.next() => line,
-            () = signals.stop() => {
-                tracing::info!("terminated by signal; finishing as if stdin had closed");
-                None
-            }
+    // A line read while `initialize` was answered, handled next.
+    let mut held: Option<Read> = None;
+    let why = 'reading: loop {
+        let read = match held.take() {
+            Some(read) => read,
+            None => tokio::select! {
+                biased;
+                () = signals.next() => break Why::Signal,
+                read = client.next() => read,
+            },
         };
-        let Some(line) = line else { break };
+        let Some(line) = read else { break Why::StdinClosed };
         while in_flight.try_join_next().is_some() {}
         let messages = match line {
             Ok(messages) => messages,
@@ -102,7 +161,8 @@ pub async fn serve_until_stopped<S: Served>(
                 continue;
             }
         };
-        for msg in messages {
+        let mut messages = messages.into_iter();
+        while let Some(msg) = messages.next() {
             if served.needs_tree(&msg) && msg.tree().is_none() {
                 let _ = out.send(msg.unreadable());
                 continue;
@@ -111,12 +171,30 @@ pub async fn serve_until_stopped<S: Served>(
                 continue;
             }
             match msg.kind() {
-                Kind::Request if msg.method() == Some("initialize") => served.on_initialize(msg).await,
+                Kind::Request if msg.method() == Some("initialize") => {
+                    let task = in_flight.spawn(served.on_initialize(msg)).id();
+                    let answered = ended(task, &mut in_flight);
+                    let waited = meanwhile(answered, Duration::ZERO, &mut client, &mut signals, &mut held).await;
+                    if let Err(why) = waited {
+                        refuse_rest(messages, out);
+                        break 'reading why;
+                    }
+                }
                 Kind::Request => {
                     in_flight.spawn(served.on_request(msg));
                 }
-                Kind::Notification => served.on_notification(msg).await,
-                Kind::Response => served.on_response(msg).await,
+                Kind::Notification | Kind::Response => {
+                    let sent = async {
+                        match msg.kind() {
+                            Kind::Notification => served.on_notification(msg).await,
+                            _ => served.on_response(msg).await,
+                        }
+                    };
+                    if let Err(why) = meanwhile(sent, GRACE, &mut client, &mut signals, &mut held).await {
+                        refuse_rest(messages, out);
+                        break 'reading why;
+                    }
+                }
                 Kind::Invalid => {
                     let _ = out.send(jsonrpc::error(
                         msg.id().clone(),
@@ -127,184 +205,115 @@ pub async fn serve_until_stopped<S: Served>(
                 }
             }
         }
+    };
+    tracing::info!(in_flight = in_flight.len(), "{why}; stopping");
+    stop(&*served, in_flight, writer, &mut signals).await;
+}
+
+/// Resolves once task `task` of `in_flight` has ended.
+async fn ended(task: tokio::task::Id, in_flight: &mut JoinSet<()>) {
+    loop {
+        match in_flight.join_next_with_id().await {
+            Some(Ok((id, ()))) if id == task => return,
+            Some(Err(e)) if e.id() == task => return,
+            None => return,
+            Some(_) => {}
+        }
     }
-    stop(&*served, in_flight, writer).await;
 }
 
-/// The stop sequence, once reading has stopped (step 1).
-async fn stop<S: Served>(served: &S, mut in_flight: JoinSet<()>, writer: Writer) {
-    tracing::debug!(in_flight = in_flight.len(), "stopping; finishing in-flight requests");
-    served.client_gone().await;
-    while in_flight.join_next().await.is_some() {}
-    served.close().await;
-    // Every answer is queued by now; background tasks that may still hold
-    // a sender are not waited for.
-    writer.finish(FLUSH_LIMIT).await;
-}
-
-/// The watch for SIGTERM and Ctrl-C, kept by a task of its own: the signal
-/// streams cost more to poll at every line than a channel does.
-pub struct Signals {
-    told: oneshot::Receiver<()>,
-    live: bool,
-}
-
-impl Signals {
-    /// Start watching (inside the runtime).
-    pub fn watch() -> Signals {
-        let (mut tell, told) = oneshot::channel();
-        tokio::spawn(async move {
-            tokio::select! {
-                () = terminated() => {
-                    let _ = tell.send(());
+/// Run `work` (handling one message) while still watching for the stop: a
+/// signal ends the wait at once (`Err`), and so does stdin closing, `on_eof`
+/// later if `work` has not ended by then. Meanwhile the client's next line
+/// is read ahead and kept in `held`, handled after `work`. What `work` had
+/// not done when the wait ends is dropped (an `initialize` task goes on in
+/// the stop).
+async fn meanwhile<T>(
+    work: impl Future<Output = T>,
+    on_eof: Duration,
+    client: &mut ClientLines<impl AsyncRead + Unpin>,
+    signals: &mut Signals,
+    held: &mut Option<Read>,
+) -> Result<T, Why> {
+    tokio::pin!(work);
+    let mut eof_wait: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
+    loop {
+        tokio::select! {
+            biased;
+            () = signals.next() => return Err(Why::Signal),
+            done = &mut work => return Ok(done),
+            read = client.next(), if held.is_none() => {
+                let eof = read.is_none();
+                *held = Some(read);
+                if eof {
+                    if on_eof.is_zero() {
+                        return Err(Why::StdinClosed);
+                    }
+                    eof_wait = Some(Box::pin(tokio::time::sleep(on_eof)));
                 }
-                () = tell.closed() => {}
             }
-        });
-        Signals { told, live: true }
-    }
-
-    /// Resolves when the process is told to stop; never, once the watch
-    /// ended without a signal (the runtime is ending). Cancel safe.
-    pub async fn stop(&mut self) {
-        if self.live {
-            let told = (&mut self.told).await.is_ok();
-            self.live = false;
-            if told {
-                return;
+            () = async { if let Some(wait) = eof_wait.as_mut() { wait.await } }, if eof_wait.is_some() => {
+                return Err(Why::StdinClosed);
             }
         }
-        std::future::pending().await
     }
 }
 
-/// Resolves at the first SIGTERM or Ctrl-C.
-async fn terminated() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-            return;
-        }
+/// Answer the requests among `rest` (the line being handled when reading
+/// stopped) with an error: they were never started.
+fn refuse_rest(rest: impl Iterator<Item = Message>, out: &Outbox) {
+    for msg in rest.filter(|m| m.kind() == Kind::Request) {
+        let _ = out.send(jsonrpc::error(
+            msg.id().clone(),
+            jsonrpc::INTERNAL_ERROR,
+            "mcp-bridge is stopping; the request was not sent",
+            None,
+        ));
     }
-    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// The stop sequence, once reading has stopped (step 1); a second signal
+/// exits at once.
+async fn stop<S: Served>(served: &S, mut in_flight: JoinSet<()>, writer: Writer, signals: &mut Signals) {
+    let steps = async {
+        if tokio::time::timeout(ANSWER_LIMIT, served.client_gone()).await.is_err() {
+            tracing::debug!("the servers' requests were not all answered within {ANSWER_LIMIT:?}");
+        }
+        if tokio::time::timeout(GRACE, drain(&mut in_flight)).await.is_err() {
+            tracing::info!(
+                in_flight = in_flight.len(),
+                "requests still in flight after {GRACE:?}: answering each with an error and cancelling it"
+            );
+            served.stop_waiting();
+            if tokio::time::timeout(CANCEL_LIMIT, drain(&mut in_flight)).await.is_err() {
+                tracing::debug!(
+                    left = in_flight.len(),
+                    "requests still ending after {CANCEL_LIMIT:?}; dropped"
+                );
+                in_flight.abort_all();
+            }
+        }
+        if tokio::time::timeout(CLOSE_LIMIT, served.close()).await.is_err() {
+            tracing::debug!("the sessions did not all end within {CLOSE_LIMIT:?}");
+        }
+        served.pass_on_last().await;
+        // Every answer is queued by now; background tasks that may still hold
+        // a sender are not waited for.
+        writer.finish(FLUSH_LIMIT).await;
+    };
+    tokio::select! {
+        biased;
+        () = signals.next() => {
+            tracing::warn!("told to stop again: exiting now, before the stop is done");
+            std::process::exit(EXIT_AT_ONCE);
+        }
+        () = steps => {}
+    }
+}
+
+async fn drain(in_flight: &mut JoinSet<()>) {
+    while in_flight.join_next().await.is_some() {}
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::client::spawn_writer;
-    use serde_json::{Value, json};
-    use std::sync::Mutex;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    /// Records what it is asked, in order; answers each request once the
-    /// client is gone (so the stop must run step 2 before it waits for them).
-    struct Recorder {
-        out: Outbox,
-        seen: Mutex<Vec<String>>,
-        gone: tokio::sync::Notify,
-    }
-
-    impl Recorder {
-        fn note(&self, what: impl Into<String>) {
-            self.seen.lock().unwrap().push(what.into());
-        }
-    }
-
-    impl Served for Recorder {
-        fn needs_tree(&self, _msg: &Message) -> bool {
-            false
-        }
-
-        async fn on_initialize(&self, msg: Message) {
-            self.note(format!("initialize {}", msg.id()));
-        }
-
-        fn on_request(self: &Arc<Self>, msg: Message) -> impl Future<Output = ()> + Send + 'static {
-            let me = self.clone();
-            async move {
-                me.gone.notified().await;
-                let _ = me.out.send(json!({"jsonrpc": "2.0", "id": msg.id(), "result": {}}));
-                me.note(format!("answered {}", msg.id()));
-            }
-        }
-
-        async fn on_notification(&self, msg: Message) {
-            self.note(format!("notification {}", msg.method().unwrap_or("")));
-        }
-
-        async fn on_response(&self, msg: Message) {
-            self.note(format!("response {}", msg.id()));
-        }
-
-        async fn client_gone(&self) {
-            self.note("client gone");
-            self.gone.notify_one();
-        }
-
-        async fn close(&self) {
-            self.note("close");
-        }
-    }
-
-    #[tokio::test]
-    async fn stdin_closing_answers_bad_lines_finishes_requests_then_closes_and_flushes() {
-        let (mut client_in, input) = tokio::io::duplex(1 << 16);
-        let (output, mut client_out) = tokio::io::duplex(1 << 16);
-        let (out, rx) = Outbox::channel();
-        let writer = spawn_writer(rx, output);
-        let served = Arc::new(Recorder {
-            out: out.clone(),
-            seen: Mutex::default(),
-            gone: tokio::sync::Notify::new(),
-        });
-        let lines = [
-            r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#,
-            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
-            "not json",
-            r#"{"jsonrpc":"2.0","id":9}"#,
-            r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"slow"}}"#,
-            r#"{"jsonrpc":"2.0","id":"s-1","result":{}}"#,
-        ];
-        client_in.write_all((lines.join("\n") + "\n").as_bytes()).await.unwrap();
-        drop(client_in);
-        let stopped = serve_until_stopped(input, served.clone(), &out, writer);
-        tokio::time::timeout(std::time::Duration::from_secs(10), stopped)
-            .await
-            .expect("the stop ends");
-
-        let seen = served.seen.lock().unwrap().clone();
-        assert_eq!(
-            seen,
-            [
-                "initialize 1",
-                "notification notifications/initialized",
-                "response \"s-1\"",
-                "client gone",
-                "answered 2",
-                "close"
-            ],
-            "in order, and the in-flight request ends between the client's going and the close"
-        );
-        let mut written = String::new();
-        client_out.read_to_string(&mut written).await.unwrap();
-        let written: Vec<Value> = written.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-        let codes: Vec<_> = written.iter().map(|m| m.pointer("/error/code").cloned()).collect();
-        assert_eq!(
-            codes,
-            [
-                Some(json!(jsonrpc::PARSE_ERROR)),
-                Some(json!(jsonrpc::INVALID_REQUEST)),
-                None
-            ],
-            "{written:?}"
-        );
-        assert_eq!(written[1]["id"], 9);
-        assert_eq!(written[2]["id"], 2, "the in-flight answer is flushed before the end");
-    }
-}
+mod tests;

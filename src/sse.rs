@@ -53,7 +53,7 @@ pub struct TooLarge;
 
 impl std::fmt::Display for TooLarge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "an SSE event exceeded {} MiB", MAX_EVENT_BYTES >> 20)
+        write!(f, "an SSE event exceeded the size limit")
     }
 }
 
@@ -97,8 +97,8 @@ impl Parser {
         Self::default()
     }
 
-    /// A parser with a smaller limit than [`MAX_EVENT_BYTES`] (for tests and
-    /// fuzzing; the error message still names `MAX_EVENT_BYTES`).
+    /// A parser whose lines and events hold at most `limit` bytes (a
+    /// server's `max_message_size`).
     pub fn with_limit(limit: usize) -> Self {
         Self {
             limit,
@@ -351,9 +351,14 @@ where
     B: AsRef<[u8]>,
 {
     pub fn new(stream: S) -> Self {
+        Self::with_limit(stream, MAX_EVENT_BYTES)
+    }
+
+    /// A reader whose events hold at most `limit` bytes.
+    pub fn with_limit(stream: S, limit: usize) -> Self {
         Self {
             stream,
-            parser: Parser::new(),
+            parser: Parser::with_limit(limit),
             ready: VecDeque::new(),
             too_large: false,
             ended: false,

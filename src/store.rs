@@ -106,17 +106,7 @@ impl Store {
     }
 
     fn file(&self, server: &str, ext: &str) -> PathBuf {
-        let safe: String = server
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        self.dir.join(format!("{safe}.{ext}"))
+        self.dir.join(format!("{}.{ext}", file_stem(server)))
     }
 
     pub fn path_of(&self, server: &str) -> PathBuf {
@@ -127,6 +117,7 @@ impl Store {
     /// logged), so a bad file never stops the bridge.
     pub fn load(&self, server: &str) -> io::Result<Option<Record>> {
         let path = self.path_of(server);
+        self.adopt_legacy_file(server, &path);
         match fs::read(&path) {
             Ok(bytes) => match serde_json::from_slice(&bytes) {
                 Ok(r) => Ok(Some(r)),
@@ -140,17 +131,40 @@ impl Store {
         }
     }
 
-    /// Replace the record atomically: write a 0600 temp file, then rename.
+    /// Before file names were reversible (`file_stem`), a server's file was
+    /// its name with each character but ASCII letters, digits, `-` and `_`
+    /// replaced by `_`: names of lower-case letters, digits, `-` and `_`
+    /// keep their file, and a name of letters, digits and `-` with an
+    /// upper-case letter takes its old file once, when it has no new one
+    /// (no other name could have written that old file). Linked first
+    /// (which never replaces a file), then the old name removed.
+    fn adopt_legacy_file(&self, server: &str, path: &Path) {
+        let plain = server.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !plain || !server.bytes().any(|b| b.is_ascii_uppercase()) {
+            return;
+        }
+        let legacy = self.dir.join(format!("{server}.json"));
+        if fs::symlink_metadata(&legacy).is_ok_and(|m| m.is_file()) && fs::hard_link(&legacy, path).is_ok() {
+            let _ = fs::remove_file(&legacy);
+            tracing::info!("server `{server}`: token file renamed to {}", path.display());
+        }
+    }
+
+    /// Replace the record atomically: write a new 0600 temp file (a fresh
+    /// name, created exclusively, never through a link), then rename it
+    /// over the old one.
     pub fn save(&self, server: &str, record: &Record) -> io::Result<()> {
         self.ensure_dir()?;
         let path = self.path_of(server);
-        let tmp = self.file(server, &format!("json.tmp{}", std::process::id()));
-        {
-            let mut f = create_private(&tmp)?;
-            f.write_all(&serde_json::to_vec_pretty(record).map_err(io::Error::other)?)?;
-            f.sync_all()?;
+        let text = serde_json::to_vec_pretty(record).map_err(io::Error::other)?;
+        let (tmp, mut f) = create_temp(&self.dir, &file_stem(server), 0o600)?;
+        let written = f.write_all(&text).and_then(|()| f.sync_all());
+        drop(f);
+        let done = written.and_then(|()| fs::rename(&tmp, &path));
+        if done.is_err() {
+            let _ = fs::remove_file(&tmp);
         }
-        fs::rename(&tmp, &path)
+        done
     }
 
     /// Load, change and save under the lock.
@@ -174,12 +188,11 @@ impl Store {
         self.ensure_dir()?;
         let path = self.file(server, "lock");
         tokio::task::spawn_blocking(move || {
-            let file = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)?;
-            restrict(&path, 0o600)?;
+            let mut opts = OpenOptions::new();
+            opts.create(true).truncate(false).write(true);
+            no_follow(&mut opts, 0o600);
+            let file = opts.open(&path)?;
+            restrict_open(&file, 0o600)?;
             file.lock()?;
             Ok(StoreLock { _file: file })
         })
@@ -188,17 +201,71 @@ impl Store {
     }
 }
 
-fn create_private(path: &Path) -> io::Result<File> {
-    let mut opts = OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
+/// The file name (without extension) for `server`: reversible, so two
+/// servers never share a file. ASCII lower-case letters, digits, `-` and
+/// `_` stand for themselves; every other byte of the name is `%XX` (upper
+/// case hex), upper-case letters too, so names that differ only in case
+/// stay apart on case-insensitive file systems (macOS, Windows).
+pub fn file_stem(server: &str) -> String {
+    let mut stem = String::with_capacity(server.len());
+    for b in server.bytes() {
+        match b {
+            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => stem.push(char::from(b)),
+            _ => stem.push_str(&format!("%{b:02X}")),
+        }
     }
+    stem
+}
+
+/// A new temp file in `dir`, `.<stem>.<random>.tmp`, made by `create_new`
+/// with `mode` (a fresh name on the rare collision): for a file that is
+/// then renamed over the one it replaces.
+pub fn create_temp(dir: &Path, stem: &str, mode: u32) -> io::Result<(PathBuf, File)> {
+    let mut tries = 0;
+    loop {
+        let path = dir.join(format!(".{stem}.{}.tmp", uuid::Uuid::new_v4().simple()));
+        match create_new(&path, mode) {
+            Ok(f) => return Ok((path, f)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Create `path` as a new file with `mode`: exclusively (`O_EXCL`, so
+/// never an existing file, and never through a link planted there), its
+/// mode set on the open file whatever the umask.
+pub fn create_new(path: &Path, mode: u32) -> io::Result<File> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    no_follow(&mut opts, mode);
     let f = opts.open(path)?;
-    restrict(path, 0o600)?;
+    restrict_open(&f, mode)?;
     Ok(f)
+}
+
+/// Open with `mode` and never through a symbolic link at the last step
+/// (`O_NOFOLLOW`).
+#[cfg(unix)]
+fn no_follow(opts: &mut OpenOptions, mode: u32) {
+    use std::os::unix::fs::OpenOptionsExt;
+    opts.mode(mode).custom_flags(libc::O_NOFOLLOW);
+}
+
+#[cfg(not(unix))]
+fn no_follow(_opts: &mut OpenOptions, _mode: u32) {}
+
+/// Set an open file's mode (`fchmod`: the file itself, whatever its path
+/// now names).
+#[cfg(unix)]
+fn restrict_open(file: &File, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn restrict_open(_file: &File, _mode: u32) -> io::Result<()> {
+    Ok(())
 }
 
 #[cfg(unix)]
@@ -296,6 +363,110 @@ mod tests {
             .unwrap()
             .unwrap()
             .unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_planted_at_the_temp_path_is_never_written_through() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::at(dir.path().join("tokens"));
+        store.ensure_dir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "precious").unwrap();
+        fs::set_permissions(&victim, fs::Permissions::from_mode(0o644)).unwrap();
+        // The names a temp file had: `<server>.json.tmp<pid>`.
+        let old_tmp = store.dir().join(format!("pd.json.tmp{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &old_tmp).unwrap();
+        let rec = Record {
+            access_token: Some("at-1".into()),
+            ..Default::default()
+        };
+        store.save("pd", &rec).unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(fs::metadata(&victim).unwrap().permissions().mode() & 0o777, 0o644);
+        assert_eq!(store.load("pd").unwrap(), Some(rec));
+        let mode = fs::metadata(store.path_of("pd")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_link_planted_at_the_lock_path_is_not_followed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::at(dir.path().join("tokens"));
+        store.ensure_dir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "x").unwrap();
+        fs::set_permissions(&victim, fs::Permissions::from_mode(0o644)).unwrap();
+        std::os::unix::fs::symlink(&victim, store.dir().join("pd.lock")).unwrap();
+        assert!(store.lock("pd").await.is_err(), "a lock through a link");
+        assert_eq!(fs::metadata(&victim).unwrap().permissions().mode() & 0o777, 0o644);
+    }
+
+    #[test]
+    fn servers_whose_names_differ_only_in_punctuation_or_case_keep_separate_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::at(dir.path());
+        let names = ["a.b", "a_b", "a/b", "a%2Eb", "A_b", "a_B", "é"];
+        for (i, name) in names.iter().enumerate() {
+            let rec = Record {
+                access_token: Some(format!("token-{i}")),
+                ..Default::default()
+            };
+            store.save(name, &rec).unwrap();
+        }
+        for (i, name) in names.iter().enumerate() {
+            let got = store.load(name).unwrap().and_then(|r| r.access_token);
+            assert_eq!(got, Some(format!("token-{i}")), "{name}");
+        }
+        let stems: std::collections::HashSet<String> =
+            names.iter().map(|n| file_stem(n).to_ascii_lowercase()).collect();
+        assert_eq!(stems.len(), names.len(), "distinct even when case is folded");
+        // Names of letters, digits, `-` and `_` keep the file they had.
+        assert_eq!(file_stem("my-server_2"), "my-server_2");
+    }
+
+    #[test]
+    fn a_server_with_an_upper_case_name_keeps_its_sign_in_from_the_old_file_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::at(dir.path());
+        let old = |name: &str| dir.path().join(format!("{name}.json"));
+        fs::write(old("MyServer"), br#"{"access_token": "kept"}"#).unwrap();
+        let got = store.load("MyServer").unwrap().and_then(|r| r.access_token);
+        assert_eq!(got.as_deref(), Some("kept"));
+        assert!(!old("MyServer").exists() && store.path_of("MyServer").exists());
+        // A newer file is never replaced by an old one.
+        fs::write(old("MyServer"), br#"{"access_token": "stale"}"#).unwrap();
+        let got = store.load("MyServer").unwrap().and_then(|r| r.access_token);
+        assert_eq!(got.as_deref(), Some("kept"));
+        // An old name that another server's could also have made (`a.b`
+        // and `a_b` shared `a_b.json`) is never taken for it.
+        fs::write(old("A_b"), br#"{"access_token": "whose"}"#).unwrap();
+        assert_eq!(store.load("A.b").unwrap(), None);
+        assert_eq!(store.load("A_b").unwrap(), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_file_is_never_made_through_a_link_or_over_a_file_and_is_0600_from_the_start() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "precious").unwrap();
+        let planted = dir.path().join("planted");
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        for taken in [&planted, &victim] {
+            let e = create_new(taken, 0o600).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::AlreadyExists, "{}", taken.display());
+        }
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+        // Its mode before anything is written, whatever the umask lets through.
+        let (path, _file) = create_temp(dir.path(), "pd", 0o600).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        let (other, _) = create_temp(dir.path(), "pd", 0o600).unwrap();
+        assert_ne!(path, other, "a fresh name each time");
     }
 
     #[test]

@@ -33,7 +33,7 @@ fn a_working_server_passes_every_check() {
         .parse()
         .unwrap();
     assert!(count >= 5, "{row}");
-    assert!(r.out.contains("All 1 server(s) passed"), "{}", r.all());
+    assert!(r.out.contains("All 1 server passed"), "{}", r.all());
 }
 
 #[test]
@@ -147,5 +147,38 @@ fn a_broken_config_file_fails_the_doctor() {
     let config = home.file("config.toml", "[servers.a]\nurl = \"http://x\"\ntranport = \"sse\"\n");
     let r = home.run(&["--config", config.to_str().unwrap(), "doctor"]);
     assert_eq!(r.code, 1, "{}", r.all());
-    assert!(r.out.contains("line 3") && r.out.contains("To fix:"), "{}", r.all());
+    assert!(
+        r.out.contains("config.toml:3,") && r.out.contains("To fix:"),
+        "{}",
+        r.all()
+    );
+}
+
+#[tokio::test]
+async fn an_error_page_echoing_the_request_shows_doctor_no_configured_value() {
+    // Every answer is a 500 whose body repeats the request's query and headers.
+    let app = axum::Router::new().fallback(|uri: axum::http::Uri, headers: axum::http::HeaderMap| async move {
+        let mut echo = format!("you sent {uri}");
+        for (k, v) in &headers {
+            echo.push_str(&format!("; {k}: {}", String::from_utf8_lossy(v.as_bytes())));
+        }
+        (axum::http::StatusCode::INTERNAL_SERVER_ERROR, echo)
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let home = Home::new();
+    let config = home.file(
+        "config.toml",
+        &format!(
+            "[servers.echo]\nurl = \"http://{addr}/mcp?workspace=ws-doctor-1188\"\n\
+             headers = {{ X-Team = \"team-doctor-2299\" }}\nquery = {{ region = \"region-doctor-3300\" }}\n"
+        ),
+    );
+    let r = home.run_async(&["--config", config.to_str().unwrap(), "doctor"]).await;
+    assert_ne!(r.code, 0, "{}", r.all());
+    assert!(r.all().contains("you sent"), "the echo is shown, redacted: {}", r.all());
+    for v in ["ws-doctor-1188", "team-doctor-2299", "region-doctor-3300"] {
+        assert!(!r.all().contains(v), "{v}: {}", r.all());
+    }
 }

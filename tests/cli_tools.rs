@@ -193,7 +193,7 @@ fn a_bundle_name_works_for_tools_call_install_servers_and_doctor() {
         "{}",
         r.all()
     );
-    assert!(r.out.contains("All 2 server(s) passed."), "{}", r.all());
+    assert!(r.out.contains("All 2 servers passed."), "{}", r.all());
 
     let r = home.run(&["--config", c, "tools", "nope"]);
     assert_eq!(r.code, 2, "{}", r.all());

@@ -1,9 +1,9 @@
 //! Fault suite, client side: what the desktop client does wrong or at a bad
 //! moment, with the sandbox behind the fault proxy. Scenarios of issue 7:
 //! 9 malformed stdin lines (bad JSON, wrong types, an empty line, CRLF
-//! endings), 10 stdin closed while calls are in flight, 12 the client
-//! cancelling a call, 13 a server→client request arriving while the client
-//! is busy. Every request gets exactly one answer (a cancelled one: none),
+//! endings), 10 stdin closed while calls are in flight (and the stop's
+//! grace), 12 the client cancelling a call, 13 a server→client request
+//! arriving while the client is busy. Every request gets exactly one answer (a cancelled one: none),
 //! the bridge keeps serving (or, for 10, exits 0), and no secret of the
 //! config reaches the trace log.
 
@@ -118,30 +118,47 @@ async fn s09_malformed_stdin_lines() {
     assert_no_secrets(&b, &[SECRET]);
 }
 
-/// Scenario 10: stdin closes with calls in flight (one held by the proxy):
-/// each is answered once, then stdout closes, DELETE ends the session and
-/// the bridge exits 0.
+/// Scenario 10: stdin closes with calls in flight. The two quick ones end
+/// within the stop's grace (a second) and are answered with their result;
+/// the one the proxy holds is answered with the stop's error and cancelled
+/// at the remote (issue 19: the bridge stops within about a second); each
+/// is answered once, then stdout closes, DELETE ends the session and the
+/// bridge exits 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s10_stdin_closed_while_calls_are_in_flight() {
     const SECRET: &str = "fault-secret-s10-eof-ba5e";
     let (_sbx, proxy, mut b) = setup(SECRET).await;
     b.initialize(caps()).await;
-    proxy.on(Match::rpc("tools/call"), Fault::Delay(Duration::from_millis(800)), 1);
-    let mut ids = vec![];
-    for (i, delay) in [0u64, 300, 900].into_iter().enumerate() {
+    proxy.on(Match::rpc("tools/call"), Fault::Hold, 1);
+    let held = send_echo(&mut b, "held", 0).await;
+    support::wait_until("the proxy to hold a call", || proxy.seen("tools/call") == 1).await;
+    let mut ids = vec![held.clone()];
+    for (i, delay) in [0u64, 200].into_iter().enumerate() {
         ids.push(send_echo(&mut b, &format!("last {i}"), delay).await);
     }
     // Everything the client gets from here to the end of stdout.
     let answers = one_answer_each_in(b.close_and_read_rest().await, &ids);
-    for (i, id) in ids.iter().enumerate() {
+    let stopped = &answers[&held.to_string()];
+    assert!(
+        stopped["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("mcp-bridge is stopping"),
+        "{stopped}"
+    );
+    for (i, id) in ids[1..].iter().enumerate() {
         assert_eq!(text(&answers[&id.to_string()]), format!("last {i}"));
     }
     assert!(b.wait_exit(Duration::from_secs(10)).await.success());
-    assert!(
-        proxy.log().iter().any(|s| s.http == "DELETE"),
-        "no DELETE: {:?}",
-        proxy.log()
+    let log = proxy.log();
+    assert_eq!(
+        log.iter()
+            .filter(|s| s.rpc.as_deref() == Some("notifications/cancelled"))
+            .count(),
+        1,
+        "{log:?}"
     );
+    assert!(log.iter().any(|s| s.http == "DELETE"), "no DELETE: {log:?}");
     assert_no_secrets(&b, &[SECRET]);
 }
 

@@ -15,6 +15,7 @@ use fault_proxy::{Fault, FaultProxy, Match, base_of};
 use fault_support::*;
 use mcp_bridge::sandbox::Sandbox;
 use serde_json::json;
+use std::path::Path;
 use std::time::Duration;
 
 /// The sandbox and a proxy in front of it; the bridge's config points at the proxy.
@@ -280,5 +281,113 @@ async fn s11_a_64_mb_result() {
     // Trace logs of a 64 MB message must not be the whole message.
     let log_len = b.stderr_text().len();
     assert!(log_len < SIZE / 4, "stderr grew to {log_len} bytes");
+    assert_no_secrets(&b, &[SECRET]);
+}
+
+/// Redaction of every configured value: a remote whose error page echoes
+/// the request (its query and headers) gets none of the values the config
+/// gave it into the JSON-RPC error (which the model reads) or the trace
+/// log, whatever their key's name, and whether written in the config, read
+/// from the environment or printed by a command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s12_an_error_page_echoing_the_request_leaks_no_configured_value() {
+    const SECRET: &str = "fault-secret-s12-echo-e4c0";
+    let values = [
+        "ws-query-4411",
+        "region-query-8855",
+        "team-header-6633",
+        "env-header-7744",
+        SECRET,
+    ];
+    let (_sbx, proxy) = proxied(SECRET).await;
+    let config = format!(
+        "[servers.remote]\nurl = \"{}/mcp?workspace=ws-query-4411\"\ntimeout = \"10s\"\n\
+         bearer = {{ command = [\"echo\", \"{SECRET}\"] }}\n\
+         headers = {{ X-Team = \"team-header-6633\", X-Env = \"${{S12_ENV_VALUE}}\" }}\n\
+         query = {{ region = \"region-query-8855\" }}\n",
+        proxy.url
+    );
+    let mut b = serve_traced(&config, "remote", &[("S12_ENV_VALUE", Path::new("env-header-7744"))]);
+    b.initialize(caps()).await;
+    still_serves(&mut b).await;
+    proxy.on(Match::rpc("tools/call"), Fault::Echo(500), 1);
+    let id = send_echo(&mut b, "echo me", 0).await;
+    let answers = exactly_one_answer_each(&mut b, std::slice::from_ref(&id), Duration::from_secs(10)).await;
+    let message = answers[&id.to_string()]["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        message.contains("you sent") && message.contains("x-team: [redacted]"),
+        "{message}"
+    );
+    for v in values {
+        assert!(!message.contains(v), "{v} reached the client: {message}");
+    }
+    assert!(proxy.injected() == 1, "{:?}", proxy.log());
+    still_serves(&mut b).await;
+    assert_no_secrets(&b, &values);
+}
+
+/// The GET stream is slow to open: the client's first call waits for it.
+/// A server may send a request not tied to a call on that stream only, and
+/// drop it while no stream is open (the TypeScript SDK's `server.request`
+/// does): a call sent before the stream opened could then wait forever for
+/// the elicitation it asked for (the conformance suite's
+/// elicitation-sep1034-client-defaults hung that way about one run in ten).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_call_waits_for_the_get_stream_to_open() {
+    const SECRET: &str = "fault-secret-get-open-5e1d";
+    let (_sbx, proxy) = proxied(SECRET).await;
+    proxy.on(Match::http(axum::http::Method::GET), Fault::Hold, 1);
+    let mut b = serve_traced(&config(&format!("{}/mcp", proxy.url), SECRET, "10s"), "remote", &[]);
+    b.initialize(caps()).await;
+    support::wait_until("the bridge to open its GET stream", || {
+        proxy.log().iter().any(|s| s.http == "GET")
+    })
+    .await;
+    let id = send_echo(&mut b, "after the GET stream", 0).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        proxy.seen("tools/call"),
+        0,
+        "the call went out while the GET stream was not open yet: {:?}",
+        proxy.log()
+    );
+    proxy.release();
+    let answers = exactly_one_answer_each(&mut b, std::slice::from_ref(&id), Duration::from_secs(10)).await;
+    assert_eq!(text(&answers[&id.to_string()]), "after the GET stream");
+    still_serves(&mut b).await;
+    assert_no_secrets(&b, &[SECRET]);
+}
+
+/// The other side of the same rule: a list cannot lead the server to ask
+/// anything, so the first `tools/list` does not wait for the GET stream
+/// (it goes out beside `notifications/initialized`, a round trip sooner).
+#[tokio::test]
+async fn the_first_list_does_not_wait_for_the_get_stream() {
+    const SECRET: &str = "fault-secret-get-list-7a2c";
+    let (_sbx, proxy) = proxied(SECRET).await;
+    proxy.on(Match::http(axum::http::Method::GET), Fault::Hold, 1);
+    // A deadline shorter than the 3 s a request waits for the GET stream at
+    // most: a list that waited would be answered with a timeout.
+    let mut b = serve_traced(&config(&format!("{}/mcp", proxy.url), SECRET, "2s"), "remote", &[]);
+    b.initialize(caps()).await;
+    support::wait_until("the bridge to open its GET stream", || {
+        proxy.log().iter().any(|s| s.http == "GET")
+    })
+    .await;
+    let listed = b.request_ok("tools/list", json!({})).await;
+    assert!(
+        listed["tools"].as_array().is_some_and(|t| !t.is_empty()),
+        "no tools: {listed}"
+    );
+    assert!(
+        proxy.log().iter().any(|s| s.http == "GET" && s.fault.is_some()),
+        "the GET was not held while tools/list was answered: {:?}",
+        proxy.log()
+    );
+    proxy.release();
+    still_serves(&mut b).await;
     assert_no_secrets(&b, &[SECRET]);
 }

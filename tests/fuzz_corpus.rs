@@ -5,6 +5,8 @@
 //! found a bug (kept in the seeds) stays a regression test. The fuzzing
 //! itself runs in CI (`scripts/fuzz.sh`).
 
+#[path = "../fuzz/checks/browser_gate.rs"]
+mod browser_gate;
 #[path = "../fuzz/checks/config.rs"]
 mod config;
 #[path = "../fuzz/checks/connect_link.rs"]
@@ -45,6 +47,11 @@ fn replay(target: &str, check: fn(&[u8])) {
 #[test]
 fn stdin_lines_that_ever_troubled_the_relay_are_handled() {
     replay("stdin_line", stdin_line::check);
+}
+
+#[test]
+fn the_browser_gate_lets_through_only_https_and_http_to_this_machine() {
+    replay("browser_gate", browser_gate::check);
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! The loopback redirect target: `http://127.0.0.1:<port>/callback`. It
 //! waits for the authorization server to send the browser back, checks the
-//! `state`, shows a small page telling the person they can close the tab,
-//! and gives up after a timeout with a message saying what to do next.
+//! `state` and the issuer (RFC 9207, `issuer::check_response`), shows a
+//! small page telling the person what happened, and gives up after a timeout
+//! with a message saying what to do next.
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -20,12 +21,13 @@ pub struct Callback {
     pub code: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
-    /// RFC 9207 issuer identification.
-    pub iss: Option<String>,
+    /// Why the response was refused (its issuer is not the expected one).
+    pub refused: Option<String>,
 }
 
 struct Shared {
     state: String,
+    expected: super::issuer::Expected,
     server: String,
     tx: mpsc::Sender<Callback>,
 }
@@ -52,11 +54,23 @@ async fn handle(State(sh): State<Arc<Shared>>, Query(q): Query<HashMap<String, S
              match), so it was ignored. Close this tab and start the sign-in again.",
         );
     }
+    // RFC 9207: an error response is checked too, so a forged one cannot
+    // make the bridge drop its registration.
+    if let Err(why) = super::issuer::check_response(&sh.expected, q.get("iss").map(String::as_str)) {
+        tracing::warn!("{why}");
+        let _ = sh.tx.try_send(Callback {
+            code: None,
+            error: None,
+            error_description: None,
+            refused: Some(why.clone()),
+        });
+        return page(StatusCode::BAD_REQUEST, "Sign-in response refused", &why);
+    }
     let cb = Callback {
         code: q.get("code").cloned(),
         error: q.get("error").cloned(),
         error_description: q.get("error_description").cloned(),
-        iss: q.get("iss").cloned(),
+        refused: None,
     };
     if cb.code.is_none() && cb.error.is_none() {
         return page(
@@ -92,11 +106,18 @@ pub async fn bind(port: Option<u16>) -> std::io::Result<TcpListener> {
 }
 
 /// Serve the callback on `listener` until a response with `state` arrives or
-/// `timeout` passes.
-pub async fn wait(listener: TcpListener, state: &str, server: &str, timeout: Duration) -> Result<Callback, String> {
+/// `timeout` passes; `expected` says which issuer it must come from.
+pub async fn wait(
+    listener: TcpListener,
+    state: &str,
+    expected: &super::issuer::Expected,
+    server: &str,
+    timeout: Duration,
+) -> Result<Callback, String> {
     let (tx, mut rx) = mpsc::channel(1);
     let shared = Arc::new(Shared {
         state: state.to_string(),
+        expected: expected.clone(),
         server: server.to_string(),
         tx,
     });

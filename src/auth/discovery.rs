@@ -7,13 +7,19 @@
 //! issuer on another host, that issuer's own metadata), and failing that
 //! the default `/authorize`, `/token` and `/register` endpoints.
 //!
-//! rmcp's resolver is not used: it requires the metadata `issuer` to equal
-//! the discovery URL exactly (servers, and the conformance suite, publish a
-//! path-based location with the origin as issuer), it GETs the MCP endpoint
-//! itself (which opens an event stream on some servers), and it falls back
-//! to the root metadata URL for path-based issuers. Here an issuer must be
-//! same-origin with where it was found, which still stops mix-ups across
-//! servers. rmcp's challenge parser and metadata type are used.
+//! What is refused (RFC 9728 §3, §3.3 and RFC 8414 §3.3, the rules in
+//! `issuer`): protected-resource metadata without `resource`, or for another
+//! resource; authorization-server metadata whose `issuer` is missing or not
+//! identical to the identifier its URL was built from. A refusal is an error
+//! naming the document, never a quiet fall-back to other endpoints. The
+//! `resource` sent is the protected-resource metadata's, as written.
+//!
+//! rmcp's resolver (`resolve_metadata_from_challenge`) is not used: it keeps
+//! the protected resource's `resource` and `scopes_supported` to itself (the
+//! token requests and the extension grants need them), it GETs the MCP
+//! endpoint itself when the challenge names no metadata (which opens an event
+//! stream on some servers), and it accepts an issuer that differs by a
+//! trailing slash. rmcp's challenge parser and metadata type are used.
 
 use super::Settings;
 use rmcp::transport::auth::{AuthorizationMetadata, WWWAuthenticateParams};
@@ -126,52 +132,42 @@ fn covers(resource: &Url, mcp: &Url) -> bool {
     m == r || m.starts_with(&format!("{r}/"))
 }
 
-/// Authorization-server metadata for `issuer`, from the first well-known
-/// location that has it. A document naming an issuer on another origin is
-/// not used; the first such issuer is returned beside (`None` metadata).
-async fn server_metadata(
+/// Authorization-server metadata for the issuer `identifier` (as written in
+/// the protected-resource metadata, or the MCP origin), from the first
+/// well-known location that has a document for exactly that issuer.
+/// `Err` when documents were found but none names it.
+pub async fn server_metadata(
     http: &reqwest::Client,
-    issuer: &Url,
-) -> Result<(Option<AuthorizationMetadata>, Option<String>), String> {
-    let mut elsewhere = None;
-    for url in well_known(issuer, &["oauth-authorization-server", "openid-configuration"], true) {
-        if let Some(m) = get_json::<AuthorizationMetadata>(http, &url).await? {
-            let named = m.issuer.as_deref().and_then(|i| Url::parse(i).ok());
-            if named.as_ref().is_some_and(|n| !same_origin(n, issuer)) {
-                tracing::warn!(%url, "ignoring authorization-server metadata naming an issuer on another origin");
-                elsewhere = elsewhere.or(m.issuer.clone());
-                continue;
-            }
-            return Ok((Some(m), None));
-        }
-    }
-    Ok((None, elsewhere))
+    identifier: &str,
+) -> Result<Option<AuthorizationMetadata>, String> {
+    server_metadata_or_pointer(http, identifier)
+        .await
+        .map_err(|(why, _)| why)
 }
 
-/// The MCP origin's metadata named an issuer on another host (Pipe2.ai as
-/// issue 22 reports it; Membrane's server names api.getmembrane.com): that
-/// document is only a pointer and its contents are not used (RFC 8414
-/// §3.3). The issuer's own metadata is fetched from its well-known
-/// locations, and used only when its `issuer` is exactly the one named.
-async fn followed_issuer(http: &reqwest::Client, named: &str) -> Result<AuthorizationMetadata, String> {
-    let issuer = Url::parse(named).map_err(|e| format!("the server's metadata names a bad issuer `{named}` ({e})"))?;
-    if !matches!(issuer.scheme(), "https" | "http") || issuer.query().is_some() || issuer.fragment().is_some() {
-        return Err(format!(
-            "the server's metadata names `{named}` as issuer, which is no issuer URL"
-        ));
-    }
+/// As [`server_metadata`]; a refusal also gives the issuer the first
+/// refused document named, if any.
+async fn server_metadata_or_pointer(
+    http: &reqwest::Client,
+    identifier: &str,
+) -> Result<Option<AuthorizationMetadata>, (String, Option<String>)> {
+    let issuer = Url::parse(identifier).map_err(|e| (format!("`{identifier}` is not an issuer URL: {e}"), None))?;
+    let mut refused = None;
     for url in well_known(&issuer, &["oauth-authorization-server", "openid-configuration"], true) {
-        if let Some(m) = get_json::<AuthorizationMetadata>(http, &url).await? {
-            if m.issuer.as_deref() == Some(named) {
-                return Ok(m);
+        if let Some(m) = get_json::<AuthorizationMetadata>(http, &url)
+            .await
+            .map_err(|e| (e, None))?
+        {
+            match super::issuer::check_metadata(identifier, &m, &url) {
+                Ok(()) => return Ok(Some(m)),
+                Err(why) => {
+                    tracing::warn!("{why}");
+                    refused.get_or_insert((why, m.issuer.clone()));
+                }
             }
-            tracing::warn!(%url, "ignoring metadata whose issuer is not exactly `{named}`");
         }
     }
-    Err(format!(
-        "the server's metadata names `{named}` as its authorization server, which publishes no metadata naming \
-         itself (RFC 8414); refusing to guess its endpoints"
-    ))
+    refused.map_or(Ok(None), Err)
 }
 
 /// Run discovery, seeded by the server's `WWW-Authenticate` if there is one.
@@ -185,9 +181,10 @@ pub async fn discover(http: &reqwest::Client, s: &Settings, challenge: Option<&s
     }
     let mut found = None;
     for url in candidates {
-        // A document naming no authorization server is not one we can use.
+        // A document naming neither a resource nor an authorization server is
+        // not protected-resource metadata (a catch-all page, say).
         if let Some(doc) = get_json::<ResourceMetadata>(http, &url).await?
-            && !doc.authorization_servers.is_empty()
+            && (doc.resource.is_some() || !doc.authorization_servers.is_empty())
         {
             found = Some((url, doc));
             break;
@@ -197,31 +194,38 @@ pub async fn discover(http: &reqwest::Client, s: &Settings, challenge: Option<&s
         return origin_metadata(http, s, &mcp).await;
     };
     tracing::debug!(url = %prm_url, "protected-resource metadata found");
-    if let Some(r) = &prm.resource {
-        let ok = Url::parse(r).is_ok_and(|r| covers(&r, &mcp));
-        if !ok {
-            return Err(format!(
-                "the server's protected-resource metadata ({prm_url}) describes `{r}`, not {mcp}; \
-                 refusing to sign in (it may be misconfigured or impersonated)"
-            ));
+    let resource = check_resource(&prm_url, prm.resource.as_deref(), &mcp)?;
+    if prm.authorization_servers.is_empty() {
+        return Err(format!(
+            "the server's protected-resource metadata ({prm_url}) names no authorization server; \
+             mcp-bridge cannot sign in to it"
+        ));
+    }
+    let mut refused = Vec::new();
+    for server in &prm.authorization_servers {
+        // The identifier as written; a relative one is resolved against the document.
+        let identifier = match Url::parse(server) {
+            Ok(_) => server.clone(),
+            Err(_) => match prm_url.join(server) {
+                Ok(u) => u.to_string(),
+                Err(_) => continue,
+            },
+        };
+        match server_metadata(http, &identifier).await {
+            Ok(Some(metadata)) => {
+                return Ok(Discovered {
+                    metadata,
+                    resource: s.resource.clone().unwrap_or_else(|| resource.clone()),
+                    resource_scopes: prm.scopes_supported.unwrap_or_default(),
+                    legacy: false,
+                });
+            }
+            Ok(None) => {}
+            Err(why) => refused.push(why),
         }
     }
-    for server in &prm.authorization_servers {
-        let Ok(issuer) = prm_url.join(server) else {
-            continue;
-        };
-        if let (Some(metadata), _) = server_metadata(http, &issuer).await? {
-            return Ok(Discovered {
-                metadata,
-                resource: s
-                    .resource
-                    .clone()
-                    .or(prm.resource.clone())
-                    .unwrap_or_else(|| mcp.to_string()),
-                resource_scopes: prm.scopes_supported.unwrap_or_default(),
-                legacy: false,
-            });
-        }
+    if !refused.is_empty() {
+        return Err(refused.join("; "));
     }
     Err(format!(
         "none of the authorization servers named in {prm_url} ({}) publishes its metadata",
@@ -229,16 +233,60 @@ pub async fn discover(http: &reqwest::Client, s: &Settings, challenge: Option<&s
     ))
 }
 
+/// The authorization servers named now by the protected-resource metadata a
+/// 401's challenge points at (`None` when it points at none, or it cannot be
+/// read): how a server that moved to another authorization server is told
+/// from one that merely refused a stale token.
+pub async fn named_servers(http: &reqwest::Client, s: &Settings, challenge: &str) -> Option<Vec<String>> {
+    let url = parse_challenge(s, challenge).resource_metadata_url?;
+    let doc = get_json::<ResourceMetadata>(http, &url).await.ok().flatten()?;
+    Some(doc.authorization_servers)
+}
+
+/// RFC 9728 §3 and §3.3: the document names a `resource`, and it is this
+/// server's. Returns it as written.
+fn check_resource(prm_url: &Url, resource: Option<&str>, mcp: &Url) -> Result<String, String> {
+    let Some(r) = resource else {
+        return Err(format!(
+            "the server's protected-resource metadata ({prm_url}) names no `resource`; refusing to sign in \
+             (RFC 9728 requires it, so the bridge can tell the metadata is this server's)"
+        ));
+    };
+    if !Url::parse(r).is_ok_and(|u| covers(&u, mcp)) {
+        return Err(format!(
+            "the server's protected-resource metadata ({prm_url}) describes `{}`, not {mcp}; \
+             refusing to sign in (it may be misconfigured or impersonated)",
+            r.escape_debug()
+        ));
+    }
+    Ok(r.to_string())
+}
+
 /// No protected-resource metadata: the MCP origin's own authorization-server
-/// metadata, else the 2025-03-26 default endpoints.
+/// metadata (its issuer must be that origin), else the 2025-03-26 default
+/// endpoints.
 async fn origin_metadata(http: &reqwest::Client, s: &Settings, mcp: &Url) -> Result<Discovered, String> {
-    let origin = with_path(mcp, "/");
     let resource = s.resource.clone().unwrap_or_else(|| mcp.to_string());
-    let (found, elsewhere) = server_metadata(http, &origin).await?;
-    let found = match (found, elsewhere) {
-        (Some(m), _) => Some(m),
-        (None, Some(named)) => Some(followed_issuer(http, &named).await?),
-        (None, None) => None,
+    // The 2025-03-26 authorization base URL: the MCP URL without its path.
+    let origin = mcp.origin().ascii_serialization();
+    let found = match server_metadata_or_pointer(http, &origin).await {
+        Ok(found) => found,
+        // The origin's document names an issuer on another host (Pipe2.ai,
+        // Membrane): it is only a pointer, and its contents are not used.
+        // That issuer's own metadata is, if its `issuer` is exactly the one named.
+        Err((why, Some(named))) if Url::parse(&named).is_ok_and(|n| !same_origin(&n, mcp)) => {
+            tracing::info!("the server's metadata points at the issuer `{}`", named.escape_debug());
+            match server_metadata(http, &named).await? {
+                Some(m) => Some(m),
+                None => {
+                    return Err(format!(
+                        "{why}; and `{}` publishes no metadata of its own",
+                        named.escape_debug()
+                    ));
+                }
+            }
+        }
+        Err((why, _)) => return Err(why),
     };
     if let Some(metadata) = found {
         return Ok(Discovered {
@@ -250,7 +298,10 @@ async fn origin_metadata(http: &reqwest::Client, s: &Settings, mcp: &Url) -> Res
     }
     tracing::info!("no authorization metadata published; trying the default endpoints");
     let at = |p: &str| with_path(mcp, p).to_string();
+    // The authorization base URL stands for the issuer: a sign-in response
+    // naming any other is refused (RFC 9207).
     let metadata: AuthorizationMetadata = serde_json::from_value(serde_json::json!({
+        "issuer": origin,
         "authorization_endpoint": at("/authorize"),
         "token_endpoint": at("/token"),
         "registration_endpoint": at("/register"),

@@ -5,13 +5,18 @@
 //!
 //! rmcp's `AuthorizationManager` registers the client (RFC 7591) and builds
 //! the authorize URL (PKCE S256, `state`, RFC 8707 `resource`, scopes); a
-//! small `StateStore` hands us the PKCE verifier and state it generated.
+//! small `StateStore` hands us the PKCE verifier and state it generated, and
+//! what it recorded about the issuer the response must come from (RFC 9207).
+//! The `resource` in the URL is set to the protected-resource metadata's,
+//! exactly as written (rmcp's own would be the URL re-serialised, with a
+//! trailing slash added to a bare origin).
 
 use super::OAuth;
-use super::callback;
 use super::discovery::{self, Discovered};
 use super::grant::{Exchange, Progress};
+use super::oauth_http::OAuthHttp;
 use super::record::{self, Client, Pending};
+use super::{callback, issuer};
 use crate::store::{Record, now};
 use rmcp::transport::auth::{AuthError, AuthorizationManager, StateStore, StoredAuthorizationState};
 use std::sync::{Arc, Mutex};
@@ -45,14 +50,29 @@ pub struct Begun {
     pub done: Option<watch::Receiver<Progress>>,
 }
 
-/// Receives the PKCE verifier and state rmcp generates for the URL.
+/// What rmcp generated and recorded for an authorize URL.
+struct Captured {
+    state: String,
+    verifier: String,
+    expected: issuer::Expected,
+}
+
+/// Receives the PKCE verifier, state and expected issuer rmcp records for the URL.
 #[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Option<(String, String)>>>);
+struct Capture(Arc<Mutex<Option<Captured>>>);
 
 #[async_trait::async_trait]
 impl StateStore for Capture {
     async fn save(&self, csrf_token: &str, state: StoredAuthorizationState) -> Result<(), AuthError> {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((csrf_token.to_string(), state.pkce_verifier));
+        let expected = issuer::Expected {
+            issuer: state.expected_issuer.clone(),
+            required: state.require_issuer,
+        };
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(Captured {
+            state: csrf_token.to_string(),
+            verifier: state.pkce_verifier,
+            expected,
+        });
         Ok(())
     }
     async fn load(&self, _csrf_token: &str) -> Result<Option<StoredAuthorizationState>, AuthError> {
@@ -65,6 +85,21 @@ impl StateStore for Capture {
 
 fn port_of(uri: &str) -> Option<u16> {
     url::Url::parse(uri).ok()?.port()
+}
+
+/// `url` with its `resource` parameter set to `resource`, exactly.
+fn with_resource(url: &str, resource: &str) -> Result<String, String> {
+    let mut u = url::Url::parse(url).map_err(|e| format!("rmcp built a bad authorize URL: {e}"))?;
+    let pairs: Vec<(String, String)> = u
+        .query_pairs()
+        .filter(|(k, _)| k != "resource")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    u.query_pairs_mut()
+        .clear()
+        .extend_pairs(pairs)
+        .append_pair("resource", resource);
+    Ok(u.to_string())
 }
 
 impl OAuth {
@@ -110,6 +145,7 @@ impl OAuth {
         };
         let d = discovery::discover(self.http(), &self.settings, challenge.as_deref()).await?;
         discovery::require_s256(&d)?;
+        self.check_endpoints(&d)?;
         let challenge_scope = challenge
             .as_deref()
             .and_then(|c| discovery::parse_challenge(&self.settings, c).scope);
@@ -117,33 +153,34 @@ impl OAuth {
             .scopes
             .clone()
             .unwrap_or_else(|| discovery::select_scopes(challenge_scope.as_deref(), &d, &self.settings.scopes));
-        let listener = self.listen(&rec).await?;
+        let key = record::server_key(d.metadata.issuer.as_deref(), &d.metadata.token_endpoint);
+        let listener = self.listen(&rec, &key).await?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let redirect_uri = format!("http://127.0.0.1:{port}/callback");
-        let mut mgr = AuthorizationManager::new(d.resource.as_str())
+        // Registration through the sign-in's own client, which follows no redirect.
+        let registration = d.metadata.registration_endpoint.as_deref().unwrap_or_default();
+        let http = Arc::new(OAuthHttp::tapping(self.http().clone(), registration));
+        let mut mgr = AuthorizationManager::new_with_oauth_http_client(d.resource.as_str(), http.clone())
             .await
             .map_err(|e| self.auth_error(e))?;
         mgr.set_metadata(d.metadata.clone());
         let capture = Capture::default();
         mgr.set_state_store(capture.clone());
-        let client = self.client(&mut mgr, &rec, &d, &redirect_uri, &scopes).await?;
+        let client = self.client(&mut mgr, &http, &rec, &d, &redirect_uri, &scopes).await?;
         let refs: Vec<&str> = scopes.iter().map(String::as_str).collect();
         let url = mgr.get_authorization_url(&refs).await.map_err(|e| self.auth_error(e))?;
-        let (state, verifier) = capture
+        let resource = d.resource.clone();
+        let url = with_resource(&url, &resource)?;
+        let Captured {
+            state,
+            verifier,
+            expected,
+        } = capture
             .0
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take()
             .ok_or("rmcp produced no authorization state")?;
-        // Send the token endpoint exactly the resource the URL carries.
-        let resource = url::Url::parse(&url)
-            .ok()
-            .and_then(|u| {
-                u.query_pairs()
-                    .find(|(k, _)| k == "resource")
-                    .map(|(_, v)| v.into_owned())
-            })
-            .unwrap_or(d.resource.clone());
         let timeout = want.timeout;
         self.record_start(
             &mut rec,
@@ -168,7 +205,7 @@ impl OAuth {
             redirect_uri,
             client: self.effective(client),
             token_endpoint: d.metadata.token_endpoint.clone(),
-            issuer: d.metadata.issuer.clone(),
+            expected,
             resource,
             scopes: scopes.clone(),
         };
@@ -191,13 +228,27 @@ impl OAuth {
         })
     }
 
+    /// The sign-in page, which the browser is sent to, must pass its gate
+    /// whatever `allow_http` says; the endpoints that take secrets, https
+    /// (`OAuth::check_transport`).
+    fn check_endpoints(&self, d: &Discovered) -> Result<(), String> {
+        crate::browser::check(&d.metadata.authorization_endpoint).map_err(|e| {
+            format!(
+                "the authorization server's `authorization_endpoint` cannot be the sign-in page ({e}); check `url` of [servers.{}]",
+                self.name()
+            )
+        })?;
+        self.check_transport(d)
+    }
+
     pub(super) fn auth_error(&self, e: AuthError) -> String {
         self.settings.redactor.apply(&e.to_string())
     }
 
-    /// The callback listener: `callback_port`, else the port the stored
-    /// registration names (so it stays valid), else a free one.
-    async fn listen(&self, rec: &Record) -> Result<tokio::net::TcpListener, String> {
+    /// The callback listener: `callback_port`, else the port the client
+    /// registered with authorization server `key` names (so it stays valid),
+    /// else a free one.
+    async fn listen(&self, rec: &Record, key: &str) -> Result<tokio::net::TcpListener, String> {
         if let Some(p) = self.settings.callback_port {
             return callback::bind(Some(p)).await.map_err(|e| {
                 format!(
@@ -206,9 +257,7 @@ impl OAuth {
                 )
             });
         }
-        let registered = record::oauth(rec)
-            .client
-            .filter(|c| c.dynamic)
+        let registered = record::registration(&record::oauth(rec), key)
             .and_then(|c| c.redirect_uri)
             .and_then(|u| port_of(&u));
         if let Some(p) = registered
@@ -221,12 +270,17 @@ impl OAuth {
             .map_err(|e| format!("cannot listen on 127.0.0.1 for the sign-in: {e}"))
     }
 
-    /// Write what the sign-in needs later (endpoints, client, pending) into `rec`.
+    /// Write what the sign-in needs later (endpoints, client, pending) into
+    /// `rec`. Tokens from another server, or another authorization server,
+    /// are dropped: they must never be refreshed at this one.
     fn record_start(&self, rec: &mut Record, d: &Discovered, client: &Client, resource: &str, pending: Pending) {
         let url = self.settings.canonical_url();
         let mut o = record::oauth(rec);
-        if o.server_url.as_deref() != Some(url.as_str()) {
+        if o.server_url.as_deref() != Some(url.as_str()) || o.issuer != d.metadata.issuer {
             record::clear_tokens(rec);
+        }
+        if client.dynamic {
+            o.registrations.insert(client.key(), client.clone());
         }
         o.server_url = Some(url);
         o.resource = Some(resource.to_string());

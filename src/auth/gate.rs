@@ -232,6 +232,7 @@ impl Hook for Gate {
         let Some(result) = response.get("result") else { return };
         match jsonrpc::method(request) {
             Some("initialize") => self.oauth.cache(record::INITIALIZE, result.clone()),
+            Some("server/discover") => self.oauth.cache(record::DISCOVER, result.clone()),
             Some("tools/list") if request.pointer("/params/cursor").is_none() => {
                 self.oauth.cache(record::TOOLS, result.clone())
             }

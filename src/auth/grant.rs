@@ -30,7 +30,8 @@ pub struct Exchange {
     pub redirect_uri: String,
     pub client: Client,
     pub token_endpoint: String,
-    pub issuer: Option<String>,
+    /// The issuer the browser must come back from (RFC 9207).
+    pub expected: super::issuer::Expected,
     pub resource: String,
     pub scopes: Vec<String>,
 }
@@ -88,7 +89,10 @@ impl OAuth {
     }
 
     async fn finish(&self, listener: tokio::net::TcpListener, ex: &Exchange, timeout: Duration) -> Result<(), String> {
-        let cb = callback::wait(listener, &ex.state, self.name(), timeout).await?;
+        let cb = callback::wait(listener, &ex.state, &ex.expected, self.name(), timeout).await?;
+        if let Some(why) = cb.refused {
+            return Err(why);
+        }
         if let Some(error) = &cb.error {
             if matches!(error.as_str(), "invalid_client" | "unauthorized_client") {
                 self.forget_client(&ex.client).await;
@@ -98,13 +102,6 @@ impl OAuth {
                 .settings
                 .redactor
                 .apply(&format!("the authorization server refused: {error} {more}")));
-        }
-        if let (Some(got), Some(want)) = (&cb.iss, &ex.issuer)
-            && got.trim_end_matches('/') != want.trim_end_matches('/')
-        {
-            return Err(format!(
-                "the sign-in came back from `{got}`, not the expected issuer `{want}`; ignored"
-            ));
         }
         let code = cb.code.unwrap_or_default();
         let form = vec![
@@ -145,16 +142,12 @@ impl OAuth {
         Ok(())
     }
 
-    /// Drop `client` from the store (with its tokens) if it is still the one there.
+    /// Drop `client`, a registration the authorization server no longer
+    /// knows, from the store (with its tokens, if they were issued to it).
     pub async fn forget_client(&self, client: &Client) {
-        let id = client.client_id.clone();
         let _ = self
             .store
-            .update(self.name(), |r| {
-                if record::oauth(r).client.is_some_and(|c| c.client_id == id) {
-                    record::clear_client(r);
-                }
-            })
+            .update(self.name(), |r| record::forget_registration(r, &client.client_id))
             .await;
     }
 
@@ -229,7 +222,7 @@ impl OAuth {
 pub fn store_tokens(rec: &mut Record, t: &Tokens, asked: &[String], keep: Option<String>) {
     rec.access_token = Some(t.access_token.clone());
     rec.refresh_token = t.refresh_token.clone().or(keep);
-    rec.expires_at = t.expires_in.map(|s| now() + s);
+    rec.expires_at = t.expires_in.map(|s| now().saturating_add(s));
     rec.scope = t.scope.clone().or_else(|| (!asked.is_empty()).then(|| asked.join(" ")));
     let mut o = record::oauth(rec);
     o.lifetime = t.expires_in;

@@ -1,10 +1,14 @@
-//! OAuth 2.1 sign-in for `auth = "oauth"` servers (MCP authorization,
-//! revision 2025-11-25, with the 2025-03-26 fallbacks).
+//! Sign-in to servers that use MCP authorization: `auth = "oauth"` (the
+//! person signs in in the browser; revision 2026-07-28, with the 2025-11-25
+//! and 2025-03-26 fallbacks), and the extension grants with no browser,
+//! `auth = "client_credentials"` and `auth = "enterprise"` ([`unattended`]).
 //!
 //! How the pieces fit:
 //! - [`discovery`] finds the protected-resource and authorization-server
 //!   metadata (challenge, well-known paths, RFC 8414 and OIDC, the origin's
-//!   own metadata as Pipe2.ai publishes it, then the legacy endpoints).
+//!   own metadata as Pipe2.ai publishes it, then the legacy endpoints);
+//!   [`issuer`] holds the rules of which server a document or a browser
+//!   coming back belongs to (RFC 8414 §3.3, RFC 9207).
 //! - [`flow`] starts a sign-in: scopes, the client identity
 //!   ([`registration`]: pre-registered, client ID metadata document, or
 //!   dynamic registration, reused and redone after `invalid_client`), the
@@ -19,30 +23,40 @@
 //! - [`terminal`] signs in and out for a person at a terminal (`login`,
 //!   `logout`) and says a token's state in words (`status`, `doctor`).
 //!
-//! `provider::prepare` resolves a server's OAuth keys into [`Settings`] and
-//! attaches the credential and the gate; it is the only way in.
+//! `provider::prepare` resolves a server's auth keys into [`Settings`] (and,
+//! for an extension grant, its [`Grant`]) and attaches the credential (for
+//! `"oauth"` with the gate); it is the only way in.
 //!
 //! rmcp's `auth` feature supplies the metadata types, the challenge parser,
-//! dynamic registration and the authorize URL; discovery and the token
-//! endpoint are ours because rmcp's versions differ from what the spec and
-//! the conformance suite ask (see `discovery` and `token` for why).
+//! dynamic registration, the authorize URL (and what it records about the
+//! expected issuer) and the extension grants' token requests, all over the
+//! bridge's HTTP client ([`oauth_http`]); discovery and the token endpoint of
+//! the authorization-code flow are ours because rmcp's versions differ from
+//! what the spec and the conformance suite ask (see `discovery` and `token`
+//! for why).
 
 mod callback;
 mod discovery;
+mod exchange;
 mod flow;
 pub mod gate;
 mod grant;
+mod issuer;
 mod oauth_credential;
+mod oauth_http;
 pub mod offline;
 mod record;
 mod registration;
 pub mod terminal;
 mod token;
+mod unattended;
 
+pub use exchange::{ClientAuth, Enterprise, Grant, SIGNING_ALGORITHMS};
 pub use gate::Gate;
 pub use oauth_credential::OAuthCredential;
 /// The store keys of the answers kept for a signed-out start.
 pub use record::{INITIALIZE as CACHED_INITIALIZE, TOOLS as CACHED_TOOLS};
+pub use unattended::Unattended;
 
 use crate::redact::Redactor;
 use crate::store::{Record, Store};
@@ -64,9 +78,14 @@ pub struct Settings {
     pub scopes: Vec<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
+    /// The URL of a client ID metadata document identifying the bridge.
+    pub client_metadata_url: Option<String>,
     pub callback_port: Option<u16>,
     /// Overrides the RFC 8707 resource indicator.
     pub resource: Option<String>,
+    /// `allow_http = true`: the authorization server's endpoints may be
+    /// plain http to another machine.
+    pub allow_http: bool,
     pub redactor: Redactor,
 }
 
@@ -145,6 +164,45 @@ impl OAuth {
         })
     }
 
+    /// The authorization server's endpoints take the client's secret, the
+    /// person's code and tokens: https only (or http to this machine),
+    /// unless `allow_http = true` (then with a warning). Checked before any
+    /// of them is used, by sign-in and by the unattended grants alike.
+    pub(crate) fn check_transport(&self, d: &discovery::Discovered) -> Result<(), String> {
+        let m = &d.metadata;
+        let revocation = m.additional_fields.get("revocation_endpoint").and_then(|v| v.as_str());
+        let endpoints = [
+            ("issuer", m.issuer.as_deref()),
+            ("token_endpoint", Some(m.token_endpoint.as_str())),
+            ("registration_endpoint", m.registration_endpoint.as_deref()),
+            ("revocation_endpoint", revocation),
+        ];
+        for (name, endpoint) in endpoints {
+            if let Some(endpoint) = endpoint {
+                self.require_https(&format!("the authorization server's `{name}`"), endpoint)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `endpoint` (named `what` in the error) may be sent secrets: https,
+    /// http to this machine, or `allow_http = true` (with a warning). Text
+    /// that is no URL is left to the request that would use it.
+    pub(crate) fn require_https(&self, what: &str, endpoint: &str) -> Result<(), String> {
+        let Ok(url) = url::Url::parse(endpoint) else {
+            return Ok(());
+        };
+        if self.settings.allow_http && crate::net::plain_http_elsewhere(&url) {
+            crate::net::warn_plain_http(self.name(), what, &url);
+        }
+        crate::net::require_https(&url, self.settings.allow_http).map_err(|e| {
+            format!(
+                "{what} {e}; it is refused (set `allow_http = true` in [servers.{}] only if that network is trusted)",
+                self.name()
+            )
+        })
+    }
+
     pub fn name(&self) -> &str {
         &self.settings.server
     }
@@ -185,9 +243,12 @@ impl OAuth {
         self.signed_in.subscribe()
     }
 
-    /// Waits until the sign-in state is no longer `was` and returns the new
-    /// one: at once for a sign-in stored by this process, within
-    /// [`SIGN_IN_POLL`] for one made by another process (or a sign-out).
+    /// Waits until the sign-in state is no longer `was`, or this process
+    /// completed a new sign-in, and returns the new state: at once for a
+    /// sign-in stored by this process (even one that followed a sign-out too
+    /// brief to be seen, as when the server moved to another authorization
+    /// server), within [`SIGN_IN_POLL`] for one made by another process (or
+    /// a sign-out).
     pub async fn sign_in_change(&self, was: bool) -> bool {
         let mut stored = self.watch_sign_in();
         loop {
@@ -196,7 +257,11 @@ impl OAuth {
                 return now;
             }
             tokio::select! {
-                _ = stored.changed() => {}
+                changed = stored.changed() => {
+                    if changed.is_ok() && self.is_signed_in() {
+                        return true;
+                    }
+                }
                 _ = tokio::time::sleep(SIGN_IN_POLL) => {}
             }
         }
@@ -242,12 +307,21 @@ impl OAuth {
 const SIGN_IN_POLL: Duration = Duration::from_millis(400);
 
 /// How long a sign-in waits for the browser: `$MCP_BRIDGE_LOGIN_TIMEOUT`
-/// seconds, else `default`.
+/// seconds (1ms to 24h), else `default`.
 pub fn login_timeout(default: Duration) -> Duration {
-    std::env::var(LOGIN_TIMEOUT_ENV)
+    let Ok(text) = std::env::var(LOGIN_TIMEOUT_ENV) else {
+        return default;
+    };
+    let parsed = text
+        .trim()
+        .parse::<f64>()
         .ok()
-        .and_then(|s| s.trim().parse::<f64>().ok())
-        .filter(|s| *s > 0.0 && s.is_finite())
-        .map(Duration::from_secs_f64)
-        .unwrap_or(default)
+        .and_then(crate::config::duration_from_secs);
+    parsed.unwrap_or_else(|| {
+        tracing::warn!(
+            "ignoring ${LOGIN_TIMEOUT_ENV}: not a number of seconds from 0.001 to 86400; waiting {}s",
+            default.as_secs()
+        );
+        default
+    })
 }

@@ -2,6 +2,12 @@
 //! as `Authorization: Bearer`, refreshed shortly before it expires and after
 //! a 401, and stepped up after a 403 `insufficient_scope` (a new sign-in for
 //! the union of the granted and the demanded scopes, then a replay).
+//!
+//! A 401 whose protected-resource metadata no longer names the
+//! authorization server the tokens came from means the server moved: the
+//! tokens are dropped without a refresh (that server's refresh token must
+//! not be sent anywhere else), and the sign-in gate signs in again, with
+//! discovery and registration at the new server, on the next tool call.
 
 use super::flow::Want;
 use super::grant::{Progress, RefreshError};
@@ -56,6 +62,28 @@ impl OAuthCredential {
         }
     }
 
+    /// Whether the server's metadata (behind `challenge`) no longer names
+    /// the authorization server the stored tokens came from.
+    async fn moved(&self, challenge: &str) -> Option<String> {
+        let o = &self.oauth;
+        let issuer = record::oauth(&o.snapshot()).issuer?;
+        let named = discovery::named_servers(o.http(), &o.settings, challenge).await?;
+        (!named.is_empty() && !named.contains(&issuer)).then(|| named.join(", ").escape_debug().to_string())
+    }
+
+    /// Drop the tokens `used` (unless another process replaced them).
+    async fn forget(&self, used: Option<&str>) {
+        let o = &self.oauth;
+        let _ = o
+            .store
+            .update(o.name(), |r| {
+                if r.access_token.as_deref() == used {
+                    record::clear_tokens(r);
+                }
+            })
+            .await;
+    }
+
     async fn after_401(&self, used: &Auth) -> Retry {
         let o = &self.oauth;
         let used = used_token(used);
@@ -79,14 +107,7 @@ impl OAuthCredential {
             };
         }
         // A refused token with nothing to refresh it: forget it.
-        let _ = o
-            .store
-            .update(o.name(), |r| {
-                if r.access_token.as_deref() == used.as_deref() {
-                    record::clear_tokens(r);
-                }
-            })
-            .await;
+        self.forget(used.as_deref()).await;
         Retry::GiveUp
     }
 
@@ -166,6 +187,15 @@ impl Credential for OAuthCredential {
             let params = discovery::parse_challenge(&self.oauth.settings, challenge);
             if params.is_insufficient_scope() {
                 return Ok(self.step_up(params.scope.as_deref()).await);
+            }
+            if let Some(now) = self.moved(challenge).await {
+                tracing::warn!(
+                    server = self.oauth.name(),
+                    "the server now names another authorization server ({now}); \
+                     its tokens are dropped and the next tool call signs in there"
+                );
+                self.forget(used_token(used).as_deref()).await;
+                return Ok(Retry::GiveUp);
             }
             Ok(self.after_401(used).await)
         })

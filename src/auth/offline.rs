@@ -1,8 +1,10 @@
 //! What the sign-in gate answers while signed out: the last good
-//! `initialize` result (or minimal capabilities), the cached tool list (or a
-//! single `sign_in` tool), empty lists, and for a tool call the sign-in link
-//! (starting or joining the one sign-in shared by every bridge on the server).
-//! A bundle answers for a signed-out member from here too.
+//! `initialize` or `server/discover` result (or minimal capabilities), the
+//! cached tool list (or a single `sign_in` tool), empty lists, and for a tool
+//! call the sign-in link (starting or joining the one sign-in shared by every
+//! bridge on the server). A bundle answers for a signed-out member from here
+//! too. A 2026-07-28 request (one with the protocol version in its `_meta`)
+//! gets `resultType`, and lists `ttlMs: 0` so the stand-in is not cached.
 
 use super::flow::Want;
 use super::{OAuth, login_timeout, record};
@@ -52,9 +54,57 @@ pub fn initialize_result(oauth: &OAuth, request: &Value) -> Value {
     r
 }
 
+/// The protocol version a 2026-07-28 request names in its `_meta`.
+fn meta_version(request: &Value) -> Option<&str> {
+    request
+        .pointer("/params/_meta/io.modelcontextprotocol~1protocolVersion")
+        .and_then(Value::as_str)
+}
+
+/// The last good `server/discover` result, or minimal capabilities at the
+/// version the client asked for.
+pub fn discover_result(oauth: &OAuth, request: &Value) -> Value {
+    let name = oauth.name();
+    let mut r = cached(oauth, record::DISCOVER).unwrap_or_else(|| {
+        json!({
+            "supportedVersions": [meta_version(request).unwrap_or("2026-07-28")],
+            "capabilities": {},
+            "instructions": format!("Not signed in to `{name}` yet: calling a tool returns a sign-in link."),
+            "_meta": {"io.modelcontextprotocol/serverInfo":
+                {"name": format!("{name} (via mcp-bridge)"), "version": env!("CARGO_PKG_VERSION")}}
+        })
+    });
+    if !r["capabilities"].is_object() {
+        r["capabilities"] = json!({});
+    }
+    if !r["capabilities"]["tools"].is_object() {
+        r["capabilities"]["tools"] = json!({});
+    }
+    r["capabilities"]["tools"]["listChanged"] = json!(true);
+    r["ttlMs"] = json!(0);
+    r
+}
+
 pub fn answer(oauth: &OAuth, msg: &Value) -> Answer {
+    match answer_any_era(oauth, msg) {
+        Answer::Result(mut r) if meta_version(msg).is_some() => {
+            if let Some(o) = r.as_object_mut() {
+                o.entry("resultType").or_insert(json!("complete"));
+                if jsonrpc::method(msg).is_some_and(|m| m.ends_with("/list") || m == "server/discover") {
+                    o.insert("ttlMs".into(), json!(0));
+                    o.entry("cacheScope").or_insert(json!("private"));
+                }
+            }
+            Answer::Result(r)
+        }
+        other => other,
+    }
+}
+
+fn answer_any_era(oauth: &OAuth, msg: &Value) -> Answer {
     let name = oauth.name();
     match jsonrpc::method(msg).unwrap_or("") {
+        "server/discover" => Answer::Result(discover_result(oauth, msg)),
         "tools/list" => {
             let first_page = msg.pointer("/params/cursor").is_none();
             Answer::Result(cached(oauth, record::TOOLS).filter(|_| first_page).unwrap_or_else(|| {
@@ -86,7 +136,9 @@ pub async fn respond(oauth: &Arc<OAuth>, msg: &Value) -> Value {
     }
 }
 
-/// The result of a tool call made while signed out: the sign-in link.
+/// The result of a tool call made while signed out: the sign-in link. It
+/// says `resultType: "complete"`, which a 2026-07-28 client reads and a
+/// 2025 one ignores.
 pub async fn sign_in_result(oauth: &Arc<OAuth>) -> Value {
     let name = oauth.name();
     let want = Want {
@@ -107,12 +159,14 @@ pub async fn sign_in_result(oauth: &Arc<OAuth>) -> Value {
                     "Sign-in required: mcp-bridge is not signed in to `{name}`. {opened}Open this link to sign in:\n\n{}\n\n\
                      Once you have signed in, the tools of `{name}` become available; then try again.", b.url)}],
                 "isError": true,
+                "resultType": "complete",
                 "_meta": {"mcp-bridge/sign-in": {"server": name, "url": b.url}}
             })
         }
         Err(e) => json!({
             "content": [{"type": "text", "text": format!("Sign-in required for `{name}`, but it cannot start: {e}")}],
-            "isError": true
+            "isError": true,
+            "resultType": "complete"
         }),
     }
 }

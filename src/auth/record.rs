@@ -1,7 +1,11 @@
 //! What the OAuth code keeps in a server's token-store record: the tokens
-//! in the record's own fields, and under `extra["oauth"]` the endpoints, the
-//! client registration and the sign-in in progress. The cached `initialize`
-//! and `tools/list` results live beside them, for serving while signed out.
+//! in the record's own fields, and under `extra["oauth"]` the issuer and
+//! endpoints they came from, the client they were issued to, the clients
+//! the bridge registered, one per authorization server (so a server that
+//! moves to another authorization server, and back, never sees a client
+//! another one issued), and the sign-in in progress. The cached
+//! `initialize` and `tools/list` results live beside them, for serving
+//! while signed out.
 
 use crate::store::{Record, now};
 use serde::{Deserialize, Serialize};
@@ -10,6 +14,8 @@ use serde_json::Value;
 const OAUTH: &str = "oauth";
 pub const INITIALIZE: &str = "initialize_result";
 pub const TOOLS: &str = "tools_list";
+/// The `server/discover` result (a 2026-07-28 client's handshake).
+pub const DISCOVER: &str = "discover_result";
 
 /// The OAuth part of a record.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -28,8 +34,12 @@ pub struct OAuthRecord {
     /// Seconds the last access token was issued for (sets the refresh margin).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifetime: Option<u64>,
+    /// The client the tokens were issued to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<Client>,
+    /// The clients the bridge registered, by authorization server ([`Client::key`]).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub registrations: std::collections::BTreeMap<String, Client>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<Pending>,
 }
@@ -51,6 +61,41 @@ pub struct Client {
     /// The token endpoint it was registered with.
     #[serde(default)]
     pub token_endpoint: String,
+    /// The issuer of the authorization server it belongs to (none for a
+    /// 2025-03-26 server without metadata).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// RFC 7592: where the registration can be read, and the token to read it with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration_token: Option<String>,
+    /// RFC 7591 `client_secret_expires_at` (seconds since the epoch; 0: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_expires_at: Option<u64>,
+}
+
+impl Client {
+    /// Which authorization server a client belongs to: its issuer, else its
+    /// token endpoint.
+    pub fn key(&self) -> String {
+        server_key(self.issuer.as_deref(), &self.token_endpoint)
+    }
+}
+
+/// The key of an authorization server in [`OAuthRecord::registrations`].
+pub fn server_key(issuer: Option<&str>, token_endpoint: &str) -> String {
+    issuer.unwrap_or(token_endpoint).to_string()
+}
+
+/// The registration the bridge made with the authorization server `key`.
+/// A record from before registrations were kept per server has its one
+/// registration in `client`.
+pub fn registration(o: &OAuthRecord, key: &str) -> Option<Client> {
+    o.registrations
+        .get(key)
+        .cloned()
+        .or_else(|| o.client.clone().filter(|c| c.dynamic && c.key() == key))
 }
 
 /// A sign-in waiting for the browser, owned by one bridge process.
@@ -98,14 +143,27 @@ pub fn clear_tokens(rec: &mut Record) {
     rec.scope = None;
 }
 
-/// Forget the tokens and a registration the bridge made.
+/// Forget the tokens and, if the bridge registered it, the client they
+/// were issued to.
 pub fn clear_client(rec: &mut Record) {
     clear_tokens(rec);
     let mut o = oauth(rec);
-    if o.client.as_ref().is_some_and(|c| c.dynamic) {
-        o.client = None;
+    if let Some(c) = o.client.take_if(|c| c.dynamic) {
+        o.registrations.remove(&c.key());
     }
     set_oauth(rec, &o);
+}
+
+/// Forget a registration the authorization server no longer knows (and the
+/// tokens, if they were issued to it).
+pub fn forget_registration(rec: &mut Record, client_id: &str) {
+    let mut o = oauth(rec);
+    o.registrations.retain(|_, c| c.client_id != client_id);
+    let current = o.client.as_ref().is_some_and(|c| c.client_id == client_id);
+    set_oauth(rec, &o);
+    if current {
+        clear_client(rec);
+    }
 }
 
 /// A sign-in by another live process, if one is waiting for the browser.

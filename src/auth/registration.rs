@@ -1,28 +1,87 @@
 //! Choosing how the bridge identifies itself to the authorization server,
-//! in the MCP order: pre-registered credentials from the config, then a
-//! client ID metadata document (a `client_id` that is an https URL, used
-//! where the server advertises support), then the registration stored from
-//! an earlier sign-in (after checking the server still knows it), then a new
-//! dynamic registration (RFC 7591, made by rmcp).
+//! in the order of MCP authorization 2026-07-28:
+//!
+//! 1. a client pre-registered with it (`client_id`, `client_secret`);
+//! 2. a client ID metadata document (`client_metadata_url`), where the
+//!    server advertises `client_id_metadata_document_supported`;
+//! 3. the client the bridge registered with this same authorization server
+//!    before (registrations are kept per server, so a client one server
+//!    issued is never shown to another);
+//! 4. a new dynamic registration (RFC 7591, made by rmcp, as a `native`
+//!    application that asks for refresh tokens);
+//! 5. failing all of these, the person is told which keys to set.
+//!
+//! Before a stored registration is used again it is checked honestly: a
+//! client secret past its `client_secret_expires_at` means registering
+//! again, and where the server gave an RFC 7592 configuration endpoint the
+//! registration is read there (a 401, 403 or 404 means the server forgot
+//! it). Otherwise the server's own answer (`invalid_client` at the
+//! authorization or token endpoint) drops it, and the next sign-in
+//! registers again. Nothing made up is ever sent.
 
 use super::discovery::Discovered;
+use super::oauth_http::OAuthHttp;
 use super::record::{self, Client};
 use super::{OAuth, token};
-use crate::store::Record;
+use crate::store::{Record, now};
 use rmcp::transport::auth::{AuthorizationManager, OAuthClientConfig};
 
-/// A client ID that is itself the URL of a client ID metadata document.
-fn is_document_url(id: &str) -> bool {
-    url::Url::parse(id).is_ok_and(|u| u.scheme() == "https" && u.path() != "/" && u.host_str().is_some())
+/// The parts of an RFC 7591 registration response rmcp does not keep.
+#[derive(serde::Deserialize, Default)]
+struct RegistrationExtras {
+    registration_client_uri: Option<String>,
+    registration_access_token: Option<String>,
+    client_secret_expires_at: Option<u64>,
+}
+
+/// Whether the server takes client ID metadata documents.
+fn takes_documents(d: &Discovered) -> bool {
+    d.metadata
+        .additional_fields
+        .get("client_id_metadata_document_supported")
+        .and_then(|v| v.as_bool())
+        == Some(true)
 }
 
 impl OAuth {
-    /// Pick the client identity: pre-registered, then a client ID metadata
-    /// document, then the stored registration (if the server still knows
-    /// it), then a new dynamic registration.
+    /// Whether the authorization server still knows the registration `c`
+    /// (see the module docs).
+    async fn still_registered(&self, c: &Client) -> bool {
+        if c.secret_expires_at.is_some_and(|t| t != 0 && t <= now()) {
+            tracing::info!(
+                server = self.name(),
+                "the registered client's secret has expired; registering again"
+            );
+            return false;
+        }
+        let (Some(uri), Some(token)) = (&c.configuration_uri, &c.configuration_token) else {
+            return true;
+        };
+        let read = self
+            .http()
+            .get(uri)
+            .bearer_auth(token)
+            .header(http::header::ACCEPT, "application/json")
+            .send()
+            .await;
+        match read.map(|r| r.status().as_u16()) {
+            Ok(401 | 403 | 404) => {
+                tracing::info!(
+                    server = self.name(),
+                    "the authorization server no longer knows mcp-bridge's registration; registering again"
+                );
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// Pick the client identity (see the module docs) and configure `mgr`
+    /// with it; `http` is `mgr`'s client, tapping the registration endpoint.
     pub(super) async fn client(
         &self,
         mgr: &mut AuthorizationManager,
+        http: &OAuthHttp,
         rec: &Record,
         d: &Discovered,
         redirect_uri: &str,
@@ -30,50 +89,60 @@ impl OAuth {
     ) -> Result<Client, String> {
         let s = &self.settings;
         let endpoint = d.metadata.token_endpoint.clone();
-        let documents_ok = d
-            .metadata
-            .additional_fields
-            .get("client_id_metadata_document_supported")
-            .and_then(|v| v.as_bool())
-            == Some(true);
+        let issuer = d.metadata.issuer.clone();
+        let client = |client_id: String, client_secret: Option<String>, auth_method: String, dynamic: bool| Client {
+            client_id,
+            client_secret,
+            auth_method,
+            redirect_uri: dynamic.then(|| redirect_uri.to_string()),
+            dynamic,
+            token_endpoint: endpoint.clone(),
+            issuer: issuer.clone(),
+            configuration_uri: None,
+            configuration_token: None,
+            secret_expires_at: None,
+        };
         if let Some(id) = &s.client_id {
-            let document = s.client_secret.is_none() && is_document_url(id);
-            if !document || documents_ok {
-                let mut cfg = OAuthClientConfig::new(id.clone(), redirect_uri);
-                if let Some(secret) = &s.client_secret {
-                    cfg = cfg.with_client_secret(secret.clone());
-                }
-                mgr.configure_client(cfg).map_err(|e| self.auth_error(e))?;
-                return Ok(Client {
-                    client_id: id.clone(),
-                    client_secret: None,
-                    auth_method: token::auth_method(&d.metadata, s.client_secret.is_some()),
-                    redirect_uri: None,
-                    dynamic: false,
-                    token_endpoint: endpoint,
-                });
+            let mut cfg = OAuthClientConfig::new(id.clone(), redirect_uri);
+            if let Some(secret) = &s.client_secret {
+                cfg = cfg.with_client_secret(secret.clone());
             }
-            tracing::info!("the server does not take client ID metadata documents; registering instead");
+            mgr.configure_client(cfg).map_err(|e| self.auth_error(e))?;
+            let method = token::auth_method(&d.metadata, s.client_secret.is_some());
+            // The configured secret is added when it is used (`effective`), never stored.
+            return Ok(client(id.clone(), None, method, false));
         }
-        if let Some(c) = record::oauth(rec)
-            .client
-            .filter(|c| c.dynamic && c.token_endpoint == endpoint && c.redirect_uri.as_deref() == Some(redirect_uri))
-        {
-            if token::client_known(self.http(), &endpoint, &c).await != Some(false) {
-                let mut cfg = OAuthClientConfig::new(c.client_id.clone(), redirect_uri);
-                if let Some(secret) = &c.client_secret {
-                    self.settings.redactor.add(secret.clone());
-                    cfg = cfg.with_client_secret(secret.clone());
-                }
-                mgr.configure_client(cfg).map_err(|e| self.auth_error(e))?;
-                return Ok(c);
+        if let Some(document) = &s.client_metadata_url {
+            if takes_documents(d) {
+                mgr.configure_client(OAuthClientConfig::new(document.clone(), redirect_uri))
+                    .map_err(|e| self.auth_error(e))?;
+                return Ok(client(document.clone(), None, "none".into(), false));
             }
-            tracing::info!("the authorization server no longer knows mcp-bridge's registration; registering again");
+            tracing::info!(
+                server = self.name(),
+                "the authorization server does not take client ID metadata documents; registering instead"
+            );
+        }
+        let key = record::server_key(issuer.as_deref(), &endpoint);
+        let stored = record::registration(&record::oauth(rec), &key)
+            .filter(|c| c.token_endpoint == endpoint && c.redirect_uri.as_deref() == Some(redirect_uri));
+        let stored = match stored {
+            Some(c) if self.still_registered(&c).await => Some(c),
+            _ => None,
+        };
+        if let Some(c) = stored {
+            let mut cfg = OAuthClientConfig::new(c.client_id.clone(), redirect_uri);
+            if let Some(secret) = &c.client_secret {
+                self.settings.redactor.add(secret.clone());
+                cfg = cfg.with_client_secret(secret.clone());
+            }
+            mgr.configure_client(cfg).map_err(|e| self.auth_error(e))?;
+            return Ok(c);
         }
         if d.metadata.registration_endpoint.is_none() {
             return Err(format!(
-                "the authorization server does not offer dynamic client registration; register a client with it \
-                 and set `client_id` (and `client_secret`) in [servers.{}]",
+                "the authorization server offers neither dynamic client registration nor client ID metadata \
+                 documents; register a client with it and set `client_id` (and `client_secret`) in [servers.{}]",
                 self.name()
             ));
         }
@@ -82,17 +151,26 @@ impl OAuth {
             .register_client("mcp-bridge", redirect_uri, &refs)
             .await
             .map_err(|e| format!("client registration failed: {}", self.auth_error(e)))?;
-        tracing::info!("registered mcp-bridge with the authorization server");
+        tracing::info!(
+            server = self.name(),
+            "registered mcp-bridge with the authorization server"
+        );
         if let Some(secret) = &cfg.client_secret {
             self.settings.redactor.add(secret.clone());
         }
+        let method = token::auth_method(&d.metadata, cfg.client_secret.is_some());
+        let extras: RegistrationExtras = http
+            .tapped()
+            .and_then(|body| serde_json::from_slice(&body).ok())
+            .unwrap_or_default();
+        if let Some(t) = &extras.registration_access_token {
+            self.settings.redactor.add(t.clone());
+        }
         Ok(Client {
-            auth_method: token::auth_method(&d.metadata, cfg.client_secret.is_some()),
-            client_id: cfg.client_id,
-            client_secret: cfg.client_secret,
-            redirect_uri: Some(redirect_uri.to_string()),
-            dynamic: true,
-            token_endpoint: endpoint,
+            configuration_uri: extras.registration_client_uri,
+            configuration_token: extras.registration_access_token,
+            secret_expires_at: extras.client_secret_expires_at,
+            ..client(cfg.client_id, cfg.client_secret, method, true)
         })
     }
 }

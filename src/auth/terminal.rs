@@ -102,6 +102,7 @@ pub async fn logout(oauth: Arc<OAuth>) -> Result<(), String> {
     }
     record::clear_tokens(&mut rec);
     o.client = None;
+    o.registrations.clear();
     o.pending = None;
     o.lifetime = None;
     record::set_oauth(&mut rec, &o);
@@ -123,6 +124,12 @@ pub fn server_state(entry: &crate::config::ServerEntry, rec: Option<Record>) -> 
     let stored = rec.filter(|r| r.access_token.is_some() || r.refresh_token.is_some());
     match (entry.auth.as_deref(), entry.provider_name(), stored) {
         (Some("oauth"), _, rec) => describe(&rec.unwrap_or_default()),
+        (Some(kind @ ("client_credentials" | "enterprise")), _, Some(rec)) => {
+            format!("{kind} grant: access token {}", token_words(&rec))
+        }
+        (Some(kind @ ("client_credentials" | "enterprise")), _, None) => {
+            format!("{kind} grant: no token yet (fetched on first use, no browser)")
+        }
         (_, "sandbox", _) => "built-in sandbox: no sign-in needed".to_string(),
         (_, provider, Some(rec)) => format!("{provider} token {}", token_words(&rec)),
         (_, "pipedream", None) => "no token yet: fetched with `client_id`/`client_secret` on first use".to_string(),

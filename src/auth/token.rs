@@ -1,6 +1,6 @@
 //! The token and revocation endpoints: the authorization-code exchange,
-//! refresh (keeping a rotated refresh token), revocation, and the
-//! `invalid_client` probe of a stored registration.
+//! refresh (keeping a rotated refresh token) and revocation. Only tokens the
+//! server issued are ever sent to it.
 //!
 //! Written here rather than taken from rmcp's `AuthorizationManager`: rmcp
 //! logs the authorization code at debug level, picks the client
@@ -172,20 +172,5 @@ pub async fn revoke(
         Ok(r) if r.status().is_success() => Ok(()),
         Ok(r) => Err(format!("the revocation endpoint answered HTTP {}", r.status())),
         Err(e) => Err(format!("cannot reach the revocation endpoint: {}", e.without_url())),
-    }
-}
-
-/// Whether the authorization server still knows `client`: a refresh with a
-/// made-up token draws `invalid_grant` from a server that knows the client
-/// and `invalid_client` from one that forgot it. `None` when unclear.
-pub async fn client_known(http: &reqwest::Client, endpoint: &str, client: &Client) -> Option<bool> {
-    let form = vec![
-        ("grant_type", "refresh_token".to_string()),
-        ("refresh_token", "mcp-bridge-registration-check".to_string()),
-    ];
-    match request(http, endpoint, client, form, &Redactor::new()).await {
-        Err(e) if e.is("invalid_client") || e.is("unauthorized_client") => Some(false),
-        Err(TokenError::Rejected { .. }) => Some(true),
-        _ => None,
     }
 }

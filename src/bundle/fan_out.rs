@@ -24,12 +24,19 @@ const INVALID_PARAMS: i64 = -32602;
 
 /// The bundle rewrites names and ids, so it works on each message's tree.
 impl Served for Bundle {
+    /// The largest of the members' (a message may be for any of them).
+    fn max_message_size(&self) -> usize {
+        let sizes = self.members.iter().map(|m| m.remote.max_message_size());
+        sizes.max().unwrap_or(crate::config::size::DEFAULT_MAX_MESSAGE_SIZE)
+    }
+
     fn needs_tree(&self, _msg: &Message) -> bool {
         true
     }
 
-    fn on_initialize(&self, msg: Message) -> impl Future<Output = ()> + Send {
-        self.initialize(msg.into_value())
+    fn on_initialize(self: &Arc<Self>, msg: Message) -> impl Future<Output = ()> + Send + 'static {
+        let b = self.clone();
+        async move { b.initialize(msg.into_value()).await }
     }
 
     fn on_request(self: &Arc<Self>, msg: Message) -> impl Future<Output = ()> + Send + 'static {
@@ -51,9 +58,16 @@ impl Served for Bundle {
         }
     }
 
+    fn stop_waiting(&self) {
+        self.members.iter().for_each(|m| m.remote.stop_waiting());
+    }
+
     async fn close(&self) {
         join_all(self.members.iter().map(|m| m.remote.close())).await;
-        self.stop_feeds().await;
+    }
+
+    fn pass_on_last(&self) -> impl Future<Output = ()> + Send {
+        self.stop_feeds()
     }
 }
 

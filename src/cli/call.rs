@@ -1,56 +1,114 @@
 //! `tools <server>` and `call <server> <tool> '<json>'`: one MCP session
 //! through `serve`'s relay (see `local_client`), for a person at a terminal. A
 //! bundle's name works too: its tools are listed and called as `serve`
-//! offers them, `<server>__<tool>`.
+//! offers them, `<server>__<tool>`. What the remote wrote is shown with its
+//! control characters escaped (no ANSI or OSC sequence reaches the
+//! terminal); `--json` prints the exact JSON.
 
 use super::CliError;
-use super::local_client::LocalClient;
+use super::local_client::{Failure, LocalClient};
 use super::serve::prepare_server;
 use crate::bundle;
+use crate::console::plural;
 use crate::redact::Redactor;
 use serde_json::{Map, Value};
 use std::path::Path;
 
+/// A session with a server or bundle, and which of its servers are
+/// `auth = "oauth"` servers not signed in (a bundle's; a server alone that
+/// is signed out never gets a session).
+struct Opened {
+    session: LocalClient,
+    signed_out: Vec<String>,
+    /// Some server has `allow_tools` or `deny_tools`.
+    filtered: bool,
+}
+
+/// What a signed-out server needs, said once: `serve` answers for it with a
+/// sign-in link a desktop client can follow, but a command here ends before
+/// a browser could come back to it.
+fn sign_in_first(servers: &[String]) -> CliError {
+    let lines: Vec<String> = servers.iter().map(|s| format!("run: mcp-bridge login {s}")).collect();
+    CliError::Failed(format!(
+        "not signed in to `{}`; sign in first, then try again:\n{}",
+        servers.join("`, `"),
+        lines.join("\n")
+    ))
+}
+
 /// Open a session with server or bundle `name` and run `initialize`.
-async fn open(flag: Option<&Path>, name: &str) -> Result<LocalClient, CliError> {
+async fn open(flag: Option<&Path>, name: &str) -> Result<Opened, CliError> {
     let redactor = Redactor::new();
     let slack = std::time::Duration::from_secs(5);
     let names = [name.to_string()];
-    let mut session = if bundle::is_bundle(flag, &names) {
+    let signed_out = |prepared: &crate::provider::Prepared| prepared.oauth.as_ref().is_some_and(|o| !o.is_signed_in());
+    let (mut session, signed_out, filtered) = if bundle::is_bundle(flag, &names) {
         let prepared = bundle::prepare(flag, &names, &redactor)
             .await
             .map_err(CliError::Failed)?;
+        let out: Vec<String> = prepared
+            .iter()
+            .filter(|(_, p)| signed_out(p))
+            .map(|(n, _)| n.clone())
+            .collect();
         let wait = prepared
             .iter()
             .map(|(_, p)| p.endpoint.timeout)
             .max()
             .unwrap_or_default()
             + slack;
-        LocalClient::start_bundle(prepared, redactor, wait)
+        let filtered = prepared.iter().any(|(_, p)| !p.endpoint.tools.is_empty());
+        (LocalClient::start_bundle(prepared, redactor, wait), out, filtered)
     } else {
-        let (_, prepared) = prepare_server(flag, Some(name), &redactor).await?;
+        let (server, prepared) = prepare_server(flag, Some(name), &redactor).await?;
+        if signed_out(&prepared) {
+            return Err(sign_in_first(&[server]));
+        }
         let wait = prepared.endpoint.timeout + slack;
-        LocalClient::start(prepared, redactor, wait)
+        let filtered = !prepared.endpoint.tools.is_empty();
+        (LocalClient::start(prepared, redactor, wait), Vec::new(), filtered)
     };
     if let Err(e) = session.initialize().await {
         session.close().await;
         return Err(CliError::Failed(format!("`{name}` did not complete initialize: {e}")));
     }
-    Ok(session)
+    Ok(Opened {
+        session,
+        signed_out,
+        filtered,
+    })
 }
 
 pub async fn tools(flag: Option<&Path>, name: &str, as_json: bool) -> Result<(), CliError> {
-    let mut session = open(flag, name).await?;
+    let Opened {
+        mut session,
+        signed_out,
+        filtered,
+    } = open(flag, name).await?;
     let listed = session.list_tools().await;
     session.close().await;
-    let tools = listed.map_err(|e| CliError::Failed(format!("tools/list on `{name}` failed: {e}")))?;
+    let mut tools = listed.map_err(|e| CliError::Failed(format!("tools/list on `{name}` failed: {e}")))?;
+    // A signed-out member's stand-in `sign_in` tool is for desktop clients.
+    tools.retain(|t| {
+        let tool = t["name"].as_str().unwrap_or_default();
+        !signed_out.iter().any(|s| tool == format!("{s}__sign_in"))
+    });
     if as_json {
         let text = serde_json::to_string_pretty(&tools).unwrap_or_default();
         crate::outln!("{text}");
-        return Ok(());
+    } else {
+        crate::out!("{}", table(&tools));
+        eprintln!("{} on `{name}`", plural(tools.len(), "tool"));
+        if tools.is_empty() && filtered {
+            eprintln!(
+                "All of them may be hidden by `allow_tools`/`deny_tools`: `mcp-bridge doctor {name}` shows which glob \
+                 hides what"
+            );
+        }
     }
-    crate::out!("{}", table(&tools));
-    eprintln!("{} tools on `{name}`", tools.len());
+    if !signed_out.is_empty() {
+        return Err(sign_in_first(&signed_out));
+    }
     Ok(())
 }
 
@@ -76,10 +134,12 @@ fn table(tools: &[Value]) -> String {
                 })
                 .collect();
             let description = t["description"].as_str().unwrap_or("").lines().next().unwrap_or("");
+            // The remote's text, one line per cell, never a terminal sequence.
+            let cell = |text: &str| crate::untrusted::escape(text).into_owned();
             [
-                t["name"].as_str().unwrap_or("?").to_string(),
-                args.join(" "),
-                shorten(description, 72),
+                cell(t["name"].as_str().unwrap_or("?")),
+                cell(&args.join(" ")),
+                cell(&shorten(description, 72)),
             ]
         })
         .collect();
@@ -109,7 +169,15 @@ pub async fn call(
     as_json: bool,
 ) -> Result<(), CliError> {
     let arguments = parse_arguments(arguments)?;
-    let mut session = open(flag, name).await?;
+    let Opened {
+        mut session,
+        signed_out,
+        ..
+    } = open(flag, name).await?;
+    if let Some(server) = signed_out.iter().find(|s| tool.starts_with(&format!("{s}__"))) {
+        session.close().await;
+        return Err(sign_in_first(std::slice::from_ref(server)));
+    }
     let meta = serde_json::json!({"progressToken": "mcp-bridge-call"});
     let params = serde_json::json!({"name": tool, "arguments": arguments, "_meta": meta});
     let answer = session.request("tools/call", params).await;
@@ -117,12 +185,24 @@ pub async fn call(
     session.close().await;
     let result = match answer {
         Ok(result) => result,
-        Err(e) => return Err(CliError::Failed(format!("`{tool}` on `{name}` failed: {e}"))),
+        Err(e) => {
+            // Not a tool of the server's, or arguments it does not take.
+            let hint = match &e {
+                Failure::Rpc {
+                    code: -32602 | -32601, ..
+                } => {
+                    format!("\nrun: mcp-bridge tools {name}   (its tools, with their arguments; `*` = required)")
+                }
+                _ => String::new(),
+            };
+            return Err(CliError::Failed(format!("`{tool}` on `{name}` failed: {e}{hint}")));
+        }
     };
     if as_json {
         crate::outln!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
     } else {
-        crate::out!("{}", redactor.apply(&render(&result)));
+        let shown = redactor.apply(&render(&result));
+        crate::out!("{}", crate::untrusted::for_terminal(&shown));
     }
     if result["isError"] == Value::Bool(true) {
         eprintln!("mcp-bridge: `{tool}` on `{name}` returned an error (isError)");

@@ -3,9 +3,9 @@
 //! connecting, and the list of configured servers.
 
 use super::CliError;
-use crate::config::{self, Config, Resolver};
-use crate::provider::{self, Setup};
-use crate::redact::{Redactor, display_url};
+use crate::config::{self, Config, ConfigError, Resolver, ServerEntry};
+use crate::provider::{self, Problems, Setup};
+use crate::redact::{Redactor, display_url, secret_segment};
 use std::io::Write;
 use std::path::Path;
 
@@ -50,68 +50,157 @@ pub fn init(flag: Option<&Path>) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The example config with its placeholder server commented out, so a fresh
-/// file passes `doctor` until the person adds a real server.
+/// The starter config: the example, whose only live server is the sandbox,
+/// so a fresh file passes `doctor` until the person adds a real server.
 pub fn starter() -> String {
-    let mut out = String::with_capacity(EXAMPLE.len());
-    let mut in_placeholder = false;
-    for line in EXAMPLE.lines() {
-        if line.starts_with('[') {
-            in_placeholder = line.trim() == "[servers.my-server]";
-        } else if line.starts_with("# ---") {
-            in_placeholder = false;
+    EXAMPLE.to_string()
+}
+
+/// Validate the config and resolve each server's credentials, without
+/// connecting: every server and every key, then every problem found.
+pub async fn check(flag: Option<&Path>, only: Option<&str>) -> Result<(), CliError> {
+    let (config, problems) = Config::load_all(flag)?;
+    let Some(config) = config else {
+        return Err(ConfigError::from_all(problems).map_or(CliError::Found, CliError::Config));
+    };
+    let (rows, problems) = report(&config, problems, only, &Resolver::new()).await?;
+    crate::out!("{rows}");
+    match ConfigError::from_all(problems) {
+        Some(e) => Err(CliError::Config(e)),
+        None => {
+            crate::outln!("{}: valid", config.display_path());
+            Ok(())
         }
-        if in_placeholder && !line.starts_with('#') && !line.trim().is_empty() {
-            out.push_str("# ");
+    }
+}
+
+/// `check`'s reading of a config: one row per server (`ok` with its
+/// provider and URL, or `FAIL`), and every problem, the file's (`problems`)
+/// and each server's keys'. The error is a name that is not in the file.
+pub async fn report(
+    config: &Config,
+    mut problems: Vec<ConfigError>,
+    only: Option<&str>,
+    resolver: &Resolver,
+) -> Result<(String, Vec<ConfigError>), ConfigError> {
+    let names = config.servers_to_check(only)?;
+    let mut rows = Vec::new();
+    for name in names {
+        let redactor = Redactor::new();
+        let provider = config.servers.get(&name).map_or("-", |e| e.provider_name());
+        match examine(config, &name, resolver, &redactor).await {
+            Ok(prepared) => {
+                let url = redactor.apply(&display_url(&prepared.endpoint.url));
+                rows.push(["ok", &name, provider, &url].map(String::from));
+            }
+            Err(found) => {
+                rows.push(["FAIL", &name, provider, ""].map(String::from));
+                problems.extend(found);
+            }
         }
-        out.push_str(line);
+    }
+    problems.sort_by_key(|p| match p {
+        ConfigError::Invalid { line, .. } => line.unwrap_or(0),
+        _ => 0,
+    });
+    Ok((columns(&rows), problems))
+}
+
+/// What the config alone says of server `name`: it prepared as `serve`
+/// would, or every problem its keys have (none listed for a server whose
+/// table could not be read: those are the file's problems).
+pub async fn examine(
+    config: &Config,
+    name: &str,
+    resolver: &Resolver,
+    redactor: &Redactor,
+) -> Result<provider::Prepared, Vec<ConfigError>> {
+    let Some(entry) = config.servers.get(name) else {
+        return Err(Vec::new());
+    };
+    let survey = Problems::default();
+    let setup = Setup::new(name, entry, config, resolver, redactor).surveying(&survey);
+    let prepared = provider::prepare(setup).await;
+    let (prepared, mut found) = match prepared {
+        Ok(p) => (Some(p), survey.take(None)),
+        Err(e) => (None, survey.take(Some(e))),
+    };
+    match prepared {
+        Some(p) if found.is_empty() => Ok(p),
+        _ => {
+            if found.is_empty() {
+                found.push(config.error_at(Some(name), "provider", "the server could not be prepared"));
+            }
+            Err(found)
+        }
+    }
+}
+
+/// Rows of cells as aligned columns (the last one not padded).
+fn columns<const N: usize>(rows: &[[String; N]]) -> String {
+    let widths: Vec<usize> = (0..N)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        out.push_str(cells.join("  ").trim_end());
         out.push('\n');
     }
     out
 }
 
-/// Validate the config and resolve each server's credentials, without connecting.
-pub async fn check(flag: Option<&Path>, only: Option<&str>) -> Result<(), CliError> {
-    let config = Config::load(flag)?;
-    let names = config.servers_to_check(only)?;
-    let resolver = Resolver::new();
-    for name in names {
-        let entry = &config.servers[&name];
-        let redactor = Redactor::new();
-        let prepared = provider::prepare(Setup::new(&name, entry, &config, &resolver, &redactor)).await?;
-        crate::outln!(
-            "ok  {name:<16} {:<16} {}",
-            entry.provider_name(),
-            display_url(&prepared.endpoint.url)
-        );
-    }
-    crate::outln!("{}: valid", config.display_path());
-    Ok(())
-}
-
+/// `servers`: each configured server (`*` marks the default) with its
+/// provider and where it connects, then each bundle.
 pub fn servers(flag: Option<&Path>) -> Result<(), CliError> {
     let config = Config::load(flag)?;
     crate::outln!("{}", config.display_path());
+    let mut rows = Vec::new();
     for (name, entry) in &config.servers {
-        let url = entry
-            .url
-            .as_ref()
-            .and_then(|u| u.as_literal())
-            .and_then(|u| url::Url::parse(u).ok());
-        let shown = url
-            .map(|u| display_url(&u))
-            .unwrap_or_else(|| "(provider default)".into());
         let mark = if config.default.as_deref() == Some(name) {
             "*"
         } else {
             " "
         };
-        crate::outln!("{mark} {name:<16} {:<16} {shown}", entry.provider_name());
+        rows.push([
+            mark.into(),
+            name.clone(),
+            entry.provider_name().into(),
+            endpoint_words(entry),
+        ]);
     }
     for (name, bundle) in &config.bundles {
-        crate::outln!("  {name:<16} {:<16} {}", "(bundle)", bundle.servers.join(", "));
+        let mark = if config.default.as_deref() == Some(name) {
+            "*"
+        } else {
+            " "
+        };
+        rows.push([mark.into(), name.clone(), "(bundle)".into(), bundle.servers.join(", ")]);
     }
+    crate::out!("{}", columns(&rows));
     Ok(())
+}
+
+/// Where a server connects, in words: its URL (Pipedream's `base_url`)
+/// without secrets, or what sets it.
+fn endpoint_words(entry: &ServerEntry) -> String {
+    let value = match entry.provider_name() {
+        "pipedream" => entry.base_url.as_ref(),
+        _ => entry.url.as_ref(),
+    };
+    match value {
+        _ if entry.provider_name() == "sandbox" => "(built in, on 127.0.0.1)".into(),
+        None => "(provider default)".into(),
+        Some(v) => match v.as_literal() {
+            Some(text) if text.contains("${") => "(from the environment)".into(),
+            Some(text) => match url::Url::parse(text) {
+                Ok(u) if secret_segment(&u).is_some() => "(a secret server URL)".into(),
+                Ok(u) => display_url(&u),
+                Err(_) => "(not a valid URL: see `mcp-bridge check`)".into(),
+            },
+            None => "(from a command or a file)".into(),
+        },
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod config_cmd;
 mod doctor;
 mod help;
 mod install;
+mod json_edit;
 mod local_client;
 mod pack;
 mod probe;
@@ -114,8 +115,8 @@ pub enum Command {
         #[arg(long, env = "MCP_BRIDGE_SANDBOX_TOKEN", hide_env_values = true)]
         token: Option<String>,
         /// Expire sessions idle this many seconds.
-        #[arg(long, value_name = "SECS")]
-        session_ttl: Option<f64>,
+        #[arg(long, value_name = "SECS", value_parser = secs)]
+        session_ttl: Option<std::time::Duration>,
         /// Emulate a hosted provider instead (pipedream, zapier, integration-app, pipe2, oauth) and
         /// print a config entry that reaches it.
         #[arg(long, value_name = "NAME")]
@@ -127,7 +128,8 @@ pub enum Command {
         /// Check only this server (or the servers of this bundle).
         name: Option<String>,
     },
-    /// Drive `serve` with a scripted MCP client and narrate the exchange (try it against the sandbox).
+    /// Drive `serve` with a scripted MCP client and narrate the exchange (try it against the sandbox),
+    /// then once more with the bridge speaking MCP 2026-07-28 to a sandbox of its own.
     Demo {
         /// The server (or bundle) to relay to; defaults like `serve`.
         name: Option<String>,
@@ -217,6 +219,15 @@ pub enum ConfigAction {
     },
 }
 
+/// `--session-ttl`: seconds, 1ms to 24h.
+fn secs(text: &str) -> Result<Duration, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .and_then(crate::config::duration_from_secs)
+        .ok_or_else(|| "a number of seconds from 0.001 to 86400".to_string())
+}
+
 pub fn main() -> ExitCode {
     crate::net::exempt_loopback_from_env_proxies();
     let cli = Cli::parse();
@@ -279,9 +290,13 @@ async fn dispatch(cli: Cli) -> ExitCode {
             None | Some("sandbox") => serve::sandbox(*port, token.clone(), *session_ttl).await,
             Some(kind) => serve::emulate(kind, *port).await,
         },
-        Command::Demo { name } => crate::demo::run(flag, name.as_deref(), cli.log.as_deref())
-            .await
-            .map_err(CliError::Failed),
+        Command::Demo { name } => match crate::demo::check_target(flag, name.as_deref()) {
+            Err(e) => Err(CliError::Config(e)),
+            Ok(()) => match crate::demo::run(flag, name.as_deref(), cli.log.as_deref()).await {
+                Err(e) if e == crate::demo::SAID_BY_SERVE => Err(CliError::Reported),
+                other => other.map_err(CliError::Failed),
+            },
+        },
         Command::Servers => config_cmd::servers(flag),
         Command::Login { name, no_browser } => sign_in::login(flag, name, *no_browser).await.map_err(CliError::Failed),
         Command::Logout { name } => sign_in::logout(flag, name).await.map_err(CliError::Failed),
@@ -301,11 +316,36 @@ async fn dispatch(cli: Cli) -> ExitCode {
         Err(e) => {
             let text = e.to_string();
             if !text.is_empty() {
-                eprintln!("mcp-bridge: {text}");
+                // Errors quote remotes: no escape sequence reaches the terminal.
+                eprintln!("mcp-bridge: {}", crate::untrusted::for_terminal(&text));
             }
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// What `check`, and `doctor` as far as its config phase, print for a
+/// parsed config file (`Config::parse_all`'s config and problems), without
+/// connecting anywhere: the fuzz target `config` (`fuzz/checks/config.rs`)
+/// drives both with whole files, and no file may make either panic.
+pub async fn check_and_doctor_config(
+    config: &crate::config::Config,
+    problems: Vec<ConfigError>,
+    only: Option<&str>,
+    resolver: &crate::config::Resolver,
+) -> String {
+    let mut out = match config_cmd::report(config, problems.clone(), only, resolver).await {
+        Ok((rows, found)) => {
+            let errors: Vec<String> = found.iter().map(ToString::to_string).collect();
+            format!("{rows}{}\n", errors.join("\n"))
+        }
+        Err(e) => e.to_string(),
+    };
+    match doctor::config_phases(config, problems, only, resolver).await {
+        Ok((phases, general)) => out.push_str(&doctor::config_phase_text(phases, &general)),
+        Err(e) => out.push_str(&e.to_string()),
+    }
+    out
 }
 
 /// Exit status 1: a check, a call, a sign-in or a write failed.

@@ -1,8 +1,10 @@
 //! The single checks behind `doctor`: which config values can fail to
-//! resolve, whether the token store holds a usable token, and whether the
-//! server's host accepts a TCP connection.
+//! resolve, whether the token store holds a usable token, whether the
+//! server's host accepts a TCP connection, and what the tool filters hide.
 
 use crate::config::{ConfigValue, ServerEntry};
+use crate::console::plural;
+use crate::remote::filter::{ToolFilter, glob};
 use crate::store::{Record, now};
 use std::time::{Duration, Instant};
 
@@ -86,4 +88,65 @@ pub async fn reach(url: &url::Url) -> Result<String, String> {
         Ok(Err(e)) => Err(format!("cannot connect to {host}:{port} ({e})")),
         Err(_) => Err(format!("no connection to {host}:{port} within {WAIT:?}")),
     }
+}
+
+/// What `allow_tools` and `deny_tools` do to the tools a server offers.
+pub struct Filtered {
+    /// "8 tools" or "3 of 8 tools shown".
+    pub count: String,
+    /// Each glob that matches no tool, with the tools there are.
+    pub warnings: Vec<String>,
+    /// Why no tool is shown, when the filters hide every one.
+    pub all_hidden: Option<String>,
+}
+
+pub fn filters(entry: &ServerEntry, tools: &[&str]) -> Filtered {
+    let filter = ToolFilter::new(entry.allow_tools.clone(), entry.deny_tools.clone());
+    let shown = tools.iter().filter(|t| filter.hidden_by(t).is_none()).count();
+    let offered = shorten_list(tools);
+    let mut warnings = Vec::new();
+    for (key, globs) in [("allow_tools", &entry.allow_tools), ("deny_tools", &entry.deny_tools)] {
+        for g in globs.iter().flatten() {
+            if !tools.iter().any(|t| glob(g, t)) {
+                warnings.push(format!(
+                    "`{key}` glob \"{g}\" matches no tool; the server offers: {offered}. To fix: correct the glob \
+                     (`*` any run, `?` one character) or remove it"
+                ));
+            }
+        }
+    }
+    let all_hidden = (shown == 0 && !tools.is_empty()).then(|| {
+        let keys = match (&entry.allow_tools, &entry.deny_tools) {
+            (Some(_), Some(_)) => "`allow_tools` and `deny_tools` hide",
+            (Some(_), None) => "`allow_tools` hides",
+            _ => "`deny_tools` hides",
+        };
+        format!(
+            "{keys} all {} the server offers ({offered})",
+            plural(tools.len(), "tool")
+        )
+    });
+    let count = if filter.is_empty() {
+        plural(tools.len(), "tool")
+    } else {
+        format!("{shown} of {} shown", plural(tools.len(), "tool"))
+    };
+    Filtered {
+        count,
+        warnings,
+        all_hidden,
+    }
+}
+
+/// Names joined with commas, the first dozen and a count of the rest.
+fn shorten_list(names: &[&str]) -> String {
+    const SHOWN: usize = 12;
+    let mut text = names.iter().take(SHOWN).copied().collect::<Vec<_>>().join(", ");
+    if names.len() > SHOWN {
+        text.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    if text.is_empty() {
+        text = "no tools".into();
+    }
+    text
 }

@@ -22,6 +22,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 pub async fn serve(flag: Option<&Path>, names: &[String]) -> Result<(), CliError> {
     if crate::bundle::is_bundle(flag, names) {
+        say_what_serve_waits_for(names);
         // Its errors are config errors (an unknown name, a bad entry): exit 2.
         return crate::bundle::serve(flag, names).await.map_err(CliError::Usage);
     }
@@ -42,8 +43,26 @@ pub async fn serve(flag: Option<&Path>, names: &[String]) -> Result<(), CliError
             return Err(e);
         }
     };
+    say_what_serve_waits_for(std::slice::from_ref(&name));
     tracing::info!(server = name.as_str(), url = %display_url(&prepared.endpoint.url), "serving on stdio");
     relay_prepared(prepared, &redactor, client::stdin(), client::stdout()).await
+}
+
+/// Run by hand in a terminal, `serve` would otherwise sit silent: say on
+/// stderr what it waits for and how to try the server instead.
+fn say_what_serve_waits_for(names: &[String]) {
+    if !std::io::stdin().is_terminal() {
+        return;
+    }
+    let name = names.first().map(String::as_str).unwrap_or("<name>");
+    eprintln!(
+        "mcp-bridge serve is waiting for an MCP client on stdin (one JSON-RPC message per line): a desktop client \
+         such as Claude Desktop starts it and speaks for you. To try `{name}` by hand:\n  \
+         mcp-bridge demo {name}                  a narrated session\n  \
+         mcp-bridge tools {name}                 its tools\n  \
+         mcp-bridge call {name} <tool> '{{...}}'   call one\n\
+         Ctrl-D or Ctrl-C stops it."
+    );
 }
 
 /// Relay between `input`/`output` (newline-delimited JSON-RPC, as on stdio)
@@ -83,11 +102,11 @@ pub async fn prepare_server(
     Ok((name.to_string(), prepared))
 }
 
-pub async fn sandbox(port: u16, token: Option<String>, session_ttl: Option<f64>) -> Result<(), CliError> {
+pub async fn sandbox(port: u16, token: Option<String>, session_ttl: Option<Duration>) -> Result<(), CliError> {
     let sandbox = Sandbox::start(SandboxOptions {
         port,
         token,
-        session_ttl: session_ttl.map(Duration::from_secs_f64),
+        session_ttl,
     })
     .await
     .map_err(|e| CliError::Failed(format!("cannot start the sandbox on 127.0.0.1:{port}: {e}")))?;

@@ -4,7 +4,7 @@
 //! `auth::terminal`'s.
 
 use crate::auth::{OAuth, terminal};
-use crate::config::{Config, Resolver};
+use crate::config::{Config, Resolver, ServerEntry};
 use crate::provider::{self, Setup};
 use crate::redact::Redactor;
 use crate::store::Store;
@@ -46,11 +46,15 @@ pub async fn status(flag: Option<&Path>) -> Result<(), String> {
 async fn open(flag: Option<&Path>, name: &str) -> Result<Arc<OAuth>, String> {
     let config = Config::load(flag).map_err(|e| e.to_string())?;
     let (name, entry) = config.select(Some(name)).map_err(|e| e.to_string())?;
-    if entry.auth.as_deref() != Some("oauth") {
-        return Err(format!(
-            "server `{name}` does not sign in with OAuth; set `auth = \"oauth\"` in [servers.{name}] of {}",
-            config.display_path()
-        ));
+    match entry.auth.as_deref() {
+        Some("oauth") => {}
+        Some(kind @ ("client_credentials" | "enterprise")) => {
+            return Err(format!(
+                "server `{name}` signs in with no browser (`auth = \"{kind}\"`): there is nothing to log in or \
+                 out of; its access token is fetched when it is first used"
+            ));
+        }
+        _ => return Err(no_sign_in(name, entry, &config.display_path())),
     }
     let (resolver, redactor) = (Resolver::new(), Redactor::new());
     let setup = Setup::new(name, entry, &config, &resolver, &redactor);
@@ -58,6 +62,36 @@ async fn open(flag: Option<&Path>, name: &str) -> Result<Arc<OAuth>, String> {
     prepared
         .oauth
         .ok_or_else(|| format!("server `{name}` has no OAuth sign-in"))
+}
+
+/// Why a server that is not `auth = "oauth"` has nothing to sign in to,
+/// and what to do instead: `auth = "oauth"` is suggested only where it
+/// applies.
+fn no_sign_in(name: &str, entry: &ServerEntry, file: &str) -> String {
+    let given = [
+        ("token", entry.token.is_some()),
+        ("bearer", entry.bearer.is_some()),
+        ("access_token", entry.access_token.is_some()),
+    ]
+    .into_iter()
+    .find(|(_, set)| *set)
+    .map(|(key, _)| key);
+    match (entry.provider_name(), given) {
+        ("sandbox", _) => format!(
+            "`{name}` is the built-in sandbox: it needs no sign-in; try `mcp-bridge tools {name}` or `mcp-bridge demo`"
+        ),
+        ("pipedream", _) => format!(
+            "`{name}` (provider `pipedream`) gets its own token with `client_id` and `client_secret`: there is \
+             nothing to sign in to; `mcp-bridge doctor {name}` checks it"
+        ),
+        (_, Some(key)) => format!(
+            "`{name}` uses the credential in `{key}` of [servers.{name}]: there is nothing to sign in to. To sign in \
+             with OAuth instead, remove `{key}` and set `auth = \"oauth\"` there ({file})"
+        ),
+        _ => {
+            format!("server `{name}` does not sign in with OAuth; set `auth = \"oauth\"` in [servers.{name}] of {file}")
+        }
+    }
 }
 
 /// The servers `login NAME` and `logout NAME` act on: NAME itself, or the

@@ -5,6 +5,10 @@
 //! or a line whose head cannot be read that way, is parsed whole. Reading
 //! ends when the input closes; the one loop over these lines, which also
 //! stops at a signal, is `shutdown::serve_until_stopped`.
+//!
+//! A line longer than the limit (`max_message_size`) is never held: its
+//! bytes are skipped as they come, watched only for the request's `id`
+//! (`IdScan`), and the request is answered with an error for that id.
 
 use crate::jsonrpc;
 use crate::message::Message;
@@ -15,6 +19,10 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 pub struct ClientLines<R> {
     lines: BufReader<R>,
     buf: Vec<u8>,
+    /// The longest line held.
+    limit: usize,
+    /// Within a line over the limit: its rest is skipped.
+    skipping: Option<IdScan>,
 }
 
 impl<R: AsyncRead + Unpin> ClientLines<R> {
@@ -22,20 +30,57 @@ impl<R: AsyncRead + Unpin> ClientLines<R> {
         Self {
             lines: BufReader::new(input),
             buf: Vec::new(),
+            limit: crate::config::size::DEFAULT_MAX_MESSAGE_SIZE,
+            skipping: None,
         }
+    }
+
+    /// Lines hold at most `limit` bytes.
+    pub fn with_limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
     }
 
     /// The messages of the next line that has any, or the error answer for
     /// a bad line; None once the input closed. Cancel safe: a line read in
-    /// part stays buffered for the next call.
+    /// part stays buffered (or its skipping goes on) for the next call.
     pub async fn next(&mut self) -> Option<Result<Vec<Message>, Value>> {
         loop {
-            match self.lines.read_until(b'\n', &mut self.buf).await {
-                Ok(0) => return None,
-                Ok(_) => {}
+            let available = match self.lines.fill_buf().await {
+                Ok(bytes) => bytes,
                 Err(e) => {
                     tracing::warn!("stdin read failed: {e}");
                     return None;
+                }
+            };
+            let (taken, ended) = match memchr::memchr(b'\n', available) {
+                Some(at) => (at + 1, true),
+                None if available.is_empty() => (0, true),
+                None => (available.len(), false),
+            };
+            let chunk = &available[..taken];
+            if taken == 0 && self.buf.is_empty() && self.skipping.is_none() {
+                return None; // the input closed between lines
+            }
+            match &mut self.skipping {
+                Some(scan) => scan.feed(chunk),
+                None if self.buf.len() + taken - usize::from(chunk.ends_with(b"\n")) > self.limit => {
+                    let mut scan = IdScan::default();
+                    scan.feed(&self.buf);
+                    scan.feed(chunk);
+                    self.buf = Vec::new();
+                    self.skipping = Some(scan);
+                }
+                None => self.buf.extend_from_slice(chunk),
+            }
+            self.lines.consume(taken);
+            if !ended {
+                continue;
+            }
+            if let Some(scan) = self.skipping.take() {
+                match scan.answer(self.limit) {
+                    Some(answer) => return Some(Err(answer)),
+                    None => continue,
                 }
             }
             let line = decode_line(&self.buf);
@@ -46,6 +91,129 @@ impl<R: AsyncRead + Unpin> ClientLines<R> {
                 Line::Error(answer) => return Some(Err(answer)),
             }
         }
+    }
+}
+
+/// Watches the bytes of a line too long to hold for what its answer needs:
+/// the top-level `id` (a string or number), and whether it has a `method`
+/// (a request or notification, rather than the client's own answer).
+#[derive(Default)]
+struct IdScan {
+    /// Past the leading whitespace; `object` says whether a `{` came.
+    started: bool,
+    object: bool,
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+    /// At depth 1, a key may come next (after `{` or `,`).
+    key_next: bool,
+    /// The string being read is a key at depth 1.
+    in_key: bool,
+    key: Vec<u8>,
+    /// The key just read was `id`: its value comes after the `:`.
+    id_key: bool,
+    /// Reading the `id`'s value (up to a `,` or `}` at depth 1).
+    in_id: bool,
+    value: Vec<u8>,
+    id: Option<Value>,
+    method: bool,
+}
+
+/// The longest `id` value (or key) kept while scanning.
+const KEPT: usize = 256;
+
+impl IdScan {
+    fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.byte(b);
+        }
+    }
+
+    fn byte(&mut self, b: u8) {
+        if !self.started {
+            if !b.is_ascii_whitespace() {
+                self.started = true;
+                self.object = b == b'{';
+                self.depth = usize::from(self.object);
+                self.key_next = true;
+            }
+            return;
+        }
+        if !self.object || self.depth == 0 {
+            return;
+        }
+        if self.in_id && self.value.len() < KEPT && !(self.depth == 1 && !self.in_string && matches!(b, b',' | b'}')) {
+            self.value.push(b);
+        }
+        if self.in_string {
+            if self.escaped {
+                self.escaped = false;
+            } else if b == b'\\' {
+                self.escaped = true;
+            } else if b == b'"' {
+                self.in_string = false;
+                if self.in_key {
+                    self.in_key = false;
+                    self.key_next = false;
+                    self.id_key = self.key == b"id";
+                    self.method |= self.key == b"method";
+                }
+                return;
+            }
+            if self.in_key && self.key.len() < KEPT {
+                self.key.push(b);
+            }
+            return;
+        }
+        match b {
+            b'"' => {
+                self.in_string = true;
+                if self.depth == 1 && self.key_next {
+                    self.in_key = true;
+                    self.key.clear();
+                }
+            }
+            b'{' | b'[' => self.depth += 1,
+            b'}' | b']' => {
+                if self.depth == 1 {
+                    self.end_id();
+                }
+                self.depth -= 1;
+            }
+            b',' if self.depth == 1 => {
+                self.end_id();
+                self.key_next = true;
+            }
+            b':' if self.depth == 1 && self.id_key => {
+                self.id_key = false;
+                self.in_id = self.id.is_none();
+            }
+            _ => {}
+        }
+    }
+
+    fn end_id(&mut self) {
+        if std::mem::take(&mut self.in_id) {
+            self.id = serde_json::from_slice::<Value>(self.value.trim_ascii())
+                .ok()
+                .filter(|id| id.is_string() || id.is_number());
+        }
+    }
+
+    /// The error for the line, or None for the client's answer to a server
+    /// request (which gets none; the server's request is answered when the
+    /// client goes).
+    fn answer(self, limit: usize) -> Option<Value> {
+        let text = format!(
+            "the message is larger than {} (the server's `max_message_size`); it was not relayed",
+            crate::config::size::shown(limit)
+        );
+        tracing::warn!("stdin: {text}");
+        if self.object && !self.method && self.id.is_some() {
+            return None;
+        }
+        let id = self.id.filter(|_| self.method).unwrap_or(Value::Null);
+        Some(jsonrpc::error(id, jsonrpc::INVALID_REQUEST, text, None))
     }
 }
 
@@ -143,6 +311,64 @@ mod tests {
             (m.len(), &m[0].text()[..], m[0].id()),
             (1, line.as_bytes(), &json!("q-1"))
         );
+    }
+
+    fn scanned(line: &str) -> (Option<Value>, bool) {
+        let mut scan = IdScan::default();
+        for piece in line.as_bytes().chunks(3) {
+            scan.feed(piece);
+        }
+        scan.end_id();
+        (scan.id, scan.method)
+    }
+
+    #[test]
+    fn the_id_of_a_line_too_long_to_hold_is_found_wherever_it_stands() {
+        let big = "x".repeat(1000);
+        let cases = [
+            (
+                format!(r#"{{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{{"t":"{big}"}}}}"#),
+                Some(json!(7)),
+                true,
+            ),
+            (
+                format!(r#" {{"params":{{"id":1,"s":""id":2,{big}"}},"method":"x","id" : "q-9"}}"#),
+                Some(json!("q-9")),
+                true,
+            ),
+            (format!(r#"{{"id":{{"a":1}},"method":"x","p":"{big}"}}"#), None, true),
+            (
+                format!(r#"{{"jsonrpc":"2.0","id":3,"result":{{"t":"{big}"}}}}"#),
+                Some(json!(3)),
+                false,
+            ),
+            (format!(r#"[{{"id":4,"method":"x","p":"{big}"}}]"#), None, false),
+        ];
+        for (line, id, method) in cases {
+            assert_eq!(scanned(&line), (id, method), "{}", &line[..60]);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_line_over_the_limit_is_answered_for_its_id_and_the_next_line_is_read() {
+        let input = format!(
+            "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":\"{}\"}}\n{{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"y\"}}\n",
+            "z".repeat(5000)
+        );
+        let mut lines = ClientLines::new(input.as_bytes()).with_limit(1024);
+        let Some(Err(e)) = lines.next().await else {
+            panic!("no error")
+        };
+        assert_eq!(e["id"], json!(1), "{e}");
+        assert!(
+            e["error"]["message"].as_str().unwrap().contains("larger than 1 KiB"),
+            "{e}"
+        );
+        let Some(Ok(m)) = lines.next().await else {
+            panic!("the next line was lost")
+        };
+        assert_eq!(m[0].id(), &json!(2));
+        assert!(lines.next().await.is_none());
     }
 
     #[test]

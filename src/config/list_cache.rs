@@ -12,6 +12,9 @@ use std::time::Duration;
 /// old a first answer can be, not how long a change goes unseen.
 pub const DEFAULT_LIST_CACHE: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// The longest age `list_cache` may give: a year (from 1 ms up).
+pub const LONGEST_LIST_CACHE: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// `list_cache` of a server entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListCacheAge {
@@ -39,13 +42,12 @@ impl<'de> Deserialize<'de> for ListCacheAge {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let bad = || {
             serde::de::Error::custom(
-                "list_cache is a duration such as \"12h\", \"7d\" or \"30m\" (a number is seconds), or \"0\" to turn the cache off",
+                "list_cache is a duration such as \"12h\", \"7d\" or \"30m\" (a number is seconds), up to a year (\"365d\"), or \"0\" to turn the cache off",
             )
         };
         match Raw::deserialize(d)? {
             Raw::Secs(0.0) => Ok(ListCacheAge::Off),
-            Raw::Secs(s) if s > 0.0 => Duration::try_from_secs_f64(s).map(ListCacheAge::For).map_err(|_| bad()),
-            Raw::Secs(_) => Err(bad()),
+            Raw::Secs(s) => within(s).ok_or_else(bad),
             Raw::Text(t) => parse(&t).ok_or_else(bad),
         }
     }
@@ -70,10 +72,15 @@ fn parse(text: &str) -> Option<ListCacheAge> {
     if secs == 0.0 {
         return Some(ListCacheAge::Off);
     }
-    (secs > 0.0)
-        .then(|| Duration::try_from_secs_f64(secs).ok())
-        .flatten()
-        .map(ListCacheAge::For)
+    within(secs)
+}
+
+/// `secs` seconds as an age, if from 1 ms to [`LONGEST_LIST_CACHE`].
+fn within(secs: f64) -> Option<ListCacheAge> {
+    let d = Duration::try_from_secs_f64(secs).ok()?;
+    (super::SHORTEST..=LONGEST_LIST_CACHE)
+        .contains(&d)
+        .then_some(ListCacheAge::For(d))
 }
 
 #[cfg(test)]
@@ -100,7 +107,17 @@ mod tests {
         for off in ["\"0\"", "0", "\"0h\""] {
             assert_eq!(read(off), Ok(ListCacheAge::Off), "{off}");
         }
-        for bad in ["\"soon\"", "\"7w\"", "-1", "\"1e400d\""] {
+        assert_eq!(read("\"365d\""), Ok(ListCacheAge::For(LONGEST_LIST_CACHE)));
+        for bad in [
+            "\"soon\"",
+            "\"7w\"",
+            "-1",
+            "\"1e400d\"",
+            "\"366d\"",
+            "1e300",
+            "nan",
+            "\"0.0000001s\"",
+        ] {
             let e = read(bad).unwrap_err();
             assert!(e.contains("list_cache is a duration"), "{bad}: {e}");
         }

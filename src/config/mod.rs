@@ -10,12 +10,14 @@ mod connect;
 mod diagnose;
 pub mod keychain;
 mod list_cache;
+mod read;
+pub mod size;
 mod value;
 
 pub use connect::ConnectSettings;
 pub use diagnose::{ConfigError, closest};
-pub use list_cache::{DEFAULT_LIST_CACHE, ListCacheAge};
-pub use value::{ConfigValue, Resolver, variables};
+pub use list_cache::{DEFAULT_LIST_CACHE, LONGEST_LIST_CACHE, ListCacheAge};
+pub use value::{ConfigValue, Resolver, variable_values, variables};
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -43,6 +45,11 @@ pub struct Config {
     /// The file's text, kept to point errors found after parsing at a line.
     #[serde(skip)]
     pub source: String,
+    /// The tables of servers and bundles the file defines but that could
+    /// not be read (`servers.<name>`, `bundles.<name>`; their problems are
+    /// `parse_all`'s): the names exist, for `default`, bundles and `check`.
+    #[serde(skip)]
+    pub unreadable: Vec<String>,
 }
 
 /// One `[bundles.<name>]` table: the servers `serve <name>` merges.
@@ -96,7 +103,8 @@ impl<'de> Deserialize<'de> for Protocol {
     }
 }
 
-/// A timeout: seconds as a number, or a string such as `"30s"`, `"2m"`, `"500ms"`.
+/// A timeout: seconds as a number, or a string such as `"30s"`, `"2m"`, `"500ms"`,
+/// from [`SHORTEST`] to [`LONGEST`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeout(pub Duration);
 
@@ -109,17 +117,32 @@ enum Raw {
     Text(String),
 }
 
+/// The shortest duration a config or environment value may give.
+pub const SHORTEST: Duration = Duration::from_millis(1);
+/// The longest: a day. Beyond it a request is not bounded in any sense a
+/// person notices, and a clock plus it could no longer be represented.
+pub const LONGEST: Duration = Duration::from_secs(24 * 3600);
+
+/// `secs` seconds as a duration, if it is a number from [`SHORTEST`] to
+/// [`LONGEST`] (not NaN, not infinite, not so large it cannot be held).
+pub fn duration_from_secs(secs: f64) -> Option<Duration> {
+    let d = Duration::try_from_secs_f64(secs).ok()?;
+    (SHORTEST..=LONGEST).contains(&d).then_some(d)
+}
+
 impl<'de> Deserialize<'de> for Timeout {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let bad = || {
-            serde::de::Error::custom("a timeout is a number of seconds or a string like \"30s\", \"2m\" or \"500ms\"")
+            serde::de::Error::custom(
+                "a timeout is a number of seconds or a string like \"30s\", \"2m\" or \"500ms\", from 1ms to 24h (a day)",
+            )
         };
-        match Raw::deserialize(d)? {
-            // try_: a number too large for a Duration (1e300) is an error, not a panic.
-            Raw::Secs(s) if s > 0.0 => Duration::try_from_secs_f64(s).map(Timeout).map_err(|_| bad()),
-            Raw::Secs(_) => Err(bad()),
-            Raw::Text(t) => parse_duration(&t).map(Timeout).ok_or_else(bad),
-        }
+        // duration_from_secs: a number too large for a Duration (1e300) is an error, not a panic.
+        let parsed = match Raw::deserialize(d)? {
+            Raw::Secs(s) => duration_from_secs(s),
+            Raw::Text(t) => parse_duration(&t),
+        };
+        parsed.map(Timeout).ok_or_else(bad)
     }
 }
 
@@ -135,7 +158,7 @@ fn parse_duration(t: &str) -> Option<Duration> {
         "h" => n * 3600.0,
         _ => return None,
     };
-    (secs > 0.0).then(|| Duration::try_from_secs_f64(secs).ok()).flatten()
+    duration_from_secs(secs)
 }
 
 /// One `[servers.<name>]` table. Keys that a provider does not use are
@@ -160,18 +183,26 @@ pub struct ServerEntry {
     /// How long cached lists may answer a start (`"0"`: never).
     #[serde(default)]
     pub list_cache: ListCacheAge,
+    /// The largest message held for this server: a stdin line, a response
+    /// body, an SSE event (`size::DEFAULT_MAX_MESSAGE_SIZE` when unset).
+    pub max_message_size: Option<size::Size>,
     /// Globs (`*`, `?`) of the tools shown; others are hidden and refused.
     pub allow_tools: Option<Vec<String>>,
     /// Globs (`*`, `?`) of the tools hidden and refused.
     pub deny_tools: Option<Vec<String>>,
     pub bearer: Option<ConfigValue>,
-    /// `"oauth"` to log in with the MCP authorization flow.
+    /// `"oauth"` to sign in with the MCP authorization flow;
+    /// `"client_credentials"` or `"enterprise"` for the extension grants.
     pub auth: Option<String>,
     /// `[servers.<name>.connect]`: how connect links are shown.
     #[serde(default)]
     pub connect: ConnectSettings,
     /// A glob (`*`) of the connect links this server sends.
     pub connect_link_pattern: Option<String>,
+    /// Let `url`, `base_url`, `api_base`, `token_url` and the OAuth
+    /// endpoints be plain `http://` to another machine (a trusted network):
+    /// without it only `https://`, or `http://` to this machine, is taken.
+    pub allow_http: Option<bool>,
 
     // ---- OAuth and client credentials ----
     pub scopes: Option<Vec<String>>,
@@ -179,6 +210,22 @@ pub struct ServerEntry {
     pub client_secret: Option<ConfigValue>,
     pub callback_port: Option<u16>,
     pub resource: Option<String>,
+
+    // ---- sign-in (`auth`): client ID metadata document, extension grants ----
+    /// The https URL of the client ID metadata document identifying the bridge.
+    pub client_metadata_url: Option<String>,
+    /// `auth = "client_credentials"` with private_key_jwt: the PEM private key.
+    pub private_key: Option<ConfigValue>,
+    /// Its JWT algorithm (`ES256`, `ES384`, `RS256`, `RS384`, `RS512`).
+    pub signing_algorithm: Option<String>,
+    /// `auth = "enterprise"`: the organisation's identity provider (issuer URL).
+    pub idp_issuer: Option<String>,
+    /// Its token endpoint, when its metadata does not give it.
+    pub idp_token_endpoint: Option<String>,
+    pub idp_client_id: Option<ConfigValue>,
+    pub idp_client_secret: Option<ConfigValue>,
+    /// The person's ID token from the identity provider.
+    pub id_token: Option<ConfigValue>,
 
     // ---- pipedream ----
     pub project_id: Option<ConfigValue>,
@@ -221,6 +268,9 @@ impl ServerEntry {
     pub fn timeout(&self) -> Duration {
         self.timeout.map(|t| t.0).unwrap_or(DEFAULT_TIMEOUT)
     }
+    pub fn max_message_size(&self) -> usize {
+        self.max_message_size.map_or(size::DEFAULT_MAX_MESSAGE_SIZE, |s| s.0)
+    }
 }
 
 /// The config file's usual location: `<config dir>/mcp-bridge/config.toml`.
@@ -256,6 +306,7 @@ pub fn builtin() -> Config {
         bundles: BTreeMap::new(),
         path: None,
         source: String::new(),
+        unreadable: Vec::new(),
     }
 }
 
@@ -263,15 +314,26 @@ impl Config {
     /// Load the config. An explicitly named file (flag or env) must exist; a
     /// missing default file means "no account configured": use the sandbox.
     pub fn load(flag: Option<&Path>) -> Result<Config, ConfigError> {
+        let (config, problems) = Config::load_all(flag)?;
+        match (config, ConfigError::from_all(problems)) {
+            (Some(config), None) => Ok(config),
+            (_, Some(e)) => Err(e),
+            (None, None) => Err(ConfigError::Usage("the config could not be read".into())),
+        }
+    }
+
+    /// `load`, keeping what is valid of a file with mistakes (see
+    /// `parse_all`); the error is a file that cannot be read at all.
+    pub fn load_all(flag: Option<&Path>) -> Result<(Option<Config>, Vec<ConfigError>), ConfigError> {
         let explicit = flag.is_some() || std::env::var_os(CONFIG_ENV).is_some_and(|p| !p.is_empty());
         let Some(path) = locate(flag) else {
-            return Ok(builtin());
+            return Ok((Some(builtin()), vec![]));
         };
         match std::fs::read_to_string(&path) {
-            Ok(text) => Config::parse(&text, Some(&path)),
+            Ok(text) => Ok(Config::parse_all(&text, Some(&path))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
                 tracing::info!("no config at {}; using the built-in sandbox", path.display());
-                Ok(builtin())
+                Ok((Some(builtin()), vec![]))
             }
             Err(e) => Err(ConfigError::Io {
                 path,
@@ -280,22 +342,15 @@ impl Config {
         }
     }
 
-    /// Parse config text; `path` is only used in error messages.
+    /// Parse config text; `path` is only used in error messages. Every
+    /// problem the file has is reported, not only the first.
     pub fn parse(text: &str, path: Option<&Path>) -> Result<Config, ConfigError> {
-        let mut cfg: Config = toml::from_str(text).map_err(|e| diagnose::from_toml(&e, text, path))?;
-        cfg.path = path.map(Path::to_path_buf);
-        cfg.source = text.to_string();
-        if let Some(d) = &cfg.default
-            && !cfg.servers.contains_key(d)
-            && !cfg.bundles.contains_key(d)
-        {
-            return Err(cfg.error_at(
-                None,
-                "default",
-                format!("`default = \"{d}\"` names no server or bundle; {}", cfg.known_servers()),
-            ));
+        let (config, problems) = Config::parse_all(text, path);
+        match (config, ConfigError::from_all(problems)) {
+            (Some(config), None) => Ok(config),
+            (_, Some(e)) => Err(e),
+            (None, None) => Err(ConfigError::Usage("the config could not be read".into())),
         }
-        Ok(cfg)
     }
 
     /// Pick the server `serve` should run.
@@ -340,16 +395,43 @@ impl Config {
         known
     }
 
+    /// Whether `[<kind>.<name>]` is in the file but could not be read.
+    pub fn is_unreadable(&self, kind: &str, name: &str) -> bool {
+        self.unreadable
+            .iter()
+            .any(|t| t.strip_prefix(kind).and_then(|t| t.strip_prefix('.')) == Some(name))
+    }
+
     /// The servers `doctor NAME` and `check NAME` look at: every server, the
-    /// one named, or the servers of the bundle named.
+    /// one named, or the servers of the bundle named; servers whose table
+    /// could not be read are included (they have no entry: their problems
+    /// are the file's).
     pub fn servers_to_check(&self, only: Option<&str>) -> Result<Vec<String>, ConfigError> {
-        match only {
-            None => Ok(self.servers.keys().cloned().collect()),
+        let exists = |s: &String| self.servers.contains_key(s) || self.is_unreadable("servers", s);
+        let mut names: Vec<String> = match only {
+            None => {
+                let unreadable = self.unreadable.iter().filter_map(|t| t.strip_prefix("servers."));
+                self.servers
+                    .keys()
+                    .map(String::as_str)
+                    .chain(unreadable)
+                    .map(str::to_string)
+                    .collect()
+            }
+            // A member that names no server is a problem of its own
+            // (`check_names`); it is left out here, never looked up.
             Some(n) => match self.bundles.get(n) {
-                Some(bundle) => Ok(bundle.servers.clone()),
-                None => Ok(vec![self.select(Some(n))?.0.to_string()]),
+                Some(bundle) => bundle.servers.iter().filter(|s| exists(s)).cloned().collect(),
+                None if self.is_unreadable("servers", n) => vec![n.to_string()],
+                None if self.is_unreadable("bundles", n) => vec![],
+                None => vec![self.select(Some(n))?.0.to_string()],
             },
+        };
+        if only.is_none() {
+            names.sort();
         }
+        names.dedup();
+        Ok(names)
     }
 
     /// What `serve` and `install` use when no name is given: `default`

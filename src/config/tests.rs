@@ -31,7 +31,7 @@ fn unknown_key_names_line_and_suggests() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("/c.toml"), "{err}");
-    assert!(err.contains("line 3"), "{err}");
+    assert!(err.contains("/c.toml:3,"), "{err}");
     assert!(err.contains("timout"), "{err}");
     assert!(err.contains("did you mean `timeout`"), "{err}");
 }
@@ -41,7 +41,7 @@ fn bad_transport_lists_choices() {
     let err = Config::parse("[servers.a]\ntransport = \"websocket\"\n", None)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("line 2"), "{err}");
+    assert!(err.contains("config:2,"), "{err}");
     assert!(err.contains("streamable-http"), "{err}");
 }
 
@@ -50,7 +50,7 @@ fn default_must_name_a_server() {
     let err = Config::parse("default = \"b\"\n[servers.a]\nurl = \"http://x\"\n", None)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("line 1") && err.contains("names no server"), "{err}");
+    assert!(err.contains("config:1,") && err.contains("names no server"), "{err}");
     let cfg = Config::parse(
         "default = \"both\"\n[servers.a]\nurl = \"http://x\"\n[servers.b]\nurl = \"http://y\"\n\
          [bundles.both]\nservers = [\"a\", \"b\"]\n",
@@ -74,4 +74,22 @@ fn durations() {
     assert_eq!(parse_duration("3 m"), Some(Duration::from_secs(180)));
     assert_eq!(parse_duration("3d"), None);
     assert_eq!(parse_duration("0s"), None);
+}
+
+#[test]
+fn a_huge_or_tiny_timeout_is_a_config_error_not_a_panic() {
+    for bad in ["1e30", "1e19", "90000", "1e-12", "-1", "nan", "inf"] {
+        let err = Config::parse(&format!("[servers.a]\ntimeout = {bad}\n"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("config:2, key `servers.a.timeout`") && err.contains("from 1ms to 24h"),
+            "{bad}: {err}"
+        );
+    }
+    for bad in ["99999999999999999999h", "1e400s", "25h", "0.0000001ms"] {
+        assert_eq!(parse_duration(bad), None, "{bad}");
+    }
+    assert_eq!(parse_duration("24h"), Some(LONGEST));
+    assert_eq!(duration_from_secs(f64::MAX), None);
 }

@@ -1,17 +1,21 @@
 //! Config values that may hold secrets, and their resolution.
 //!
 //! A value is a string (in which `${VAR}` is replaced from the environment),
-//! `{ command = ["prog", "arg"] }` (run once, stdout trimmed, cached for the
-//! process), `{ file = "path" }` (read and trimmed), or
-//! `{ keyring = "service/account" }` (read from the OS keychain once, cached
-//! for the process; see `keychain`). Resolution errors name the server and
-//! key and never include the secret itself.
+//! `{ command = ["prog", "arg"] }` (run once per process, stdout trimmed;
+//! stopped after `$MCP_BRIDGE_COMMAND_TIMEOUT` seconds, 30 by default, and
+//! its stderr shown when it fails), `{ file = "path" }` (read and trimmed),
+//! or `{ keyring = "service/account" }` (read from the OS keychain once,
+//! cached for the process; see `keychain`). Resolution errors name the
+//! server and key and never include the secret itself.
 
 use super::keychain::{self, SecretName};
 use serde::Deserialize;
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, mpsc};
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(untagged)]
@@ -40,11 +44,11 @@ pub struct ResolveError {
     pub problem: String,
 }
 
-/// Resolves `ConfigValue`s, caching command output and keychain reads for
-/// the process.
+/// Resolves `ConfigValue`s, caching what each command gave and each
+/// keychain read for the process.
 #[derive(Default)]
 pub struct Resolver {
-    commands: Mutex<HashMap<Vec<String>, String>>,
+    commands: Mutex<HashMap<Vec<String>, Result<String, String>>>,
     keychain: Mutex<HashMap<SecretName, String>>,
 }
 
@@ -69,30 +73,11 @@ impl Resolver {
                     .map_err(|e| fail(format!("cannot read file {}: {e}", path.display())))
             }
             ConfigValue::Command { command } => {
-                if let Some(hit) = self.commands.lock().unwrap_or_else(|e| e.into_inner()).get(command) {
-                    return Ok(hit.clone());
-                }
-                let Some((prog, args)) = command.split_first() else {
-                    return Err(fail("`command` is empty; give the program and its arguments".into()));
-                };
-                let out = std::process::Command::new(prog)
-                    .args(args)
-                    .stdin(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null())
-                    .output()
-                    .map_err(|e| fail(format!("cannot run `{prog}`: {e}")))?;
-                if !out.status.success() {
-                    return Err(fail(format!("`{prog}` failed ({})", out.status)));
-                }
-                let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-                if text.is_empty() {
-                    return Err(fail(format!("`{prog}` printed nothing")));
-                }
-                self.commands
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(command.clone(), text.clone());
-                Ok(text)
+                // Run once per process, whatever it gives: a command that
+                // failed or hung is not run (or waited for) again.
+                let mut ran = self.commands.lock().unwrap_or_else(|e| e.into_inner());
+                let got = ran.entry(command.clone()).or_insert_with(|| run_command(command));
+                got.clone().map_err(fail)
             }
             ConfigValue::Keyring { keyring } => {
                 let name = SecretName::parse(keyring).map_err(fail)?;
@@ -108,6 +93,128 @@ impl Resolver {
             }
         }
     }
+}
+
+/// Environment variable: how many seconds a `{ command = [...] }` may run.
+pub const COMMAND_TIMEOUT_ENV: &str = "MCP_BRIDGE_COMMAND_TIMEOUT";
+/// How long a command may run unless `$MCP_BRIDGE_COMMAND_TIMEOUT` says
+/// otherwise: time for a password manager to ask for a fingerprint, within
+/// the minute a desktop client waits for `initialize`.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+/// The most of a command's stderr an error shows (its end: where tools say
+/// what went wrong).
+const STDERR_SHOWN: usize = 600;
+
+/// Run `command` (its pipes read on threads of their own, so a chatty
+/// command never blocks on a full pipe) and wait for it up to the timeout,
+/// then kill it: its stdout, trimmed, or what went wrong, with the end of
+/// its stderr (escaped, and with what it printed on stdout, the secret,
+/// taken out).
+fn run_command(command: &[String]) -> Result<String, String> {
+    let Some((prog, args)) = command.split_first() else {
+        return Err("`command` is empty; give the program and its arguments".into());
+    };
+    let timeout = command_timeout();
+    let mut child = Command::new(prog)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run `{prog}`: {e}"))?;
+    let stdout = read_on_thread(child.stdout.take());
+    let stderr = read_on_thread(child.stderr.take());
+    let status = wait(&mut child, Instant::now() + timeout);
+    let finished = !matches!(status, Err(Waited::TimedOut));
+    // A grandchild may hold the pipes open: take what came within a moment.
+    let out = stdout.recv_timeout(PIPE_GRACE).unwrap_or_default();
+    let err = stderr.recv_timeout(PIPE_GRACE).unwrap_or_default();
+    let text = String::from_utf8_lossy(&out).trim().to_string();
+    let said = said(&err, &text);
+    match status.ok() {
+        _ if !finished => Err(format!(
+            "`{prog}` did not finish within {}s and was stopped (raise ${COMMAND_TIMEOUT_ENV} if it needs longer){said}",
+            timeout.as_secs_f64()
+        )),
+        Some(s) if !s.success() => Err(format!("`{prog}` failed ({s}){said}")),
+        None => Err(format!("`{prog}` could not be waited for{said}")),
+        Some(_) if text.is_empty() => Err(format!("`{prog}` printed nothing{said}")),
+        Some(_) => Ok(text),
+    }
+}
+
+/// How long a pipe is still read once its command has ended.
+const PIPE_GRACE: Duration = Duration::from_millis(500);
+
+/// The command's timeout: `$MCP_BRIDGE_COMMAND_TIMEOUT` seconds (1ms to
+/// 24h), else the default.
+fn command_timeout() -> Duration {
+    let Ok(text) = std::env::var(COMMAND_TIMEOUT_ENV) else {
+        return COMMAND_TIMEOUT;
+    };
+    let parsed = text.trim().parse::<f64>().ok().and_then(super::duration_from_secs);
+    parsed.unwrap_or_else(|| {
+        tracing::warn!(
+            "ignoring ${COMMAND_TIMEOUT_ENV}: not a number of seconds from 0.001 to 86400; waiting {}s",
+            COMMAND_TIMEOUT.as_secs()
+        );
+        COMMAND_TIMEOUT
+    })
+}
+
+/// Read `pipe` to its end on a thread; the bytes come through the channel.
+fn read_on_thread(pipe: Option<impl Read + Send + 'static>) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
+    if let Some(mut pipe) = pipe {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            let _ = tx.send(buf);
+        });
+    }
+    rx
+}
+
+enum Waited {
+    TimedOut,
+    Failed,
+}
+
+/// Wait for `child` until `deadline`, then kill it.
+fn wait(child: &mut Child, deadline: Instant) -> Result<std::process::ExitStatus, Waited> {
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Ok(status),
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Waited::TimedOut);
+            }
+            Ok(None) => {
+                std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
+                pause = (pause * 2).min(Duration::from_millis(25));
+            }
+            Err(_) => return Err(Waited::Failed),
+        }
+    }
+}
+
+/// `: it said "…"`, the end of `stderr` shown safely, or nothing.
+fn said(stderr: &[u8], secret: &str) -> String {
+    let mut text = String::from_utf8_lossy(stderr).trim().to_string();
+    for s in std::iter::once(secret).chain(secret.lines()).map(str::trim) {
+        if s.len() >= 4 {
+            text = text.replace(s, "[redacted]");
+        }
+    }
+    if text.is_empty() {
+        return String::new();
+    }
+    let chars = text.chars().count();
+    let tail: String = text.chars().skip(chars.saturating_sub(STDERR_SHOWN)).collect();
+    let cut = if chars > STDERR_SHOWN { "…" } else { "" };
+    format!("; it said: \"{cut}{}\"", crate::untrusted::escape(&tail))
 }
 
 fn expand_home(p: &str) -> PathBuf {
@@ -166,6 +273,27 @@ pub fn interpolate(text: &str) -> Result<String, String> {
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// The values of the environment variables `${VAR}` in `text` names (the
+/// parts of an interpolated value that came from outside the config).
+pub fn variable_values(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(pos) = rest.find('$') {
+        let after = &rest[pos..];
+        if let Some(literal) = after.strip_prefix("$${") {
+            rest = literal;
+        } else if let Some(body) = after.strip_prefix("${")
+            && let Some(end) = body.find('}')
+        {
+            found.extend(std::env::var(&body[..end]).ok());
+            rest = &body[end + 1..];
+        } else {
+            rest = &after[1..];
+        }
+    }
+    found
 }
 
 #[cfg(test)]

@@ -2,6 +2,12 @@
 //! every wait ends at the server's `timeout`, and then the client gets the
 //! answer it would have got anyway (with the notice).
 //!
+//! A call is sent again only when the answer says it did not run
+//! (`accountRequired: true`, as Pipedream's hosted server answers): a link
+//! in a result that does not say so may come from a tool that already did
+//! its work (sent the email), and running it twice is worse than asking
+//! the person to try again.
+//!
 //! - `retry_on_account_required = N`: the call is retried up to N times first
 //!   (providers sometimes say an account is missing when it is not); a
 //!   retry that goes through is the answer.
@@ -9,7 +15,8 @@
 //!   cancelled, the notice goes out at once. Accepted, the bridge retries
 //!   the original call until it goes through (a refused attempt runs
 //!   nothing), returns that real result, and tells the client the
-//!   elicitation is complete.
+//!   elicitation is complete; for a call that may have run, the notice
+//!   goes out instead.
 //! - After a connect (a call that asked for one now goes through), the
 //!   client gets `notifications/tools/list_changed`: the provider's tool
 //!   list may grow once an account exists.
@@ -34,8 +41,16 @@ fn may_ask(inner: &Inner, call: &Call, link: &ConnectLink) -> bool {
     inner.settings.elicit && call.url_mode && !st.asking.contains(&key) && !st.declined.contains(&key)
 }
 
-pub(super) fn worth_holding(inner: &Inner, call: &Call, link: &ConnectLink) -> bool {
-    !call.params.is_null() && (inner.settings.retry_on_account_required > 0 || may_ask(inner, call, link))
+/// Whether the answer says the call did not run, so sending it again is safe.
+fn did_not_run(response: &Value) -> bool {
+    response
+        .get("result")
+        .is_some_and(|r| super::account_required(r) == Some(true))
+}
+
+pub(super) fn worth_holding(inner: &Inner, call: &Call, response: &Value, link: &ConnectLink) -> bool {
+    let retry = inner.settings.retry_on_account_required > 0 && did_not_run(response);
+    !call.params.is_null() && (retry || may_ask(inner, call, link))
 }
 
 /// A call that once asked for a connect went through: the account exists.
@@ -96,7 +111,7 @@ struct Elicited<'a>(&'a Inner, String);
 
 impl Drop for Elicited<'_> {
     fn drop(&mut self) {
-        self.0.asked().remove(&self.1);
+        self.0.asked.forget(&Value::from(self.1.as_str()));
     }
 }
 
@@ -120,7 +135,12 @@ pub(super) fn hold(inner: Arc<Inner>, upstream: Arc<dyn Upstream>, call: Call, h
 async fn follow(inner: &Inner, upstream: &dyn Upstream, call: &Call, mut held: Value, mut link: ConnectLink) {
     let id = held.get("id").cloned().unwrap_or(Value::Null);
     let deadline = Instant::now() + inner.timeout;
-    for _ in 0..inner.settings.retry_on_account_required {
+    let retries = if did_not_run(&held) {
+        inner.settings.retry_on_account_required
+    } else {
+        0
+    };
+    for _ in 0..retries {
         match retry(inner, upstream, &call.params, deadline).await {
             Some(Retried::Done(resp)) => {
                 tracing::info!(server = %inner.server, "the call went through on retry; the account was there");
@@ -141,8 +161,9 @@ async fn follow(inner: &Inner, upstream: &dyn Upstream, call: &Call, mut held: V
         inner.state().asking.insert(app_key(&link));
         Claim(inner, app_key(&link))
     });
+    let may_retry = did_not_run(&held);
     surface::show(inner, call, &mut held, &link);
-    if ask && let Some(resp) = elicit(inner, upstream, call, &link, deadline).await {
+    if ask && let Some(resp) = elicit(inner, upstream, call, &link, deadline, may_retry).await {
         drop(claim);
         connected(inner, &call.tool, &call.out);
         return answer(&call.out, &id, resp);
@@ -152,14 +173,15 @@ async fn follow(inner: &Inner, upstream: &dyn Upstream, call: &Call, mut held: V
 }
 
 /// Ask the person through a URL-mode elicitation; once accepted, retry the
-/// call until it goes through. The real answer, or None by `deadline` (or
-/// when the person said no).
+/// call (when `may_retry`) until it goes through. The real answer, or None
+/// by `deadline` (or when the person said no, or the call may have run).
 async fn elicit(
     inner: &Inner,
     upstream: &dyn Upstream,
     call: &Call,
     link: &ConnectLink,
     deadline: Instant,
+    may_retry: bool,
 ) -> Option<Value> {
     let id = crate::ids::next("connect");
     let elicitation_id = crate::ids::next("elicitation");
@@ -177,6 +199,10 @@ async fn elicit(
             inner.state().declined.insert(app_key(link));
         }
         tracing::info!(server = %inner.server, action = action.as_deref().unwrap_or("none"), "connect not accepted");
+        return None;
+    }
+    if !may_retry {
+        tracing::info!(server = %inner.server, "connect accepted; the call may have run, so it is not sent again");
         return None;
     }
     let mut pause = FIRST_POLL;

@@ -25,12 +25,12 @@ mod follow;
 mod recognise;
 mod surface;
 
-pub use recognise::{account_required, field_url, glob, holders, pattern_recogniser, query_param, text_urls};
+pub use recognise::{account_required, field_url, glob, holders, on_hosts, pattern_recogniser, query_param, text_urls};
 pub use surface::{META_KEY, decorate, lead};
 
 use crate::client::Outbox;
 use crate::config::{ConnectSettings, ServerEntry};
-use crate::hooks::{Asked, Transform, Upstream};
+use crate::hooks::{Asked, ClientAsks, Transform, Upstream};
 use crate::jsonrpc::IdKey;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -89,7 +89,7 @@ struct Inner {
     /// The server's remote, once bound: a held answer is retried through it.
     upstream: OnceLock<Weak<dyn Upstream>>,
     /// Answers the client owes to this server's elicitations, by id.
-    asked: Mutex<HashMap<String, oneshot::Sender<Value>>>,
+    asked: ClientAsks,
     /// Answers held by `follow`, by request id: a cancel drops one unanswered.
     held: Mutex<HashMap<IdKey, Arc<Notify>>>,
 }
@@ -110,7 +110,7 @@ impl ConnectLinks {
             store,
             state: Mutex::new(Remembered::default()),
             upstream: OnceLock::new(),
-            asked: Mutex::default(),
+            asked: ClientAsks::default(),
             held: Mutex::default(),
         }))
     }
@@ -131,11 +131,23 @@ pub fn for_server(
         Some(p) => Some(pattern_recogniser(p.to_string())),
         None => None,
     };
-    let recognise: Recogniser = match (pattern, provider) {
+    let found: Recogniser = match (pattern, provider) {
         (Some(a), Some(b)) => Arc::new(move |r: &Value| a(r).or_else(|| b(r))),
         (Some(a), None) | (None, Some(a)) => a,
         (None, None) => Arc::new(|_: &Value| None),
     };
+    // Whatever finds it, a link is one the browser gate would open: it is
+    // shown as the thing to click, and may be opened.
+    let server = name.to_string();
+    let recognise: Recogniser = Arc::new(move |r: &Value| {
+        found(r).filter(|link| match crate::browser::check(&link.url) {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(server, "a connect link in the answer is not shown as one: {e}");
+                false
+            }
+        })
+    });
     let store = crate::store::Store::open_default().ok();
     Ok(Arc::new(ConnectLinks::new(
         name,
@@ -151,19 +163,13 @@ impl Inner {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn asked(&self) -> MutexGuard<'_, HashMap<String, oneshot::Sender<Value>>> {
-        self.asked.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     fn held(&self) -> MutexGuard<'_, HashMap<IdKey, Arc<Notify>>> {
         self.held.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Wait for the client's answer to the bridge's request `id`.
     fn expect_answer(&self, id: &str) -> oneshot::Receiver<Value> {
-        let (tx, rx) = oneshot::channel();
-        self.asked().insert(id.to_string(), tx);
-        rx
+        self.asked.expect(&Value::from(id))
     }
 
     /// The link in a response, unless it is an error or has none.
@@ -188,16 +194,12 @@ impl Transform for ConnectLinks {
     }
 
     fn answered(&self, answer: &Value) -> bool {
-        let waiter = answer
-            .get("id")
-            .and_then(Value::as_str)
-            .and_then(|id| self.0.asked().remove(id));
-        match waiter {
-            Some(tx) => {
-                let _ = tx.send(answer.clone());
-                true
-            }
-            None => false,
+        self.0.asked.answered(answer)
+    }
+
+    fn id_taken(&self, id: &Value) {
+        if self.0.asked.forget(id) {
+            tracing::warn!(server = %self.0.server, "the remote sent a request under the id of the bridge's own elicitation; that elicitation is dropped");
         }
     }
 
@@ -208,7 +210,7 @@ impl Transform for ConnectLinks {
     }
 
     fn client_gone(&self) {
-        self.0.asked().clear();
+        self.0.asked.clear();
     }
 
     fn wants_params(&self, method: &str) -> bool {
@@ -261,7 +263,7 @@ impl Transform for ConnectLinks {
             out: out.clone(),
         };
         let upstream = inner.upstream.get().and_then(Weak::upgrade);
-        match upstream.filter(|_| follow::worth_holding(inner, &call, &link)) {
+        match upstream.filter(|_| follow::worth_holding(inner, &call, response, &link)) {
             Some(upstream) => {
                 let held = std::mem::take(response);
                 follow::hold(inner.clone(), upstream, call, held, link);

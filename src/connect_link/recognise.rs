@@ -41,6 +41,29 @@ pub fn text_urls(result: &Value) -> Vec<String> {
         .collect()
 }
 
+/// `recognise`, keeping only the links on `domains` (or a subdomain of
+/// one) or at `origin`, the server's own: a link elsewhere is the remote's
+/// text, not its provider's connect link.
+pub fn on_hosts(
+    recognise: fn(&Value) -> Option<ConnectLink>,
+    domains: &'static [&'static str],
+    origin: url::Origin,
+) -> Recogniser {
+    Arc::new(move |result: &Value| {
+        recognise(result).filter(|link| {
+            let Ok(url) = url::Url::parse(&link.url) else {
+                return false;
+            };
+            let host = url.host_str().unwrap_or("");
+            let on_domain = url.scheme() == "https"
+                && domains
+                    .iter()
+                    .any(|d| host.eq_ignore_ascii_case(d) || host.to_ascii_lowercase().ends_with(&format!(".{d}")));
+            on_domain || url.origin() == origin
+        })
+    })
+}
+
 pub(super) fn is_http(u: &str) -> bool {
     u.starts_with("https://") || u.starts_with("http://")
 }

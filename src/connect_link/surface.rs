@@ -128,7 +128,7 @@ pub async fn open_once(store: &crate::store::Store, server: &str, link: &Connect
     let Some(marks) = marks.as_object_mut() else {
         return;
     };
-    marks.retain(|_, at| at.as_u64().is_some_and(|t| t + MARK_LIFETIME > now));
+    marks.retain(|_, at| at.as_u64().is_some_and(|t| t.saturating_add(MARK_LIFETIME) > now));
     let key = mark(link);
     if marks.contains_key(&key) {
         tracing::debug!(server, "connect link already opened");

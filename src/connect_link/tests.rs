@@ -86,3 +86,29 @@ fn answers_reach_the_waiter_once() {
     links.client_gone();
     assert!(rx.try_recv().is_err());
 }
+
+#[test]
+fn a_providers_link_counts_only_on_its_own_domains_or_the_servers_origin() {
+    let origin = url::Url::parse("http://127.0.0.1:4100/v3").unwrap().origin();
+    fn any_field(result: &Value) -> Option<ConnectLink> {
+        field_url(result, &["connectUrl"]).map(|url| ConnectLink { url, app: None })
+    }
+    let r = on_hosts(any_field, &["pipedream.com"], origin);
+    let found = |url: &str| r(&json!({"content": [], "accountRequired": true, "connectUrl": url})).map(|l| l.url);
+    for ok in [
+        "https://pipedream.com/_static/connect.html?token=ctok_1",
+        "https://connect.pipedream.com/x?token=ctok_1",
+        "http://127.0.0.1:4100/_static/connect.html?token=ctok_1",
+    ] {
+        assert_eq!(found(ok).as_deref(), Some(ok));
+    }
+    for off in [
+        "https://evil.example/_static/connect.html?token=ctok_1",
+        "https://pipedream.com.evil.example/x",
+        "https://evilpipedream.com/x",
+        "http://pipedream.com/_static/connect.html?token=ctok_1",
+        "http://127.0.0.1:4101/_static/connect.html?token=ctok_1",
+    ] {
+        assert_eq!(found(off), None, "{off}");
+    }
+}

@@ -100,7 +100,7 @@ impl ClientCredentials {
                 self.client.server, self.client.provider
             ))
         })?;
-        let expires_at = now() + got.expires_in.unwrap_or(DEFAULT_LIFETIME);
+        let expires_at = now().saturating_add(got.expires_in.unwrap_or(DEFAULT_LIFETIME));
         let mut rec = Record {
             access_token: Some(got.access_token.clone()),
             expires_at: Some(expires_at),

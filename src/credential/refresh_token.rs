@@ -134,7 +134,7 @@ impl RefreshingToken {
         let mut rec = Record {
             access_token: Some(pair.access.clone()),
             refresh_token: Some(pair.refresh.clone()),
-            expires_at: got.expires_in.map(|s| now() + s),
+            expires_at: got.expires_in.map(|s| now().saturating_add(s)),
             scope: got.scope.clone(),
             ..Default::default()
         };

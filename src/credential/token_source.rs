@@ -75,8 +75,9 @@ pub struct TokenEndpoint {
 
 impl TokenEndpoint {
     pub fn new(url: Url, redactor: Redactor) -> Result<Self, CredentialError> {
-        // The process's shared client; a token request's timeout is its own.
-        let http = crate::net::shared_client()
+        // The process's client for token endpoints (no redirect followed); a
+        // token request's timeout is its own.
+        let http = crate::net::token_client()
             .map_err(|e| CredentialError(format!("cannot build the HTTP client for token requests: {e}")))?;
         Ok(Self { url, http, redactor })
     }

@@ -10,14 +10,18 @@
 //! checked, refresh with rotation) and revocation. The MCP endpoint `/mcp`
 //! wants the bearer (401 with `resource_metadata`, 403 `insufficient_scope`
 //! when so configured) and serves two tools: `echo` and `whoami`. Every
-//! request is recorded for assertions. The handlers are in `oauth/`.
+//! request is recorded for assertions. The handlers are in `oauth/`; the
+//! 2026-07-28 rules and the extension grants in `oauth/extensions.rs`.
 //!
 //! It can also stand alone as the authorization server of another
 //! emulator's MCP endpoint (`resource`): the Pipe2.ai emulator's issuer on
 //! another host, and the "Membrane API" behind the Integration.app one.
 
 mod authz;
+mod extensions;
 mod resource;
+
+pub use extensions::{IDP_CLIENT_ID, Iss, MetadataIssuer, PrmResource};
 
 use axum::serve::ListenerExt;
 use std::collections::{BTreeMap, HashMap};
@@ -72,6 +76,27 @@ pub struct OAuthOptions {
     /// Issue access tokens shaped as JWTs whose payload has an `id` (the
     /// Integration.app server decodes its bearer token as one).
     pub jwt_access_tokens: bool,
+
+    // ---- the 2026-07-28 rules and extension grants (`oauth/extensions.rs`) ----
+    /// The `iss` of the authorization response (RFC 9207).
+    pub iss: Iss,
+    /// `authorization_response_iss_parameter_supported` (absent when `None`).
+    pub advertise_iss: Option<bool>,
+    /// The `issuer` the authorization-server metadata names.
+    pub metadata_issuer: MetadataIssuer,
+    /// The protected-resource metadata's `resource`.
+    pub prm_resource: PrmResource,
+    /// `scopes_supported` of the authorization-server metadata.
+    pub server_scopes: Option<Vec<String>>,
+    /// Take an https `client_id` as a client ID metadata document.
+    pub client_documents: bool,
+    /// Grant `client_credentials` to the pre-registered client.
+    pub client_credentials: bool,
+    /// The public key (PEM) under which the pre-registered client may sign
+    /// `private_key_jwt` assertions.
+    pub client_jwt_key: Option<String>,
+    /// An identity provider at `/idp` and the `jwt-bearer` grant for its ID-JAGs.
+    pub enterprise: bool,
 }
 
 impl Default for OAuthOptions {
@@ -91,6 +116,15 @@ impl Default for OAuthOptions {
             resource: None,
             endpoint_prefix: String::new(),
             jwt_access_tokens: false,
+            iss: Iss::Correct,
+            advertise_iss: None,
+            metadata_issuer: MetadataIssuer::Real,
+            prm_resource: PrmResource::McpUrl,
+            server_scopes: None,
+            client_documents: false,
+            client_credentials: false,
+            client_jwt_key: None,
+            enterprise: false,
         }
     }
 }
@@ -110,6 +144,10 @@ pub struct Logged {
 struct Client {
     secret: Option<String>,
     redirect_uris: Vec<String>,
+    /// The authorization server that knows it.
+    issuer: String,
+    /// RFC 7592: the token its registration is read with.
+    registration_token: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -118,6 +156,8 @@ struct Grant {
     scope: String,
     resource: String,
     expires_at: u64,
+    /// The authorization server that issued it.
+    issuer: String,
 }
 
 #[derive(Default)]
@@ -129,6 +169,8 @@ struct State {
     refresh: HashMap<String, Grant>,
     log: Vec<Logged>,
     registrations: usize,
+    /// How many times the server moved to another authorization server.
+    moves: u32,
 }
 
 /// Shared by the handlers.
@@ -136,6 +178,8 @@ pub(crate) struct Emu {
     opts: OAuthOptions,
     base: String,
     state: Mutex<State>,
+    /// Signs the emulated identity provider's ID tokens and ID-JAGs.
+    jwt_key: String,
 }
 
 impl Emu {
@@ -155,10 +199,18 @@ impl Emu {
         format!("{}{}/{name}", self.base, self.opts.endpoint_prefix)
     }
     fn issuer(&self) -> String {
-        match self.opts.discovery {
-            Discovery::OriginOnly | Discovery::None => self.base.clone(),
-            _ => format!("{}/as", self.base),
+        format!("{}{}", self.base, self.issuer_path())
+    }
+    /// The issuer's path: `/as`, `/as2` after a move, … (none on the origin).
+    fn issuer_path(&self) -> String {
+        match (self.opts.discovery, self.st().moves) {
+            (Discovery::OriginOnly | Discovery::None, _) => String::new(),
+            (_, 0) => "/as".into(),
+            (_, n) => format!("/as{}", n + 1),
         }
+    }
+    fn idp_issuer(&self) -> String {
+        format!("{}/idp", self.base)
     }
 }
 
@@ -181,6 +233,8 @@ impl OAuthEmulator {
                 Client {
                     secret: secret.clone(),
                     redirect_uris: vec![],
+                    issuer: String::new(),
+                    registration_token: None,
                 },
             );
         }
@@ -188,7 +242,13 @@ impl OAuthEmulator {
             opts,
             base: format!("http://{addr}"),
             state: Mutex::new(state),
+            jwt_key: uuid::Uuid::new_v4().simple().to_string(),
         });
+        // The pre-registered client belongs to the first authorization server.
+        let first = emu.issuer();
+        for c in emu.st().clients.values_mut() {
+            c.issuer = first.clone();
+        }
         let app = axum::Router::new().fallback(resource::handle).with_state(emu.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -273,6 +333,37 @@ impl OAuthEmulator {
         for g in self.emu.st().access.values_mut() {
             g.expires_at = 0;
         }
+    }
+
+    /// The server moves to another authorization server: a new issuer (with
+    /// its metadata at the new path), which knows none of the old one's
+    /// clients; the old one's tokens are refused. The pre-registered client
+    /// is registered with the new one too.
+    pub fn move_authorization_server(&self) {
+        self.emu.st().moves += 1;
+        let issuer = self.emu.issuer();
+        if let Some((id, secret)) = &self.emu.opts.preregistered {
+            self.emu.st().clients.insert(
+                id.clone(),
+                Client {
+                    secret: secret.clone(),
+                    redirect_uris: vec![],
+                    issuer,
+                    registration_token: None,
+                },
+            );
+        }
+    }
+
+    /// An ID token the emulated identity provider issued to the bridge's
+    /// client there ([`IDP_CLIENT_ID`]) for `subject`.
+    pub fn id_token(&self, subject: &str) -> String {
+        extensions::id_token(&self.emu, subject)
+    }
+
+    /// The emulated identity provider's issuer.
+    pub fn idp_issuer(&self) -> String {
+        self.emu.idp_issuer()
     }
 
     /// Refresh tokens currently valid.

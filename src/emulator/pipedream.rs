@@ -77,7 +77,8 @@ impl Default for PipedreamOptions {
 
 struct Issued {
     token: String,
-    expires: Instant,
+    /// None: a lifetime no clock can hold (`expires_in` of u64::MAX), never.
+    expires: Option<Instant>,
     revoked: bool,
 }
 
@@ -182,7 +183,7 @@ async fn token(State(pd): State<Arc<Pd>>, headers: HeaderMap, body: Bytes) -> Re
     let token = format!("pd_at_{n}_{}", uuid::Uuid::new_v4().simple());
     pd.issued.lock().unwrap_or_else(|e| e.into_inner()).push(Issued {
         token: token.clone(),
-        expires: Instant::now() + Duration::from_secs(pd.opts.expires_in),
+        expires: Instant::now().checked_add(Duration::from_secs(pd.opts.expires_in)),
         revoked: false,
     });
     let created_at = SystemTime::now()
@@ -229,7 +230,7 @@ async fn mcp(
         let issued = pd.issued.lock().unwrap_or_else(|e| e.into_inner());
         issued
             .iter()
-            .any(|i| i.token == t && !i.revoked && i.expires > Instant::now())
+            .any(|i| i.token == t && !i.revoked && i.expires.is_none_or(|e| e > Instant::now()))
     });
     if !valid {
         return json_error(StatusCode::UNAUTHORIZED, json!({"error": "Unauthorized"}));

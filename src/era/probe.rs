@@ -6,9 +6,9 @@
 //! `-32022` naming one (then it asks once more, at that revision). Any
 //! other refusal (an HTTP 4xx without a modern error, an unknown method) is
 //! a legacy remote: the bridge then opens it with `initialize`. A `-32022`
-//! that names only modern revisions the bridge does not speak is the one
-//! real incompatibility. Server errors and broken connections are no
-//! verdict at all.
+//! or a discover result that names only revisions the bridge does not speak
+//! is the one real incompatibility. Server errors and broken connections
+//! are no verdict at all.
 
 use super::{HEADER_MISMATCH, MISSING_CAPABILITY, MODERN_VERSIONS, UNSUPPORTED_VERSION, is_legacy};
 use serde_json::Value;
@@ -86,13 +86,19 @@ pub fn judge(status: u16, body: Option<&Value>, asked: &str) -> Verdict {
     } else {
         MODERN_VERSIONS.iter().copied().find(|v| versions.contains(v))
     };
+    // Only a result shaped like discover's counts as evidence.
+    let shaped = result.get("capabilities").is_some_and(Value::is_object);
     match chosen {
-        // Only a result shaped like discover's counts as evidence.
-        Some(v) if result.get("capabilities").is_some_and(Value::is_object) => Verdict::Modern {
+        Some(v) if shaped => Verdict::Modern {
             version: v.to_string(),
             discover: result.clone(),
         },
         Some(v) if v != asked => Verdict::AskAgain { version: v.to_string() },
+        // A discover result naming only revisions the bridge does not know:
+        // a server of a later revision, not a legacy one.
+        None if shaped && !versions.is_empty() && !versions.iter().any(|v| is_legacy(v)) => Verdict::NoCommonVersion {
+            supported: versions.iter().map(|v| v.to_string()).collect(),
+        },
         _ => Verdict::Legacy,
     }
 }
@@ -157,6 +163,24 @@ mod tests {
                 supported: vec!["2027-03-01".into()]
             }
         );
+    }
+
+    #[test]
+    fn a_discover_result_naming_only_unknown_versions_is_no_common_version() {
+        let future = json!({"jsonrpc":"2.0","id":1,"result":{"resultType":"complete",
+            "supportedVersions":["2027-03-01"],"capabilities":{}}});
+        assert_eq!(
+            judge(200, Some(&future), ASKED),
+            Verdict::NoCommonVersion {
+                supported: vec!["2027-03-01".into()]
+            }
+        );
+        // One the bridge speaks among them, or no list at all: not that.
+        let with_legacy = json!({"jsonrpc":"2.0","id":1,"result":{
+            "supportedVersions":["2027-03-01","2025-11-25"],"capabilities":{}}});
+        assert_eq!(judge(200, Some(&with_legacy), ASKED), Verdict::Legacy);
+        let no_list = json!({"jsonrpc":"2.0","id":1,"result":{"capabilities":{}}});
+        assert_eq!(judge(200, Some(&no_list), ASKED), Verdict::Legacy);
     }
 
     #[test]

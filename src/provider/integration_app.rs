@@ -59,24 +59,30 @@ fn is_membrane_token(token: &str) -> bool {
 pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
     setup.allow_only(KEYS)?;
     let e = setup.entry;
-    let mut url = setup.url(None)?;
-    let mode = setup.choice("mode", e.mode.as_deref(), MODES)?;
-    if let Some(apps) = &e.apps {
-        if apps.is_empty() {
-            return Err(setup.error(
-                "apps",
-                "`apps` is empty; list integration keys, e.g. [\"gmail\", \"slack\"], or remove it",
-            ));
-        }
-        if let Some(bad) = apps
+    // Each key on its own (`each`): `check` shows every wrong one.
+    let url = setup.each(setup.url(None))?;
+    let mode = setup.each(setup.choice("mode", e.mode.as_deref(), MODES))?;
+    let apps = setup.each(match &e.apps {
+        Some(apps) if apps.is_empty() => Err(setup.error(
+            "apps",
+            "`apps` is empty; list integration keys, e.g. [\"gmail\", \"slack\"], or remove it",
+        )),
+        Some(apps) => match apps
             .iter()
             .find(|a| a.trim().is_empty() || a.contains(',') || a.contains(char::is_whitespace))
         {
-            return Err(setup.error(
+            Some(bad) => Err(setup.error(
                 "apps",
                 format!("`{bad}` is not an integration key (no spaces or commas), e.g. \"google-calendar\""),
-            ));
-        }
+            )),
+            None => Ok(Some(apps)),
+        },
+        None => Ok(None),
+    })?;
+    let (Some(mut url), Some(mode), Some(apps)) = (url, mode, apps) else {
+        return Err(setup.noted());
+    };
+    if let Some(apps) = apps {
         url.query_pairs_mut().append_pair("apps", &apps.join(","));
     }
     if let Some(m) = mode {
@@ -214,6 +220,9 @@ mod tests {
     }
 }
 
+/// The hosts its connect links are on (and their subdomains).
+pub const LINK_DOMAINS: &[&str] = &["integration.app", "getmembrane.com"];
+
 /// Integration.app (Membrane) connection links: a page of its connection UI
 /// (`…integration.app/…/integrations/<key>/connect…`, or the same on
 /// getmembrane.com), in text or a `connectUrl`/`connectionUrl` field. The
@@ -226,7 +235,7 @@ pub fn recognise(result: &Value) -> Option<crate::connect_link::ConnectLink> {
     let key_of = |u: &str| -> Option<String> {
         let p = url::Url::parse(u).ok()?;
         let host = p.host_str()?;
-        let ours = ["integration.app", "getmembrane.com"]
+        let ours = LINK_DOMAINS
             .iter()
             .any(|d| host == *d || host.ends_with(&format!(".{d}")));
         let segs: Vec<&str> = p.path_segments()?.collect();

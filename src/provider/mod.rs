@@ -5,9 +5,11 @@
 //!
 //! `prepare` assembles every server the same way: its provider's endpoint,
 //! its connect links (`connect_link`, with the provider's recogniser), and
-//! for `auth = "oauth"` the OAuth credential and sign-in gate (`auth`).
-//! What a provider file gets and gives back is `setup.rs`.
+//! the credential its `auth` asks for (`auth.rs`: the OAuth credential and
+//! sign-in gate, or an extension grant's). What a provider file gets and
+//! gives back is `setup.rs`.
 
+mod auth;
 mod generic;
 mod integration_app;
 mod pipe2;
@@ -16,15 +18,13 @@ mod sandbox;
 mod setup;
 mod zapier;
 
-pub use setup::{Prepared, Setup};
+pub use auth::SIGN_IN_KEYS;
+pub use setup::{Prepared, Problems, Setup};
 
-use crate::auth::{Gate, OAuth, OAuthCredential};
 use crate::config::{ConfigError, closest};
-use crate::connect_link::{ConnectLink, Recogniser};
-use crate::store::Store;
+use crate::connect_link::ConnectLink;
 use futures::future::BoxFuture;
 use serde_json::Value;
-use std::sync::Arc;
 
 /// One provider, as `provider = "…"` names it.
 struct Provider {
@@ -34,10 +34,14 @@ struct Provider {
     /// Its own keys (besides the common ones): a key of its elsewhere is
     /// traced back to it.
     keys: &'static [&'static str],
-    /// Its connect-link recogniser (next to its code).
+    /// Its connect-link recogniser (next to its code), and the domains its
+    /// links are on (besides the server's own origin, where an emulator
+    /// or a self-hosted server serves them).
     recognise: Option<fn(&Value) -> Option<ConnectLink>>,
+    link_domains: &'static [&'static str],
     /// It gets its credential its own way (client credentials, a token the
-    /// product team signs, a local token): `auth = "oauth"` does not apply.
+    /// product team signs, a local token): `auth` (any of `oauth`,
+    /// `client_credentials`, `enterprise`) does not apply.
     own_credentials: bool,
 }
 
@@ -50,13 +54,14 @@ enum Prepare {
 /// The provider table: every provider, one line each.
 #[rustfmt::skip]
 const PROVIDERS: &[Provider] = &[
-    // A generic server may be Pipedream's open-source MCP server.
-    Provider { name: "generic", prepare: Prepare::Ready(generic::prepare), keys: &[], recognise: Some(pipedream::recognise), own_credentials: false },
-    Provider { name: "sandbox", prepare: Prepare::Started(sandbox::prepare), keys: &[], recognise: Some(pipedream::recognise), own_credentials: true },
-    Provider { name: "pipedream", prepare: Prepare::Ready(pipedream::prepare), keys: pipedream::KEYS, recognise: Some(pipedream::recognise), own_credentials: true },
-    Provider { name: "zapier", prepare: Prepare::Ready(zapier::prepare), keys: zapier::KEYS, recognise: Some(zapier::recognise), own_credentials: false },
-    Provider { name: "integration-app", prepare: Prepare::Ready(integration_app::prepare), keys: integration_app::KEYS, recognise: Some(integration_app::recognise), own_credentials: false },
-    Provider { name: "pipe2", prepare: Prepare::Ready(pipe2::prepare), keys: pipe2::KEYS, recognise: None, own_credentials: false },
+    // A generic server (Pipedream's open-source MCP server among them) finds
+    // links only through its `connect_link_pattern`.
+    Provider { name: "generic", prepare: Prepare::Ready(generic::prepare), keys: &[], recognise: None, link_domains: &[], own_credentials: false },
+    Provider { name: "sandbox", prepare: Prepare::Started(sandbox::prepare), keys: &[], recognise: None, link_domains: &[], own_credentials: true },
+    Provider { name: "pipedream", prepare: Prepare::Ready(pipedream::prepare), keys: pipedream::KEYS, recognise: Some(pipedream::recognise), link_domains: pipedream::LINK_DOMAINS, own_credentials: true },
+    Provider { name: "zapier", prepare: Prepare::Ready(zapier::prepare), keys: zapier::KEYS, recognise: Some(zapier::recognise), link_domains: zapier::LINK_DOMAINS, own_credentials: false },
+    Provider { name: "integration-app", prepare: Prepare::Ready(integration_app::prepare), keys: integration_app::KEYS, recognise: Some(integration_app::recognise), link_domains: integration_app::LINK_DOMAINS, own_credentials: false },
+    Provider { name: "pipe2", prepare: Prepare::Ready(pipe2::prepare), keys: pipe2::KEYS, recognise: None, link_domains: &[], own_credentials: false },
 ];
 
 /// Every provider name `provider = "…"` accepts.
@@ -104,32 +109,26 @@ pub async fn prepare(setup: Setup<'_>) -> Result<Prepared, ConfigError> {
             ),
         ));
     }
-    let mut prepared = match provider.prepare {
-        Prepare::Ready(prepare) => prepare(&setup)?,
-        Prepare::Started(prepare) => prepare(&setup).await?,
+    let prepared = match provider.prepare {
+        Prepare::Ready(prepare) => setup.each(prepare(&setup))?,
+        Prepare::Started(prepare) => setup.each(prepare(&setup).await)?,
     };
-    let recognise = provider.recognise.map(|r| -> Recogniser { Arc::new(r) });
-    let links = crate::connect_link::for_server(setup.name, setup.entry, recognise)
-        .map_err(|e| setup.error("connect_link_pattern", e))?;
+    // Checked even when the provider's own keys were wrong (when surveying).
+    let origin = prepared.as_ref().map(|p| p.endpoint.url.origin());
+    let recognise = match (provider.recognise, origin) {
+        (Some(r), Some(origin)) => Some(crate::connect_link::on_hosts(r, provider.link_domains, origin)),
+        _ => None,
+    };
+    let links = setup.each(
+        crate::connect_link::for_server(setup.name, setup.entry, recognise)
+            .map_err(|e| setup.error("connect_link_pattern", e)),
+    )?;
+    let kind = setup.each(auth::kind(&setup))?;
+    let (Some(mut prepared), Some(links), Some(_)) = (prepared, links, kind) else {
+        return Err(setup.noted());
+    };
     prepared.transforms.push(links);
-    match setup.entry.auth.as_deref() {
-        Some("oauth") => sign_in(&setup, prepared),
-        Some(other) => Err(setup.error(
-            "auth",
-            format!("unknown `auth = \"{other}\"`; the only value is \"oauth\" (the MCP authorization flow)"),
-        )),
-        None => Ok(prepared),
-    }
-}
-
-/// `auth = "oauth"` on any server: the OAuth credential, and the sign-in
-/// gate wrapping whatever hooks its provider set.
-fn sign_in(setup: &Setup<'_>, mut prepared: Prepared) -> Result<Prepared, ConfigError> {
-    let settings = setup.oauth_settings(&prepared.endpoint)?;
-    let store = Store::open_default().map_err(|e| setup.error("auth", format!("cannot open the token store: {e}")))?;
-    let oauth = OAuth::new(settings, store);
-    prepared.endpoint.credential = Arc::new(OAuthCredential::new(oauth.clone()));
-    prepared.hooks = Some(Gate::new(oauth.clone(), prepared.hooks.take()));
-    prepared.oauth = Some(oauth);
-    Ok(prepared)
+    // `auth` on any server its provider lets take it: the OAuth credential
+    // and sign-in gate, or an extension grant's credential.
+    auth::attach(&setup, prepared)
 }

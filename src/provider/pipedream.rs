@@ -68,56 +68,141 @@ fn required(setup: &Setup<'_>, key: &str, value: Option<&ConfigValue>, what: &st
 pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
     setup.allow_only(KEYS)?;
     let e = setup.entry;
-    if e.url.is_some() {
-        return Err(setup.error(
+    // Each key is checked on its own (`each`): `check` shows every wrong one.
+    setup.each(match e.url {
+        Some(_) => Err(setup.error(
             "url",
             format!("provider `pipedream` takes its endpoint from `base_url` (default {DEFAULT_BASE_URL}), not `url`"),
-        ));
-    }
-    let client_id = required(
+        )),
+        None => Ok(()),
+    })?;
+    let client_id = setup.each(required(
         setup,
         "client_id",
         e.client_id.as_ref(),
         "the OAuth client ID from Pipedream (workspace settings → API)",
-    )?;
-    let client_secret = setup.required_secret(
+    ))?;
+    let client_secret = setup.each(setup.required_secret(
         "client_secret",
         e.client_secret.as_ref(),
         "the OAuth client secret shown once when the client was created",
-    )?;
-    let project_id = required(
-        setup,
-        "project_id",
-        e.project_id.as_ref(),
-        "the Connect project ID, `proj_…`",
-    )?;
-    if !project_id.starts_with("proj_") || project_id.len() <= "proj_".len() {
-        return Err(setup.error(
+    ))?;
+    let project_id = setup.each(
+        required(
+            setup,
             "project_id",
-            format!("`{project_id}` is not a Pipedream project ID; it starts with `proj_` (e.g. \"proj_abc123\")"),
-        ));
-    }
-    let environment = setup
-        .choice("environment", e.environment.as_deref(), ENVIRONMENTS)?
-        .ok_or_else(|| {
-            setup.error(
-                "environment",
-                format!(
-                    "`environment` is required for provider `pipedream`; allowed values: {}",
-                    ENVIRONMENTS.join(", ")
-                ),
-            )
-        })?;
-    let external_user_id = required(
+            e.project_id.as_ref(),
+            "the Connect project ID, `proj_…`",
+        )
+        .and_then(|id| {
+            if !id.starts_with("proj_") || id.len() <= "proj_".len() {
+                return Err(setup.error(
+                    "project_id",
+                    format!("`{id}` is not a Pipedream project ID; it starts with `proj_` (e.g. \"proj_abc123\")"),
+                ));
+            }
+            Ok(id)
+        }),
+    )?;
+    let environment = setup.each(
+        setup
+            .choice("environment", e.environment.as_deref(), ENVIRONMENTS)
+            .and_then(|env| {
+                env.ok_or_else(|| {
+                    setup.error(
+                        "environment",
+                        format!(
+                            "`environment` is required for provider `pipedream`; allowed values: {}",
+                            ENVIRONMENTS.join(", ")
+                        ),
+                    )
+                })
+            }),
+    )?;
+    let external_user_id = setup.each(required(
         setup,
         "external_user_id",
         e.external_user_id.as_ref(),
         "your user's ID in your own system",
-    )?;
-    let mut url = setup.url_at("base_url", e.base_url.as_ref(), Some(DEFAULT_BASE_URL))?;
-    let v3 = url.path().trim_end_matches('/').ends_with("/v3");
+    ))?;
+    let url = setup.each(setup.url_at("base_url", e.base_url.as_ref(), Some(DEFAULT_BASE_URL)))?;
     let discovery = e.app_discovery.unwrap_or(false);
-    let mut tool_mode = setup.choice("tool_mode", e.tool_mode.as_deref(), TOOL_MODES)?;
+    let tool_mode = setup.each(setup.choice("tool_mode", e.tool_mode.as_deref(), TOOL_MODES))?;
+    let app = setup.each(match e.app.as_deref().map(str::trim) {
+        Some("") => Err(setup.error("app", "`app` is empty; give the app's slug, e.g. \"slack\"")),
+        Some(a) => Ok(Some(a)),
+        None if discovery => Ok(None),
+        None => Err(setup.error(
+            "app",
+            "`app` (the app's slug, e.g. \"slack\") is required for provider `pipedream` unless \
+             `app_discovery = true`",
+        )),
+    })?;
+    let account_id = setup.each(e.account_id.as_ref().map(|v| setup.plain("account_id", v)).transpose())?;
+    let oauth_app_id = setup.each(
+        e.oauth_app_id
+            .as_ref()
+            .map(|v| {
+                let id = setup.plain("oauth_app_id", v)?;
+                if !id.starts_with("oa_") || id.len() <= "oa_".len() {
+                    return Err(setup.error(
+                        "oauth_app_id",
+                        format!("`{id}` is not a Pipedream OAuth client ID; it starts with `oa_` (e.g. \"oa_abc123\")"),
+                    ));
+                }
+                Ok(id)
+            })
+            .transpose(),
+    )?;
+    // Header-only URLs: where Pipedream posts account events, and where the
+    // connect page sends the person after a success or an error.
+    let mut header_urls = Some(vec![]);
+    for (key, value, header) in [
+        ("webhook_uri", &e.webhook_uri, "x-pd-webhook-uri"),
+        (
+            "success_redirect_uri",
+            &e.success_redirect_uri,
+            "x-pd-success-redirect-uri",
+        ),
+        ("error_redirect_uri", &e.error_redirect_uri, "x-pd-error-redirect-uri"),
+    ] {
+        if let Some(v) = value {
+            match setup.each(setup.any_url_at(key, Some(v), None))? {
+                Some(url) => header_urls.iter_mut().for_each(|h| h.push((key, header, url.clone()))),
+                None => header_urls = None,
+            }
+        }
+    }
+    let (
+        Some(client_id),
+        Some(client_secret),
+        Some(project_id),
+        Some(environment),
+        Some(external_user_id),
+        Some(mut url),
+        Some(mut tool_mode),
+        Some(app),
+        Some(account_id),
+        Some(oauth_app_id),
+        Some(header_urls),
+    ) = (
+        client_id,
+        client_secret,
+        project_id,
+        environment,
+        external_user_id,
+        url,
+        tool_mode,
+        app,
+        account_id,
+        oauth_app_id,
+        header_urls,
+    )
+    else {
+        return Err(setup.noted());
+    };
+    // What depends on the endpoint: tool modes exist only before /v3.
+    let v3 = url.path().trim_end_matches('/').ends_with("/v3");
     if v3 && let Some(m) = tool_mode {
         return Err(setup.error(
             "tool_mode",
@@ -139,56 +224,11 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
             }
         }
     }
-    let app = match e.app.as_deref().map(str::trim) {
-        Some("") => return Err(setup.error("app", "`app` is empty; give the app's slug, e.g. \"slack\"")),
-        Some(a) => Some(a),
-        None if discovery => None,
-        None => {
-            return Err(setup.error(
-                "app",
-                "`app` (the app's slug, e.g. \"slack\") is required for provider `pipedream` unless \
-                 `app_discovery = true`",
-            ));
-        }
-    };
-    let account_id = match &e.account_id {
-        Some(v) => Some(setup.plain("account_id", v)?),
-        None => None,
-    };
     let conversation_id = match (&e.conversation_id, tool_mode) {
         (Some(c), _) => Some(c.clone()),
         (None, Some("full-config")) => Some(uuid::Uuid::new_v4().to_string()),
         (None, _) => None,
     };
-    let oauth_app_id = match &e.oauth_app_id {
-        Some(v) => {
-            let id = setup.plain("oauth_app_id", v)?;
-            if !id.starts_with("oa_") || id.len() <= "oa_".len() {
-                return Err(setup.error(
-                    "oauth_app_id",
-                    format!("`{id}` is not a Pipedream OAuth client ID; it starts with `oa_` (e.g. \"oa_abc123\")"),
-                ));
-            }
-            Some(id)
-        }
-        None => None,
-    };
-    // Header-only URLs: where Pipedream posts account events, and where the
-    // connect page sends the person after a success or an error.
-    let mut header_urls = vec![];
-    for (key, value, header) in [
-        ("webhook_uri", &e.webhook_uri, "x-pd-webhook-uri"),
-        (
-            "success_redirect_uri",
-            &e.success_redirect_uri,
-            "x-pd-success-redirect-uri",
-        ),
-        ("error_redirect_uri", &e.error_redirect_uri, "x-pd-error-redirect-uri"),
-    ] {
-        if let Some(v) = value {
-            header_urls.push((key, header, setup.url_at(key, Some(v), None)?));
-        }
-    }
 
     setup.apply_query(&mut url)?;
     let mut token_url = setup.url_at("api_base", e.api_base.as_ref(), Some(DEFAULT_API_BASE))?;
@@ -249,6 +289,9 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ConfigError> {
     endpoint.headers.extend(pd);
     Ok(Prepared::new(endpoint))
 }
+
+/// The hosts its connect links are on (and their subdomains).
+pub const LINK_DOMAINS: &[&str] = &["pipedream.com"];
 
 /// Pipedream's "connect your account first" answer: `accountRequired` /
 /// `connectUrl` anywhere in the result (top level, `structuredContent`,

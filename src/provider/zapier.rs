@@ -228,6 +228,9 @@ fn oauth_credential(setup: &Setup<'_>) -> Result<RefreshingToken, ConfigError> {
     }))
 }
 
+/// The hosts its connect links are on (and their subdomains).
+pub const LINK_DOMAINS: &[&str] = &["zapier.com"];
+
 /// Zapier's connect and authorize links: `connect.zapier.com/oauth/authorize`
 /// (the white-label MCP authorize step) and the `…/connections` pages of
 /// zapier.com where an app account is connected, in text or a

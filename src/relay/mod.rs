@@ -64,6 +64,10 @@ impl Relay {
 }
 
 impl Served for Relay {
+    fn max_message_size(&self) -> usize {
+        self.remote.max_message_size()
+    }
+
     /// Hooks and the handshake read the whole tree.
     fn needs_tree(&self, msg: &Message) -> bool {
         self.hooks.is_some() || msg.method() == Some("initialize")
@@ -73,8 +77,9 @@ impl Served for Relay {
         self.hooks.as_ref().is_some_and(|h| h.takes_over(msg.value()))
     }
 
-    async fn on_initialize(&self, msg: Message) {
-        self.request(&msg).await
+    fn on_initialize(self: &Arc<Self>, msg: Message) -> impl Future<Output = ()> + Send + 'static {
+        let me = self.clone();
+        async move { Box::pin(me.request(&msg)).await }
     }
 
     fn on_request(self: &Arc<Self>, msg: Message) -> impl Future<Output = ()> + Send + 'static {
@@ -94,6 +99,10 @@ impl Served for Relay {
 
     fn client_gone(&self) -> impl Future<Output = ()> + Send {
         self.remote.client_gone()
+    }
+
+    fn stop_waiting(&self) {
+        self.remote.stop_waiting();
     }
 
     fn close(&self) -> impl Future<Output = ()> + Send {
@@ -136,7 +145,7 @@ impl Served for Refusal {
         false
     }
 
-    fn on_initialize(&self, msg: Message) -> impl Future<Output = ()> + Send {
+    fn on_initialize(self: &Arc<Self>, msg: Message) -> impl Future<Output = ()> + Send + 'static {
         self.refuse(&msg);
         std::future::ready(())
     }
@@ -157,6 +166,8 @@ impl Served for Refusal {
     fn client_gone(&self) -> impl Future<Output = ()> + Send {
         std::future::ready(())
     }
+
+    fn stop_waiting(&self) {}
 
     fn close(&self) -> impl Future<Output = ()> + Send {
         std::future::ready(())

@@ -21,20 +21,24 @@ pub(crate) struct Bodies {
     /// The server's name, for the log.
     server: String,
     redactor: Redactor,
+    /// `max_message_size`: the largest body or SSE event read.
+    max_message_size: usize,
 }
 
 impl Bodies {
-    pub fn new(inbound: Arc<Inbound>, server: String, redactor: Redactor) -> Arc<Bodies> {
+    pub fn new(inbound: Arc<Inbound>, server: String, redactor: Redactor, max_message_size: usize) -> Arc<Bodies> {
         Arc::new(Bodies {
             inbound,
             server,
             redactor,
+            max_message_size,
         })
     }
 
-    /// A short, redacted excerpt of an error body.
+    /// A short, redacted excerpt of an error body: its first few KiB, read
+    /// for a few seconds at most.
     pub async fn excerpt(&self, resp: Response) -> String {
-        let text = Box::pin(resp.text()).await.unwrap_or_default();
+        let text = Box::pin(resp.excerpt(ERROR_BODY_READ, ERROR_BODY_WAIT)).await;
         let mut t: String = text.trim().chars().take(BODY_EXCERPT).collect();
         if text.trim().chars().count() > BODY_EXCERPT {
             t.push('…');
@@ -45,7 +49,7 @@ impl Bodies {
     /// Read a JSON body: one message or a batch, each dispatched.
     pub async fn read_json(&self, resp: Response) -> Result<(), RemoteError> {
         let bytes = resp
-            .bytes()
+            .bytes(self.max_message_size)
             .await
             .map_err(|e| RemoteError::Unreachable(self.redactor.apply(&e.text())))?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -85,7 +89,7 @@ impl Bodies {
         done: impl Fn() -> bool,
     ) -> StreamEnd {
         let mut end = StreamEnd::default();
-        let mut events = crate::sse::Reader::new(resp.bytes_stream());
+        let mut events = crate::sse::Reader::with_limit(resp.bytes_stream(), self.max_message_size);
         while let Some(item) = events.next().await {
             let Some(event) = self.sse_event(item, &mut end) else {
                 break;
@@ -164,7 +168,12 @@ impl Bodies {
             Err(e) => {
                 let text = match e {
                     crate::sse::ReadError::Stream(e) => e.text(),
-                    crate::sse::ReadError::TooLarge(e) => e.to_string(),
+                    crate::sse::ReadError::TooLarge(_) => {
+                        let text = super::reply::too_large("an SSE event", self.max_message_size);
+                        tracing::warn!("server `{}`: {text}; the stream is dropped", self.server);
+                        end.too_large = Some(text.clone());
+                        text
+                    }
                 };
                 tracing::debug!("SSE stream broke: {}", self.redactor.apply(&text));
                 end.broken = true;
@@ -197,6 +206,11 @@ impl Bodies {
     }
 }
 
+/// How much of an error body is read (an excerpt of it is shown).
+const ERROR_BODY_READ: usize = 4 << 10;
+/// How long an error body is read at most.
+const ERROR_BODY_WAIT: Duration = Duration::from_secs(5);
+
 /// How long the rest of a response stream is read after its answer.
 const DRAIN_LIMIT: Duration = Duration::from_millis(250);
 
@@ -220,6 +234,9 @@ pub struct StreamEnd {
     pub finished: bool,
     /// The connection broke mid-stream.
     pub broken: bool,
+    /// An event was over `max_message_size` (what to tell the client):
+    /// resuming would only send it again.
+    pub too_large: Option<String>,
 }
 
 /// The response's media type, lower-cased, without parameters. Borrowed

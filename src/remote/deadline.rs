@@ -47,6 +47,9 @@ struct Table {
     watching: bool,
     /// The table is gone: the watcher ends.
     closed: bool,
+    /// Every deadline has passed, and each one set from now on passes at
+    /// once: the bridge is stopping (`Deadlines::expire_all`).
+    all_expired: bool,
 }
 
 /// One request's deadline; dropping it takes the deadline out.
@@ -68,6 +71,10 @@ impl Shared {
         let mut st = self.lock();
         let key = (at, st.next_key);
         st.next_key += 1;
+        if st.all_expired {
+            let _ = tx.send(());
+            return key;
+        }
         st.waiting.insert(key, tx);
         if !st.watching {
             let me = self.clone();
@@ -101,6 +108,16 @@ impl Deadlines {
             table: self.shared.clone(),
             key,
             expired,
+        }
+    }
+
+    /// Every deadline passes now, and each one set or moved from now on at
+    /// once: the requests waiting on them end as if their time were up.
+    pub fn expire_all(&self) {
+        let mut st = self.shared.lock();
+        st.all_expired = true;
+        for (_, tx) in std::mem::take(&mut st.waiting) {
+            let _ = tx.send(());
         }
     }
 }
@@ -270,6 +287,21 @@ mod tests {
         // A dropped deadline never fires; the others still do.
         drop(table.at(tokio::time::Instant::now() + MS));
         expires_not_before(&mut other, start + 200 * MS).await;
+    }
+
+    #[tokio::test]
+    async fn expiring_all_ends_every_wait_now_and_every_later_one_at_once() {
+        let table = Deadlines::default();
+        let far = tokio::time::Instant::now() + HANG;
+        let mut a = table.at(far);
+        let mut b = table.at(far);
+        assert!(!has_expired(&mut a).await);
+        table.expire_all();
+        assert!(has_expired(&mut a).await && has_expired(&mut b).await);
+        let mut later = table.at(far);
+        assert!(has_expired(&mut later).await, "a deadline set after the stop waited");
+        a.reset(far);
+        assert!(has_expired(&mut a).await, "a deadline moved after the stop waited");
     }
 
     #[tokio::test]

@@ -27,6 +27,8 @@ pub struct Endpoint {
     /// The longest the bridge waits for one answer (or between two progress
     /// notifications of one request).
     pub timeout: Duration,
+    /// `max_message_size`: the largest body or SSE event read from it.
+    pub max_message_size: usize,
     /// `allow_tools` / `deny_tools`.
     pub tools: ToolFilter,
     /// How long the cached handshake and lists may answer a start.

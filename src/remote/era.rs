@@ -84,6 +84,12 @@ impl Eras {
         lock(&self.era).clone()
     }
 
+    /// The remote's revision is pinned by `protocol`: spoken as it is, even
+    /// to a remote that speaks both eras.
+    pub fn pinned(&self) -> bool {
+        matches!(self.ex.endpoint.protocol, Protocol::Pinned(_))
+    }
+
     /// The remote speaks a legacy revision besides its modern one.
     pub fn dual(&self) -> bool {
         self.dual.load(Ordering::Relaxed)
@@ -220,8 +226,8 @@ impl Eras {
                     return Ok(Era::Legacy);
                 }
                 Verdict::NoCommonVersion { supported } => {
-                    return Err(RemoteError::Protocol(format!(
-                        "the server speaks only protocol {} and the bridge speaks {} and {}",
+                    return Err(RemoteError::NoCommonVersion(format!(
+                        "the server speaks only {}; the bridge speaks {}, {}",
                         supported.join(", "),
                         era::MODERN_VERSIONS.join(", "),
                         era::LEGACY_VERSIONS.join(", ")

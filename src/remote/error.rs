@@ -21,10 +21,16 @@ pub enum RemoteError {
     Credential(String),
     #[error("the server broke the protocol: {0}")]
     Protocol(String),
+    #[error("no protocol version in common: {0}")]
+    NoCommonVersion(String),
     #[error("the session expired and could not be re-established: {0}")]
     SessionLost(String),
     #[error("no answer within {0:?} (raise `timeout` for this server in the config)")]
     Timeout(Duration),
+    #[error(
+        "mcp-bridge is stopping (told to by a signal, or the client closed its input) and stopped waiting for the answer"
+    )]
+    Stopping,
 }
 
 fn body_suffix(body: &str) -> String {
@@ -69,7 +75,16 @@ impl RemoteError {
             RemoteError::Status { status: 404 | 405, .. } => Some(format!(
                 "check that `url` in [servers.{server}] is the server's MCP endpoint; {check}"
             )),
+            // A redirect is followed only within the origin (the request
+            // carries the credentials): one elsewhere ends here.
+            RemoteError::Status { status: 300..=399, .. } => Some(format!(
+                "a redirect to another origin is not followed (the request carries the credentials): \
+                 set `url` in [servers.{server}] to the address the server moved to; {check}"
+            )),
             RemoteError::Protocol(_) | RemoteError::SessionLost(_) => Some(check),
+            RemoteError::NoCommonVersion(_) => Some(
+                "a newer mcp-bridge may speak the server's revision (`mcp-bridge --version` shows this one)".into(),
+            ),
             _ => None,
         }
     }

@@ -37,7 +37,12 @@ pub(crate) struct Exchange {
 
 impl Exchange {
     pub fn new(endpoint: Endpoint, http: Authorized, inbound: Arc<Inbound>) -> Exchange {
-        let bodies = Bodies::new(inbound.clone(), endpoint.server.clone(), endpoint.redactor.clone());
+        let bodies = Bodies::new(
+            inbound.clone(),
+            endpoint.server.clone(),
+            endpoint.redactor.clone(),
+            endpoint.max_message_size,
+        );
         Exchange {
             endpoint,
             http,

@@ -116,12 +116,10 @@ impl Inbound {
             .chain(self.late_transforms.get().into_iter().flatten())
     }
 
-    /// The client answered a request the bridge sent it: to the transform
-    /// waiting for it.
-    pub fn answered_own(&self, answer: &Value) {
-        if !self.all_transforms().any(|t| t.answered(answer)) {
-            tracing::debug!("the client answered a request of the bridge's that nothing waits for");
-        }
+    /// The client's answer `answer` to a request the remote did not send:
+    /// to the transform waiting for it, if one is (true then).
+    pub fn answered_own(&self, answer: &Value) -> bool {
+        self.all_transforms().any(|t| t.answered(answer))
     }
 
     /// The client cancelled its request `id`.
@@ -170,12 +168,13 @@ impl Inbound {
         }
     }
 
-    /// The client answered the server's request `id`.
-    pub fn answered(&self, id: &Value) {
-        self.unanswered
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|u| u != id);
+    /// The client answered `id`: true when it is a request of the server's
+    /// the client had not answered yet (the answer is the remote's).
+    pub fn answered(&self, id: &Value) -> bool {
+        let mut unanswered = self.unanswered.lock().unwrap_or_else(|e| e.into_inner());
+        let before = unanswered.len();
+        unanswered.retain(|u| u != id);
+        unanswered.len() != before
     }
 
     /// The server's requests the client never answered (taken, so each is
@@ -243,14 +242,18 @@ impl Inbound {
                 let _ = p.done.send(msg);
                 return;
             }
-            let request: Option<Value> = p.request.as_deref().and_then(|t| serde_json::from_slice(t).ok());
+            let transforms = self.all_transforms().next().is_some();
+            let request: Option<Value> = (p.record || transforms)
+                .then(|| p.request.as_deref().and_then(|t| serde_json::from_slice(t).ok()))
+                .flatten();
             if p.record
                 && let Some(cache) = self.list_cache.get().filter(|c| c.keeps(&p.method))
             {
                 let params = request.as_ref().and_then(|r| r.get("params")).cloned();
                 cache.record(&p.method, &params.unwrap_or_else(|| serde_json::json!({})), &msg);
             }
-            if self.all_transforms().next().is_some() {
+            say_which_method(&mut msg, &p.method);
+            if transforms {
                 let caps = self.client_caps.lock().unwrap_or_else(|e| e.into_inner()).clone();
                 let asked = Asked {
                     method: &p.method,
@@ -282,6 +285,7 @@ impl Inbound {
                 if self.all_transforms().any(|t| t.server_request(&msg, &self.out)) {
                     return;
                 }
+                self.all_transforms().for_each(|t| t.id_taken(id));
                 self.unanswered
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -357,20 +361,53 @@ impl Inbound {
 
 /// The id of `text` when it is one valid JSON-RPC response with an id
 /// (an object with `result` or `error` and no `method`), read without
-/// building the rest of the message.
+/// building the rest of the message. A "method not found" error is left to
+/// `dispatch`, which says which method it was (`say_which_method`).
 fn raw_response_id(text: &[u8]) -> Option<Value> {
+    #[derive(Deserialize)]
+    struct ErrorHead {
+        code: Option<i64>,
+    }
     #[derive(Deserialize)]
     struct Envelope {
         #[serde(default)]
         id: Value,
         method: Option<IgnoredAny>,
         result: Option<IgnoredAny>,
-        error: Option<IgnoredAny>,
+        error: Option<ErrorHead>,
     }
     let text = std::str::from_utf8(text).ok()?;
     let env: Envelope = serde_json::from_str(text).ok()?;
-    let is_response = env.method.is_none() && (env.result.is_some() || env.error.is_some());
+    let not_found = env.error.as_ref().is_some_and(|e| e.code == Some(METHOD_NOT_FOUND));
+    let is_response = env.method.is_none() && (env.result.is_some() || env.error.is_some()) && !not_found;
     (is_response && !env.id.is_null()).then_some(env.id)
+}
+
+/// JSON-RPC "method not found".
+const METHOD_NOT_FOUND: i64 = -32601;
+
+/// A "method not found" answer to the client's `method` says which method
+/// the server does not offer: servers often give only its name, or a bare
+/// "Method not found", which a client shows as it is.
+fn say_which_method(msg: &mut Value, method: &str) {
+    if msg.pointer("/error/code").and_then(Value::as_i64) != Some(METHOD_NOT_FOUND) || method.is_empty() {
+        return;
+    }
+    let Some(message) = msg.pointer_mut("/error/message") else {
+        return;
+    };
+    let said = message.as_str().unwrap_or_default().trim();
+    if said.contains("does not offer") {
+        return;
+    }
+    let detail = match said {
+        "" => String::new(),
+        s if s == method || s.eq_ignore_ascii_case("method not found") => String::new(),
+        s => format!(" (it said: {s})"),
+    };
+    *message = Value::String(format!(
+        "the server does not offer `{method}` (method not found){detail}"
+    ));
 }
 
 #[cfg(test)]

@@ -9,15 +9,16 @@
 //! (each within the server's `timeout`), and retries the call with them and
 //! the server's `requestState` under a new id. It repeats that until a
 //! complete answer, at most `era::mrtr::MAX_ROUNDS` times, and the client
-//! gets that answer under its own id. Whatever goes wrong (bad input
-//! requests, a client that refuses or never answers, a server that asks
-//! forever) ends in one error naming the server and the reason; a
+//! gets that answer under its own id; the request counts as in flight
+//! until then (`ending`), so a stop finishes it. Whatever goes wrong (bad
+//! input requests, a client that refuses or never answers, a server that
+//! asks forever) ends in one error naming the server and the reason; a
 //! cancellation ends the rounds with no answer.
 
 use super::era_shared::EraShared;
 use crate::client::Outbox;
 use crate::era::mrtr::{self, InputRequired};
-use crate::hooks::{Asked, Transform, Upstream};
+use crate::hooks::{Asked, ClientAsks, Transform, Upstream};
 use crate::jsonrpc::{self, IdKey};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -34,9 +35,16 @@ struct Inner {
     shared: Arc<EraShared>,
     upstream: OnceLock<Weak<dyn Upstream>>,
     /// The client's answers awaited, by the id of the bridge's request.
-    waiting: Mutex<HashMap<IdKey, oneshot::Sender<Value>>>,
+    waiting: ClientAsks,
     /// The rounds under way, by the client's request id.
-    rounds: Mutex<HashMap<IdKey, AbortHandle>>,
+    rounds: Mutex<HashMap<IdKey, Round>>,
+}
+
+/// One request's rounds under way: its task, and word of its end (the
+/// sender is the task's, dropped when it ends or is aborted).
+struct Round {
+    task: AbortHandle,
+    ended: Option<oneshot::Receiver<()>>,
 }
 
 impl InputRounds {
@@ -44,7 +52,7 @@ impl InputRounds {
         InputRounds(Arc::new(Inner {
             shared,
             upstream: OnceLock::new(),
-            waiting: Mutex::new(HashMap::new()),
+            waiting: ClientAsks::default(),
             rounds: Mutex::new(HashMap::new()),
         }))
     }
@@ -90,7 +98,9 @@ impl Transform for InputRounds {
         let out = out.clone();
         let key = jsonrpc::id_key(&id);
         let mut rounds = self.0.rounds.lock().unwrap_or_else(|e| e.into_inner());
+        let (end, ended) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
+            let _end = end;
             let answer = inner.run(original, ir, &out).await;
             inner
                 .rounds
@@ -99,52 +109,58 @@ impl Transform for InputRounds {
                 .remove(&jsonrpc::id_key(&id));
             let _ = out.send(answer);
         });
-        rounds.insert(key, task.abort_handle());
+        rounds.insert(
+            key,
+            Round {
+                task: task.abort_handle(),
+                ended: Some(ended),
+            },
+        );
     }
 
     fn answered(&self, answer: &Value) -> bool {
-        let Some(id) = answer.get("id") else { return false };
-        let waiter = self
-            .0
-            .waiting
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&jsonrpc::id_key(id));
-        match waiter {
-            Some(tx) => {
-                let _ = tx.send(answer.clone());
-                true
-            }
-            None => false,
-        }
+        self.0.waiting.answered(answer)
     }
 
     fn cancelled(&self, id: &Value) {
-        if let Some(task) = self
+        if let Some(round) = self
             .0
             .rounds
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&jsonrpc::id_key(id))
         {
-            task.abort();
+            round.task.abort();
         }
     }
 
     fn client_gone(&self) {
-        self.0.waiting.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.0.waiting.clear();
+    }
+}
+
+impl InputRounds {
+    /// Word of the end of the rounds for the client's request `id`, when
+    /// they are under way: its answer is written by then. The request is
+    /// in flight until it comes, so the stop waits for it.
+    pub fn ending(&self, id: &Value) -> Option<oneshot::Receiver<()>> {
+        self.0
+            .rounds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(&jsonrpc::id_key(id))
+            .and_then(|round| round.ended.take())
     }
 }
 
 impl Inner {
+    /// The error answer to the client's request `id`, logged as the relay's
+    /// own error answers are.
     fn error(&self, id: Value, why: &str) -> Value {
         let server = &self.shared.server;
-        jsonrpc::error(
-            id,
-            jsonrpc::REMOTE_ERROR,
-            format!("mcp-bridge: server `{server}`: {why}"),
-            Some(json!({ "server": server })),
-        )
+        let message = format!("mcp-bridge: server `{server}`: {why}");
+        tracing::warn!(target: crate::logging::ANSWERED_ERROR, "{message}");
+        jsonrpc::error(id, jsonrpc::REMOTE_ERROR, message, Some(json!({ "server": server })))
     }
 
     /// Ask, retry and repeat; the client's answer (under its own id).
@@ -191,11 +207,7 @@ impl Inner {
         let mut answers = Map::new();
         for (key, request) in &ir.requests {
             let bid = crate::ids::next_id("input");
-            let (tx, rx) = oneshot::channel();
-            self.waiting
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(jsonrpc::id_key(&bid), tx);
+            let rx = self.waiting.expect(&bid);
             let method = request.get("method").and_then(Value::as_str).unwrap_or("").to_string();
             if out.send(mrtr::client_request(bid.clone(), request)).is_err() {
                 return Err("the client is gone".into());
@@ -205,10 +217,7 @@ impl Inner {
                 Ok(Ok(answer)) => answer,
                 Ok(Err(_)) => return Err(format!("the client left without answering the server's `{method}`")),
                 Err(_) => {
-                    self.waiting
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .remove(&jsonrpc::id_key(&bid));
+                    self.waiting.forget(&bid);
                     let _ = out.send(json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
                         "params": {"requestId": bid, "reason": "no answer in time"}}));
                     return Err(format!(

@@ -9,8 +9,9 @@
 //! differ. Every message the remote sends back goes through `inbound`. A
 //! request from the client always ends in exactly one response: the
 //! remote's, or an error written by the bridge naming the server and what
-//! went wrong (`RemoteError`), with its deadline (`deadline`), progress and
-//! cancellation seen to here.
+//! went wrong (`RemoteError`), with its deadline (`deadline`), progress,
+//! cancellation and the bridge's stop (`stop_waiting`) seen to in
+//! `request`.
 //!
 //! The transports share one `Exchange`: the endpoint, the credential step
 //! (`authorized`: building and sending an authorised request), the reading
@@ -37,6 +38,7 @@ mod modern;
 mod outgoing;
 mod pool;
 mod reply;
+mod request;
 mod result_shapes;
 mod streamable;
 mod translation;
@@ -49,15 +51,13 @@ use crate::hooks::Upstream;
 use crate::jsonrpc;
 use crate::message::Message;
 use authorized::Authorized;
-use deadline::Waited;
 use exchange::Exchange;
-use inbound::{Inbound, Route};
+use inbound::Inbound;
 use list_cache::ListCache;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use translation::{Routed, Translation};
+use translation::Translation;
 
 pub struct Remote {
     ex: Arc<Exchange>,
@@ -69,6 +69,8 @@ pub struct Remote {
     keep_responses: AtomicBool,
     /// The deadlines of the client's requests in flight.
     deadlines: deadline::Deadlines,
+    /// True once the bridge is stopping (`stop_waiting`).
+    stopping: tokio::sync::watch::Sender<bool>,
     /// Held while one of the client's notifications or answers is sent.
     sending: Arc<tokio::sync::Mutex<()>>,
     /// The handshake and lists kept between runs, for a warm start.
@@ -106,6 +108,7 @@ impl Remote {
             legacy: Mutex::new(None),
             keep_responses: AtomicBool::new(false),
             deadlines: deadline::Deadlines::default(),
+            stopping: tokio::sync::watch::Sender::new(false),
             sending: Arc::default(),
             lists,
         };
@@ -119,6 +122,11 @@ impl Remote {
         &self.ex.endpoint.server
     }
 
+    /// The server's `max_message_size`.
+    pub fn max_message_size(&self) -> usize {
+        self.ex.endpoint.max_message_size
+    }
+
     fn legacy(&self) -> Option<Arc<legacy::Legacy>> {
         self.legacy.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
@@ -127,13 +135,14 @@ impl Remote {
     /// is no request to answer.
     pub async fn send(&self, msg: Message) {
         let method = msg.method();
-        if method.is_none() {
-            self.ex.inbound.answered(msg.id());
-        }
-        // The client answering a request the bridge itself sent (e.g. a
-        // connect-link elicitation) is not for the remote.
-        if method.is_none() && crate::ids::is_own(msg.id()) {
-            self.ex.inbound.answered_own(msg.value());
+        // An answer to a request the remote sent always goes to the remote.
+        // Otherwise one to a request of the bridge's own (a connect-link
+        // elicitation) goes to whatever waits for it, and a late one (its
+        // wait ended) is dropped: neither is for the remote.
+        if method.is_none()
+            && !self.ex.inbound.answered(msg.id())
+            && (self.ex.inbound.answered_own(msg.value()) || crate::ids::is_own(msg.id()))
+        {
             return;
         }
         if self.translation.withheld(method) {
@@ -188,11 +197,24 @@ impl Remote {
         }
     }
 
+    /// The bridge is stopping: every request still waiting here ends now,
+    /// answered with an error (the client's, each also cancelled at the
+    /// remote; the bridge's own, to their caller), and so does each one
+    /// sent from now on. Dropping a request's wait drops its HTTP exchange.
+    pub fn stop_waiting(&self) {
+        self.stopping.send_replace(true);
+        self.deadlines.expire_all();
+    }
+
+    fn is_stopping(&self) -> bool {
+        *self.stopping.borrow()
+    }
+
     /// End the remote session (DELETE) and stop background streams.
     pub async fn close(&self) {
         // The session behind a cached `initialize`, and what the client
         // sent last, go before the end of the session.
-        let _ = tokio::time::timeout(Duration::from_secs(3), async {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(3), async {
             self.lists.settled().await;
             drop(self.sending.lock().await);
         })
@@ -203,179 +225,6 @@ impl Remote {
         }
         self.streamable.close().await;
     }
-
-    // The request path: one client request seen through to exactly one
-    // answer (its deadline, progress and cancellation), and the bridge's own.
-
-    /// Relay a client request and see that it is answered: by the remote's
-    /// response (written by `inbound`), or by an error written here. Returns
-    /// the remote's response when there was one.
-    pub async fn request(&self, msg: &Message) -> Option<Value> {
-        if let Some(refusal) = self.ex.endpoint.tools.refusal(self.server(), msg) {
-            self.ex.inbound.to_client(refusal);
-            return None;
-        }
-        match self.translation.route(self, msg).await {
-            Ok(Routed::AsIs) => {
-                match list_cache::serve(&self.lists, msg, &self.ex, self.keep_responses.load(Ordering::Relaxed)) {
-                    Some(answer) => answer,
-                    None => self.relay(msg).await,
-                }
-            }
-            Ok(Routed::Translated(translated)) => Box::pin(self.relay(&translated)).await,
-            Ok(Routed::Answered(answer)) => Some(answer),
-            Ok(Routed::Done) => None,
-            Err(e) => {
-                self.ex.inbound.expect_request(msg, Route::Client);
-                self.fail(msg.id(), e);
-                None
-            }
-        }
-    }
-
-    /// `request` for a message the remote takes as it is.
-    async fn relay(&self, msg: &Message) -> Option<Value> {
-        // Behind a cached `initialize`, the real one goes first.
-        self.lists.settled().await;
-        let asking = self.translation.eras.shared.upgrading()
-            && matches!(msg.method(), Some("tools/call" | "prompts/get" | "resources/read"));
-        if !asking {
-            return self.relay_one(msg).await;
-        }
-        let asks = &self.translation.asks;
-        asks.started(msg.id());
-        let answer = self.relay_one(msg).await;
-        asks.ended(msg.id());
-        answer
-    }
-
-    async fn relay_one(&self, msg: &Message) -> Option<Value> {
-        let id = msg.id();
-        let method = msg.method().unwrap_or("");
-        if method == "initialize" {
-            self.ex.remember_initialize(msg.value());
-        }
-        let route = if method == "initialize" || self.keep_responses.load(Ordering::Relaxed) {
-            Route::ClientAndCopy
-        } else {
-            Route::Client
-        };
-        let mut answer = self.ex.inbound.expect_request(msg, route);
-        let timeout = self.ex.endpoint.timeout;
-        // Each progress notification for this request restarts its clock.
-        let token = msg.progress_token();
-        let progress = token.map(|t| self.ex.inbound.watch_progress(t));
-        let mut clock = self.deadlines.at(tokio::time::Instant::now() + timeout);
-        let deliver = self.deliver_request(msg, id, method);
-        let outcome = clock.wait(&mut answer, deliver, progress.as_deref(), timeout).await;
-        if let Some(t) = token {
-            self.ex.inbound.unwatch_progress(t);
-        }
-        match outcome {
-            Waited::Answered(resp) => {
-                if let Some(r) = &resp
-                    && method == "initialize"
-                {
-                    self.streamable.on_initialized_result(r);
-                }
-                resp
-            }
-            Waited::Undelivered(e) => {
-                self.fail(id, e);
-                None
-            }
-            Waited::Expired if self.translation.asks.parked(id) => None, // its retry answers for it
-            Waited::Expired => {
-                let pending = self.ex.inbound.is_pending(id);
-                self.fail(id, RemoteError::Timeout(timeout));
-                if pending {
-                    // Boxed: it holds a whole POST, and only a timeout needs it.
-                    let reason = format!("mcp-bridge: no answer within {timeout:?}");
-                    Box::pin(self.cancel_at_remote(id, &reason)).await;
-                }
-                None
-            }
-        }
-    }
-
-    /// Tell the remote to stop working on request `id` (it timed out here).
-    async fn cancel_at_remote(&self, id: &Value, reason: &str) {
-        let note = json!({
-            "jsonrpc": "2.0",
-            "method": "notifications/cancelled",
-            "params": { "requestId": id, "reason": reason },
-        });
-        if tokio::time::timeout(Duration::from_secs(10), self.send(note.into()))
-            .await
-            .is_err()
-        {
-            tracing::debug!(server = self.server(), "the cancellation was not accepted in time");
-        }
-    }
-
-    /// Send a request of the bridge's own (e.g. the client's `initialize`
-    /// replayed after sign-in) and return the remote's response without
-    /// writing it to the client.
-    pub async fn request_internal(&self, msg: Value) -> Result<Value, RemoteError> {
-        let msg = Message::from_value(msg);
-        let id = msg.id();
-        let method = msg.method().unwrap_or("");
-        if method == "initialize" {
-            self.ex.remember_initialize(msg.value());
-        }
-        let answer = self.ex.inbound.expect(id, method, Route::Bridge);
-        let timeout = self.ex.endpoint.timeout;
-        let outcome = tokio::time::timeout(timeout, async {
-            self.deliver_request(&msg, id, method).await?;
-            answer
-                .await
-                .map_err(|_| RemoteError::Protocol("the request was dropped unanswered".into()))
-        })
-        .await;
-        self.ex.inbound.forget(id);
-        let resp = outcome.map_err(|_| RemoteError::Timeout(timeout))??;
-        if method == "initialize" {
-            self.streamable.on_initialized_result(&resp);
-        }
-        Ok(resp)
-    }
-
-    /// Answer request `id` with an error, unless it was already answered or
-    /// cancelled, or the client was asked for input for it (its retry
-    /// answers).
-    fn fail(&self, id: &Value, e: RemoteError) {
-        if self.translation.asks.parked(id) || !self.ex.inbound.forget(id) {
-            return;
-        }
-        self.ex.inbound.to_client(e.answer(id, &self.ex.endpoint));
-    }
-
-    async fn deliver_request(&self, msg: &Message, id: &Value, method: &str) -> Result<(), RemoteError> {
-        let eras = &self.translation.eras;
-        if let Some(version) = eras.modern_version() {
-            return Box::pin(self.translation.deliver_modern(self, msg, id, method, &version)).await;
-        }
-        if let Some(legacy) = self.legacy() {
-            return Box::pin(legacy.send(msg)).await;
-        }
-        match self.streamable.request(msg, id).await {
-            // A remembered legacy era the remote no longer speaks: its
-            // refusal of initialize names a modern error.
-            Err(RemoteError::Status { status: 400, ref body })
-                if method == "initialize" && eras.era_remembered() && crate::era::names_modern_error(body) =>
-            {
-                Box::pin(self.translation.after_era_change(self, msg, id, method)).await
-            }
-            Err(RemoteError::Status { status, body })
-                if method == "initialize"
-                    && self.ex.endpoint.transport == Transport::Auto
-                    && matches!(status, 400 | 404 | 405) =>
-            {
-                Box::pin(legacy::Legacy::instead(&self.ex, &self.legacy, msg, status, body)).await
-            }
-            other => other,
-        }
-    }
 }
 
 impl Upstream for Remote {
@@ -384,7 +233,20 @@ impl Upstream for Remote {
     }
 
     fn request_own(&self, msg: Value) -> futures::future::BoxFuture<'_, Result<Value, String>> {
-        Box::pin(async move { self.request_internal(msg).await.map_err(|e| e.to_string()) })
+        Box::pin(async move {
+            let msg = Message::from_value(msg);
+            // The client's handshake replayed: a modern remote has none.
+            if msg.method() == Some("initialize")
+                && let Some(answer) = self
+                    .translation
+                    .replayed_initialize(&msg)
+                    .await
+                    .map_err(|e| e.to_string())?
+            {
+                return Ok(answer);
+            }
+            self.request_internal(msg.into_value()).await.map_err(|e| e.to_string())
+        })
     }
 
     fn send(&self, msg: Message) -> futures::future::BoxFuture<'_, ()> {

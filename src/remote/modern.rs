@@ -31,6 +31,9 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// JSON-RPC's "method not found": a server without `subscriptions/listen`.
+const METHOD_NOT_FOUND: i64 = -32601;
+
 /// The most of an error body (or a probe's answer) the bridge reads.
 const SMALL_BODY: usize = 1 << 20;
 
@@ -103,7 +106,10 @@ impl Modern {
         match &*body::content_type(&resp) {
             "text/event-stream" => {
                 let inbound = &ex.inbound;
-                ex.bodies.read_sse(resp, |_| {}, || !inbound.is_pending(id)).await;
+                let end = ex.bodies.read_sse(resp, |_| {}, || !inbound.is_pending(id)).await;
+                if let Some(too_large) = end.too_large.filter(|_| inbound.is_pending(id)) {
+                    return Err(RemoteError::Protocol(too_large));
+                }
             }
             "application/json" => ex.bodies.read_json(resp).await?,
             "" if status == StatusCode::ACCEPTED => {}
@@ -186,7 +192,8 @@ impl Modern {
     /// Keep a `subscriptions/listen` stream open for a legacy client,
     /// asking for `filter`, and pass on what comes as legacy notifications
     /// (via `deliver`). Reopened when it ends, after a pause that grows
-    /// with each failure; ends when the task is aborted.
+    /// with each failure; ends when the task is aborted, or when the server
+    /// says it has no such method.
     pub async fn listen(
         self: Arc<Self>,
         filter: Value,
@@ -209,7 +216,8 @@ impl Modern {
             };
             let opened = match self.post(&body, &heads).await {
                 Ok(resp) if resp.status().is_success() && body::content_type(&resp) == "text/event-stream" => {
-                    let mut events = crate::sse::Reader::new(resp.bytes_stream());
+                    let limit = self.ex.endpoint.max_message_size;
+                    let mut events = crate::sse::Reader::with_limit(resp.bytes_stream(), limit);
                     let mut any = false;
                     while let Some(Ok(event)) = events.next().await {
                         let Ok(message) = serde_json::from_slice::<Value>(&event.data) else {
@@ -227,7 +235,15 @@ impl Modern {
                 }
                 Ok(resp) => {
                     let status = resp.status().as_u16();
-                    let (_, text) = read_small(resp).await;
+                    let (answer, text) = read_small(resp).await;
+                    let code = answer.as_ref().and_then(|a| a.pointer("/error/code"));
+                    if code.and_then(Value::as_i64) == Some(METHOD_NOT_FOUND) {
+                        tracing::debug!(
+                            server = self.server(),
+                            "the server has no subscriptions/listen: no list changes reach the client"
+                        );
+                        return;
+                    }
                     tracing::debug!(
                         "{}",
                         self.ex.redact(&format!(

@@ -41,31 +41,58 @@ impl Reply {
         }
     }
 
-    /// The body, read whole. A body that arrives in one piece (most
-    /// answers) is returned as that piece, not copied.
-    pub async fn bytes(self) -> Result<Bytes, BodyError> {
-        let body = match self {
-            Reply::General(r) => return r.bytes().await.map_err(BodyError::General),
-            Reply::Loopback { body, .. } => body,
-        };
-        let mut stream = Body::Loopback(body);
+    /// The body, read whole, if it holds at most `limit` bytes (a server's
+    /// `max_message_size`; a declared length over it is refused before
+    /// anything is read). A body that arrives in one piece (most answers)
+    /// is returned as that piece, not copied.
+    pub async fn bytes(self, limit: usize) -> Result<Bytes, BodyError> {
+        let declared = self
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(BodyError::TooLarge(limit));
+        }
+        let mut stream = self.bytes_stream();
         let Some(first) = futures::StreamExt::next(&mut stream).await.transpose()? else {
             return Ok(Bytes::new());
         };
+        if first.len() > limit {
+            return Err(BodyError::TooLarge(limit));
+        }
         let Some(second) = futures::StreamExt::next(&mut stream).await.transpose()? else {
             return Ok(first);
         };
         let mut all = BytesMut::from(&first[..]);
-        all.extend_from_slice(&second);
-        while let Some(piece) = futures::StreamExt::next(&mut stream).await.transpose()? {
+        let mut piece = second;
+        loop {
+            if all.len() + piece.len() > limit {
+                return Err(BodyError::TooLarge(limit));
+            }
             all.extend_from_slice(&piece);
+            match futures::StreamExt::next(&mut stream).await.transpose()? {
+                Some(next) => piece = next,
+                None => return Ok(all.freeze()),
+            }
         }
-        Ok(all.freeze())
     }
 
-    /// The body as text (invalid UTF-8 replaced).
-    pub async fn text(self) -> Result<String, BodyError> {
-        Ok(String::from_utf8_lossy(&self.bytes().await?).into_owned())
+    /// At most `max` bytes of the body as text (invalid UTF-8 replaced),
+    /// read for at most `wait`: for an error page, of which only the start
+    /// is shown. The rest is never read.
+    pub async fn excerpt(self, max: usize, wait: std::time::Duration) -> String {
+        let mut stream = self.bytes_stream();
+        let mut body = Vec::new();
+        let read = async {
+            while let Some(Ok(piece)) = futures::StreamExt::next(&mut stream).await {
+                body.extend_from_slice(&piece[..piece.len().min(max - body.len())]);
+                if body.len() >= max {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(wait, read).await;
+        String::from_utf8_lossy(&body).into_owned()
     }
 
     /// The body as it arrives.
@@ -113,6 +140,8 @@ impl Stream for Body {
 pub enum BodyError {
     Loopback(hyper::Error),
     General(reqwest::Error),
+    /// It is larger than this many bytes (`max_message_size`).
+    TooLarge(usize),
 }
 
 impl BodyError {
@@ -121,6 +150,16 @@ impl BodyError {
         match self {
             BodyError::Loopback(e) => format!("error reading the response body: {}", crate::redact::with_causes(&e)),
             BodyError::General(e) => crate::redact::http_error_text(e),
+            BodyError::TooLarge(limit) => too_large("the response body", limit),
         }
     }
+}
+
+/// What a person reads when `what` is over a server's `max_message_size`.
+pub fn too_large(what: &str, limit: usize) -> String {
+    format!(
+        "{what} is larger than {} (the server's `max_message_size`; raise it in the server's entry if such \
+         messages are expected)",
+        crate::config::size::shown(limit)
+    )
 }

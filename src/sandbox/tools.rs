@@ -10,7 +10,7 @@ use rmcp::handler::server::tool::InputResponses;
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
 use rmcp::model::{
     CallToolResponse, CallToolResult, ContentBlock, Implementation, ProgressNotificationParam, ServerCapabilities,
-    ServerConfig,
+    ServerConfig, SubscriptionFilter,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
@@ -127,7 +127,14 @@ impl SandboxServer {
         let channels = self.chat.channels();
         let text = channels
             .iter()
-            .map(|c| format!("#{} ({} messages): {}", c.name, c.message_count, c.topic))
+            .map(|c| {
+                format!(
+                    "#{} ({}): {}",
+                    c.name,
+                    crate::console::plural(c.message_count, "message"),
+                    c.topic
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n");
         text_and_structured(text, json!({ "channels": channels }))
@@ -247,5 +254,12 @@ impl ServerHandler for SandboxServer {
         ServerConfig::new(capabilities)
             .with_server_info(Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")))
             .with_instructions(INSTRUCTIONS)
+    }
+
+    /// A 2026-07-28 client's `subscriptions/listen`: accepted for what it
+    /// asks of what the sandbox announces (the tool list), and held open
+    /// until the client goes.
+    fn accepted_subscription_filter(&self, requested: &SubscriptionFilter) -> Option<SubscriptionFilter> {
+        Some(requested.clone())
     }
 }

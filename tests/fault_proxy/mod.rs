@@ -29,6 +29,9 @@ use std::time::Duration;
 pub enum Fault {
     /// Answer this status and JSON body without forwarding.
     Status(u16, &'static str),
+    /// Answer this status with a body that echoes the request (its path
+    /// and query, and every header), as a careless server's error page does.
+    Echo(u16),
     /// Forward after waiting this long.
     Delay(Duration),
     /// Forward once the test calls [`FaultProxy::release`].
@@ -311,6 +314,13 @@ async fn forward(State((inner, client)): State<Shared>, req: Request) -> Respons
         Some(Fault::Status(code, text)) => {
             let status = StatusCode::from_u16(*code).unwrap();
             return (status, [("content-type", "application/json")], *text).into_response();
+        }
+        Some(Fault::Echo(code)) => {
+            let mut echo = format!("you sent {}", parts.uri);
+            for (k, v) in &parts.headers {
+                echo.push_str(&format!("\n{k}: {}", String::from_utf8_lossy(v.as_bytes())));
+            }
+            return (StatusCode::from_u16(*code).unwrap(), echo).into_response();
         }
         Some(Fault::Delay(d)) => tokio::time::sleep(*d).await,
         Some(Fault::Hold) => {

@@ -25,11 +25,16 @@ pub const SERVER: &str = "demo";
 impl Env {
     /// `[servers.demo]` pointing at `url` with `auth = "oauth"`, plus `extra` lines.
     pub fn new(url: &str, extra: &str) -> Env {
+        Env::with_auth(url, "oauth", extra)
+    }
+
+    /// `[servers.demo]` pointing at `url` with `auth = "<auth>"`, plus `extra` lines.
+    pub fn with_auth(url: &str, auth: &str, extra: &str) -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("config.toml");
         std::fs::write(
             &config,
-            format!("[servers.{SERVER}]\nurl = \"{url}\"\nauth = \"oauth\"\n{extra}\n"),
+            format!("[servers.{SERVER}]\nurl = \"{url}\"\nauth = \"{auth}\"\n{extra}\n"),
         )
         .expect("write config");
         let browser_log = dir.path().join("browser.log");

@@ -50,6 +50,22 @@ impl Bridge {
         bridge
     }
 
+    /// `serve SERVER` on `config_toml` with a token store of its own (a
+    /// fresh `MCP_BRIDGE_DATA_DIR`) and the environment variables `vars`.
+    pub fn serve_isolated(config_toml: &str, server: &str, vars: &[(&str, &std::ffi::OsStr)]) -> Bridge {
+        let data = tempfile::tempdir().expect("create the data dir");
+        let (dir, config) = write_config(config_toml);
+        let mut cmd = Bridge::command();
+        cmd.env("MCP_BRIDGE_DATA_DIR", data.path());
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        cmd.arg("--config").arg(&config).arg("serve").arg(server);
+        let mut bridge = Bridge::spawn(cmd);
+        bridge._dirs.extend([dir, data]);
+        bridge
+    }
+
     /// Starts `mcp-bridge --config CONFIG serve SERVER` on an existing file.
     pub fn serve_config(config: &Path, server: &str) -> Bridge {
         let mut cmd = Bridge::command();
@@ -371,6 +387,20 @@ impl Bridge {
     /// `initialize` (protocol [`PROTOCOL_VERSION`], the given client
     /// capabilities) then `notifications/initialized`; returns the
     /// initialize `result` (panics if the bridge answered with an error).
+    /// Sends `initialize` (no capabilities) and returns the answer as it
+    /// came, an error included: for a bridge that is expected to refuse.
+    pub async fn initialize_answer(&mut self) -> Value {
+        self.request(
+            "initialize",
+            json!({
+                "protocolVersion": PROTOCOL_VERSION,
+                "capabilities": {},
+                "clientInfo": {"name": "mcp-bridge-tests", "version": "0.0.0"}
+            }),
+        )
+        .await
+    }
+
     pub async fn initialize(&mut self, capabilities: Value) -> Value {
         let result = self
             .request_ok(

@@ -159,6 +159,21 @@ pub fn toml_string(value: &str) -> String {
     // JSON string escapes are valid TOML basic-string escapes.
     serde_json::to_string(value).expect("string serializes")
 }
+
+/// `[servers.pd]`, a Pipedream server (Slack, client `pd-client-id` with
+/// secret `client_secret`) whose MCP endpoint is `base_url` and token
+/// endpoint under `api_base`; `extra` lines follow.
+pub fn pipedream_config(base_url: &str, api_base: &str, client_secret: &str, extra: &str) -> String {
+    format!(
+        "[servers.pd]\nprovider = \"pipedream\"\nclient_id = \"pd-client-id\"\nclient_secret = {}\n\
+         project_id = \"proj_x\"\nenvironment = \"development\"\nexternal_user_id = \"user-9\"\napp = \"slack\"\n\
+         base_url = {}\napi_base = {}\n{extra}",
+        toml_string(client_secret),
+        toml_string(base_url),
+        toml_string(api_base)
+    )
+}
+
 /// Every `checks.json` the conformance suite wrote below `dir`.
 pub fn conformance_checks(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();

@@ -46,8 +46,7 @@ fn loopback(uri: &str) -> bool {
 
 pub(super) fn authorize(emu: &Emu, q: &BTreeMap<String, String>) -> Response {
     let get = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
-    let client = emu.st().clients.get(get("client_id")).cloned();
-    let Some(client) = client else {
+    let Some(client) = super::extensions::client(emu, get("client_id")) else {
         // RFC 6749 §4.1.2.1: never redirect for an unknown client.
         return error_page("invalid_client: unknown client_id");
     };
@@ -68,7 +67,7 @@ pub(super) fn authorize(emu: &Emu, q: &BTreeMap<String, String>) -> Response {
     if get("code_challenge").is_empty() || get("code_challenge_method") != "S256" {
         return fail("invalid_request");
     }
-    if get("resource") != emu.resource_url() {
+    if get("resource") != super::extensions::resource(emu) {
         return fail("invalid_target");
     }
     let code = random("code");
@@ -77,17 +76,23 @@ pub(super) fn authorize(emu: &Emu, q: &BTreeMap<String, String>) -> Response {
         scope: get("scope").to_string(),
         resource: get("resource").to_string(),
         expires_at: now() + 600,
+        issuer: emu.issuer(),
     };
     emu.st().codes.insert(
         code.clone(),
         (grant, redirect_uri.to_string(), get("code_challenge").to_string()),
     );
-    let issuer = emu.issuer();
-    redirect(redirect_uri, &[("code", &code), ("state", state), ("iss", &issuer)])
+    match super::extensions::iss(emu) {
+        Some(iss) => redirect(redirect_uri, &[("code", &code), ("state", state), ("iss", &iss)]),
+        None => redirect(redirect_uri, &[("code", &code), ("state", state)]),
+    }
 }
 
 /// The authenticated client's id, or the error response.
 fn client_of(emu: &Emu, q: &BTreeMap<String, String>) -> Result<String, Box<Response>> {
+    if let Some(asserted) = super::extensions::asserted_client(emu, q) {
+        return asserted.map_err(|why| Box::new(oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", &why)));
+    }
     let basic = q
         .get("authorization")
         .and_then(|a| a.strip_prefix("Basic "))
@@ -115,7 +120,7 @@ fn client_of(emu: &Emu, q: &BTreeMap<String, String>) -> Result<String, Box<Resp
             "unknown client",
         ))
     };
-    let client = emu.st().clients.get(&id).cloned().ok_or_else(unknown)?;
+    let client = super::extensions::client(emu, &id).ok_or_else(unknown)?;
     match (&client.secret, &secret) {
         (Some(want), Some(got)) if want == got => Ok(id),
         (None, _) => Ok(id),
@@ -134,7 +139,7 @@ fn issue(emu: &Emu, grant: Grant, refresh: Option<String>) -> Response {
         random("at")
     };
     let mut g = grant.clone();
-    g.expires_at = now() + emu.opts.access_ttl;
+    g.expires_at = now().saturating_add(emu.opts.access_ttl);
     let mut st = emu.st();
     st.access.insert(access.clone(), g);
     let refresh = refresh.unwrap_or_else(|| random("rt"));
@@ -191,6 +196,8 @@ pub(super) fn token(emu: &Emu, q: &BTreeMap<String, String>) -> Response {
                 issue(emu, grant, Some(rt))
             }
         }
+        "client_credentials" => super::extensions::client_credentials(emu, &client_id, q),
+        super::extensions::JWT_BEARER => super::extensions::jwt_bearer(emu, &client_id, q),
         _ => bad("unsupported_grant_type", "authorization_code or refresh_token"),
     }
 }
@@ -213,6 +220,8 @@ pub(super) fn register(emu: &Emu, body: &[u8]) -> Response {
         .to_string();
     let id = random("client");
     let secret = (method != "none").then(|| random("secret"));
+    let reading = random("rat");
+    let issuer = emu.issuer();
     let mut st = emu.st();
     st.registrations += 1;
     st.clients.insert(
@@ -220,11 +229,15 @@ pub(super) fn register(emu: &Emu, body: &[u8]) -> Response {
         Client {
             secret: secret.clone(),
             redirect_uris: redirect_uris.clone(),
+            issuer,
+            registration_token: Some(reading.clone()),
         },
     );
     let mut resp = json!({
         "client_id": id, "redirect_uris": redirect_uris, "token_endpoint_auth_method": method,
-        "client_name": req["client_name"], "grant_types": ["authorization_code", "refresh_token"]
+        "client_name": req["client_name"], "grant_types": ["authorization_code", "refresh_token"],
+        "registration_client_uri": format!("{}/{id}", emu.endpoint("register")), "registration_access_token": reading,
+        "client_secret_expires_at": 0
     });
     if let Some(s) = secret {
         resp["client_secret"] = json!(s);

@@ -1,7 +1,7 @@
 //! The emulator's resource side: request routing and logging, the metadata
 //! documents, and the bearer-protected MCP endpoint with its two tools.
 
-use super::{Discovery, Emu, Logged, authz};
+use super::{Discovery, Emu, Logged, authz, extensions};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
@@ -23,12 +23,13 @@ fn prm_path(d: Discovery) -> Option<&'static str> {
     }
 }
 
-fn as_metadata_path(d: Discovery) -> Option<&'static str> {
+/// Where the metadata of the issuer at `issuer_path` (`/as`, …) is published.
+fn as_metadata_path(d: Discovery, issuer_path: &str) -> Option<String> {
     match d {
-        Discovery::Challenge => Some("/.well-known/oauth-authorization-server/as"),
-        Discovery::PathWellKnown => Some("/as/.well-known/openid-configuration"),
-        Discovery::RootWellKnown => Some("/.well-known/openid-configuration/as"),
-        Discovery::OriginOnly => Some("/.well-known/oauth-authorization-server"),
+        Discovery::Challenge => Some(format!("/.well-known/oauth-authorization-server{issuer_path}")),
+        Discovery::PathWellKnown => Some(format!("{issuer_path}/.well-known/openid-configuration")),
+        Discovery::RootWellKnown => Some(format!("/.well-known/openid-configuration{issuer_path}")),
+        Discovery::OriginOnly => Some("/.well-known/oauth-authorization-server".into()),
         Discovery::None => None,
     }
 }
@@ -49,6 +50,7 @@ pub(super) fn as_metadata(emu: &Emu) -> Value {
     if emu.opts.advertise_s256 {
         m["code_challenge_methods_supported"] = json!(["S256"]);
     }
+    extensions::metadata(emu, &mut m);
     m
 }
 
@@ -72,6 +74,21 @@ pub(super) async fn handle(
     if is_form {
         params.extend(url::form_urlencoded::parse(&body).into_owned());
     }
+    // The OAuth endpoints, under `endpoint_prefix`.
+    let oauth = path
+        .strip_prefix(emu.opts.endpoint_prefix.as_str())
+        .filter(|p| p.starts_with('/'));
+    // A registration's JSON members, as `json.<name>`, for assertions.
+    if oauth == Some("/register")
+        && let Ok(Value::Object(members)) = serde_json::from_slice::<Value>(&body)
+    {
+        for (k, v) in members {
+            params.insert(
+                format!("json.{k}"),
+                v.as_str().map_or_else(|| v.to_string(), str::to_string),
+            );
+        }
+    }
     if let Some(a) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         params.insert("authorization".into(), a.to_string());
     }
@@ -80,19 +97,27 @@ pub(super) async fn handle(
         params.insert("rpc_method".into(), m.to_string());
     }
     let d = emu.opts.discovery;
-    // The OAuth endpoints, under `endpoint_prefix`.
-    let oauth = path
-        .strip_prefix(emu.opts.endpoint_prefix.as_str())
-        .filter(|p| p.starts_with('/'));
+    let metadata_path = as_metadata_path(d, &emu.issuer_path());
     let resp = match (method.as_str(), path.as_str()) {
         ("GET", p) if Some(p) == prm_path(d) => {
-            let mut doc = json!({"resource": emu.resource_url(), "authorization_servers": [emu.issuer()]});
+            let mut doc = json!({"resource": extensions::resource(&emu), "authorization_servers": [emu.issuer()]});
+            if emu.opts.prm_resource == extensions::PrmResource::Missing {
+                doc.as_object_mut().map(|o| o.remove("resource"));
+            }
             if let Some(s) = &emu.opts.resource_scopes {
                 doc["scopes_supported"] = json!(s);
             }
             json_response(StatusCode::OK, doc)
         }
-        ("GET", p) if Some(p) == as_metadata_path(d) => json_response(StatusCode::OK, as_metadata(&emu)),
+        ("GET", p) if Some(p) == metadata_path.as_deref() => json_response(StatusCode::OK, as_metadata(&emu)),
+        ("GET", _) if oauth.is_some_and(|p| p.starts_with("/register/")) => {
+            let id = oauth.and_then(|p| p.strip_prefix("/register/")).unwrap_or_default();
+            extensions::read_registration(&emu, id, &params)
+        }
+        ("GET", "/.well-known/openid-configuration/idp") if emu.opts.enterprise => {
+            json_response(StatusCode::OK, extensions::idp_metadata(&emu))
+        }
+        ("POST", "/idp/token") => extensions::idp_token(&emu, &params),
         ("GET", _) if oauth == Some("/authorize") => authz::authorize(&emu, &params),
         ("POST", _) if oauth == Some("/token") => authz::token(&emu, &params),
         ("POST", _) if oauth == Some("/register") && emu.opts.registration => authz::register(&emu, &body),
@@ -124,7 +149,8 @@ fn challenge(emu: &Emu, error: &str, scope: Option<&str>) -> String {
 fn mcp(emu: &Emu, params: &BTreeMap<String, String>, rpc: Option<Value>) -> Response {
     let token = params.get("authorization").and_then(|a| a.strip_prefix("Bearer "));
     let grant = token.and_then(|t| emu.st().access.get(t).cloned());
-    let Some(grant) = grant.filter(|g| g.expires_at > crate::store::now()) else {
+    let issuer = emu.issuer();
+    let Some(grant) = grant.filter(|g| g.expires_at > crate::store::now() && g.issuer == issuer) else {
         let c = challenge(emu, "invalid_token", emu.opts.challenge_scope.as_deref());
         return (
             StatusCode::UNAUTHORIZED,

@@ -133,7 +133,7 @@ async fn send(lo: &Pool, req: &Outgoing<'_>) -> Reply {
 }
 
 async fn body_of(reply: Reply) -> Result<Vec<u8>, String> {
-    reply.bytes().await.map(|b| b.to_vec()).map_err(|e| e.text())
+    reply.bytes(usize::MAX).await.map(|b| b.to_vec()).map_err(|e| e.text())
 }
 
 #[tokio::test]

@@ -55,6 +55,8 @@ pub struct Streamable {
     state: Mutex<SessionState>,
     reinit: tokio::sync::Mutex<()>,
     listener: Mutex<Option<JoinHandle<()>>>,
+    /// The GET streams being opened (see `listener`).
+    openings: listener::Openings,
 }
 
 impl Streamable {
@@ -64,6 +66,7 @@ impl Streamable {
             state: Mutex::new(SessionState::default()),
             reinit: tokio::sync::Mutex::new(()),
             listener: Mutex::new(None),
+            openings: listener::Openings::default(),
         })
     }
 
@@ -170,6 +173,7 @@ impl Streamable {
     /// Deliver a client request; its response is dispatched to `Inbound`.
     pub async fn request(self: &Arc<Self>, msg: &Message, id: &Value) -> Result<(), RemoteError> {
         let mut reinitialised = false;
+        self.openings.before(msg.method()).await;
         loop {
             let s = self.settled_snapshot().await;
             match self.post(msg, &s, Some(id)).await? {
@@ -186,6 +190,9 @@ impl Streamable {
                 Posted::Body(end) => {
                     if !self.ex.inbound.is_pending(id) {
                         return Ok(());
+                    }
+                    if let Some(too_large) = end.too_large {
+                        return Err(RemoteError::Protocol(too_large));
                     }
                     return Box::pin(self.resume(id, end)).await;
                 }
@@ -242,6 +249,9 @@ impl Streamable {
             end = ex.bodies.read_sse(resp, |_| {}, || !ex.inbound.is_pending(id)).await;
             if !ex.inbound.is_pending(id) {
                 return Ok(());
+            }
+            if let Some(too_large) = end.too_large.take() {
+                return Err(RemoteError::Protocol(too_large));
             }
             end.retry = end.retry.or(retry);
             end.last_event_id = end.last_event_id.or(Some(last));
@@ -307,7 +317,7 @@ impl Streamable {
         }
         self.state().generation += 1;
         if self.ex.client_initialized() {
-            self.listen();
+            self.listen().await;
         }
         Ok(())
     }
@@ -325,6 +335,7 @@ impl Streamable {
         ready: impl std::future::Future<Output = ()> + Send + 'static,
     ) {
         let me = self.clone();
+        let opening = self.openings.start();
         tokio::spawn(async move {
             let _in_order = in_order;
             ready.await;
@@ -338,16 +349,24 @@ impl Streamable {
                 );
             }
             me.ex.set_client_initialized();
-            me.listen();
+            drop(me.listen_after(opening));
         });
     }
 
-    /// Open (or re-open) the GET stream for server-initiated messages.
-    pub fn listen(self: &Arc<Self>) {
-        let task = tokio::spawn(listener::run(self.clone()));
+    /// Open (or re-open) the GET stream for server-initiated messages, and
+    /// return once the server has answered it (see `listener`), so nothing
+    /// the server sends there in answer to the next request is lost.
+    pub fn listen(self: &Arc<Self>) -> impl Future<Output = ()> + Send + 'static {
+        self.listen_after(self.openings.start())
+    }
+
+    /// `listen`, for an opening already counted.
+    fn listen_after(self: &Arc<Self>, opening: listener::Opening) -> impl Future<Output = ()> + Send + 'static {
+        let task = tokio::spawn(listener::run(self.clone(), opening));
         if let Some(old) = self.listener.lock().unwrap_or_else(|e| e.into_inner()).replace(task) {
             old.abort();
         }
+        self.openings.opened()
     }
 
     /// Stop the GET stream and end the session with DELETE.

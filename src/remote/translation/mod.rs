@@ -17,18 +17,20 @@
 //! The era each side speaks is `era`'s to find; the answers' side of the
 //! translation is the era's transforms' (`Translation::new` makes them).
 
-use super::Remote;
-use super::era::{Eras, lock};
-use super::era_shared::EraShared;
-use super::error::RemoteError;
-use super::exchange::Exchange;
-use super::input_rounds::InputRounds;
-use super::legacy_asks::{LegacyAsks, Retry};
-use super::modern::{Heads, Modern, ToolHeaders};
-use super::result_shapes::ResultShapes;
+mod modern_client;
+
 use crate::era::{self, Era, handshake, listen};
 use crate::hooks::Transform;
 use crate::message::Message;
+use crate::remote::Remote;
+use crate::remote::era::{Eras, lock};
+use crate::remote::era_shared::EraShared;
+use crate::remote::error::RemoteError;
+use crate::remote::exchange::Exchange;
+use crate::remote::input_rounds::InputRounds;
+use crate::remote::legacy_asks::LegacyAsks;
+use crate::remote::modern::{Heads, Modern, ToolHeaders};
+use crate::remote::result_shapes::ResultShapes;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use tokio::task::JoinHandle;
@@ -53,6 +55,8 @@ pub(crate) struct Translation {
     pub eras: Arc<Eras>,
     /// A legacy remote's requests for input, as a modern client takes them.
     pub asks: Arc<LegacyAsks>,
+    /// A modern remote's requests for input, as a legacy client takes them.
+    rounds: Arc<InputRounds>,
     /// A legacy remote's `initialize` result, when the bridge opened the
     /// session for a modern client.
     opened: tokio::sync::Mutex<Option<Value>>,
@@ -68,9 +72,10 @@ impl Translation {
     pub fn new(ex: Arc<Exchange>) -> (Translation, Vec<Arc<dyn Transform>>) {
         let shared = Arc::new(EraShared::new(&ex.endpoint.server, ex.endpoint.timeout));
         let asks = Arc::new(LegacyAsks::new(shared.clone()));
+        let rounds = Arc::new(InputRounds::new(shared.clone()));
         let transforms: Vec<Arc<dyn Transform>> = vec![
             asks.clone(),
-            Arc::new(InputRounds::new(shared.clone())),
+            rounds.clone(),
             Arc::new(ToolHeaders(shared.clone())),
             Arc::new(ResultShapes(shared.clone())),
         ];
@@ -81,6 +86,7 @@ impl Translation {
             modern,
             eras,
             asks,
+            rounds,
             opened: tokio::sync::Mutex::new(None),
             subscriptions: Mutex::new(Vec::new()),
             listening: Mutex::new(None),
@@ -129,19 +135,50 @@ impl Translation {
                 return Ok(Routed::Answered(answer));
             }
         }
-        let mut era = eras.settle_era().await?;
-        if !client_modern && era.is_modern() && eras.dual() {
-            // A remote that speaks both eras serves a legacy client in its
-            // own revision: nothing to translate, nothing lost.
-            era = Era::Legacy;
-            eras.set_era(Era::Legacy);
-        }
-        match (client_modern, era) {
+        match (client_modern, self.era_for(client_modern).await?) {
             (false, Era::Legacy) => Ok(Routed::AsIs),
             (true, Era::Modern { .. }) => Ok(Routed::AsIs),
             (false, Era::Modern { version }) => self.legacy_client(msg, method, &version).await,
             (true, Era::Legacy) => self.modern_client(remote, msg, method).await,
         }
+    }
+
+    /// The era the remote is spoken to in for a client of this era.
+    async fn era_for(&self, client_modern: bool) -> Result<Era, RemoteError> {
+        let era = self.eras.settle_era().await?;
+        if !client_modern && era.is_modern() && self.eras.dual() && !self.eras.pinned() {
+            // A remote that speaks both eras serves a legacy client in its
+            // own revision: nothing to translate, nothing lost (unless the
+            // config pins the modern one).
+            self.eras.set_era(Era::Legacy);
+            return Ok(Era::Legacy);
+        }
+        Ok(era)
+    }
+
+    /// The client's `initialize` replayed by a hook under the bridge's own
+    /// id (the sign-in gate, once signed in: the client was answered from
+    /// the cache and its handshake never reached the remote). It is judged
+    /// as the client's own would be in `route` (who the client is, the
+    /// remote's era) and, for a modern remote, answered here from the
+    /// discover result, the client seeing nothing. None: the remote takes
+    /// it as it is.
+    pub async fn replayed_initialize(&self, msg: &Message) -> Result<Option<Value>, RemoteError> {
+        let client_modern = self.eras.client_era(msg, "initialize");
+        let (Era::Modern { version }, Some(tree)) = (self.era_for(client_modern).await?, msg.tree()) else {
+            return Ok(None);
+        };
+        let result = self.initialize_from_discover(tree, &version).await;
+        Ok(Some(json!({"jsonrpc": "2.0", "id": msg.id(), "result": result})))
+    }
+
+    /// A legacy client's `initialize` answered from a modern remote's
+    /// discover result.
+    async fn initialize_from_discover(&self, init: &Value, version: &str) -> Value {
+        self.ex.remember_initialize(init);
+        let discover = self.eras.discover_result(version).await;
+        let requested = init.pointer("/params/protocolVersion").and_then(Value::as_str);
+        handshake::initialize_result(&discover, requested, self.server())
     }
 
     /// A legacy client's request to a modern remote.
@@ -156,12 +193,7 @@ impl Translation {
             Routed::Answered(answer)
         };
         match method {
-            "initialize" => {
-                self.ex.remember_initialize(tree);
-                let discover = self.eras.discover_result(version).await;
-                let requested = tree.pointer("/params/protocolVersion").and_then(Value::as_str);
-                Ok(ok(handshake::initialize_result(&discover, requested, self.server())))
-            }
+            "initialize" => Ok(ok(self.initialize_from_discover(tree, version).await)),
             "ping" => Ok(ok(json!({}))),
             "logging/setLevel" => {
                 let level = tree
@@ -215,107 +247,22 @@ impl Translation {
         }));
     }
 
+    /// Wait until the input rounds of a legacy client's request `id`, if a
+    /// modern remote asked for input, have ended with its answer.
+    pub async fn rounds_ended(&self, id: &Value) {
+        if !self.eras.shared.translating() {
+            return;
+        }
+        if let Some(ended) = self.rounds.ending(id) {
+            let _ = ended.await;
+        }
+    }
+
     /// Stop the listen stream (the client is gone, or the bridge stops).
     pub fn stop_listening(&self) {
         if let Some(task) = lock(&self.listening).take() {
             task.abort();
         }
-    }
-
-    /// A modern client's request to a legacy remote: the session the
-    /// bridge opens for it, and `server/discover` answered from it.
-    async fn modern_client(&self, remote: &Remote, msg: &Message, method: &str) -> Result<Routed, RemoteError> {
-        let init = self.open_for_modern_client(remote).await?;
-        if let Some(state) = msg
-            .tree()
-            .and_then(|t| t.pointer("/params/requestState"))
-            .and_then(Value::as_str)
-            && let Retry::Resume { asked, done } = self.asks.retried(state, msg.id())
-        {
-            return self.resume_legacy_ask(remote, msg, asked, done).await;
-        }
-        if method != "server/discover" {
-            return Ok(Routed::AsIs);
-        }
-        let requested = msg.tree().and_then(era::meta::protocol_version);
-        let result = handshake::discover_result(&init, requested);
-        let answer = json!({"jsonrpc": "2.0", "id": msg.id(), "result": result});
-        self.ex.inbound.to_client(answer.clone());
-        Ok(Routed::Answered(answer))
-    }
-
-    /// A modern client's retry with the answer to a legacy server's request
-    /// for input: the held request is answered, and the retry waits for
-    /// what the server does next (its answer to the call, or another ask).
-    async fn resume_legacy_ask(
-        &self,
-        remote: &Remote,
-        msg: &Message,
-        asked: Value,
-        done: tokio::sync::oneshot::Receiver<()>,
-    ) -> Result<Routed, RemoteError> {
-        let given = msg
-            .tree()
-            .and_then(|t| t.pointer("/params/inputResponses/input"))
-            .cloned();
-        let reply = match given {
-            Some(result) => json!({"jsonrpc": "2.0", "id": asked, "result": result}),
-            None => json!({"jsonrpc": "2.0", "id": asked, "error": {"code": -32600,
-                "message": "the client retried without an answer to the request for input"}}),
-        };
-        remote.send(reply.into()).await;
-        let timeout = self.ex.endpoint.timeout;
-        if tokio::time::timeout(timeout, done).await.is_err() {
-            if let Some(original) = self.asks.original_of(msg.id()) {
-                self.asks.drop_call(&original);
-            }
-            return Err(RemoteError::Timeout(timeout));
-        }
-        Ok(Routed::Done)
-    }
-
-    /// The legacy session opened on a modern client's behalf (once).
-    async fn open_for_modern_client(&self, remote: &Remote) -> Result<Value, RemoteError> {
-        let mut opened = self.opened.lock().await;
-        if let Some(init) = &*opened {
-            return Ok(init.clone());
-        }
-        let who = self.eras.client();
-        let init = who.initialize(crate::ids::next_id("initialize"), era::LATEST_LEGACY);
-        let answer = remote.request_internal(init).await?;
-        if let Some(error) = answer.get("error") {
-            return Err(RemoteError::SessionLost(format!(
-                "the server refused initialize: {error}"
-            )));
-        }
-        let result = answer.get("result").cloned().unwrap_or_else(|| json!({}));
-        let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-        remote.send(note.into()).await;
-        *opened = Some(result.clone());
-        Ok(result)
-    }
-
-    /// After the era changed to legacy: the session a legacy client's
-    /// `initialize` opened is opened again (the client's own, replayed),
-    /// or the one the bridge opens for a modern client.
-    async fn open_legacy_session(&self, remote: &Remote) -> Result<(), RemoteError> {
-        if self.eras.client_modern() {
-            return self.open_for_modern_client(remote).await.map(|_| ());
-        }
-        let Some(mut init) = self.ex.init_request() else {
-            return Ok(());
-        };
-        init["id"] = crate::ids::next_id("initialize");
-        let answer = remote.request_internal(init).await?;
-        if let Some(error) = answer.get("error") {
-            return Err(RemoteError::SessionLost(format!(
-                "the server refused initialize: {error}"
-            )));
-        }
-        remote
-            .send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).into())
-            .await;
-        Ok(())
     }
 
     /// Deliver a client request to a remote that speaks modern `version`;

@@ -1,0 +1,116 @@
+//! A modern client and a legacy remote: the session the bridge opens for
+//! the client (its `initialize` built from the client's `_meta`),
+//! `server/discover` answered from that session's `initialize` result, and
+//! a retry that answers a legacy server's held request for input.
+
+use super::Routed;
+use super::Translation;
+use crate::era::{self, handshake};
+use crate::message::Message;
+use crate::remote::Remote;
+use crate::remote::error::RemoteError;
+use crate::remote::legacy_asks::Retry;
+use serde_json::{Value, json};
+
+impl Translation {
+    /// A modern client's request to a legacy remote: the session the
+    /// bridge opens for it, and `server/discover` answered from it.
+    pub(super) async fn modern_client(
+        &self,
+        remote: &Remote,
+        msg: &Message,
+        method: &str,
+    ) -> Result<Routed, RemoteError> {
+        let init = self.open_for_modern_client(remote).await?;
+        if let Some(state) = msg
+            .tree()
+            .and_then(|t| t.pointer("/params/requestState"))
+            .and_then(Value::as_str)
+            && let Retry::Resume { asked, done } = self.asks.retried(state, msg.id())
+        {
+            return self.resume_legacy_ask(remote, msg, asked, done).await;
+        }
+        if method != "server/discover" {
+            return Ok(Routed::AsIs);
+        }
+        let requested = msg.tree().and_then(era::meta::protocol_version);
+        let result = handshake::discover_result(&init, requested);
+        let answer = json!({"jsonrpc": "2.0", "id": msg.id(), "result": result});
+        self.ex.inbound.to_client(answer.clone());
+        Ok(Routed::Answered(answer))
+    }
+
+    /// A modern client's retry with the answer to a legacy server's request
+    /// for input: the held request is answered, and the retry waits for
+    /// what the server does next (its answer to the call, or another ask).
+    async fn resume_legacy_ask(
+        &self,
+        remote: &Remote,
+        msg: &Message,
+        asked: Value,
+        done: tokio::sync::oneshot::Receiver<()>,
+    ) -> Result<Routed, RemoteError> {
+        let given = msg
+            .tree()
+            .and_then(|t| t.pointer("/params/inputResponses/input"))
+            .cloned();
+        let reply = match given {
+            Some(result) => json!({"jsonrpc": "2.0", "id": asked, "result": result}),
+            None => json!({"jsonrpc": "2.0", "id": asked, "error": {"code": -32600,
+                "message": "the client retried without an answer to the request for input"}}),
+        };
+        remote.send(reply.into()).await;
+        let timeout = self.ex.endpoint.timeout;
+        if tokio::time::timeout(timeout, done).await.is_err() {
+            if let Some(original) = self.asks.original_of(msg.id()) {
+                self.asks.drop_call(&original);
+            }
+            return Err(RemoteError::Timeout(timeout));
+        }
+        Ok(Routed::Done)
+    }
+
+    /// The legacy session opened on a modern client's behalf (once).
+    async fn open_for_modern_client(&self, remote: &Remote) -> Result<Value, RemoteError> {
+        let mut opened = self.opened.lock().await;
+        if let Some(init) = &*opened {
+            return Ok(init.clone());
+        }
+        let who = self.eras.client();
+        let init = who.initialize(crate::ids::next_id("initialize"), era::LATEST_LEGACY);
+        let answer = remote.request_internal(init).await?;
+        if let Some(error) = answer.get("error") {
+            return Err(RemoteError::SessionLost(format!(
+                "the server refused initialize: {error}"
+            )));
+        }
+        let result = answer.get("result").cloned().unwrap_or_else(|| json!({}));
+        let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        remote.send(note.into()).await;
+        *opened = Some(result.clone());
+        Ok(result)
+    }
+
+    /// After the era changed to legacy: the session a legacy client's
+    /// `initialize` opened is opened again (the client's own, replayed),
+    /// or the one the bridge opens for a modern client.
+    pub(super) async fn open_legacy_session(&self, remote: &Remote) -> Result<(), RemoteError> {
+        if self.eras.client_modern() {
+            return self.open_for_modern_client(remote).await.map(|_| ());
+        }
+        let Some(mut init) = self.ex.init_request() else {
+            return Ok(());
+        };
+        init["id"] = crate::ids::next_id("initialize");
+        let answer = remote.request_internal(init).await?;
+        if let Some(error) = answer.get("error") {
+            return Err(RemoteError::SessionLost(format!(
+                "the server refused initialize: {error}"
+            )));
+        }
+        remote
+            .send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).into())
+            .await;
+        Ok(())
+    }
+}
