@@ -3,7 +3,7 @@
 //! speaks a 2025 revision; a 2026-07-28 server's own `ttlMs` decides for
 //! its lists). `"0"` (or `0`) turns the cache off for the server.
 
-use super::Raw;
+use super::duration::Raw;
 use serde::Deserialize;
 use std::time::Duration;
 

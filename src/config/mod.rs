@@ -8,15 +8,21 @@
 
 mod connect;
 mod diagnose;
+mod duration;
 pub mod keychain;
 mod list_cache;
 mod read;
 pub mod size;
+mod spoken;
 mod value;
 
 pub use connect::ConnectSettings;
 pub use diagnose::{ConfigError, closest};
+#[cfg(test)]
+use duration::parse_duration;
+pub use duration::{LONGEST, SHORTEST, Timeout, duration_from_secs};
 pub use list_cache::{DEFAULT_LIST_CACHE, LONGEST_LIST_CACHE, ListCacheAge};
+pub use spoken::{Protocol, Transport};
 pub use value::{ConfigValue, Resolver, variable_values, variables};
 
 use serde::Deserialize;
@@ -57,108 +63,6 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct BundleEntry {
     pub servers: Vec<String>,
-}
-
-/// How the bridge talks to the remote.
-#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum Transport {
-    /// Streamable HTTP, falling back to legacy HTTP+SSE when initialize is refused.
-    #[default]
-    Auto,
-    StreamableHttp,
-    Sse,
-}
-
-/// Which protocol era the bridge speaks to the remote (`protocol = …`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Protocol {
-    /// Ask the remote with `server/discover` (remembered), fall back to
-    /// `initialize` as the 2026-07-28 revision's compatibility rules say.
-    #[default]
-    Auto,
-    /// This revision, without asking.
-    Pinned(String),
-}
-
-impl<'de> Deserialize<'de> for Protocol {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        if text == "auto" {
-            return Ok(Protocol::Auto);
-        }
-        if crate::era::is_modern(&text) || crate::era::is_legacy(&text) {
-            return Ok(Protocol::Pinned(text));
-        }
-        let known: Vec<&str> = crate::era::MODERN_VERSIONS
-            .iter()
-            .chain(crate::era::LEGACY_VERSIONS)
-            .copied()
-            .collect();
-        Err(serde::de::Error::custom(format!(
-            "`{}` is not a protocol revision the bridge speaks: use \"auto\" or one of {}",
-            text.escape_debug(),
-            known.join(", ")
-        )))
-    }
-}
-
-/// A timeout: seconds as a number, or a string such as `"30s"`, `"2m"`, `"500ms"`,
-/// from [`SHORTEST`] to [`LONGEST`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeout(pub Duration);
-
-/// A duration as the config writes it: a number of seconds, or text such
-/// as `"30s"` (each key reads the text its own way).
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Raw {
-    Secs(f64),
-    Text(String),
-}
-
-/// The shortest duration a config or environment value may give.
-pub const SHORTEST: Duration = Duration::from_millis(1);
-/// The longest: a day. Beyond it a request is not bounded in any sense a
-/// person notices, and a clock plus it could no longer be represented.
-pub const LONGEST: Duration = Duration::from_secs(24 * 3600);
-
-/// `secs` seconds as a duration, if it is a number from [`SHORTEST`] to
-/// [`LONGEST`] (not NaN, not infinite, not so large it cannot be held).
-pub fn duration_from_secs(secs: f64) -> Option<Duration> {
-    let d = Duration::try_from_secs_f64(secs).ok()?;
-    (SHORTEST..=LONGEST).contains(&d).then_some(d)
-}
-
-impl<'de> Deserialize<'de> for Timeout {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let bad = || {
-            serde::de::Error::custom(
-                "a timeout is a number of seconds or a string like \"30s\", \"2m\" or \"500ms\", from 1ms to 24h (a day)",
-            )
-        };
-        // duration_from_secs: a number too large for a Duration (1e300) is an error, not a panic.
-        let parsed = match Raw::deserialize(d)? {
-            Raw::Secs(s) => duration_from_secs(s),
-            Raw::Text(t) => parse_duration(&t),
-        };
-        parsed.map(Timeout).ok_or_else(bad)
-    }
-}
-
-fn parse_duration(t: &str) -> Option<Duration> {
-    let t = t.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().ok()?;
-    let secs = match unit.trim() {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return None,
-    };
-    duration_from_secs(secs)
 }
 
 /// One `[servers.<name>]` table. Keys that a provider does not use are
