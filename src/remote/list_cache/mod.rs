@@ -33,7 +33,7 @@ pub(crate) use behind::serve;
 pub use file::{clear, describe};
 
 use super::endpoint::Endpoint;
-use super::inbound::Recorder;
+use super::inbound::{Hints, Recorder};
 use crate::credential::Credential;
 use crate::hooks::Upstream;
 use crate::message::Message;
@@ -46,6 +46,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// The methods whose results are kept.
 const KEPT: &[&str] = &[
     "initialize",
+    "server/discover",
     "tools/list",
     "prompts/list",
     "resources/list",
@@ -160,7 +161,7 @@ impl ListCache {
             let saved = saved.as_ref().filter(|s| s.key == key)?;
             saved.entries.get(method)?.clone()
         };
-        if method == "initialize" && entry.params.as_deref() != Some(&digest(&params)) {
+        if handshake(method) && entry.params.as_deref() != Some(&digest(&params)) {
             return None;
         }
         let age = now_ms().saturating_sub(entry.fetched_at_ms);
@@ -177,7 +178,7 @@ impl ListCache {
 
     /// Record the remote's `response` to a `method` request with `params`
     /// (a first page, a complete result), in memory and, behind, on disk.
-    fn keep(&self, method: &str, params: &Value, response: &Value) {
+    fn keep(&self, method: &str, params: &Value, response: &Value, hints: Hints) {
         if !self.keeps(method) || params.get("cursor").is_some() {
             return;
         }
@@ -193,9 +194,17 @@ impl ListCache {
         let entry = Entry {
             result: result.clone(),
             fetched_at_ms: now_ms(),
-            params: (method == "initialize").then(|| digest(params)),
-            ttl_ms: result.get("ttlMs").and_then(Value::as_u64),
-            scope: result.get("cacheScope").and_then(Value::as_str).map(str::to_string),
+            params: handshake(method).then(|| digest(params)),
+            ttl_ms: None,
+            scope: None,
+        };
+        let entry = match hints {
+            Hints::Remote => Entry {
+                ttl_ms: result.get("ttlMs").and_then(Value::as_u64),
+                scope: result.get("cacheScope").and_then(Value::as_str).map(str::to_string),
+                ..entry
+            },
+            Hints::Bridge => entry,
         };
         {
             let mut saved = self.saved();
@@ -245,14 +254,20 @@ impl Recorder for ListCache {
         self.file.is_some() && KEPT.contains(&method)
     }
 
-    fn record(&self, method: &str, params: &Value, response: &Value) {
-        self.keep(method, params, response);
+    fn record(&self, method: &str, params: &Value, response: &Value, hints: Hints) {
+        self.keep(method, params, response, hints);
     }
 
     /// Let the fetches behind an answer reach the server's remote.
     fn bind(&self, upstream: Weak<dyn Upstream>) {
         let _ = self.upstream.set(upstream);
     }
+}
+
+/// Whether `method` opens a session or asks what the server is: its
+/// cached answer is only for the same client params.
+fn handshake(method: &str) -> bool {
+    matches!(method, "initialize" | "server/discover")
 }
 
 /// The notification that says the list `method` returns changed.
