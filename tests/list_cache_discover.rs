@@ -328,3 +328,45 @@ async fn a_2026_client_of_a_2025_server_is_answered_from_the_cached_discover_whi
     .await;
     b.close_and_read_rest().await;
 }
+
+/// The official Python SDK's client (`mcp==2.3.0`, tests/clients/
+/// eras_client.py in its auto mode, which probes with `server/discover`)
+/// starting `mcp-bridge serve remote` with `data` as its data dir; its
+/// JSON summary.
+async fn python_start(config: &Path, data: &Path) -> Value {
+    let spec = json!({
+        "command": support::bridge_bin(),
+        "args": ["--config", config, "serve", "remote"],
+        "env": {"MCP_BRIDGE_DATA_DIR": data},
+        "era": "auto",
+        "calls": [],
+    });
+    let mut cmd = tokio::process::Command::new(support::python());
+    cmd.arg(support::repo_root().join("tests/clients/eras_client.py"))
+        .arg(spec.to_string());
+    support::run_for_json(cmd, std::time::Duration::from_secs(120), "eras_client.py").await
+}
+
+#[tokio::test]
+async fn the_python_sdk_client_starting_again_gets_the_discover_result_of_its_last_start() {
+    let remote = Remote::start(Speaks::Modern { ttl_ms: 3_600_000 }).await;
+    let data = tempfile::tempdir().unwrap();
+    let (_dir, config) = config(&remote.url, "");
+    let first = python_start(&config, data.path()).await;
+    assert_eq!(first["protocol_version"], MODERN, "{first}");
+    assert_eq!(first["server_info"]["version"], "discover-1", "{first}");
+    assert_eq!(first["tools"], json!(["echo"]), "{first}");
+    wait_until("the discover result to be kept", || {
+        cache_text(data.path()).contains("discover-1")
+    })
+    .await;
+
+    // The server numbers each discover it answers: the client's second
+    // start names the first, which only the cache still holds (the
+    // discover asked behind it, if the client stayed long enough for it,
+    // was answered `discover-2`).
+    let second = python_start(&config, data.path()).await;
+    assert_eq!(second["server_info"]["version"], "discover-1", "{second}");
+    assert_eq!(second["tools"], json!(["echo"]), "{second}");
+    assert!(remote.handshakes() <= 2, "at most the one discover behind the answer");
+}

@@ -6,7 +6,8 @@
 //! `protocol`, legacy for `transport = "sse"`, remembered in the store from
 //! an earlier run for the same URL, or asked with `server/discover`
 //! (`era::probe` says what an answer means); a modern client's own
-//! `server/discover` is that question (`client_probe`). A remembered era
+//! `server/discover` is that question (`client_probe`; on a warm start the
+//! list cache answers the client first, and it is asked behind). A remembered era
 //! that the remote no longer accepts is forgotten and asked again
 //! (`era_changed`). What a request becomes when the two sides differ is
 //! `translation`'s.

@@ -1,23 +1,33 @@
-//! A warm start from cached lists: the server's last `initialize` result
-//! and its last `tools/list`, `prompts/list`, `resources/list` and
-//! `resources/templates/list`, kept between runs (`file`), answer the
-//! client at once when it starts again; the bridge then opens the real
-//! session and fetches each list it answered from the cache behind the
-//! answer, and when a list changed it keeps the new one and sends the
-//! client the matching `list_changed`.
+//! A warm start from cached lists: the server's last `tools/list`,
+//! `prompts/list`, `resources/list` and `resources/templates/list`, and
+//! the start of each era of client (a 2025 client's `initialize` result,
+//! a 2026-07-28 client's `server/discover` result), kept between runs
+//! (`file`), answer the client at once when it starts again; the bridge
+//! then opens the real session (or asks the real discover) and fetches
+//! each list it answered from the cache behind the answer, and when a
+//! list changed it keeps the new one and sends the client the matching
+//! `list_changed` (a changed discover result is kept for the next start:
+//! that revision has no notification for it).
 //!
 //! What is kept is the remote's own result (recorded in `Inbound` before
 //! any transform), so an answer from the cache passes the same transforms
-//! (the tool filter, the era's) a live one does. A cache answers:
+//! (the tool filter, the era's) a live one does. A discover result is
+//! recorded where it is answered (`Inbound::record`): the client's probe
+//! or a modern remote's answer as the remote sent it; for a 2025 remote,
+//! the one the translation makes from its `initialize` result, whose
+//! `ttlMs: 0` is the bridge's, so it is kept as a 2025 result is (`Hints`).
+//! A cache answers:
 //! - only the first of each request in a run, and only a first page (no
-//!   `cursor`); `initialize` only for the same client params;
+//!   `cursor`); `initialize` and `server/discover` only for the same
+//!   client params;
 //! - only for the same server URL, headers, tool filter and identity (the
 //!   credential's: the token's subject, the key itself; Pipedream's
 //!   `external_user_id` is a header): a cache written for one person is
 //!   never read for another, and none is kept when the credential cannot
 //!   tell who it is;
 //! - while fresh: a result with `ttlMs` (2026-07-28 servers must give
-//!   one) within it (0: never from the cache), its `cacheScope` honoured
+//!   one, discover results included) within it (0: never from the cache),
+//!   its `cacheScope` honoured
 //!   by the identity rule above (a private list is never read for another
 //!   identity, nor is a public one); a result without (a 2025 server's)
 //!   within the server's `list_cache` (a week by default). `list_cache =
