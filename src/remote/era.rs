@@ -6,7 +6,8 @@
 //! `protocol`, legacy for `transport = "sse"`, remembered in the store from
 //! an earlier run for the same URL, or asked with `server/discover`
 //! (`era::probe` says what an answer means); a modern client's own
-//! `server/discover` is that question (`client_probe`). A remembered era
+//! `server/discover` is that question (`client_probe`; on a warm start the
+//! list cache answers the client first, and it is asked behind). A remembered era
 //! that the remote no longer accepts is forgotten and asked again
 //! (`era_changed`). What a request becomes when the two sides differ is
 //! `translation`'s.
@@ -15,6 +16,7 @@ use super::era_memory;
 use super::era_shared::EraShared;
 use super::error::RemoteError;
 use super::exchange::Exchange;
+use super::inbound::Hints;
 use super::modern::{self, Heads, Modern};
 use crate::config::{Protocol, Transport};
 use crate::era::meta::ClientIdentity;
@@ -259,8 +261,8 @@ impl Eras {
     /// A modern client's `server/discover`, sent as it is while the
     /// remote's era is not known yet: a success or a modern error makes
     /// the remote modern, and the answer goes to the client unchanged (and
-    /// is returned); anything else makes it legacy (None: the caller opens
-    /// the session).
+    /// is returned; a success is kept in the list cache first); anything
+    /// else makes it legacy (None: the caller opens the session).
     pub async fn client_probe(&self, msg: &Message) -> Result<Option<Value>, RemoteError> {
         let _one = self.finding.lock().await;
         if lock(&self.era).is_some() {
@@ -282,6 +284,10 @@ impl Eras {
         let verdict = probe::judge(status, answer.as_ref(), &version);
         let mut answer = match (verdict, answer) {
             (Verdict::Modern { version, discover }, Some(answer)) => {
+                let params = tree.and_then(|t| t.get("params")).cloned().unwrap_or_else(|| json!({}));
+                self.ex
+                    .inbound
+                    .record("server/discover", &params, &answer, Hints::Remote);
                 self.note_discover(discover);
                 let found = Era::Modern { version };
                 self.set_era(found.clone());

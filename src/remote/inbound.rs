@@ -26,10 +26,23 @@ use tokio::sync::{Notify, oneshot};
 pub(crate) trait Recorder: Send + Sync {
     /// Whether it records the answers to `method`.
     fn keeps(&self, method: &str) -> bool;
-    /// The remote's `response` to a `method` request with `params`.
-    fn record(&self, method: &str, params: &Value, response: &Value);
+    /// The remote's `response` to a `method` request with `params`, or the
+    /// bridge's answer made from the remote's (`hints` says whose caching
+    /// hints it carries).
+    fn record(&self, method: &str, params: &Value, response: &Value, hints: Hints);
     /// The remote the answers come from, once it exists.
     fn bind(&self, upstream: Weak<dyn Upstream>);
+}
+
+/// Whose caching hints (`ttlMs`, `cacheScope`) a recorded answer carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hints {
+    /// The remote's own: the answer is as it sent it.
+    Remote,
+    /// The bridge's: the answer was made from the remote's in the other
+    /// era (a 2025 server's `initialize` result as a discover result), so
+    /// it is kept as a 2025 server's is.
+    Bridge,
 }
 
 /// Who gets the response to a pending request.
@@ -93,6 +106,15 @@ impl Inbound {
 
     fn records(&self, method: &str) -> bool {
         self.list_cache.get().is_some_and(|c| c.keeps(method))
+    }
+
+    /// Record an answer that did not come through `dispatch` (a modern
+    /// client's `server/discover`, asked or answered by the bridge itself)
+    /// in the list cache.
+    pub(crate) fn record(&self, method: &str, params: &Value, response: &Value, hints: Hints) {
+        if let Some(cache) = self.list_cache.get().filter(|c| c.keeps(method)) {
+            cache.record(method, params, response, hints);
+        }
     }
 
     /// The server's own transforms (its connect links), run first.
@@ -250,7 +272,8 @@ impl Inbound {
                 && let Some(cache) = self.list_cache.get().filter(|c| c.keeps(&p.method))
             {
                 let params = request.as_ref().and_then(|r| r.get("params")).cloned();
-                cache.record(&p.method, &params.unwrap_or_else(|| serde_json::json!({})), &msg);
+                let params = params.unwrap_or_else(|| serde_json::json!({}));
+                cache.record(&p.method, &params, &msg, Hints::Remote);
             }
             say_which_method(&mut msg, &p.method);
             if transforms {

@@ -245,6 +245,15 @@ impl Upstream for Remote {
             {
                 return Ok(answer);
             }
+            // A modern client's discover, asked behind the list cache's
+            // answer: as the client's own would be.
+            if msg.method() == Some("server/discover") {
+                return self
+                    .translation
+                    .discover_behind(self, &msg)
+                    .await
+                    .map_err(|e| e.to_string());
+            }
             self.request_internal(msg.into_value()).await.map_err(|e| e.to_string())
         })
     }

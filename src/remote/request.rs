@@ -23,6 +23,11 @@ impl Remote {
             self.ex.inbound.to_client(refusal);
             return None;
         }
+        if msg.method() == Some("server/discover")
+            && let Some(answer) = self.discover_from_cache(msg)
+        {
+            return answer;
+        }
         match self.translation.route(self, msg).await {
             Ok(Routed::AsIs) => {
                 let keep = self.keep_responses.load(Ordering::Relaxed);
@@ -40,6 +45,15 @@ impl Remote {
                 None
             }
         }
+    }
+
+    /// A modern client's `server/discover` answered from the list cache
+    /// (before the remote is asked what it is: that is asked behind the
+    /// answer), if the cache may; the client is judged as `route` would.
+    fn discover_from_cache(&self, msg: &Message) -> Option<Option<Value>> {
+        self.translation.eras.client_era(msg, "server/discover");
+        let keep = self.keep_responses.load(Ordering::Relaxed);
+        list_cache::serve(&self.lists, msg, &self.ex, keep)
     }
 
     /// `request` for a message the remote takes as it is.

@@ -1,12 +1,14 @@
 //! What happens behind an answer from the cache: the real `initialize`
-//! goes out at once (every other request waits for it), and each list
-//! answered from the cache is fetched again; a changed one is kept and the
-//! client told with the matching `list_changed`.
+//! goes out at once (every other request waits for it); the real
+//! `server/discover` too (the remote's answer, or the translation's for a
+//! 2025 remote, is kept by the path that asks it; nothing waits for it);
+//! and each list answered from the cache is fetched again; a changed one
+//! is kept and the client told with the matching `list_changed`.
 
-use super::{ListCache, changed_notification, params_of};
+use super::{ListCache, changed_notification, content, params_of};
 use crate::message::Message;
 use crate::remote::exchange::Exchange;
-use crate::remote::inbound::Route;
+use crate::remote::inbound::{Hints, Route};
 use serde_json::{Value, json};
 use std::sync::{Arc, Weak};
 
@@ -22,10 +24,13 @@ pub(crate) fn serve(cache: &Arc<ListCache>, msg: &Message, ex: &Exchange, keep: 
     } else {
         Route::Client
     };
+    let served = cached.get("result").cloned().unwrap_or_default();
     let copy = ex.inbound.answer_now(msg, route, cached);
     if initialize {
         ex.remember_initialize(msg.value());
         handshake_behind(cache, msg);
+    } else if msg.method() == Some("server/discover") {
+        discover_behind(cache, msg, served);
     } else {
         let inbound = ex.inbound.clone();
         refresh_behind(cache, msg, move |note| inbound.to_client(note));
@@ -63,7 +68,7 @@ fn handshake_behind(cache: &Arc<ListCache>, msg: &Message) {
                         me.server
                     );
                 }
-                me.keep("initialize", &params, &answer);
+                me.keep("initialize", &params, &answer, Hints::Remote);
             }
             Ok(answer) => tracing::warn!(
                 "server `{}` refused initialize behind the cached answer: {}",
@@ -72,6 +77,42 @@ fn handshake_behind(cache: &Arc<ListCache>, msg: &Message) {
             ),
             Err(e) => tracing::warn!(
                 "server `{}`: could not open the session behind the cached answer ({e}); each request tries again",
+                me.server
+            ),
+        }
+    });
+}
+
+/// `msg` (a modern client's `server/discover`) was answered from the
+/// cache with `served`: ask it again as the client's own would have been
+/// (the remote's era found first; the answer is kept on the way, and
+/// written to nobody). A 2026-07-28 client has no notification for a
+/// changed discover result: it keeps the cached one this session, and
+/// the next start gets the new one.
+fn discover_behind(cache: &Arc<ListCache>, msg: &Message, served: Value) {
+    let mut discover = msg.value().clone();
+    discover["id"] = crate::ids::next_id("discover");
+    let me = cache.clone();
+    tokio::spawn(async move {
+        let Some(remote) = me.upstream.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        match remote.request_own(discover).await {
+            Ok(answer) if answer.get("result").is_some() => {
+                if content(&served) != content(&answer["result"]) {
+                    tracing::info!(
+                        server = %me.server,
+                        "server/discover changed since it was cached; the client keeps the cached answer this session, the next start gets the new one"
+                    );
+                }
+            }
+            Ok(answer) => tracing::warn!(
+                "server `{}` refused server/discover behind the cached answer: {}",
+                me.server,
+                answer.get("error").unwrap_or(&serde_json::Value::Null)
+            ),
+            Err(e) => tracing::warn!(
+                "server `{}`: could not ask server/discover behind the cached answer: {e}",
                 me.server
             ),
         }
@@ -96,7 +137,7 @@ fn refresh_behind(cache: &Arc<ListCache>, msg: &Message, to_client: impl Fn(Valu
         match remote.request_own(request).await {
             Ok(answer) if answer.get("result").is_some() => {
                 let changed = me.differs(&method, &answer["result"]);
-                me.keep(&method, &params, &answer);
+                me.keep(&method, &params, &answer, Hints::Remote);
                 if changed {
                     tracing::info!(server = %me.server, "{method} changed since it was cached; telling the client");
                     to_client(json!({"jsonrpc": "2.0", "method": changed_notification(&method)}));

@@ -1,23 +1,33 @@
-//! A warm start from cached lists: the server's last `initialize` result
-//! and its last `tools/list`, `prompts/list`, `resources/list` and
-//! `resources/templates/list`, kept between runs (`file`), answer the
-//! client at once when it starts again; the bridge then opens the real
-//! session and fetches each list it answered from the cache behind the
-//! answer, and when a list changed it keeps the new one and sends the
-//! client the matching `list_changed`.
+//! A warm start from cached lists: the server's last `tools/list`,
+//! `prompts/list`, `resources/list` and `resources/templates/list`, and
+//! the start of each era of client (a 2025 client's `initialize` result,
+//! a 2026-07-28 client's `server/discover` result), kept between runs
+//! (`file`), answer the client at once when it starts again; the bridge
+//! then opens the real session (or asks the real discover) and fetches
+//! each list it answered from the cache behind the answer, and when a
+//! list changed it keeps the new one and sends the client the matching
+//! `list_changed` (a changed discover result is kept for the next start:
+//! that revision has no notification for it).
 //!
 //! What is kept is the remote's own result (recorded in `Inbound` before
 //! any transform), so an answer from the cache passes the same transforms
-//! (the tool filter, the era's) a live one does. A cache answers:
+//! (the tool filter, the era's) a live one does. A discover result is
+//! recorded where it is answered (`Inbound::record`): the client's probe
+//! or a modern remote's answer as the remote sent it; for a 2025 remote,
+//! the one the translation makes from its `initialize` result, whose
+//! `ttlMs: 0` is the bridge's, so it is kept as a 2025 result is (`Hints`).
+//! A cache answers:
 //! - only the first of each request in a run, and only a first page (no
-//!   `cursor`); `initialize` only for the same client params;
+//!   `cursor`); `initialize` and `server/discover` only for the same
+//!   client params;
 //! - only for the same server URL, headers, tool filter and identity (the
 //!   credential's: the token's subject, the key itself; Pipedream's
 //!   `external_user_id` is a header): a cache written for one person is
 //!   never read for another, and none is kept when the credential cannot
 //!   tell who it is;
 //! - while fresh: a result with `ttlMs` (2026-07-28 servers must give
-//!   one) within it (0: never from the cache), its `cacheScope` honoured
+//!   one, discover results included) within it (0: never from the cache),
+//!   its `cacheScope` honoured
 //!   by the identity rule above (a private list is never read for another
 //!   identity, nor is a public one); a result without (a 2025 server's)
 //!   within the server's `list_cache` (a week by default). `list_cache =
@@ -33,7 +43,7 @@ pub(crate) use behind::serve;
 pub use file::{clear, describe};
 
 use super::endpoint::Endpoint;
-use super::inbound::Recorder;
+use super::inbound::{Hints, Recorder};
 use crate::credential::Credential;
 use crate::hooks::Upstream;
 use crate::message::Message;
@@ -46,6 +56,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// The methods whose results are kept.
 const KEPT: &[&str] = &[
     "initialize",
+    "server/discover",
     "tools/list",
     "prompts/list",
     "resources/list",
@@ -160,7 +171,7 @@ impl ListCache {
             let saved = saved.as_ref().filter(|s| s.key == key)?;
             saved.entries.get(method)?.clone()
         };
-        if method == "initialize" && entry.params.as_deref() != Some(&digest(&params)) {
+        if handshake(method) && entry.params.as_deref() != Some(&digest(&params)) {
             return None;
         }
         let age = now_ms().saturating_sub(entry.fetched_at_ms);
@@ -177,7 +188,7 @@ impl ListCache {
 
     /// Record the remote's `response` to a `method` request with `params`
     /// (a first page, a complete result), in memory and, behind, on disk.
-    fn keep(&self, method: &str, params: &Value, response: &Value) {
+    fn keep(&self, method: &str, params: &Value, response: &Value, hints: Hints) {
         if !self.keeps(method) || params.get("cursor").is_some() {
             return;
         }
@@ -193,9 +204,17 @@ impl ListCache {
         let entry = Entry {
             result: result.clone(),
             fetched_at_ms: now_ms(),
-            params: (method == "initialize").then(|| digest(params)),
-            ttl_ms: result.get("ttlMs").and_then(Value::as_u64),
-            scope: result.get("cacheScope").and_then(Value::as_str).map(str::to_string),
+            params: handshake(method).then(|| digest(params)),
+            ttl_ms: None,
+            scope: None,
+        };
+        let entry = match hints {
+            Hints::Remote => Entry {
+                ttl_ms: result.get("ttlMs").and_then(Value::as_u64),
+                scope: result.get("cacheScope").and_then(Value::as_str).map(str::to_string),
+                ..entry
+            },
+            Hints::Bridge => entry,
         };
         {
             let mut saved = self.saved();
@@ -245,14 +264,20 @@ impl Recorder for ListCache {
         self.file.is_some() && KEPT.contains(&method)
     }
 
-    fn record(&self, method: &str, params: &Value, response: &Value) {
-        self.keep(method, params, response);
+    fn record(&self, method: &str, params: &Value, response: &Value, hints: Hints) {
+        self.keep(method, params, response, hints);
     }
 
     /// Let the fetches behind an answer reach the server's remote.
     fn bind(&self, upstream: Weak<dyn Upstream>) {
         let _ = self.upstream.set(upstream);
     }
+}
+
+/// Whether `method` opens a session or asks what the server is: its
+/// cached answer is only for the same client params.
+fn handshake(method: &str) -> bool {
+    matches!(method, "initialize" | "server/discover")
 }
 
 /// The notification that says the list `method` returns changed.

@@ -1,14 +1,17 @@
 //! A modern client and a legacy remote: the session the bridge opens for
 //! the client (its `initialize` built from the client's `_meta`),
 //! `server/discover` answered from that session's `initialize` result, and
-//! a retry that answers a legacy server's held request for input.
+//! a retry that answers a legacy server's held request for input. And a
+//! modern client's `server/discover` asked behind the list cache's answer,
+//! of a remote of either era.
 
 use super::Routed;
 use super::Translation;
-use crate::era::{self, handshake};
+use crate::era::{self, Era, handshake};
 use crate::message::Message;
 use crate::remote::Remote;
 use crate::remote::error::RemoteError;
+use crate::remote::inbound::Hints;
 use crate::remote::legacy_asks::Retry;
 use serde_json::{Value, json};
 
@@ -33,11 +36,46 @@ impl Translation {
         if method != "server/discover" {
             return Ok(Routed::AsIs);
         }
-        let requested = msg.tree().and_then(era::meta::protocol_version);
-        let result = handshake::discover_result(&init, requested);
-        let answer = json!({"jsonrpc": "2.0", "id": msg.id(), "result": result});
+        let answer = self.discover_from_initialize(msg, &init);
         self.ex.inbound.to_client(answer.clone());
         Ok(Routed::Answered(answer))
+    }
+
+    /// A modern client's `server/discover` answered from a legacy remote's
+    /// `initialize` result `init`, and kept in the list cache (with the
+    /// server's `list_cache` age: the answer's `ttlMs` is the bridge's).
+    fn discover_from_initialize(&self, msg: &Message, init: &Value) -> Value {
+        let tree = msg.tree();
+        let requested = tree.and_then(era::meta::protocol_version);
+        let result = handshake::discover_result(init, requested);
+        let answer = json!({"jsonrpc": "2.0", "id": msg.id(), "result": result});
+        self.ex
+            .inbound
+            .record("server/discover", &params_of(msg), &answer, Hints::Bridge);
+        answer
+    }
+
+    /// A modern client's `server/discover` that the list cache answered,
+    /// asked behind that answer as the client's own would have been (the
+    /// remote's era found first, from the store when it remembers it, so
+    /// the client's next requests do not wait for this one) and kept in
+    /// the cache on the way; the answer goes to nobody else.
+    pub async fn discover_behind(&self, remote: &Remote, msg: &Message) -> Result<Value, RemoteError> {
+        match self.era_for(true).await? {
+            Era::Modern { .. } => {
+                let answer = remote.request_internal(msg.value().clone()).await?;
+                if answer.get("result").is_some() {
+                    self.ex
+                        .inbound
+                        .record("server/discover", &params_of(msg), &answer, Hints::Remote);
+                }
+                Ok(answer)
+            }
+            Era::Legacy => {
+                let init = self.open_for_modern_client(remote).await?;
+                Ok(self.discover_from_initialize(msg, &init))
+            }
+        }
     }
 
     /// A modern client's retry with the answer to a legacy server's request
@@ -113,4 +151,12 @@ impl Translation {
             .await;
         Ok(())
     }
+}
+
+/// The params of `msg` (`{}` when it has none).
+fn params_of(msg: &Message) -> Value {
+    msg.tree()
+        .and_then(|t| t.get("params"))
+        .cloned()
+        .unwrap_or_else(|| json!({}))
 }

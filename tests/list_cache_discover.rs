@@ -1,0 +1,372 @@
+//! A warm start for a client of the 2026-07-28 revision, through the
+//! binary: its `server/discover` on a new start is answered from what the
+//! bridge kept of the server's last discover result (or, for a 2025
+//! server, of the discover the bridge made from its `initialize`), while
+//! the server is still held on the real one asked behind the answer;
+//! a result with `ttlMs` 0 is never answered from the cache, and one kept
+//! for one identity is never read for another.
+//!
+//! The remote is a small server started here, speaking either revision:
+//! each `server/discover` (2026) or `initialize` (2025) it answers names
+//! its number (`discover-1`, `start-1`, …) in the server info, so a test
+//! can tell a cached answer from a live one, and it can hold those
+//! answers until the test lets them go.
+
+mod support;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use support::{Bridge, toml_string, wait_until};
+use tokio::sync::watch;
+
+const MODERN: &str = "2026-07-28";
+const SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
+
+/// Which revision the remote speaks.
+#[derive(Clone, Copy)]
+enum Speaks {
+    /// 2026-07-28, its discover result (and lists) carrying `ttlMs`.
+    Modern { ttl_ms: u64 },
+    /// 2025-06-18: sessions and `initialize`, no `server/discover`.
+    Legacy,
+}
+
+struct Shared {
+    speaks: Speaks,
+    /// How many `server/discover` (modern) or `initialize` (legacy)
+    /// requests arrived: the handshakes.
+    handshakes: AtomicUsize,
+    /// The methods asked, in order.
+    methods: Mutex<Vec<String>>,
+    /// While true, the handshake answers wait.
+    held: watch::Sender<bool>,
+}
+
+struct Remote {
+    url: String,
+    shared: Arc<Shared>,
+}
+
+impl Remote {
+    async fn start(speaks: Speaks) -> Remote {
+        let shared = Arc::new(Shared {
+            speaks,
+            handshakes: AtomicUsize::new(0),
+            methods: Mutex::new(Vec::new()),
+            held: watch::channel(false).0,
+        });
+        let app = axum::Router::new()
+            .route(
+                "/mcp",
+                post(answer)
+                    .get(|| async { StatusCode::METHOD_NOT_ALLOWED })
+                    .delete(|| async { StatusCode::OK }),
+            )
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Remote { url, shared }
+    }
+
+    fn handshakes(&self) -> usize {
+        self.shared.handshakes.load(Ordering::SeqCst)
+    }
+
+    fn hold(&self, held: bool) {
+        self.shared.held.send_replace(held);
+    }
+}
+
+fn reply(id: &Value, result: Value) -> Response {
+    axum::Json(json!({"jsonrpc": "2.0", "id": id, "result": result})).into_response()
+}
+
+async fn answer(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: String) -> Response {
+    let msg: Value = serde_json::from_str(&body).unwrap_or_default();
+    let method = msg["method"].as_str().unwrap_or("").to_string();
+    shared.methods.lock().unwrap().push(method.clone());
+    let Some(id) = msg.get("id").cloned() else {
+        return StatusCode::ACCEPTED.into_response();
+    };
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    let handshake = match shared.speaks {
+        Speaks::Modern { .. } => method == "server/discover",
+        Speaks::Legacy => method == "initialize",
+    };
+    if handshake {
+        let n = shared.handshakes.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut held = shared.held.subscribe();
+        let _ = held.wait_for(|h| !*h).await;
+        // Who asked, named without the token itself.
+        let caller = header("authorization").replace("Bearer token-", "user ");
+        return match shared.speaks {
+            Speaks::Modern { ttl_ms } => reply(
+                &id,
+                json!({"resultType": "complete", "supportedVersions": [MODERN],
+                    "capabilities": {"tools": {"listChanged": true}},
+                    "instructions": format!("for {caller}"),
+                    "_meta": {SERVER_INFO: {"name": "kept", "version": format!("discover-{n}")}},
+                    "ttlMs": ttl_ms, "cacheScope": "private"}),
+            ),
+            Speaks::Legacy => {
+                let result = json!({
+                    "protocolVersion": msg["params"]["protocolVersion"],
+                    "capabilities": {"tools": {"listChanged": true}},
+                    "serverInfo": {"name": "kept", "version": format!("start-{n}")},
+                });
+                let mut response = reply(&id, result);
+                response
+                    .headers_mut()
+                    .insert("mcp-session-id", format!("s-{n}").parse().unwrap());
+                response
+            }
+        };
+    }
+    let tools = json!([{"name": "echo", "inputSchema": {"type": "object"}}]);
+    match shared.speaks {
+        Speaks::Modern { ttl_ms } => {
+            if header("mcp-protocol-version") != MODERN {
+                let error = json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32022,
+                    "message": "Unsupported protocol version", "data": {"supported": [MODERN]}}});
+                return (StatusCode::BAD_REQUEST, axum::Json(error)).into_response();
+            }
+            match method.as_str() {
+                "tools/list" => reply(
+                    &id,
+                    json!({"resultType": "complete", "tools": tools, "ttlMs": ttl_ms, "cacheScope": "private"}),
+                ),
+                _ => reply(&id, json!({"resultType": "complete"})),
+            }
+        }
+        Speaks::Legacy => {
+            if header("mcp-session-id").is_empty() {
+                // No session: the bridge's era question gets a 2025 refusal.
+                let error = json!({"jsonrpc": "2.0", "id": id,
+                    "error": {"code": -32600, "message": "Bad Request: no session"}});
+                return (StatusCode::BAD_REQUEST, axum::Json(error)).into_response();
+            }
+            match method.as_str() {
+                "tools/list" => reply(&id, json!({"tools": tools})),
+                _ => reply(&id, json!({})),
+            }
+        }
+    }
+}
+
+/// A config naming the remote as server `remote`, with `extra` keys.
+fn config(url: &str, extra: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    support::write_config(&format!("[servers.remote]\nurl = {}\n{extra}\n", toml_string(url)))
+}
+
+/// `mcp-bridge serve remote` with `data` as its data dir.
+fn start(config: &Path, data: &Path) -> Bridge {
+    let mut cmd = Bridge::command();
+    cmd.arg("--config")
+        .arg(config)
+        .arg("serve")
+        .arg("remote")
+        .env("MCP_BRIDGE_DATA_DIR", data)
+        .env("RUST_LOG", "mcp_bridge=debug");
+    Bridge::spawn(cmd)
+}
+
+fn cache_text(data: &Path) -> String {
+    std::fs::read_to_string(data.join("lists").join("remote.json")).unwrap_or_default()
+}
+
+/// The `_meta` a 2026-07-28 client puts on each request.
+fn meta() -> Value {
+    json!({"_meta": {
+        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "modern-client", "version": "1.0"},
+    }})
+}
+
+/// A 2026-07-28 client's start: `server/discover`; the server version
+/// its result names, and the result.
+async fn discover(b: &mut Bridge) -> (String, Value) {
+    let result = b.request_ok("server/discover", meta()).await;
+    let version = result["_meta"][SERVER_INFO]["version"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    (version, result)
+}
+
+/// A whole first start: discover and the tools, then the client goes once
+/// the discover result (naming `version`) is in the cache.
+async fn first_start(config: &Path, data: &Path, version: &str) -> Value {
+    let mut b = start(config, data);
+    let (live, result) = discover(&mut b).await;
+    assert_eq!(live, version, "{result}");
+    b.request_ok("tools/list", meta()).await;
+    wait_until("the discover result to be kept", || cache_text(data).contains(version)).await;
+    b.close_and_read_rest().await;
+    result
+}
+
+#[tokio::test]
+async fn a_2026_client_starting_again_is_answered_from_the_cached_discover_while_the_server_is_held() {
+    let remote = Remote::start(Speaks::Modern { ttl_ms: 3_600_000 }).await;
+    let data = tempfile::tempdir().unwrap();
+    let (_dir, config) = config(&remote.url, "");
+    let first = first_start(&config, data.path(), "discover-1").await;
+
+    // The server holds every discover: only the cache can answer now.
+    remote.hold(true);
+    let mut b = start(&config, data.path());
+    let (version, result) = discover(&mut b).await;
+    assert_eq!(version, "discover-1", "answered from the cache: {result}");
+    assert_eq!(result, first, "the cached result is the server's, as it sent it");
+    // Behind the answer the bridge asked the server itself, which has not
+    // answered it yet; the client's list does not wait for it.
+    wait_until("the discover behind the cached answer", || remote.handshakes() == 2).await;
+    let tools = b.request_ok("tools/list", meta()).await;
+    assert_eq!(tools["tools"][0]["name"], "echo", "{tools}");
+
+    // Let the server answer: what it says now is kept for the next start.
+    remote.hold(false);
+    wait_until("the fresh discover result to be kept", || {
+        cache_text(data.path()).contains("discover-2")
+    })
+    .await;
+    b.close_and_read_rest().await;
+    let mut b = start(&config, data.path());
+    let (version, _) = discover(&mut b).await;
+    assert_eq!(version, "discover-2", "the last start's discover, from the cache");
+    b.close_and_read_rest().await;
+}
+
+#[tokio::test]
+async fn a_discover_result_with_ttl_zero_is_never_answered_from_the_cache() {
+    let remote = Remote::start(Speaks::Modern { ttl_ms: 0 }).await;
+    let data = tempfile::tempdir().unwrap();
+    let (_dir, config) = config(&remote.url, "");
+    first_start(&config, data.path(), "discover-1").await;
+    // The result is kept (ttlMs 0 says how long it may be served, not
+    // whether it is kept), and the next start asks the server.
+    let mut b = start(&config, data.path());
+    let (version, result) = discover(&mut b).await;
+    assert_eq!(version, "discover-2", "asked the server: {result}");
+    b.close_and_read_rest().await;
+}
+
+#[tokio::test]
+async fn a_discover_result_kept_for_one_identity_is_never_read_for_another() {
+    let remote = Remote::start(Speaks::Modern { ttl_ms: 3_600_000 }).await;
+    let data = tempfile::tempdir().unwrap();
+    let as_a = config(&remote.url, "bearer = \"token-a\"");
+    let as_b = config(&remote.url, "bearer = \"token-b\"");
+    let first = first_start(&as_a.1, data.path(), "discover-1").await;
+    assert_eq!(first["instructions"], "for user a");
+
+    // Another identity: the server answers, not token-a's cache.
+    let mut b = start(&as_b.1, data.path());
+    let (version, result) = discover(&mut b).await;
+    assert_eq!(version, "discover-2", "{result}");
+    assert_eq!(result["instructions"], "for user b");
+    wait_until("token-b's discover result to be kept", || {
+        cache_text(data.path()).contains("discover-2")
+    })
+    .await;
+    b.close_and_read_rest().await;
+
+    // The control: token-b again is answered from its own cache.
+    let mut b = start(&as_b.1, data.path());
+    let (version, result) = discover(&mut b).await;
+    assert_eq!(version, "discover-2", "{result}");
+    assert_eq!(result["instructions"], "for user b");
+    b.close_and_read_rest().await;
+    assert!(
+        !cache_text(data.path()).contains("token-"),
+        "no secret in the cache file"
+    );
+}
+
+#[tokio::test]
+async fn a_2026_client_of_a_2025_server_is_answered_from_the_cached_discover_while_the_server_is_held() {
+    let remote = Remote::start(Speaks::Legacy).await;
+    let data = tempfile::tempdir().unwrap();
+    let (_dir, config) = config(&remote.url, "");
+    // The bridge makes the client's discover result from the session it
+    // opens with `initialize`; that answer is what is kept.
+    let first = first_start(&config, data.path(), "start-1").await;
+    assert_eq!(first["ttlMs"], 0, "{first}");
+
+    remote.hold(true);
+    let mut b = start(&config, data.path());
+    let (version, result) = discover(&mut b).await;
+    assert_eq!(
+        version, "start-1",
+        "answered from the cache, kept for the server's list_cache age: {result}"
+    );
+    assert_eq!(result, first);
+    wait_until("the session opened behind the cached answer", || {
+        remote.handshakes() == 2
+    })
+    .await;
+    remote.hold(false);
+    let tools = b.request_ok("tools/list", meta()).await;
+    assert_eq!(tools["tools"][0]["name"], "echo", "{tools}");
+    wait_until("the new session's discover result to be kept", || {
+        cache_text(data.path()).contains("start-2")
+    })
+    .await;
+    b.close_and_read_rest().await;
+}
+
+/// The official Python SDK's client (`mcp==2.3.0`, tests/clients/
+/// eras_client.py in its auto mode, which probes with `server/discover`)
+/// starting `mcp-bridge serve remote` with `data` as its data dir; its
+/// JSON summary.
+async fn python_start(config: &Path, data: &Path) -> Value {
+    let spec = json!({
+        "command": support::bridge_bin(),
+        "args": ["--config", config, "serve", "remote"],
+        "env": {"MCP_BRIDGE_DATA_DIR": data},
+        "era": "auto",
+        "calls": [],
+    });
+    let mut cmd = tokio::process::Command::new(support::python());
+    cmd.arg(support::repo_root().join("tests/clients/eras_client.py"))
+        .arg(spec.to_string());
+    support::run_for_json(cmd, std::time::Duration::from_secs(120), "eras_client.py").await
+}
+
+#[tokio::test]
+async fn the_python_sdk_client_starting_again_gets_the_discover_result_of_its_last_start() {
+    let remote = Remote::start(Speaks::Modern { ttl_ms: 3_600_000 }).await;
+    let data = tempfile::tempdir().unwrap();
+    let (_dir, config) = config(&remote.url, "");
+    let first = python_start(&config, data.path()).await;
+    assert_eq!(first["protocol_version"], MODERN, "{first}");
+    assert_eq!(first["server_info"]["version"], "discover-1", "{first}");
+    assert_eq!(first["tools"], json!(["echo"]), "{first}");
+    wait_until("the discover result to be kept", || {
+        cache_text(data.path()).contains("discover-1")
+    })
+    .await;
+
+    // The server numbers each discover it answers: the client's second
+    // start names the first, which only the cache still holds (the
+    // discover asked behind it, if the client stayed long enough for it,
+    // was answered `discover-2`).
+    let second = python_start(&config, data.path()).await;
+    assert_eq!(second["server_info"]["version"], "discover-1", "{second}");
+    assert_eq!(second["tools"], json!(["echo"]), "{second}");
+    assert!(remote.handshakes() <= 2, "at most the one discover behind the answer");
+}
