@@ -272,6 +272,31 @@ async fn a_cache_kept_for_one_identity_is_never_read_for_another() {
 }
 
 #[tokio::test]
+async fn a_cache_kept_before_the_transport_or_protocol_changed_is_not_read_after() {
+    let remote = Lists::start(&["alpha"]).await;
+    let data = tempfile::tempdir().unwrap();
+    let mut versions = Vec::new();
+    for extra in [
+        "",
+        "transport = \"streamable-http\"",
+        "transport = \"streamable-http\"\nprotocol = \"2025-06-18\"",
+        // The control: the same config again is answered from its cache.
+        "transport = \"streamable-http\"\nprotocol = \"2025-06-18\"",
+    ] {
+        let (_dir, config) = config(&remote.url, extra);
+        let (mut b, version, _) = start_and_list(&config, data.path()).await;
+        wait_until("the list cache to be written", || {
+            let text = cache_text(data.path());
+            text.contains("alpha") && text.contains(&format!("\"{version}\""))
+        })
+        .await;
+        versions.push(version);
+        b.close_and_read_rest().await;
+    }
+    assert_eq!(versions, ["start-1", "start-2", "start-3", "start-3"]);
+}
+
+#[tokio::test]
 async fn a_corrupt_or_unreadable_cache_is_ignored_with_a_warning() {
     for broken in ["corrupt", "unreadable"] {
         let remote = Lists::start(&["alpha"]).await;

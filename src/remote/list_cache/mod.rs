@@ -20,7 +20,8 @@
 //! - only the first of each request in a run, and only a first page (no
 //!   `cursor`); `initialize` and `server/discover` only for the same
 //!   client params;
-//! - only for the same server URL, headers, tool filter and identity (the
+//! - only for the same server URL, headers, tool filter, transport,
+//!   protocol and identity (the
 //!   credential's: the token's subject, the key itself; Pipedream's
 //!   `external_user_id` is a header): a cache written for one person is
 //!   never read for another, and none is kept when the credential cannot
@@ -98,6 +99,9 @@ impl ListCache {
         headers.sort();
         base.push_str(&headers.join("\n"));
         base.push_str(&format!("\n{:?}\n", ep.tools));
+        // How the server is spoken to: a cache kept under another
+        // transport or protocol era is not this one's.
+        base.push_str(&format!("{:?} {:?}\n", ep.transport, ep.protocol));
         ListCache {
             server: ep.server.clone(),
             file,
