@@ -24,7 +24,10 @@
 //! (throughput, every call answered); e) one 32 MiB `big_result` (time and
 //! the peak RSS of a fresh process that only does that). Rounds are
 //! interleaved (the target order rotates every round) so drift hits all
-//! targets alike. The table of medians, with the ratios bridge/direct and
+//! targets alike. e) is also measured through the translated path (issue
+//! 17): the bridge pinned to `protocol = "2026-07-28"`, so this 2025
+//! client's requests reach the sandbox with `_meta` and the answers come
+//! back through the translation. The table of medians, with the ratios bridge/direct and
 //! bridge/mcp-remote and the issue's targets, is printed, written as JSON
 //! (`--out`, default `target/bench-relay.json`) and as Markdown
 //! (`--markdown PATH`, e.g. `bench/RESULTS.md`).
@@ -48,6 +51,8 @@ mod floor;
 mod netdelay;
 #[path = "relay/network.rs"]
 mod network;
+#[path = "relay/network_report.rs"]
+mod network_report;
 #[path = "relay/report.rs"]
 mod report;
 
@@ -439,6 +444,10 @@ pub struct Samples {
     /// The big result: time (ms) and the fresh process's `VmHWM` (bytes).
     pub big_ms: Vec<f64>,
     pub big_rss: Vec<f64>,
+    /// The bridge only: the big result through the translated path (the
+    /// bridge pinned to 2026-07-28), time (ms) and peak RSS (bytes).
+    pub big_translated_ms: Vec<f64>,
+    pub big_translated_rss: Vec<f64>,
 }
 
 async fn sequential(client: &Client, n: usize, out: &mut Vec<f64>) -> Res<f64> {
@@ -509,7 +518,16 @@ fn rotate<T: Clone>(kinds: &[T], round: usize) -> Vec<T> {
     order
 }
 
-async fn run(opts: &Opts, sandbox: &Sandbox, env: &Env, notes: &mut Vec<String>) -> Res<HashMap<Kind, Samples>> {
+/// `env` for the bench's bridges; `translated` the same bridge pinned to
+/// 2026-07-28 (`protocol`), so a 2025 client reaches the sandbox
+/// translated: e) is measured through it too.
+async fn run(
+    opts: &Opts,
+    sandbox: &Sandbox,
+    env: &Env,
+    translated: &Env,
+    notes: &mut Vec<String>,
+) -> Res<HashMap<Kind, Samples>> {
     let mut kinds = vec![Kind::Direct, Kind::StdioFloor, Kind::Bridge];
     if opts.mcp_remote {
         // The rival the README compares with: missing, the run fails (pass
@@ -592,16 +610,35 @@ async fn run(opts: &Opts, sandbox: &Sandbox, env: &Env, notes: &mut Vec<String>)
         }
     }
 
-    // e) The big result, each run in a fresh process.
+    // e) The big result, each run in a fresh process; the bridge also
+    // through the translated path (None in the rotation).
     let bytes = opts.big_mib << 20;
+    let big_targets: Vec<Option<Kind>> = kinds
+        .iter()
+        .filter(|k| k.concurrent())
+        .map(|k| Some(*k))
+        .chain([None])
+        .collect();
     for run in 0..opts.big_runs {
-        for kind in rotated(&kinds, run).into_iter().filter(|k| k.concurrent()) {
-            let (ms, rss) = big(env, kind, bytes, run)
+        for target in rotate(&big_targets, run) {
+            let (kind, on, what) = match target {
+                Some(kind) => (kind, env, kind.name()),
+                None => (Kind::Bridge, translated, "mcp-bridge translated"),
+            };
+            let (ms, rss) = big(on, kind, bytes, run)
                 .await
-                .map_err(|e| format!("{} big result: {e}", kind.name()))?;
+                .map_err(|e| format!("{what} big result: {e}"))?;
             let s = samples.get_mut(&kind).ok_or("no samples")?;
-            s.big_ms.push(ms);
-            s.big_rss.extend(rss);
+            match target {
+                Some(_) => {
+                    s.big_ms.push(ms);
+                    s.big_rss.extend(rss);
+                }
+                None => {
+                    s.big_translated_ms.push(ms);
+                    s.big_translated_rss.extend(rss);
+                }
+            }
         }
     }
     eprintln!("big result done ({} MiB, {} runs each)", opts.big_mib, opts.big_runs);
@@ -633,6 +670,9 @@ fn check_complete(opts: &Opts, samples: &HashMap<Kind, Samples>) -> Res<()> {
             }
             if s.big_ms.is_empty() && opts.big_runs > 0 {
                 missing.push("big result");
+            }
+            if kind == Kind::Bridge && s.big_translated_ms.is_empty() && opts.big_runs > 0 {
+                missing.push("big result, translated");
             }
         }
         if !missing.is_empty() {
@@ -666,6 +706,17 @@ async fn bench(opts: Opts) -> Res<()> {
         &bridge_config,
         format!("[servers.{SERVER_NAME}]\nurl = {}\n", toml_quote(&sandbox.url())),
     )?;
+    // The same sandbox, the bridge pinned to 2026-07-28: a 2025 client's
+    // requests translated (the sandbox speaks both eras, and unpinned the
+    // bridge would serve the client in the 2025 one).
+    let translated_config = home.path().join("bridge-2026.toml");
+    std::fs::write(
+        &translated_config,
+        format!(
+            "[servers.{SERVER_NAME}]\nurl = {}\nprotocol = \"2026-07-28\"\n",
+            toml_quote(&sandbox.url())
+        ),
+    )?;
     let env = Env {
         url: sandbox.url(),
         home: home.path().to_path_buf(),
@@ -674,7 +725,15 @@ async fn bench(opts: Opts) -> Res<()> {
         ca: None,
         data_dir: home.path().join("mcp-bridge-data"),
     };
-    let result = run(&opts, &sandbox, &env, &mut notes).await;
+    let translated = Env {
+        url: sandbox.url(),
+        home: home.path().to_path_buf(),
+        bridge_config: translated_config,
+        tool: TOOL,
+        ca: None,
+        data_dir: home.path().join("mcp-bridge-2026-data"),
+    };
+    let result = run(&opts, &sandbox, &env, &translated, &mut notes).await;
 
     let url = sandbox.url();
     sandbox.shutdown().await;

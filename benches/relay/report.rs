@@ -38,7 +38,8 @@ struct Row {
     target: Option<(&'static str, Check)>,
 }
 
-type Getter = Box<dyn Fn(&Samples) -> Option<f64>>;
+/// A row's value for a target, from its samples.
+type Getter = Box<dyn Fn(Kind, &Samples) -> Option<f64>>;
 type Check = Box<dyn Fn(Option<f64>, Option<f64>, Option<f64>) -> Option<bool>>;
 
 fn rows(opts: &Opts, samples: &HashMap<Kind, Samples>) -> Vec<Row> {
@@ -50,42 +51,42 @@ fn rows(opts: &Opts, samples: &HashMap<Kind, Samples>) -> Vec<Row> {
         Row {
             key: "a_cold_start_ms",
             label: "a) cold start → first tools/list (ms)".into(),
-            get: Box::new(|s| median(&s.startup_ms)),
+            get: Box::new(|_, s| median(&s.startup_ms)),
             decimals: 1,
             target: Some(("≤ 0.1× mcp-remote", Box::new(|_, r, _| r.map(|r| r <= 0.1)))),
         },
         Row {
             key: "b_peak_rss_mib",
             label: "b) peak RSS after all rounds (MiB)".into(),
-            get: Box::new(|s| s.peak_rss.map(|b| b / MIB)),
+            get: Box::new(|_, s| s.peak_rss.map(|b| b / MIB)),
             decimals: 1,
             target: Some(("≤ 0.125× mcp-remote", Box::new(|_, r, _| r.map(|r| r <= 0.125)))),
         },
         Row {
             key: "c_sequential_ms",
             label: format!("c) {} sequential echo calls (ms)", opts.calls),
-            get: Box::new(|s| median(&s.seq_ms)),
+            get: Box::new(|_, s| median(&s.seq_ms)),
             decimals: 1,
             target: Some(("≤ 1.10× direct", Box::new(|d, _, _| d.map(|d| d <= 1.10)))),
         },
         Row {
             key: "c_latency_median_us",
             label: "   per-call latency median (µs)".into(),
-            get: Box::new(|s| median(&s.latency_us)),
+            get: Box::new(|_, s| median(&s.latency_us)),
             decimals: 0,
             target: None,
         },
         Row {
             key: "c_latency_p95_us",
             label: "   per-call latency p95 (µs)".into(),
-            get: Box::new(|s| percentile(&s.latency_us, 95.0)),
+            get: Box::new(|_, s| percentile(&s.latency_us, 95.0)),
             decimals: 0,
             target: None,
         },
         Row {
             key: "d_throughput",
             label: format!("d) {} in flight (calls/s)", opts.concurrency),
-            get: Box::new(|s| median(&s.throughput)),
+            get: Box::new(|_, s| median(&s.throughput)),
             decimals: 0,
             target: Some((
                 "all answered, ≥ 0.8× direct",
@@ -95,21 +96,48 @@ fn rows(opts: &Opts, samples: &HashMap<Kind, Samples>) -> Vec<Row> {
         Row {
             key: "d_unanswered",
             label: "   calls not answered".into(),
-            get: Box::new(|s| Some((s.burst_sent - s.burst_answered) as f64)),
+            get: Box::new(|_, s| Some((s.burst_sent - s.burst_answered) as f64)),
             decimals: 0,
             target: None,
         },
         Row {
             key: "e_big_result_ms",
             label: format!("e) one {} MiB result (ms)", opts.big_mib),
-            get: Box::new(|s| median(&s.big_ms)),
+            get: Box::new(|_, s| median(&s.big_ms)),
             decimals: 0,
             target: None,
         },
         Row {
             key: "e_big_result_peak_rss_mib",
             label: format!("e) peak RSS with the {} MiB result (MiB)", opts.big_mib),
-            get: Box::new(|s| median(&s.big_rss).map(|b| b / MIB)),
+            get: Box::new(|_, s| median(&s.big_rss).map(|b| b / MIB)),
+            decimals: 1,
+            target: Some((
+                "≤ 3× payload",
+                Box::new(move |_, _, b| b.map(|b| b * MIB <= 3.0 * payload)),
+            )),
+        },
+        // The bridge pinned to 2026-07-28 (a 2025 client translated),
+        // beside direct's e) (direct has no eras to translate).
+        Row {
+            key: "e_big_result_translated_ms",
+            label: format!("e′) one {} MiB result, translated 2025 → 2026-07-28 (ms)", opts.big_mib),
+            get: Box::new(|k, s| match k {
+                Kind::Bridge => median(&s.big_translated_ms),
+                Kind::Direct => median(&s.big_ms),
+                _ => None,
+            }),
+            decimals: 0,
+            target: None,
+        },
+        Row {
+            key: "e_big_result_translated_peak_rss_mib",
+            label: format!("e′) peak RSS with the {} MiB result, translated (MiB)", opts.big_mib),
+            get: Box::new(|k, s| {
+                median(&s.big_translated_rss)
+                    .filter(|_| k == Kind::Bridge)
+                    .map(|b| b / MIB)
+            }),
             decimals: 1,
             target: Some((
                 "≤ 3× payload",
@@ -172,7 +200,7 @@ pub fn report(
     );
     let mut json_rows = serde_json::Map::new();
     for row in rows(opts, samples) {
-        let val = |k: Kind| samples.get(&k).and_then(|s| (row.get)(s));
+        let val = |k: Kind| samples.get(&k).and_then(|s| (row.get)(k, s));
         let (d, f, b, r) = (
             val(Kind::Direct),
             val(Kind::StdioFloor),

@@ -32,7 +32,7 @@ use tokio::task::JoinHandle;
 
 pub use chat::{ChannelSummary, ChatMessage};
 pub use layers::RecordedRequest;
-pub use tools::SERVER_NAME;
+pub use tools::{Revisions, SERVER_NAME};
 
 /// The `retry` the sandbox puts in SSE priming events.
 pub const SSE_RETRY: Duration = Duration::from_millis(500);
@@ -79,6 +79,17 @@ impl Sandbox {
     /// TLS front. Any other `Host` is refused, as rmcp refuses it by default
     /// (DNS rebinding protection).
     pub async fn start_behind(opts: SandboxOptions, front: Option<String>) -> std::io::Result<Sandbox> {
+        Sandbox::start_speaking(opts, front, Revisions::Both).await
+    }
+
+    /// [`Sandbox::start_behind`], speaking only `revisions` (the relay
+    /// bench's 2026-07-28-only server, which a 2025 client reaches only
+    /// through the bridge's translation).
+    pub async fn start_speaking(
+        opts: SandboxOptions,
+        front: Option<String>,
+        revisions: Revisions,
+    ) -> std::io::Result<Sandbox> {
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, opts.port)).await?;
         let addr = listener.local_addr()?;
 
@@ -99,7 +110,7 @@ impl Sandbox {
         let cancel = config.cancellation_token.clone();
         let factory_chat = chat.clone();
         let service = StreamableHttpService::new(
-            move || Ok(tools::SandboxServer::new(factory_chat.clone())),
+            move || Ok(tools::SandboxServer::new(factory_chat.clone(), revisions)),
             sessions.clone(),
             config,
         );

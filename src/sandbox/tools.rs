@@ -3,14 +3,15 @@
 //! `big_result`, `progress_demo`, `ask_user`, `sample_llm`). One handler is created per
 //! session; the chat state behind it is shared.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::handler::server::tool::InputResponses;
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
 use rmcp::model::{
-    CallToolResponse, CallToolResult, ContentBlock, Implementation, ProgressNotificationParam, ServerCapabilities,
-    ServerConfig, SubscriptionFilter,
+    CallToolResponse, CallToolResult, ContentBlock, Implementation, ProgressNotificationParam, ProtocolVersion,
+    ServerCapabilities, ServerConfig, SubscriptionFilter,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
@@ -21,6 +22,17 @@ use serde_json::json;
 use super::chat::ChatState;
 use super::peer_requests;
 use super::results::{text_and_structured, tool_error};
+
+/// The protocol revisions a sandbox speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Revisions {
+    /// Both eras: `initialize` and sessions, or `server/discover` and `_meta`.
+    #[default]
+    Both,
+    /// 2026-07-28 alone, as a hosted server that moved on: a 2025 client
+    /// is refused, and reaches it only through the bridge's translation.
+    ModernOnly,
+}
 
 /// The `serverInfo.name` the sandbox reports.
 pub const SERVER_NAME: &str = "mcp-bridge-sandbox";
@@ -110,14 +122,16 @@ async fn sleep_unless_cancelled(ctx: &RequestContext<RoleServer>, ms: u64) -> bo
 #[derive(Clone)]
 pub struct SandboxServer {
     chat: Arc<ChatState>,
+    revisions: Revisions,
     tool_router: ToolRouter<Self>,
 }
 
 #[tool_router]
 impl SandboxServer {
-    pub fn new(chat: Arc<ChatState>) -> Self {
+    pub fn new(chat: Arc<ChatState>, revisions: Revisions) -> Self {
         Self {
             chat,
+            revisions,
             tool_router: Self::tool_router(),
         }
     }
@@ -254,6 +268,15 @@ impl ServerHandler for SandboxServer {
         ServerConfig::new(capabilities)
             .with_server_info(Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")))
             .with_instructions(INSTRUCTIONS)
+    }
+
+    /// Every revision rmcp knows, or 2026-07-28 alone (`initialize`
+    /// refused, `server/discover` naming no 2025 revision).
+    fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
+        match self.revisions {
+            Revisions::Both => Cow::Borrowed(ProtocolVersion::KNOWN_VERSIONS),
+            Revisions::ModernOnly => Cow::Borrowed(&[ProtocolVersion::V_2026_07_28]),
+        }
     }
 
     /// A 2026-07-28 client's `subscriptions/listen`: accepted for what it

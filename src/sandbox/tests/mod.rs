@@ -258,3 +258,74 @@ async fn shutdown_frees_the_port_and_ends_streams() {
     assert_eq!(again.addr, addr);
     again.shutdown().await;
 }
+
+/// A 2026-07-28 `server/discover`: no session, `_meta` and the standard
+/// headers. The HTTP status and the answer.
+async fn discover(url: &str) -> (u16, Value) {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "1"},
+    }}});
+    let resp = reqwest::Client::new()
+        .post(url)
+        .header("accept", ACCEPT)
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "server/discover")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    let answer = client::parse_sse(&text)
+        .iter()
+        .find_map(|e| e.json())
+        .unwrap_or_else(|| serde_json::from_str(&text).unwrap_or(Value::Null));
+    (status, answer)
+}
+
+fn supported(answer: &Value) -> Vec<&str> {
+    answer["result"]["supportedVersions"]
+        .as_array()
+        .map(|v| v.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_sandbox_speaking_2026_only_refuses_initialize_and_names_only_that_revision() {
+    let modern = Sandbox::start_speaking(SandboxOptions::default(), None, super::Revisions::ModernOnly)
+        .await
+        .expect("sandbox starts");
+    let (status, answer) = discover(&modern.url()).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(supported(&answer), ["2026-07-28"], "{answer}");
+    assert_eq!(
+        answer["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], SERVER_NAME,
+        "{answer}"
+    );
+
+    let init = json!({"jsonrpc": "2.0", "id": 2, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"}}});
+    let resp = reqwest::Client::new()
+        .post(modern.url())
+        .header("accept", ACCEPT)
+        .json(&init)
+        .send()
+        .await
+        .unwrap();
+    let text = resp.text().await.unwrap();
+    assert!(!text.contains("\"serverInfo\""), "initialize must be refused: {text}");
+    modern.shutdown().await;
+
+    // The default sandbox speaks both eras and says so.
+    let both = start(SandboxOptions::default()).await;
+    let (_, answer) = discover(&both.url()).await;
+    let versions = supported(&answer);
+    assert!(
+        versions.contains(&"2026-07-28") && versions.contains(&"2025-11-25"),
+        "{answer}"
+    );
+    both.shutdown().await;
+}
