@@ -14,36 +14,16 @@ use crate::hooks::{Asked, Transform, Upstream};
 use crate::jsonrpc::{self, Kind};
 use crate::message::Message;
 use bytes::Bytes;
-use serde::Deserialize;
-use serde::de::IgnoredAny;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::{Notify, oneshot};
 
-/// Sees the remote's answers to some requests before any transform does,
-/// and each request's params (the list cache keeps them).
-pub(crate) trait Recorder: Send + Sync {
-    /// Whether it records the answers to `method`.
-    fn keeps(&self, method: &str) -> bool;
-    /// The remote's `response` to a `method` request with `params`, or the
-    /// bridge's answer made from the remote's (`hints` says whose caching
-    /// hints it carries).
-    fn record(&self, method: &str, params: &Value, response: &Value, hints: Hints);
-    /// The remote the answers come from, once it exists.
-    fn bind(&self, upstream: Weak<dyn Upstream>);
-}
+mod answer_head;
+mod recorder;
 
-/// Whose caching hints (`ttlMs`, `cacheScope`) a recorded answer carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Hints {
-    /// The remote's own: the answer is as it sent it.
-    Remote,
-    /// The bridge's: the answer was made from the remote's in the other
-    /// era (a 2025 server's `initialize` result as a discover result), so
-    /// it is kept as a 2025 server's is.
-    Bridge,
-}
+use answer_head::{raw_response_id, say_which_method};
+pub(crate) use recorder::{Hints, Recorder};
 
 /// Who gets the response to a pending request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -380,57 +360,6 @@ impl Inbound {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<jsonrpc::IdKey, Pending>> {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
-
-/// The id of `text` when it is one valid JSON-RPC response with an id
-/// (an object with `result` or `error` and no `method`), read without
-/// building the rest of the message. A "method not found" error is left to
-/// `dispatch`, which says which method it was (`say_which_method`).
-fn raw_response_id(text: &[u8]) -> Option<Value> {
-    #[derive(Deserialize)]
-    struct ErrorHead {
-        code: Option<i64>,
-    }
-    #[derive(Deserialize)]
-    struct Envelope {
-        #[serde(default)]
-        id: Value,
-        method: Option<IgnoredAny>,
-        result: Option<IgnoredAny>,
-        error: Option<ErrorHead>,
-    }
-    let text = std::str::from_utf8(text).ok()?;
-    let env: Envelope = serde_json::from_str(text).ok()?;
-    let not_found = env.error.as_ref().is_some_and(|e| e.code == Some(METHOD_NOT_FOUND));
-    let is_response = env.method.is_none() && (env.result.is_some() || env.error.is_some()) && !not_found;
-    (is_response && !env.id.is_null()).then_some(env.id)
-}
-
-/// JSON-RPC "method not found".
-const METHOD_NOT_FOUND: i64 = -32601;
-
-/// A "method not found" answer to the client's `method` says which method
-/// the server does not offer: servers often give only its name, or a bare
-/// "Method not found", which a client shows as it is.
-fn say_which_method(msg: &mut Value, method: &str) {
-    if msg.pointer("/error/code").and_then(Value::as_i64) != Some(METHOD_NOT_FOUND) || method.is_empty() {
-        return;
-    }
-    let Some(message) = msg.pointer_mut("/error/message") else {
-        return;
-    };
-    let said = message.as_str().unwrap_or_default().trim();
-    if said.contains("does not offer") {
-        return;
-    }
-    let detail = match said {
-        "" => String::new(),
-        s if s == method || s.eq_ignore_ascii_case("method not found") => String::new(),
-        s => format!(" (it said: {s})"),
-    };
-    *message = Value::String(format!(
-        "the server does not offer `{method}` (method not found){detail}"
-    ));
 }
 
 #[cfg(test)]
