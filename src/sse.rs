@@ -133,8 +133,7 @@ impl Parser {
         result
     }
 
-    /// The bytes the parser's buffers hold (their capacity), for tests and
-    /// memory checks.
+    /// The bytes its buffers hold (their capacity), for memory checks.
     pub fn buffered_bytes(&self) -> usize {
         self.line.capacity() + self.data.capacity()
     }

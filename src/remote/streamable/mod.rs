@@ -341,12 +341,8 @@ impl Streamable {
             ready.await;
             if let Err(e) = me.send(&msg).await {
                 let server = &me.ex.endpoint.server;
-                tracing::warn!(
-                    "{}",
-                    me.ex.redact(&format!(
-                        "server `{server}`: could not deliver notifications/initialized: {e}"
-                    ))
-                );
+                let text = format!("server `{server}`: could not deliver notifications/initialized: {e}");
+                tracing::warn!("{}", me.ex.redact(&text));
             }
             me.ex.set_client_initialized();
             drop(me.listen_after(opening));
