@@ -21,7 +21,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use support::{Bridge, toml_string, wait_until};
+use support::{Bridge, list_cache_text as cache_text, remote_config_file as config, wait_until};
 
 /// What the remote serves and saw.
 #[derive(Default)]
@@ -130,29 +130,8 @@ async fn answer(State(seen): State<Arc<Seen>>, headers: HeaderMap, body: String)
     axum::Json(json!({"jsonrpc": "2.0", "id": id, "result": result})).into_response()
 }
 
-/// A config naming the remote as server `remote`, with `extra` keys.
-fn config(url: &str, extra: &str) -> (tempfile::TempDir, std::path::PathBuf) {
-    support::write_config(&format!("[servers.remote]\nurl = {}\n{extra}\n", toml_string(url)))
-}
-
-/// `mcp-bridge serve remote` with `data` as its data dir.
-fn start(config: &Path, data: &Path) -> Bridge {
-    let mut cmd = Bridge::command();
-    cmd.arg("--config")
-        .arg(config)
-        .arg("serve")
-        .arg("remote")
-        .env("MCP_BRIDGE_DATA_DIR", data)
-        .env("RUST_LOG", "mcp_bridge=debug");
-    Bridge::spawn(cmd)
-}
-
 fn cache_file(data: &Path) -> std::path::PathBuf {
     data.join("lists").join("remote.json")
-}
-
-fn cache_text(data: &Path) -> String {
-    std::fs::read_to_string(cache_file(data)).unwrap_or_default()
 }
 
 fn names(list: &Value) -> Vec<String> {
@@ -167,7 +146,7 @@ fn names(list: &Value) -> Vec<String> {
 /// Start, hand-shake, list the tools; returns the bridge, the server's
 /// version its `initialize` answer named, and the tools.
 async fn start_and_list(config: &Path, data: &Path) -> (Bridge, String, Vec<String>) {
-    let mut b = start(config, data);
+    let mut b = Bridge::serve_remote_with_data(config, data);
     let init = b.initialize(json!({})).await;
     let version = init["serverInfo"]["version"].as_str().unwrap_or("").to_string();
     let tools = names(&b.request_ok("tools/list", json!({})).await);

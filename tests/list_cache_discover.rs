@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use support::{Bridge, toml_string, wait_until};
+use support::{Bridge, list_cache_text as cache_text, remote_config_file as config, wait_until};
 use tokio::sync::watch;
 
 const MODERN: &str = "2026-07-28";
@@ -166,27 +166,6 @@ async fn answer(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Str
     }
 }
 
-/// A config naming the remote as server `remote`, with `extra` keys.
-fn config(url: &str, extra: &str) -> (tempfile::TempDir, std::path::PathBuf) {
-    support::write_config(&format!("[servers.remote]\nurl = {}\n{extra}\n", toml_string(url)))
-}
-
-/// `mcp-bridge serve remote` with `data` as its data dir.
-fn start(config: &Path, data: &Path) -> Bridge {
-    let mut cmd = Bridge::command();
-    cmd.arg("--config")
-        .arg(config)
-        .arg("serve")
-        .arg("remote")
-        .env("MCP_BRIDGE_DATA_DIR", data)
-        .env("RUST_LOG", "mcp_bridge=debug");
-    Bridge::spawn(cmd)
-}
-
-fn cache_text(data: &Path) -> String {
-    std::fs::read_to_string(data.join("lists").join("remote.json")).unwrap_or_default()
-}
-
 /// The `_meta` a 2026-07-28 client puts on each request.
 fn meta() -> Value {
     json!({"_meta": {
@@ -210,7 +189,7 @@ async fn discover(b: &mut Bridge) -> (String, Value) {
 /// A whole first start: discover and the tools, then the client goes once
 /// the discover result (naming `version`) is in the cache.
 async fn first_start(config: &Path, data: &Path, version: &str) -> Value {
-    let mut b = start(config, data);
+    let mut b = Bridge::serve_remote_with_data(config, data);
     let (live, result) = discover(&mut b).await;
     assert_eq!(live, version, "{result}");
     b.request_ok("tools/list", meta()).await;
@@ -228,7 +207,7 @@ async fn a_2026_client_starting_again_is_answered_from_the_cached_discover_while
 
     // The server holds every discover: only the cache can answer now.
     remote.hold(true);
-    let mut b = start(&config, data.path());
+    let mut b = Bridge::serve_remote_with_data(&config, data.path());
     let (version, result) = discover(&mut b).await;
     assert_eq!(version, "discover-1", "answered from the cache: {result}");
     assert_eq!(result, first, "the cached result is the server's, as it sent it");
@@ -245,7 +224,7 @@ async fn a_2026_client_starting_again_is_answered_from_the_cached_discover_while
     })
     .await;
     b.close_and_read_rest().await;
-    let mut b = start(&config, data.path());
+    let mut b = Bridge::serve_remote_with_data(&config, data.path());
     let (version, _) = discover(&mut b).await;
     assert_eq!(version, "discover-2", "the last start's discover, from the cache");
     b.close_and_read_rest().await;
@@ -259,7 +238,7 @@ async fn a_discover_result_with_ttl_zero_is_never_answered_from_the_cache() {
     first_start(&config, data.path(), "discover-1").await;
     // The result is kept (ttlMs 0 says how long it may be served, not
     // whether it is kept), and the next start asks the server.
-    let mut b = start(&config, data.path());
+    let mut b = Bridge::serve_remote_with_data(&config, data.path());
     let (version, result) = discover(&mut b).await;
     assert_eq!(version, "discover-2", "asked the server: {result}");
     b.close_and_read_rest().await;
@@ -275,7 +254,7 @@ async fn a_discover_result_kept_for_one_identity_is_never_read_for_another() {
     assert_eq!(first["instructions"], "for user a");
 
     // Another identity: the server answers, not token-a's cache.
-    let mut b = start(&as_b.1, data.path());
+    let mut b = Bridge::serve_remote_with_data(&as_b.1, data.path());
     let (version, result) = discover(&mut b).await;
     assert_eq!(version, "discover-2", "{result}");
     assert_eq!(result["instructions"], "for user b");
@@ -286,7 +265,7 @@ async fn a_discover_result_kept_for_one_identity_is_never_read_for_another() {
     b.close_and_read_rest().await;
 
     // The control: token-b again is answered from its own cache.
-    let mut b = start(&as_b.1, data.path());
+    let mut b = Bridge::serve_remote_with_data(&as_b.1, data.path());
     let (version, result) = discover(&mut b).await;
     assert_eq!(version, "discover-2", "{result}");
     assert_eq!(result["instructions"], "for user b");
@@ -308,7 +287,7 @@ async fn a_2026_client_of_a_2025_server_is_answered_from_the_cached_discover_whi
     assert_eq!(first["ttlMs"], 0, "{first}");
 
     remote.hold(true);
-    let mut b = start(&config, data.path());
+    let mut b = Bridge::serve_remote_with_data(&config, data.path());
     let (version, result) = discover(&mut b).await;
     assert_eq!(
         version, "start-1",

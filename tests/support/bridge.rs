@@ -67,6 +67,19 @@ impl Bridge {
     }
 
     /// Starts `mcp-bridge --config CONFIG serve SERVER` on an existing file.
+    /// `mcp-bridge serve remote` with `data` as its data dir (the list
+    /// cache's tests: each start of one story shares it).
+    pub fn serve_remote_with_data(config: &Path, data: &Path) -> Bridge {
+        let mut cmd = Bridge::command();
+        cmd.arg("--config")
+            .arg(config)
+            .arg("serve")
+            .arg("remote")
+            .env("MCP_BRIDGE_DATA_DIR", data)
+            .env("RUST_LOG", "mcp_bridge=debug");
+        Bridge::spawn(cmd)
+    }
+
     pub fn serve_config(config: &Path, server: &str) -> Bridge {
         let mut cmd = Bridge::command();
         cmd.arg("--config").arg(config).arg("serve").arg(server);

@@ -149,6 +149,18 @@ pub fn write_config(toml: &str) -> (TempDir, PathBuf) {
     (dir, path)
 }
 
+/// A config naming the remote at `url` as server `remote`, with `extra`
+/// keys (the list cache's tests).
+pub fn remote_config_file(url: &str, extra: &str) -> (TempDir, PathBuf) {
+    write_config(&format!("{}{extra}\n", remote_config("remote", url)))
+}
+
+/// What server `remote`'s list cache file in the data dir `data` holds
+/// (`""` when there is none).
+pub fn list_cache_text(data: &std::path::Path) -> String {
+    std::fs::read_to_string(data.join("lists").join("remote.json")).unwrap_or_default()
+}
+
 /// The minimal config naming one remote server, `[servers.<name>] url = ...`.
 pub fn remote_config(name: &str, url: &str) -> String {
     format!("[servers.{name}]\nurl = {}\n", toml_string(url))
