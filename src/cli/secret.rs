@@ -45,6 +45,10 @@ pub fn delete(text: &str) -> Result<(), CliError> {
 /// terminal.
 fn read_value(name: &SecretName) -> Result<String, CliError> {
     let value = if std::io::stdin().is_terminal() {
+        // Echo goes off before the prompt shows, so nothing typed once the
+        // prompt is up is ever echoed (rpassword turns it off only after).
+        #[cfg(unix)]
+        let _quiet = quiet::EchoOff::on_the_terminal();
         rpassword::prompt_password(format!("Secret for {name} (not shown): "))
             .map_err(|e| CliError::Failed(format!("cannot read the secret from the terminal: {e}")))?
     } else {
@@ -61,4 +65,46 @@ fn read_value(name: &SecretName) -> Result<String, CliError> {
         )));
     }
     Ok(value)
+}
+
+#[cfg(unix)]
+mod quiet {
+    //! The controlling terminal with echo off, for as long as the guard lives.
+
+    use std::fs::File;
+    use std::os::fd::AsRawFd;
+
+    pub struct EchoOff {
+        tty: File,
+        before: libc::termios,
+    }
+
+    impl EchoOff {
+        /// `None` when there is no terminal to quiet: the prompt then works
+        /// as before.
+        pub fn on_the_terminal() -> Option<EchoOff> {
+            let tty = File::options().read(true).write(true).open("/dev/tty").ok()?;
+            let fd = tty.as_raw_fd();
+            // SAFETY: `fd` is open for as long as `tty` lives, and `before`
+            // is a plain C struct that tcgetattr fills in whole on success.
+            let mut before: libc::termios = unsafe { std::mem::zeroed() };
+            if unsafe { libc::tcgetattr(fd, &mut before) } != 0 {
+                return None;
+            }
+            let mut quiet = before;
+            quiet.c_lflag &= !libc::ECHO;
+            // SAFETY: as above; `quiet` is a valid termios read from `fd`.
+            if unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) } != 0 {
+                return None;
+            }
+            Some(EchoOff { tty, before })
+        }
+    }
+
+    impl Drop for EchoOff {
+        fn drop(&mut self) {
+            // SAFETY: the descriptor is still open; `before` came from it.
+            unsafe { libc::tcsetattr(self.tty.as_raw_fd(), libc::TCSANOW, &self.before) };
+        }
+    }
 }
