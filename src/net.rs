@@ -73,6 +73,33 @@ pub fn token_client() -> Result<reqwest::Client, String> {
         .clone()
 }
 
+/// The most read of an answer from an authorization server or a token
+/// endpoint (metadata, tokens, a registration): each is a few KiB, and one
+/// that goes on (a broken or hostile server) is cut off here rather than
+/// read into memory until the request's timeout.
+pub const MAX_SMALL_BODY: usize = 1 << 20;
+
+/// `resp`'s body, unless it is longer than [`MAX_SMALL_BODY`]. The error
+/// says which (too long, or the read failed) and names no URL.
+pub async fn small_body(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
+    let too_long = || format!("the answer is longer than {} MiB; not read", MAX_SMALL_BODY >> 20);
+    if resp.content_length().is_some_and(|n| n > MAX_SMALL_BODY as u64) {
+        return Err(too_long());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| format!("cannot read the answer: {}", e.without_url()))?
+    {
+        if body.len() + chunk.len() > MAX_SMALL_BODY {
+            return Err(too_long());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 fn base_builder() -> ClientBuilder {
     proxies(reqwest::Client::builder())
         .tcp_nodelay(true)

@@ -102,8 +102,8 @@ impl ClientAuth {
 }
 
 /// The HTTP client rmcp's requests go through: the bridge's own.
-fn client(oauth: &OAuth) -> OAuthHttp {
-    OAuthHttp::new(oauth.http().clone())
+fn client(oauth: &OAuth) -> Result<OAuthHttp, String> {
+    Ok(OAuthHttp::new(oauth.http()?.clone()))
 }
 
 /// `what: e`, the error of a step.
@@ -134,7 +134,7 @@ async fn client_credentials(
             resource: Some(d.resource.clone()),
         },
     };
-    let mut mgr = AuthorizationManager::new_with_oauth_http_client(d.resource.as_str(), Arc::new(client(oauth)))
+    let mut mgr = AuthorizationManager::new_with_oauth_http_client(d.resource.as_str(), Arc::new(client(oauth)?))
         .await
         .map_err(|e| fail("setup", e))?;
     mgr.set_metadata(d.metadata.clone());
@@ -168,7 +168,7 @@ async fn enterprise(oauth: &OAuth, d: &Discovered, e: &Enterprise, scopes: &[Str
     let idp_token_endpoint = match &e.idp_token_endpoint {
         Some(t) => t.clone(),
         None => {
-            discovery::server_metadata(oauth.http(), &e.idp_issuer)
+            discovery::server_metadata(oauth.http()?, &e.idp_issuer)
                 .await
                 .map_err(|why| fail("the identity provider's metadata", why))?
                 .ok_or_else(|| {
@@ -210,7 +210,7 @@ async fn enterprise(oauth: &OAuth, d: &Discovered, e: &Enterprise, scopes: &[Str
     let resource_as = EmaAuthorizationServer::new(issuer, d.metadata.token_endpoint.clone(), client_id)
         .with_client_authentication(as_auth);
     let id_token = id_token(oauth, e).await?;
-    let http = client(oauth);
+    let http = client(oauth)?;
     let t = EmaExchangeRequest::new_with_id_token(idp, resource_as, &d.resource, &id_token)
         .with_scopes(scopes.iter().cloned())
         .exchange(&http, &http)

@@ -141,9 +141,9 @@ impl OAuth {
         }
         let challenge = match self.last_challenge() {
             Some(c) => Some(c),
-            None => discovery::probe(self.http(), &self.settings).await?,
+            None => discovery::probe(self.http()?, &self.settings).await?,
         };
-        let d = discovery::discover(self.http(), &self.settings, challenge.as_deref()).await?;
+        let d = discovery::discover(self.http()?, &self.settings, challenge.as_deref()).await?;
         discovery::require_s256(&d)?;
         self.check_endpoints(&d)?;
         let challenge_scope = challenge
@@ -159,7 +159,7 @@ impl OAuth {
         let redirect_uri = format!("http://127.0.0.1:{port}/callback");
         // Registration through the sign-in's own client, which follows no redirect.
         let registration = d.metadata.registration_endpoint.as_deref().unwrap_or_default();
-        let http = Arc::new(OAuthHttp::tapping(self.http().clone(), registration));
+        let http = Arc::new(OAuthHttp::tapping(self.http()?.clone(), registration));
         let mut mgr = AuthorizationManager::new_with_oauth_http_client(d.resource.as_str(), http.clone())
             .await
             .map_err(|e| self.auth_error(e))?;

@@ -112,7 +112,7 @@ impl OAuth {
             ("resource", ex.resource.clone()),
         ];
         let tokens = match token::request(
-            self.http(),
+            self.http()?,
             &ex.token_endpoint,
             &ex.client,
             form,
@@ -186,7 +186,14 @@ impl OAuth {
         if let Some(r) = o.resource {
             form.push(("resource", r));
         }
-        let result = token::request(self.http(), &endpoint, &client, form, &self.settings.redactor).await;
+        let result = token::request(
+            self.http().map_err(RefreshError::Failed)?,
+            &endpoint,
+            &client,
+            form,
+            &self.settings.redactor,
+        )
+        .await;
         let save = |rec: &Record| {
             self.store
                 .save(name, rec)

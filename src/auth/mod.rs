@@ -106,7 +106,7 @@ pub struct OAuth {
     pub settings: Settings,
     pub store: Store,
     /// The client for the authorization server, made at first use (`http`).
-    http: std::sync::OnceLock<reqwest::Client>,
+    http: std::sync::OnceLock<Result<reqwest::Client, String>>,
     /// The last `WWW-Authenticate` the server sent (seeds discovery).
     challenge: Mutex<Option<String>>,
     /// This process's sign-in in progress.
@@ -151,17 +151,22 @@ impl OAuth {
     /// The HTTP client for the authorization server: no redirect followed,
     /// 30 s a request. Made at first use, as building one loads the
     /// platform's root certificates and a server whose stored token is still
-    /// good never needs it.
-    fn http(&self) -> &reqwest::Client {
-        self.http.get_or_init(|| {
-            crate::net::proxies(reqwest::Client::builder())
-                .tcp_nodelay(true)
-                .connect_timeout(Duration::from_secs(15))
-                .timeout(Duration::from_secs(30))
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap_or_default()
-        })
+    /// good never needs it. When it cannot be built (no TLS roots, say),
+    /// every step that needs it fails with that reason: no other client
+    /// stands in, since a default one would follow redirects.
+    fn http(&self) -> Result<&reqwest::Client, String> {
+        self.http
+            .get_or_init(|| {
+                crate::net::proxies(reqwest::Client::builder())
+                    .tcp_nodelay(true)
+                    .connect_timeout(Duration::from_secs(15))
+                    .timeout(Duration::from_secs(30))
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .map_err(|e| format!("cannot build the HTTP client for the authorization server: {e}"))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// The authorization server's endpoints take the client's secret, the

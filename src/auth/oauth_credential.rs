@@ -67,7 +67,7 @@ impl OAuthCredential {
     async fn moved(&self, challenge: &str) -> Option<String> {
         let o = &self.oauth;
         let issuer = record::oauth(&o.snapshot()).issuer?;
-        let named = discovery::named_servers(o.http(), &o.settings, challenge).await?;
+        let named = discovery::named_servers(o.http().ok()?, &o.settings, challenge).await?;
         (!named.is_empty() && !named.contains(&issuer)).then(|| named.join(", ").escape_debug().to_string())
     }
 

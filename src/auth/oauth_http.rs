@@ -4,17 +4,13 @@
 //! rmcp asks for (a token or registration request re-posted to another
 //! origin would carry its secrets there), loopback servers are reached
 //! without an environment proxy, and each request has the client's timeout.
-//! A body is read up to 1 MiB.
+//! A body is read up to 1 MiB (`net::small_body`).
 //!
 //! It can keep the body of the answer from one URL ([`OAuthHttp::tapping`]):
 //! rmcp reads only the client ID and secret from a registration response,
 //! and the bridge wants its RFC 7592 and expiry fields too.
 
-use futures::StreamExt;
 use rmcp::transport::auth::{OAuthHttpClient, OAuthHttpClientFuture, OAuthHttpRequest};
-
-/// The largest body read from an authorization server.
-const MAX_BODY: usize = 1024 * 1024;
 
 pub struct OAuthHttp {
     client: reqwest::Client,
@@ -56,15 +52,9 @@ impl OAuthHttpClient for OAuthHttp {
             for (k, v) in resp.headers() {
                 out = out.header(k, v);
             }
-            let mut body = Vec::new();
-            let mut stream = resp.bytes_stream();
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| e.without_url())?;
-                if body.len() + chunk.len() > MAX_BODY {
-                    return Err(format!("the authorization server sent more than {MAX_BODY} bytes").into());
-                }
-                body.extend_from_slice(&chunk);
-            }
+            let body = crate::net::small_body(resp)
+                .await
+                .map_err(|e| format!("the authorization server's answer: {e}"))?;
             if let Some(kept) = kept {
                 *kept.lock().unwrap_or_else(|e| e.into_inner()) = Some(body.clone());
             }

@@ -57,8 +57,10 @@ impl OAuth {
         let (Some(uri), Some(token)) = (&c.configuration_uri, &c.configuration_token) else {
             return true;
         };
-        let read = self
-            .http()
+        let Ok(http) = self.http() else {
+            return true;
+        };
+        let read = http
             .get(uri)
             .bearer_auth(token)
             .header(http::header::ACCEPT, "application/json")

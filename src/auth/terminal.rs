@@ -89,7 +89,7 @@ pub async fn logout(oauth: Arc<OAuth>) -> Result<(), String> {
             ];
             for (t, hint) in tokens {
                 let Some(t) = t else { continue };
-                match token::revoke(oauth.http(), endpoint, &client, &t, hint).await {
+                match token::revoke(oauth.http()?, endpoint, &client, &t, hint).await {
                     Ok(()) => revoked.push(hint.replace('_', " ")),
                     Err(e) => eprintln!("Could not revoke the {}: {e}", hint.replace('_', " ")),
                 }

@@ -130,7 +130,9 @@ pub async fn request(
         .await
         .map_err(|e| TokenError::Failed(format!("cannot reach the token endpoint: {}", e.without_url())))?;
     let status = resp.status();
-    let body = resp.bytes().await.unwrap_or_default();
+    let body = crate::net::small_body(resp)
+        .await
+        .map_err(|e| TokenError::Failed(format!("the token endpoint's answer: {e}")))?;
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     if let Some(error) = json.get("error").and_then(|e| e.as_str()) {
         let description = json.get("error_description").and_then(|d| d.as_str()).unwrap_or("");

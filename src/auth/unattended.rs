@@ -107,11 +107,11 @@ impl Unattended {
         }
         let challenge = match o.last_challenge() {
             Some(c) => Some(c),
-            None => discovery::probe(o.http(), &o.settings)
+            None => discovery::probe(o.http().map_err(|e| self.failed(e))?, &o.settings)
                 .await
                 .map_err(|e| self.fail("discovery", e))?,
         };
-        let d = discovery::discover(o.http(), &o.settings, challenge.as_deref())
+        let d = discovery::discover(o.http().map_err(|e| self.failed(e))?, &o.settings, challenge.as_deref())
             .await
             .map_err(|e| self.fail("discovery", e))?;
         o.check_transport(&d).map_err(|e| self.failed(e))?;

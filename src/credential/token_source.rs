@@ -105,7 +105,13 @@ impl TokenEndpoint {
             reason: self.redactor.apply(&crate::redact::http_error_text(e)),
         })?;
         let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
+        // An error answer is shown by its excerpt, so one too long to read
+        // is shown by its status alone.
+        let text = match crate::net::small_body(resp).await {
+            Ok(body) => String::from_utf8_lossy(&body).into_owned(),
+            Err(reason) if status.is_success() => return Err(TokenFailure::Malformed { url: shown, reason }),
+            Err(_) => String::new(),
+        };
         if !status.is_success() {
             let mut body: String = self.redactor.apply(text.trim()).chars().take(EXCERPT).collect();
             if text.trim().chars().count() > EXCERPT {

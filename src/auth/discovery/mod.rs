@@ -87,7 +87,10 @@ async fn get_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: &
         tracing::debug!(%url, status = resp.status().as_u16(), "no metadata here");
         return Ok(None);
     }
-    Ok(resp.json::<T>().await.ok())
+    let body = crate::net::small_body(resp)
+        .await
+        .map_err(|e| format!("cannot fetch {url}: {e}"))?;
+    Ok(serde_json::from_slice(&body).ok())
 }
 
 fn with_path(base: &Url, path: &str) -> Url {
