@@ -113,7 +113,8 @@ fn secret_set_at_a_terminal_does_not_echo_what_is_typed() {
     // `script` gives the bridge a terminal; what it shows comes back on
     // stdout. The secret is typed once the prompt is up, as a person would:
     // typed before, the terminal would echo it before the prompt turns echo off.
-    let line = format!("{} secret set {name}", bridge_bin().display());
+    // A prompt that never returns fails the test instead of hanging it.
+    let line = format!("timeout --foreground 20 {} secret set {name}", bridge_bin().display());
     let mut child = Command::new("script")
         .args(["-qec", &line, "/dev/null"])
         .stdin(Stdio::piped())
@@ -148,6 +149,49 @@ fn secret_set_at_a_terminal_does_not_echo_what_is_typed() {
     let got = bridge(&["secret", "get", &name]).output().unwrap();
     assert_eq!(text(&got.stdout), "typed-s3cret-value\n");
     bridge(&["secret", "delete", &name]).output().unwrap();
+}
+
+/// Ctrl-C at the prompt stores nothing and leaves the terminal echoing, as
+/// it was: `stty` run after the bridge on the same terminal says `echo`,
+/// not `-echo`. No keychain is reached, so this runs everywhere `script`
+/// (util-linux) does.
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_c_at_the_secret_prompt_leaves_the_terminal_echoing() {
+    let line = format!(
+        "timeout --foreground 20 {} secret set {}; echo \"exit=$?\"; stty -a",
+        bridge_bin().display(),
+        unique("ctrl-c")
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn script (util-linux)");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut chunk = [0u8; 256];
+    while !text(&seen).contains("(not shown): ") {
+        let n = std::io::Read::read(&mut stdout, &mut chunk).unwrap();
+        assert!(n > 0, "the prompt never came: {}", text(&seen));
+        seen.extend_from_slice(&chunk[..n]);
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"half-typed\x03").unwrap();
+    std::io::Read::read_to_end(&mut stdout, &mut seen).unwrap();
+    drop(stdin);
+    child.wait().unwrap();
+    let screen = text(&seen);
+    assert!(screen.contains("cancelled at the prompt"), "{screen}");
+    assert!(screen.contains("exit=1"), "{screen}");
+    assert!(!screen.contains("half-typed"), "{screen}");
+    let flags = screen.split_whitespace().collect::<Vec<_>>();
+    assert!(
+        flags.contains(&"echo") && !flags.contains(&"-echo"),
+        "the terminal echoes again after the bridge: {screen}"
+    );
 }
 
 #[tokio::test]

@@ -48,9 +48,14 @@ fn read_value(name: &SecretName) -> Result<String, CliError> {
         // Echo goes off before the prompt shows, so nothing typed once the
         // prompt is up is ever echoed (rpassword turns it off only after).
         #[cfg(unix)]
-        let _quiet = quiet::EchoOff::on_the_terminal();
-        rpassword::prompt_password(format!("Secret for {name} (not shown): "))
-            .map_err(|e| CliError::Failed(format!("cannot read the secret from the terminal: {e}")))?
+        let quiet = quiet::EchoOff::on_the_terminal();
+        let typed = rpassword::prompt_password(format!("Secret for {name} (not shown): "));
+        #[cfg(unix)]
+        drop(quiet);
+        typed.map_err(|e| match e.kind() {
+            std::io::ErrorKind::Interrupted => CliError::Failed("cancelled at the prompt: nothing was stored".into()),
+            _ => CliError::Failed(format!("cannot read the secret from the terminal: {e}")),
+        })?
     } else {
         let mut text = String::new();
         std::io::stdin()
@@ -69,7 +74,8 @@ fn read_value(name: &SecretName) -> Result<String, CliError> {
 
 #[cfg(unix)]
 mod quiet {
-    //! The controlling terminal with echo off, for as long as the guard lives.
+    //! The controlling terminal in rpassword's raw mode (no echo), for as
+    //! long as the guard lives, so the prompt shows only once typing is safe.
 
     use std::fs::File;
     use std::os::fd::AsRawFd;
@@ -77,12 +83,19 @@ mod quiet {
     pub struct EchoOff {
         tty: File,
         before: libc::termios,
+        /// Ctrl-C at the prompt: rpassword puts back the terminal as it
+        /// found it (echo off, by this guard) and raises SIGINT, which
+        /// would end the process before this guard puts echo back. Caught
+        /// while the guard lives, it makes the prompt return `Interrupted`
+        /// instead, and the guard then restores the terminal.
+        _interrupt: tokio::signal::unix::Signal,
     }
 
     impl EchoOff {
-        /// `None` when there is no terminal to quiet: the prompt then works
-        /// as before.
+        /// `None` when there is no terminal to quiet (or no runtime to catch
+        /// Ctrl-C with): the prompt then works as rpassword alone does.
         pub fn on_the_terminal() -> Option<EchoOff> {
+            let interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok()?;
             let tty = File::options().read(true).write(true).open("/dev/tty").ok()?;
             let fd = tty.as_raw_fd();
             // SAFETY: `fd` is open for as long as `tty` lives, and `before`
@@ -91,13 +104,22 @@ mod quiet {
             if unsafe { libc::tcgetattr(fd, &mut before) } != 0 {
                 return None;
             }
+            // As rpassword sets it, so the two agree from the first key:
+            // no echo, each key read as it comes, Ctrl-C a key (not a
+            // signal from the terminal) that rpassword sees and handles.
             let mut quiet = before;
-            quiet.c_lflag &= !libc::ECHO;
+            quiet.c_lflag &= !(libc::ECHO | libc::ICANON | libc::ECHONL | libc::ISIG);
+            quiet.c_cc[libc::VMIN] = 1;
+            quiet.c_cc[libc::VTIME] = 0;
             // SAFETY: as above; `quiet` is a valid termios read from `fd`.
             if unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) } != 0 {
                 return None;
             }
-            Some(EchoOff { tty, before })
+            Some(EchoOff {
+                tty,
+                before,
+                _interrupt: interrupt,
+            })
         }
     }
 
