@@ -105,16 +105,15 @@ fn a_secret_piped_to_secret_set_is_stored_read_back_and_deleted() {
     );
 }
 
-#[test]
-#[ignore = "needs a Secret Service: scripts/ci-keychain.sh runs it inside dbus-run-session with gnome-keyring"]
-fn secret_set_at_a_terminal_does_not_echo_what_is_typed() {
-    require_secret_service();
-    let name = unique("prompt");
-    // `script` gives the bridge a terminal; what it shows comes back on
-    // stdout. The secret is typed once the prompt is up, as a person would:
-    // typed before, the terminal would echo it before the prompt turns echo off.
-    // A prompt that never returns fails the test instead of hanging it.
-    let line = format!("timeout --foreground 20 {} secret set {name}", bridge_bin().display());
+/// `mcp-bridge secret set NAME` at a terminal (`script` gives it one), then
+/// the shell line `after`: `keys` are typed once the prompt is up, as a
+/// person would. Returns whether the line succeeded and what the terminal
+/// showed. A prompt that never returns fails the test instead of hanging it.
+fn secret_set_at_a_terminal(name: &str, keys: &[u8], after: &str) -> (bool, String) {
+    let line = format!(
+        "timeout --foreground 20 {} secret set {name}{after}",
+        bridge_bin().display()
+    );
     let mut child = Command::new("script")
         .args(["-qec", &line, "/dev/null"])
         .stdin(Stdio::piped())
@@ -131,13 +130,20 @@ fn secret_set_at_a_terminal_does_not_echo_what_is_typed() {
         seen.extend_from_slice(&chunk[..n]);
     }
     let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"typed-s3cret-value\n").unwrap();
+    stdin.write_all(keys).unwrap();
     std::io::Read::read_to_end(&mut stdout, &mut seen).unwrap();
     drop(stdin);
-    let mut out = child.wait_with_output().unwrap();
-    out.stdout = seen;
-    let screen = text(&out.stdout);
-    assert!(out.status.success(), "{screen}{}", text(&out.stderr));
+    let status = child.wait().unwrap();
+    (status.success(), text(&seen))
+}
+
+#[test]
+#[ignore = "needs a Secret Service: scripts/ci-keychain.sh runs it inside dbus-run-session with gnome-keyring"]
+fn secret_set_at_a_terminal_does_not_echo_what_is_typed() {
+    require_secret_service();
+    let name = unique("prompt");
+    let (ok, screen) = secret_set_at_a_terminal(&name, b"typed-s3cret-value\n", "");
+    assert!(ok, "{screen}");
     assert!(
         screen.contains(&format!("Secret for {name}")),
         "the prompt is shown: {screen}"
@@ -158,32 +164,8 @@ fn secret_set_at_a_terminal_does_not_echo_what_is_typed() {
 #[cfg(target_os = "linux")]
 #[test]
 fn ctrl_c_at_the_secret_prompt_leaves_the_terminal_echoing() {
-    let line = format!(
-        "timeout --foreground 20 {} secret set {}; echo \"exit=$?\"; stty -a",
-        bridge_bin().display(),
-        unique("ctrl-c")
-    );
-    let mut child = Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn script (util-linux)");
-    let mut stdout = child.stdout.take().unwrap();
-    let mut seen = Vec::new();
-    let mut chunk = [0u8; 256];
-    while !text(&seen).contains("(not shown): ") {
-        let n = std::io::Read::read(&mut stdout, &mut chunk).unwrap();
-        assert!(n > 0, "the prompt never came: {}", text(&seen));
-        seen.extend_from_slice(&chunk[..n]);
-    }
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"half-typed\x03").unwrap();
-    std::io::Read::read_to_end(&mut stdout, &mut seen).unwrap();
-    drop(stdin);
-    child.wait().unwrap();
-    let screen = text(&seen);
+    let after = "; echo \"exit=$?\"; stty -a";
+    let (_, screen) = secret_set_at_a_terminal(&unique("ctrl-c"), b"half-typed\x03", after);
     assert!(screen.contains("cancelled at the prompt"), "{screen}");
     assert!(screen.contains("exit=1"), "{screen}");
     assert!(!screen.contains("half-typed"), "{screen}");
