@@ -83,19 +83,20 @@ mod quiet {
     pub struct EchoOff {
         tty: File,
         before: libc::termios,
-        /// Ctrl-C at the prompt: rpassword puts back the terminal as it
-        /// found it (echo off, by this guard) and raises SIGINT, which
-        /// would end the process before this guard puts echo back. Caught
-        /// while the guard lives, it makes the prompt return `Interrupted`
-        /// instead, and the guard then restores the terminal.
-        _interrupt: tokio::signal::unix::Signal,
+        /// SIGINT's action before the guard: Ctrl-C at the prompt makes
+        /// rpassword put back the terminal as it found it (echo off, by
+        /// this guard) and raise SIGINT, which would end the process before
+        /// this guard puts echo back. Ignored while the guard lives, it
+        /// makes the prompt return `Interrupted` instead; the guard then
+        /// restores the terminal, and this action (so Ctrl-C stops the rest
+        /// of the command, such as a keychain that does not answer).
+        interrupt_before: libc::sigaction,
     }
 
     impl EchoOff {
-        /// `None` when there is no terminal to quiet (or no runtime to catch
-        /// Ctrl-C with): the prompt then works as rpassword alone does.
+        /// `None` when there is no terminal to quiet: the prompt then works
+        /// as rpassword alone does.
         pub fn on_the_terminal() -> Option<EchoOff> {
-            let interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok()?;
             let tty = File::options().read(true).write(true).open("/dev/tty").ok()?;
             let fd = tty.as_raw_fd();
             // SAFETY: `fd` is open for as long as `tty` lives, and `before`
@@ -111,22 +112,37 @@ mod quiet {
             quiet.c_lflag &= !(libc::ECHO | libc::ICANON | libc::ECHONL | libc::ISIG);
             quiet.c_cc[libc::VMIN] = 1;
             quiet.c_cc[libc::VTIME] = 0;
+            // SAFETY: zeroed `sigaction`s are valid (no handler, empty
+            // mask, no flags); `ignore` is set to SIG_IGN, and sigaction
+            // fills `interrupt_before` whole when it succeeds.
+            let mut ignore: libc::sigaction = unsafe { std::mem::zeroed() };
+            ignore.sa_sigaction = libc::SIG_IGN;
+            let mut interrupt_before: libc::sigaction = unsafe { std::mem::zeroed() };
+            if unsafe { libc::sigaction(libc::SIGINT, &ignore, &mut interrupt_before) } != 0 {
+                return None;
+            }
             // SAFETY: as above; `quiet` is a valid termios read from `fd`.
             if unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) } != 0 {
+                // SAFETY: `interrupt_before` is the action sigaction returned.
+                unsafe { libc::sigaction(libc::SIGINT, &interrupt_before, std::ptr::null_mut()) };
                 return None;
             }
             Some(EchoOff {
                 tty,
                 before,
-                _interrupt: interrupt,
+                interrupt_before,
             })
         }
     }
 
     impl Drop for EchoOff {
         fn drop(&mut self) {
-            // SAFETY: the descriptor is still open; `before` came from it.
-            unsafe { libc::tcsetattr(self.tty.as_raw_fd(), libc::TCSANOW, &self.before) };
+            // SAFETY: the descriptor is still open; `before` came from it,
+            // and `interrupt_before` is the action sigaction returned.
+            unsafe {
+                libc::tcsetattr(self.tty.as_raw_fd(), libc::TCSANOW, &self.before);
+                libc::sigaction(libc::SIGINT, &self.interrupt_before, std::ptr::null_mut());
+            }
         }
     }
 }
