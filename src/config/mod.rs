@@ -356,6 +356,19 @@ impl Config {
         }
     }
 
+    /// The entries `names` asks for, each checked with `server_or_bundle`;
+    /// none named is the default entry alone (what `install` and `pack`
+    /// take).
+    pub fn named_or_default(&self, names: &[String]) -> Result<Vec<String>, ConfigError> {
+        if names.is_empty() {
+            return Ok(vec![self.default_name()?.to_string()]);
+        }
+        names
+            .iter()
+            .map(|n| self.server_or_bundle(n).map(str::to_string))
+            .collect()
+    }
+
     pub fn display_path(&self) -> String {
         match &self.path {
             Some(p) => p.display().to_string(),

@@ -72,14 +72,7 @@ pub fn run(
     file: Option<&Path>,
 ) -> Result<(), CliError> {
     let config = Config::load(flag)?;
-    let names: Vec<String> = if names.is_empty() {
-        vec![config.default_name()?.to_string()]
-    } else {
-        names
-            .iter()
-            .map(|n| config.server_or_bundle(n).map(str::to_string))
-            .collect::<Result<_, _>>()?
-    };
+    let names = config.named_or_default(names)?;
     let exe =
         std::env::current_exe().map_err(|e| CliError::Failed(format!("cannot find this program's own path: {e}")))?;
     // A config other than the default must be named in the entry: the

@@ -90,14 +90,7 @@ pub fn run(flag: Option<&Path>, names: &[String], binaries: &[String], output: O
             "there is no config file to pack; write one with `mcp-bridge config init` (or pass --config PATH)".into(),
         ));
     }
-    let names: Vec<String> = if names.is_empty() {
-        vec![config.default_name()?.to_string()]
-    } else {
-        names
-            .iter()
-            .map(|n| config.server_or_bundle(n).map(str::to_string))
-            .collect::<Result<_, _>>()?
-    };
+    let names = config.named_or_default(names)?;
     let binaries = parse_binaries(binaries)?;
     let (config_text, asks) = packed_config(&config, &names)?;
     // What goes in must load as a config here too.
