@@ -55,35 +55,34 @@ impl Bridge {
     pub fn serve_isolated(config_toml: &str, server: &str, vars: &[(&str, &std::ffi::OsStr)]) -> Bridge {
         let data = tempfile::tempdir().expect("create the data dir");
         let (dir, config) = write_config(config_toml);
-        let mut cmd = Bridge::command();
+        let mut cmd = Bridge::serve_command(&config, server);
         cmd.env("MCP_BRIDGE_DATA_DIR", data.path());
         for (k, v) in vars {
             cmd.env(k, v);
         }
-        cmd.arg("--config").arg(&config).arg("serve").arg(server);
         let mut bridge = Bridge::spawn(cmd);
         bridge._dirs.extend([dir, data]);
         bridge
     }
 
-    /// Starts `mcp-bridge --config CONFIG serve SERVER` on an existing file.
     /// `mcp-bridge serve remote` with `data` as its data dir (the list
     /// cache's tests: each start of one story shares it).
     pub fn serve_remote_with_data(config: &Path, data: &Path) -> Bridge {
-        let mut cmd = Bridge::command();
-        cmd.arg("--config")
-            .arg(config)
-            .arg("serve")
-            .arg("remote")
-            .env("MCP_BRIDGE_DATA_DIR", data)
-            .env("RUST_LOG", "mcp_bridge=debug");
+        let mut cmd = Bridge::serve_command(config, "remote");
+        cmd.env("MCP_BRIDGE_DATA_DIR", data).env("RUST_LOG", "mcp_bridge=debug");
         Bridge::spawn(cmd)
     }
 
+    /// Starts `mcp-bridge --config CONFIG serve SERVER` on an existing file.
     pub fn serve_config(config: &Path, server: &str) -> Bridge {
+        Bridge::spawn(Bridge::serve_command(config, server))
+    }
+
+    /// `mcp-bridge --config CONFIG serve SERVER`, not yet started.
+    fn serve_command(config: &Path, server: &str) -> tokio::process::Command {
         let mut cmd = Bridge::command();
         cmd.arg("--config").arg(config).arg("serve").arg(server);
-        Bridge::spawn(cmd)
+        cmd
     }
 
     /// A `tokio::process::Command` for the bridge binary, for callers that
