@@ -46,6 +46,10 @@ struct Shared {
     methods: Mutex<Vec<String>>,
     /// While true, the handshake answers wait.
     held: watch::Sender<bool>,
+    /// While true, the `tools/list` answers wait.
+    lists_held: watch::Sender<bool>,
+    /// The name of the one tool `tools/list` answers.
+    tool: Mutex<String>,
 }
 
 struct Remote {
@@ -60,6 +64,8 @@ impl Remote {
             handshakes: AtomicUsize::new(0),
             methods: Mutex::new(Vec::new()),
             held: watch::channel(false).0,
+            lists_held: watch::channel(false).0,
+            tool: Mutex::new("echo".to_string()),
         });
         let app = axum::Router::new()
             .route(
@@ -81,6 +87,16 @@ impl Remote {
 
     fn hold(&self, held: bool) {
         self.shared.held.send_replace(held);
+    }
+
+    fn hold_lists(&self, held: bool) {
+        self.shared.lists_held.send_replace(held);
+    }
+
+    /// How many `tools/list` requests arrived.
+    fn lists_asked(&self) -> usize {
+        let methods = self.shared.methods.lock().unwrap();
+        methods.iter().filter(|m| *m == "tools/list").count()
     }
 }
 
@@ -135,7 +151,12 @@ async fn answer(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Str
             }
         };
     }
-    let tools = json!([{"name": "echo", "inputSchema": {"type": "object"}}]);
+    if method == "tools/list" {
+        let mut held = shared.lists_held.subscribe();
+        let _ = held.wait_for(|h| !*h).await;
+    }
+    let tool = shared.tool.lock().unwrap().clone();
+    let tools = json!([{"name": tool, "inputSchema": {"type": "object"}}]);
     match shared.speaks {
         Speaks::Modern { ttl_ms } => {
             if header("mcp-protocol-version") != MODERN {
@@ -348,4 +369,45 @@ async fn the_python_sdk_client_starting_again_gets_the_discover_result_of_its_la
     assert_eq!(second["server_info"]["version"], "discover-1", "{second}");
     assert_eq!(second["tools"], json!(["echo"]), "{second}");
     assert!(remote.handshakes() <= 2, "at most the one discover behind the answer");
+}
+
+/// A 2025 client's start (`initialize`, `tools/list`); the tool names.
+async fn legacy_start(b: &mut Bridge) -> Value {
+    b.initialize(json!({})).await;
+    b.request_ok("tools/list", json!({})).await
+}
+
+#[tokio::test]
+async fn a_2025_client_of_a_2026_server_starting_again_gets_its_tools_from_the_cache_then_the_changed_list() {
+    let remote = Remote::start(Speaks::Modern { ttl_ms: 3_600_000 }).await;
+    let data = tempfile::tempdir().unwrap();
+    let (_dir, config) = config(&remote.url, "");
+    // The first start: every request translated; the server's answer to
+    // the translated `tools/list` is kept.
+    let mut b = Bridge::serve_remote_with_data(&config, data.path());
+    let first = legacy_start(&mut b).await;
+    assert_eq!(first["tools"][0]["name"], "echo", "{first}");
+    wait_until("the tools to be kept", || {
+        cache_text(data.path()).contains("tools/list")
+    })
+    .await;
+    b.close_and_read_rest().await;
+
+    // The server now holds every list, and its tool has another name.
+    remote.hold_lists(true);
+    *remote.shared.tool.lock().unwrap() = "echo2".to_string();
+    let asked = remote.lists_asked();
+    let mut b = Bridge::serve_remote_with_data(&config, data.path());
+    let second = legacy_start(&mut b).await;
+    assert_eq!(second, first, "answered from the cache, as the live answer was");
+    wait_until("the list to be fetched behind the cached answer", || {
+        remote.lists_asked() > asked
+    })
+    .await;
+    remote.hold_lists(false);
+    let changed = b.next_other_timeout(std::time::Duration::from_secs(30)).await;
+    assert_eq!(changed["method"], "notifications/tools/list_changed", "{changed}");
+    let fresh = b.request_ok("tools/list", json!({})).await;
+    assert_eq!(fresh["tools"][0]["name"], "echo2", "{fresh}");
+    b.close_and_read_rest().await;
 }

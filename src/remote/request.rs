@@ -29,14 +29,11 @@ impl Remote {
             return answer;
         }
         match self.translation.route(self, msg).await {
-            Ok(Routed::AsIs) => {
-                let keep = self.keep_responses.load(Ordering::Relaxed);
-                match list_cache::serve(&self.lists, msg, &self.ex, keep) {
-                    Some(answer) => answer,
-                    None => self.relay(msg).await,
-                }
-            }
-            Ok(Routed::Translated(translated)) => Box::pin(self.relay(&translated)).await,
+            Ok(Routed::AsIs) => self.cached_or_relayed(msg).await,
+            // A legacy client's list to a modern remote: the cache keeps the
+            // remote's answer to the translated request, and gives it back
+            // for the same.
+            Ok(Routed::Translated(translated)) => Box::pin(self.cached_or_relayed(&translated)).await,
             Ok(Routed::Answered(answer)) => Some(answer),
             Ok(Routed::Done) => None,
             Err(e) => {
@@ -54,6 +51,16 @@ impl Remote {
         self.translation.eras.client_era(msg, "server/discover");
         let keep = self.keep_responses.load(Ordering::Relaxed);
         list_cache::serve(&self.lists, msg, &self.ex, keep)
+    }
+
+    /// The list cache's answer to `msg` (a list it keeps, on a warm
+    /// start), else `msg` relayed.
+    async fn cached_or_relayed(&self, msg: &Message) -> Option<Value> {
+        let keep = self.keep_responses.load(Ordering::Relaxed);
+        match list_cache::serve(&self.lists, msg, &self.ex, keep) {
+            Some(answer) => answer,
+            None => self.relay(msg).await,
+        }
     }
 
     /// `request` for a message the remote takes as it is.

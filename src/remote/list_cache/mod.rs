@@ -16,6 +16,9 @@
 //! or a modern remote's answer as the remote sent it; for a 2025 remote,
 //! the one the translation makes from its `initialize` result, whose
 //! `ttlMs: 0` is the bridge's, so it is kept as a 2025 result is (`Hints`).
+//! A legacy client's list to a modern remote is kept and answered as the
+//! translation makes it: what is kept is the remote's answer to the
+//! translated request, and the fetch behind the answer is that request.
 //! A cache answers:
 //! - only the first of each request in a run, and only a first page (no
 //!   `cursor`); `initialize` and `server/discover` only for the same
