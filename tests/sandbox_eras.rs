@@ -91,6 +91,13 @@ async fn a_server_of_both_eras_pinned_to_2026_07_28_is_spoken_to_in_2026_07_28()
     b.keep(dir);
     let init = b.initialize(json!({"elicitation": {"form": {}}})).await;
     assert_eq!(init["protocolVersion"], "2025-11-25", "{init}");
+    // The sandbox's tools never change: a 2026-07-28 client (the bridge
+    // here, for its list cache) may keep them an hour.
+    let tools = b.request_ok("tools/list", json!({})).await;
+    assert_eq!(
+        (&tools["ttlMs"], &tools["cacheScope"]),
+        (&json!(3_600_000), &json!("public"))
+    );
     let id = json!("ask-1");
     b.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
         "params": {"name": "ask_user", "arguments": {"question": "Colour?"}}}))

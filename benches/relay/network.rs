@@ -28,8 +28,8 @@
 //!   behind a proxy (and front) of its own, reached by the same 2025
 //!   client through the bridge, translated (issue 17): the first start
 //!   ever (the era asked with `server/discover`), a later start with the
-//!   era remembered and the list cache off (`list_cache = "0"`), and the
-//!   calls; reported in a table of their own beside the bridge's figures
+//!   era remembered and the list cache off (`list_cache = "0"`), a warm
+//!   start (the list cache on, its data dir kept), and the calls; reported in a table of their own beside the bridge's figures
 //!   for the sandbox that speaks both eras (the 2025 path).
 //!
 //! Each figure comes with the round trips it took (its time ÷ RTT) and the
@@ -68,6 +68,8 @@ pub struct Figures {
 pub struct Translated {
     pub first: Vec<(f64, usize)>,
     pub cold: Vec<(f64, usize)>,
+    /// Warm starts: the list cache on, its data dir kept.
+    pub warm: Vec<(f64, usize)>,
     pub calls: Vec<(f64, usize)>,
 }
 
@@ -188,7 +190,7 @@ pub async fn run(opts: &Opts) -> Res<()> {
 fn targets(opts: &Opts, translated: bool) -> Vec<&'static str> {
     let mut t = vec!["direct", "mcp-bridge first", "mcp-bridge cold", "mcp-bridge warm"];
     if translated {
-        t.extend(["translated first", "translated cold"]);
+        t.extend(["translated first", "translated cold", "translated warm"]);
     }
     if opts.mcp_remote {
         t.push("mcp-remote");
@@ -229,8 +231,15 @@ async fn measure(opts: &Opts, setup: &Setup, modern: Option<&Setup>, home: &Path
         Some(m) => Some(bridge_config(&tdir, m, "list_cache = \"0\"\n")?),
         None => None,
     };
-    let translated_env = |data_dir: PathBuf| -> Res<Env> {
-        let (m, config) = modern.zip(tconfig.as_ref()).ok_or("no 2026-07-28-only server")?;
+    // Its warm start: the list cache on, and a data dir of its own kept
+    // from start to start.
+    let twdir = tdir.join("warm");
+    let twconfig = match modern {
+        Some(m) => Some(bridge_config(&twdir, m, "")?),
+        None => None,
+    };
+    let translated_env_with = |config: Option<&PathBuf>, data_dir: PathBuf| -> Res<Env> {
+        let (m, config) = modern.zip(config).ok_or("no 2026-07-28-only server")?;
         Ok(Env {
             url: m.url.clone(),
             home: tdir.clone(),
@@ -240,6 +249,7 @@ async fn measure(opts: &Opts, setup: &Setup, modern: Option<&Setup>, home: &Path
             data_dir,
         })
     };
+    let translated_env = |data_dir: PathBuf| translated_env_with(tconfig.as_ref(), data_dir);
     let warm_env = env_for(dir.join("warm-data"));
     let mut figures = Figures::default();
     let mut translated = Translated::default();
@@ -269,6 +279,10 @@ async fn measure(opts: &Opts, setup: &Setup, modern: Option<&Setup>, home: &Path
                     cold_env = translated_env(data)?;
                     (&cold_env, Kind::Bridge)
                 }
+                "translated warm" => {
+                    cold_env = translated_env_with(twconfig.as_ref(), twdir.join("data"))?;
+                    (&cold_env, Kind::Bridge)
+                }
                 "mcp-bridge warm" => (&warm_env, Kind::Bridge),
                 _ => (&warm_env, Kind::McpRemote),
             };
@@ -290,16 +304,19 @@ async fn measure(opts: &Opts, setup: &Setup, modern: Option<&Setup>, home: &Path
                     "mcp-bridge first" => figures.first.push((ms, opened)),
                     "translated first" => translated.first.push((ms, opened)),
                     "translated cold" => translated.cold.push((ms, opened)),
+                    "translated warm" => translated.warm.push((ms, opened)),
                     t => figures.cold.entry(label(t)).or_default().push((ms, opened)),
                 }
             }
         }
     }
     let mut clients = Vec::new();
-    for target in targets
-        .iter()
-        .filter(|t| !matches!(**t, "mcp-bridge cold" | "mcp-bridge first" | "translated first"))
-    {
+    for target in targets.iter().filter(|t| {
+        !matches!(
+            **t,
+            "mcp-bridge cold" | "mcp-bridge first" | "translated first" | "translated warm"
+        )
+    }) {
         let (kind, env, on) = match *target {
             "direct" => (Kind::Direct, None, setup),
             "mcp-bridge warm" => (Kind::Bridge, None, setup),

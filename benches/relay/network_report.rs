@@ -154,7 +154,8 @@ fn eras_table(results: &[(String, Figures)], rtt: f64, calls: usize) -> (String,
                  sandbox that speaks 2026-07-28 alone (the translated path: `initialize` answered from \
                  `server/discover`, `_meta` on every request). Auto era; a later start has the era (and the \
                  discover result) remembered and no list cache (`list_cache = \"0\"` for the translated \
-                 bridge, the `lists/` removed for both).\n\n\
+                 bridge, the `lists/` removed for both); a warm start keeps the data dir of the earlier \
+                 starts, list cache on.\n\n\
                  | server | metric | 2025 path | translated path | translated/2025 | extra RTT |\n\
                  |---|---|---|---|---|---|\n",
             );
@@ -164,6 +165,7 @@ fn eras_table(results: &[(String, Figures)], rtt: f64, calls: usize) -> (String,
         let rows = [
             ("first start ever → tools/list", &f.first, &t.first),
             ("later start, era remembered → tools/list", &later, &t.cold),
+            ("warm start → tools/list", &f.warm, &t.warm),
             ("sequential calls", &legacy_calls, &t.calls),
         ];
         for (metric, legacy, translated) in rows {

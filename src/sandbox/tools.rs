@@ -10,8 +10,9 @@ use std::time::Duration;
 use rmcp::handler::server::tool::InputResponses;
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
 use rmcp::model::{
-    CallToolResponse, CallToolResult, ContentBlock, Implementation, ProgressNotificationParam, ProtocolVersion,
-    ServerCapabilities, ServerConfig, SubscriptionFilter,
+    CacheScope, CallToolResponse, CallToolResult, ContentBlock, ErrorData, Implementation, ListToolsResult,
+    PaginatedRequestParams, ProgressNotificationParam, ProtocolVersion, ServerCapabilities, ServerConfig,
+    SubscriptionFilter,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
@@ -39,6 +40,8 @@ pub const SERVER_NAME: &str = "mcp-bridge-sandbox";
 
 /// Upper bound for `delay_ms` arguments, so a typo cannot hang a test.
 const MAX_DELAY_MS: u64 = 60_000;
+/// How long a 2026-07-28 client may keep the tool list (`ttlMs`).
+const TOOLS_TTL_MS: u64 = 3_600_000;
 
 /// Upper bound for `big_result`.
 const MAX_BIG_RESULT: usize = 128 << 20;
@@ -268,6 +271,25 @@ impl ServerHandler for SandboxServer {
         ServerConfig::new(capabilities)
             .with_server_info(Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")))
             .with_instructions(INSTRUCTIONS)
+    }
+
+    /// The tools, and for a 2026-07-28 client how long it may keep them:
+    /// the sandbox's tools never change while it runs, so an hour (rmcp's
+    /// own answer says 0, to be asked again every time), the same for
+    /// everyone.
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let result = ListToolsResult::with_all_items(self.tool_router.list_all());
+        let modern = context
+            .protocol_version()
+            .is_some_and(|version| version >= ProtocolVersion::V_2026_07_28);
+        Ok(match modern {
+            true => result.with_ttl_ms(TOOLS_TTL_MS).with_cache_scope(CacheScope::Public),
+            false => result,
+        })
     }
 
     /// Every revision rmcp knows, or 2026-07-28 alone (`initialize`
