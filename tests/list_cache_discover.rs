@@ -1,16 +1,19 @@
-//! A warm start for a client of the 2026-07-28 revision, through the
-//! binary: its `server/discover` on a new start is answered from what the
+//! A warm start across the protocol eras, through the binary: a 2026-07-28
+//! client's `server/discover` on a new start is answered from what the
 //! bridge kept of the server's last discover result (or, for a 2025
 //! server, of the discover the bridge made from its `initialize`), while
 //! the server is still held on the real one asked behind the answer;
 //! a result with `ttlMs` 0 is never answered from the cache, and one kept
-//! for one identity is never read for another.
+//! for one identity is never read for another. Its lists to a 2025 server
+//! are answered from the cache before the session the bridge opens for it
+//! exists; a 2025 client's lists to a 2026-07-28 server (translated) from
+//! the cache too.
 //!
 //! The remote is a small server started here, speaking either revision:
 //! each `server/discover` (2026) or `initialize` (2025) it answers names
 //! its number (`discover-1`, `start-1`, …) in the server info, so a test
 //! can tell a cached answer from a live one, and it can hold those
-//! answers until the test lets them go.
+//! answers, or its `tools/list` answers, until the test lets them go.
 
 mod support;
 
@@ -371,7 +374,7 @@ async fn the_python_sdk_client_starting_again_gets_the_discover_result_of_its_la
     assert!(remote.handshakes() <= 2, "at most the one discover behind the answer");
 }
 
-/// A 2025 client's start (`initialize`, `tools/list`); the tool names.
+/// A 2025 client's start (`initialize`, `tools/list`); the list.
 async fn legacy_start(b: &mut Bridge) -> Value {
     b.initialize(json!({})).await;
     b.request_ok("tools/list", json!({})).await
@@ -409,5 +412,44 @@ async fn a_2025_client_of_a_2026_server_starting_again_gets_its_tools_from_the_c
     assert_eq!(changed["method"], "notifications/tools/list_changed", "{changed}");
     let fresh = b.request_ok("tools/list", json!({})).await;
     assert_eq!(fresh["tools"][0]["name"], "echo2", "{fresh}");
+    b.close_and_read_rest().await;
+}
+
+#[tokio::test]
+async fn a_2026_client_of_a_2025_server_gets_its_tools_from_the_cache_while_the_session_opens() {
+    let remote = Remote::start(Speaks::Legacy).await;
+    let data = tempfile::tempdir().unwrap();
+    let (_dir, config) = config(&remote.url, "");
+    first_start(&config, data.path(), "start-1").await;
+    wait_until("the tools to be kept", || {
+        cache_text(data.path()).contains("tools/list")
+    })
+    .await;
+
+    // The server holds `initialize` (the session the bridge opens for the
+    // client), and its tool has another name.
+    remote.hold(true);
+    *remote.shared.tool.lock().unwrap() = "echo2".to_string();
+    let mut b = Bridge::serve_remote_with_data(&config, data.path());
+    let (version, _) = discover(&mut b).await;
+    assert_eq!(version, "start-1");
+    let tools = b.request_ok("tools/list", meta()).await;
+    assert_eq!(
+        tools["tools"][0]["name"], "echo",
+        "from the cache, the session not open yet: {tools}"
+    );
+    let asked = remote.lists_asked();
+    wait_until("the session to be opened behind the answers", || {
+        remote.handshakes() == 2
+    })
+    .await;
+
+    // Once the session is open, the list is fetched in it, and kept.
+    remote.hold(false);
+    wait_until("the list to be fetched behind the cached answer", || {
+        remote.lists_asked() > asked
+    })
+    .await;
+    wait_until("the new list to be kept", || cache_text(data.path()).contains("echo2")).await;
     b.close_and_read_rest().await;
 }

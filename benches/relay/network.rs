@@ -29,8 +29,9 @@
 //!   client through the bridge, translated (issue 17): the first start
 //!   ever (the era asked with `server/discover`), a later start with the
 //!   era remembered and the list cache off (`list_cache = "0"`), a warm
-//!   start (the list cache on, its data dir kept), and the calls; reported in a table of their own beside the bridge's figures
-//!   for the sandbox that speaks both eras (the 2025 path).
+//!   start (the list cache on, its data dir kept), and the calls;
+//!   reported in a table of their own beside the bridge's figures for
+//!   the sandbox that speaks both eras (the 2025 path).
 //!
 //! Each figure comes with the round trips it took (its time ÷ RTT) and the
 //! connections the proxy was asked for.

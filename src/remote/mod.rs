@@ -254,6 +254,11 @@ impl Upstream for Remote {
                     .await
                     .map_err(|e| e.to_string());
             }
+            // E.g. a list fetched behind the cache's answer to a modern
+            // client of a legacy remote: in the session opened for it.
+            Box::pin(self.translation.session_for_modern_client(self))
+                .await
+                .map_err(|e| e.to_string())?;
             self.request_internal(msg.into_value()).await.map_err(|e| e.to_string())
         })
     }

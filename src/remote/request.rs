@@ -28,6 +28,14 @@ impl Remote {
         {
             return answer;
         }
+        // A modern client's list to a legacy remote: the cache answers it
+        // before the session the bridge opens for that client exists.
+        if list_cache::is_list(msg.method())
+            && Box::pin(self.translation.list_before_session(msg)).await
+            && let Some(answer) = self.cached_answer(msg)
+        {
+            return answer;
+        }
         match self.translation.route(self, msg).await {
             Ok(Routed::AsIs) => self.cached_or_relayed(msg).await,
             // A legacy client's list to a modern remote: the cache keeps the
@@ -49,6 +57,12 @@ impl Remote {
     /// answer), if the cache may; the client is judged as `route` would.
     fn discover_from_cache(&self, msg: &Message) -> Option<Option<Value>> {
         self.translation.eras.client_era(msg, "server/discover");
+        self.cached_answer(msg)
+    }
+
+    /// The list cache's answer to `msg`, if it may give one (see
+    /// `list_cache::serve`).
+    fn cached_answer(&self, msg: &Message) -> Option<Option<Value>> {
         let keep = self.keep_responses.load(Ordering::Relaxed);
         list_cache::serve(&self.lists, msg, &self.ex, keep)
     }
@@ -56,8 +70,7 @@ impl Remote {
     /// The list cache's answer to `msg` (a list it keeps, on a warm
     /// start), else `msg` relayed.
     async fn cached_or_relayed(&self, msg: &Message) -> Option<Value> {
-        let keep = self.keep_responses.load(Ordering::Relaxed);
-        match list_cache::serve(&self.lists, msg, &self.ex, keep) {
+        match self.cached_answer(msg) {
             Some(answer) => answer,
             None => self.relay(msg).await,
         }

@@ -18,7 +18,9 @@
 //! `ttlMs: 0` is the bridge's, so it is kept as a 2025 result is (`Hints`).
 //! A legacy client's list to a modern remote is kept and answered as the
 //! translation makes it: what is kept is the remote's answer to the
-//! translated request, and the fetch behind the answer is that request.
+//! translated request, and the fetch behind the answer is that request. A
+//! modern client's list to a legacy remote is answered before the session
+//! the bridge opens for that client exists; the fetch behind waits for it.
 //! A cache answers:
 //! - only the first of each request in a run, and only a first page (no
 //!   `cursor`); `initialize` and `server/discover` only for the same
@@ -279,6 +281,11 @@ impl Recorder for ListCache {
     fn bind(&self, upstream: Weak<dyn Upstream>) {
         let _ = self.upstream.set(upstream);
     }
+}
+
+/// Whether `method` is one of the lists the cache keeps.
+pub(crate) fn is_list(method: Option<&str>) -> bool {
+    method.is_some_and(|m| KEPT.contains(&m) && !handshake(m))
 }
 
 /// Whether `method` opens a session or asks what the server is: its

@@ -41,6 +41,24 @@ impl Translation {
         Ok(Routed::Answered(answer))
     }
 
+    /// Whether `msg` (a list) is a modern client's to a legacy remote: the
+    /// list cache may answer it before the session the bridge opens for
+    /// that client exists, and the fetch behind the answer waits for that
+    /// session (`session_for_modern_client`).
+    pub async fn list_before_session(&self, msg: &Message) -> bool {
+        let method = msg.method().unwrap_or("");
+        self.eras.client_era(msg, method) && matches!(self.era_for(true).await, Ok(Era::Legacy))
+    }
+
+    /// The legacy session a modern client's requests go in, opened now if
+    /// it is not yet (for any other pair of eras, nothing).
+    pub async fn session_for_modern_client(&self, remote: &Remote) -> Result<(), RemoteError> {
+        if self.eras.client_modern() && matches!(self.eras.known(), Some(Era::Legacy)) {
+            self.open_for_modern_client(remote).await?;
+        }
+        Ok(())
+    }
+
     /// A modern client's `server/discover` answered from a legacy remote's
     /// `initialize` result `init`, and kept in the list cache (with the
     /// server's `list_cache` age: the answer's `ttlMs` is the bridge's).
