@@ -41,13 +41,12 @@ impl Translation {
         Ok(Routed::Answered(answer))
     }
 
-    /// Whether `msg` (a list) is a modern client's to a legacy remote: the
-    /// list cache may answer it before the session the bridge opens for
-    /// that client exists, and the fetch behind the answer waits for that
-    /// session (`session_for_modern_client`).
-    pub async fn list_before_session(&self, msg: &Message) -> bool {
-        let method = msg.method().unwrap_or("");
-        self.eras.client_era(msg, method) && matches!(self.era_for(true).await, Ok(Era::Legacy))
+    /// Whether a modern client's requests go to a legacy remote: its lists
+    /// may then be answered from the list cache before the session the
+    /// bridge opens for it exists, and the fetch behind the answer waits
+    /// for that session (`session_for_modern_client`).
+    pub async fn legacy_for_modern_client(&self) -> bool {
+        matches!(self.era_for(true).await, Ok(Era::Legacy))
     }
 
     /// The legacy session a modern client's requests go in, opened now if
