@@ -257,32 +257,33 @@ async fn measure(opts: &Opts, setup: &Setup, modern: Option<&Setup>, home: &Path
     let targets = targets(opts, modern.is_some());
     for round in 0..=opts.net_starts {
         for target in super::rotate(&targets, round) {
-            let cold_env;
+            // The environment built for this start (not the shared warm one).
+            let built;
             let (env, kind) = match target {
                 "direct" => (&warm_env, Kind::Direct),
                 "mcp-bridge first" => {
-                    cold_env = env_for(dir.join(format!("first-data-{round}")));
-                    (&cold_env, Kind::Bridge)
+                    built = env_for(dir.join(format!("first-data-{round}")));
+                    (&built, Kind::Bridge)
                 }
                 "mcp-bridge cold" => {
                     let data = dir.join("cold-data");
                     let _ = std::fs::remove_dir_all(data.join("lists"));
-                    cold_env = env_for(data);
-                    (&cold_env, Kind::Bridge)
+                    built = env_for(data);
+                    (&built, Kind::Bridge)
                 }
                 "translated first" => {
-                    cold_env = translated_env(tdir.join(format!("first-data-{round}")))?;
-                    (&cold_env, Kind::Bridge)
+                    built = translated_env(tdir.join(format!("first-data-{round}")))?;
+                    (&built, Kind::Bridge)
                 }
                 "translated cold" => {
                     let data = tdir.join("cold-data");
                     let _ = std::fs::remove_dir_all(data.join("lists"));
-                    cold_env = translated_env(data)?;
-                    (&cold_env, Kind::Bridge)
+                    built = translated_env(data)?;
+                    (&built, Kind::Bridge)
                 }
                 "translated warm" => {
-                    cold_env = translated_env_with(twconfig.as_ref(), twdir.join("data"))?;
-                    (&cold_env, Kind::Bridge)
+                    built = translated_env_with(twconfig.as_ref(), twdir.join("data"))?;
+                    (&built, Kind::Bridge)
                 }
                 "mcp-bridge warm" => (&warm_env, Kind::Bridge),
                 _ => (&warm_env, Kind::McpRemote),

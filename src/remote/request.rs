@@ -30,7 +30,7 @@ impl Remote {
         }
         // A modern client's list to a legacy remote: the cache answers it
         // before the session the bridge opens for that client exists.
-        if let Some(method) = msg.method().filter(|m| list_cache::is_list(Some(m)))
+        if let Some(method) = msg.method().filter(|m| list_cache::is_list(m))
             && self.translation.eras.client_era(msg, method)
             && Box::pin(self.translation.legacy_for_modern_client()).await
             && let Some(answer) = self.cached_answer(msg)

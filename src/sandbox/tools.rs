@@ -286,9 +286,10 @@ impl ServerHandler for SandboxServer {
         let modern = context
             .protocol_version()
             .is_some_and(|version| version >= ProtocolVersion::V_2026_07_28);
-        Ok(match modern {
-            true => result.with_ttl_ms(TOOLS_TTL_MS).with_cache_scope(CacheScope::Public),
-            false => result,
+        Ok(if modern {
+            result.with_ttl_ms(TOOLS_TTL_MS).with_cache_scope(CacheScope::Public)
+        } else {
+            result
         })
     }
 

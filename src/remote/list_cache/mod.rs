@@ -284,8 +284,8 @@ impl Recorder for ListCache {
 }
 
 /// Whether `method` is one of the lists the cache keeps.
-pub(crate) fn is_list(method: Option<&str>) -> bool {
-    method.is_some_and(|m| KEPT.contains(&m) && !handshake(m))
+pub(crate) fn is_list(method: &str) -> bool {
+    KEPT.contains(&method) && !handshake(method)
 }
 
 /// Whether `method` opens a session or asks what the server is: its
