@@ -15,6 +15,18 @@ use std::time::Duration;
 /// The longest body excerpt put in an error message.
 const BODY_EXCERPT: usize = 300;
 
+/// A short excerpt of `text` for an error message: redacted first, then
+/// cut to `BODY_EXCERPT` characters, so a secret the cut runs through is
+/// hidden whole, not shown by its beginning.
+pub fn excerpt(redactor: &Redactor, text: &str) -> String {
+    let redacted = redactor.apply(text.trim());
+    let mut e: String = redacted.chars().take(BODY_EXCERPT).collect();
+    if redacted.chars().count() > BODY_EXCERPT {
+        e.push('…');
+    }
+    e
+}
+
 /// One server's answers, read into its `Inbound`.
 pub(crate) struct Bodies {
     inbound: Arc<Inbound>,
@@ -39,11 +51,7 @@ impl Bodies {
     /// for a few seconds at most.
     pub async fn excerpt(&self, resp: Response) -> String {
         let text = Box::pin(resp.excerpt(ERROR_BODY_READ, ERROR_BODY_WAIT)).await;
-        let mut t: String = text.trim().chars().take(BODY_EXCERPT).collect();
-        if text.trim().chars().count() > BODY_EXCERPT {
-            t.push('…');
-        }
-        self.redactor.apply(&t)
+        excerpt(&self.redactor, &text)
     }
 
     /// Read a JSON body: one message or a batch, each dispatched.
@@ -253,5 +261,30 @@ pub fn content_type(resp: &Response) -> Cow<'_, str> {
         Cow::Owned(media.to_ascii_lowercase())
     } else {
         Cow::Borrowed(media)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::Outbox;
+    use crate::remote::inbound::Inbound;
+
+    #[tokio::test]
+    async fn a_secret_the_excerpt_cut_runs_through_is_hidden_whole() {
+        let redactor = Redactor::new();
+        redactor.add("sk-live-0123456789abcdef");
+        let bodies = Bodies::new(
+            Arc::new(Inbound::new(Outbox::channel().0)),
+            "s".into(),
+            redactor,
+            1 << 20,
+        );
+        // The secret starts 10 characters before the excerpt's end.
+        let text = format!("{} sk-live-0123456789abcdef and more", "x".repeat(BODY_EXCERPT - 11));
+        let resp = http::Response::builder().status(500).body(text).unwrap();
+        let shown = bodies.excerpt(Response::General(resp.into())).await;
+        assert!(!shown.contains("sk-live-01"), "{shown}");
+        assert!(shown.ends_with('…') && shown.contains("[redac"), "{shown}");
     }
 }

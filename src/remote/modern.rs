@@ -146,7 +146,7 @@ impl Modern {
         }
         Err(RemoteError::Status {
             status,
-            body: self.ex.redact(&excerpt(&text)),
+            body: body::excerpt(&self.ex.endpoint.redactor, &text),
         })
     }
 
@@ -249,7 +249,7 @@ impl Modern {
                         self.ex.redact(&format!(
                             "server `{}` refused subscriptions/listen (HTTP {status}): {}",
                             self.server(),
-                            excerpt(&text)
+                            body::excerpt(&self.ex.endpoint.redactor, &text)
                         ))
                     );
                     false
@@ -321,15 +321,6 @@ async fn first_answer(resp: Reply, id: &Value) -> Option<Value> {
     let rest = async { while let Some(Ok(_)) = events.next().await {} };
     let _ = tokio::time::timeout(Duration::from_millis(250), rest).await;
     answer
-}
-
-fn excerpt(text: &str) -> String {
-    let t = text.trim();
-    let mut e: String = t.chars().take(300).collect();
-    if t.chars().count() > 300 {
-        e.push('…');
-    }
-    e
 }
 
 /// Screens a modern remote's `tools/list` answers: a tool whose
