@@ -192,3 +192,32 @@ async fn a_bundle_answers_for_a_signed_out_server_and_takes_its_tools_after_sign
         .collect();
     assert_eq!(cached, ["echo", "whoami"], "cached without the bundle's prefix");
 }
+
+/// A kept handshake that is not an object (written by a remote's odd answer
+/// or by hand) is no answer to build on: a signed-out start answers with its
+/// own capabilities instead of stopping.
+#[tokio::test]
+async fn a_signed_out_start_with_an_odd_kept_handshake_still_answers() {
+    let emu = OAuthEmulator::start(OAuthOptions::default()).await.unwrap();
+    let env = Env::new(&emu.url(), "");
+    env.store()
+        .update(SERVER, |r| {
+            r.extra.insert("initialize_result".into(), json!("ok"));
+            r.extra.insert("discover_result".into(), json!([1, 2]));
+            r.extra.insert("tools_list".into(), json!(7));
+        })
+        .await
+        .unwrap();
+
+    let mut b = env.serve();
+    let init = handshake(&mut b).await;
+    assert_eq!(init["capabilities"]["tools"]["listChanged"], true, "{init}");
+    assert!(
+        init["serverInfo"]["name"].as_str().unwrap().contains("via mcp-bridge"),
+        "{init}"
+    );
+    let tools = b.request_ok("tools/list", Value::Null).await;
+    assert_eq!(tool_names(&tools), ["sign_in"], "{tools}");
+    let call = echo(&mut b, "x").await;
+    assert!(sign_in_url(&call).contains("/authorize?"), "{call}");
+}

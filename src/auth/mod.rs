@@ -276,6 +276,9 @@ impl OAuth {
     /// `record::TOOLS`) in the store, for when it is signed out later; the
     /// store is written only when the answer changed.
     pub fn cache(&self, key: &'static str, value: serde_json::Value) {
+        if !value.is_object() {
+            return; // an MCP result is an object: a remote's odd one is not kept
+        }
         {
             let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
             if cached.get(key) == Some(&value) {

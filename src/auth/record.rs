@@ -188,8 +188,12 @@ pub fn granted(rec: &Record) -> Vec<String> {
         .collect()
 }
 
+/// The server's answer kept under `key` (see `OAuth::cache`), if it is one
+/// to answer from.
 pub fn cached(rec: &Record, key: &str) -> Option<Value> {
-    rec.extra.get(key).cloned()
+    // Every result kept is an object; anything else (a remote's odd answer,
+    // or a store edited by hand) is not one to build an answer on.
+    rec.extra.get(key).filter(|v| v.is_object()).cloned()
 }
 
 #[cfg(test)]
