@@ -4,7 +4,8 @@
 //! nothing. In each story the client gets exactly one answer per request,
 //! nothing hangs (the bridge exits when stdin closes), and a slow call in
 //! flight at the same time is answered with the server's result, untouched.
-//! The last story: the era found on the first start is remembered.
+//! The last stories: the era found on the first start is remembered, and a
+//! 2026-07-28 client's own `server/discover` answered under a stray id.
 
 #[path = "support/modern_remote.rs"]
 mod modern_remote;
@@ -297,4 +298,26 @@ async fn a_second_start_remembers_the_era_and_asks_the_server_nothing_first() {
             .all(|s| s.protocol_version.as_deref() == Some(REVISION) && s.session_id.is_none()),
         "{seen:?}"
     );
+}
+
+/// A 2026-07-28 client's first `server/discover`, sent on while the era is
+/// not known yet, answered by the server under another id: the client gets
+/// the answer under its own id (the one request it made), not a stray.
+#[tokio::test]
+async fn a_discover_answered_under_another_id_reaches_the_client_under_its_own() {
+    let remote = ModernRemote::start(Versions::CommonUnderAnotherId).await;
+    let data = tempfile::tempdir().unwrap();
+    let mut b = serve(&remote.url, "30s", data.path());
+    let id = json!("discover-1");
+    b.send(
+        &json!({"jsonrpc": "2.0", "id": id, "method": "server/discover", "params": {"_meta": {
+            "io.modelcontextprotocol/protocolVersion": REVISION,
+            "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/clientInfo": {"name": "modern-client", "version": "1.0"},
+        }}}),
+    )
+    .await;
+    let answer = b.wait_response(&id, WAIT).await;
+    assert_eq!(answer["result"]["supportedVersions"], json!([REVISION]), "{answer}");
+    end_with_no_second_answer(b, &[&id, &json!("not-yours")]).await;
 }

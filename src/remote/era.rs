@@ -313,8 +313,10 @@ impl Eras {
                 return Ok(None);
             }
         };
-        if answer.get("id").is_none_or(Value::is_null) {
-            answer["id"] = msg.id().clone();
+        // The answer to the client's one request, whatever id the remote
+        // wrote in it: a stray id would leave the request unanswered.
+        if let Some(answer) = answer.as_object_mut() {
+            answer.insert("id".into(), msg.id().clone());
         }
         self.ex.inbound.to_client(answer.clone());
         Ok(Some(answer))

@@ -44,6 +44,8 @@ pub const SERVER_NAME: &str = "scripted-modern";
 pub enum Versions {
     /// A discover result naming 2026-07-28.
     Common,
+    /// The same, answered under an id that is not the request's.
+    CommonUnderAnotherId,
     /// A discover result naming only a future revision.
     FutureResult,
     /// A `-32022` naming only a future revision.
@@ -161,7 +163,7 @@ fn refuse(id: &Value, code: i64, message: &str, data: Value) -> Response {
 
 fn supported(versions: Versions) -> &'static str {
     match versions {
-        Versions::Common => REVISION,
+        Versions::Common | Versions::CommonUnderAnotherId => REVISION,
         Versions::FutureResult | Versions::FutureError => FUTURE,
     }
 }
@@ -198,7 +200,11 @@ async fn post(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
     }
     match method.as_str() {
         "server/discover" => answer(
-            &id,
+            &if shared.versions == Versions::CommonUnderAnotherId {
+                json!("not-yours")
+            } else {
+                id.clone()
+            },
             json!({"resultType": "complete", "supportedVersions": [REVISION],
                 "capabilities": {"tools": {}},
                 "_meta": {"io.modelcontextprotocol/serverInfo": {"name": SERVER_NAME, "version": "1.0"}},
