@@ -176,7 +176,7 @@ pub fn describe(rec: &Record) -> String {
         ),
     };
     if let Some(scope) = rec.scope.as_deref().filter(|s| !s.is_empty()) {
-        s.push_str(&format!("; scopes: {scope}"));
+        s.push_str(&format!("; scopes: {}", crate::untrusted::escape(scope)));
     }
     if record::oauth(rec).pending.is_some_and(|p| p.expires_at > now()) {
         s.push_str("; a sign-in is waiting for the browser");
@@ -213,5 +213,16 @@ mod tests {
         assert!(d.starts_with("signed in, valid until"), "{d}");
         assert!(d.contains("refreshable") && !d.contains("secret"), "{d}");
         assert_eq!(describe(&Record::default()), "not signed in");
+    }
+
+    #[test]
+    fn describe_escapes_the_scope_the_token_endpoint_gave() {
+        let rec = Record {
+            access_token: Some("at".into()),
+            scope: Some("read\u{1b}]0;owned\u{7}\nwrite".into()),
+            ..Default::default()
+        };
+        let d = describe(&rec);
+        assert!(d.ends_with("; scopes: read\\u{1b}]0;owned\\u{7}\\nwrite"), "{d}");
     }
 }
