@@ -90,10 +90,13 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The MCP URL without query or fragment: the default resource and what
-    /// stored tokens are bound to.
+    /// The MCP URL without user info, query or fragment: the default
+    /// resource (sent to the authorization server) and what stored tokens
+    /// are bound to.
     pub fn canonical_url(&self) -> String {
         let mut u = self.url.clone();
+        let _ = u.set_username("");
+        let _ = u.set_password(None);
         u.set_query(None);
         u.set_fragment(None);
         u.to_string()
@@ -332,4 +335,27 @@ pub fn login_timeout(default: Duration) -> Duration {
         );
         default
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_canonical_url_carries_no_user_info() {
+        let settings = Settings {
+            server: "s".into(),
+            url: Url::parse("https://alice:s3cret@mcp.example.com/mcp?key=1#top").unwrap(),
+            headers: http::HeaderMap::new(),
+            scopes: vec![],
+            client_id: None,
+            client_secret: None,
+            client_metadata_url: None,
+            callback_port: None,
+            resource: None,
+            allow_http: false,
+            redactor: Redactor::new(),
+        };
+        assert_eq!(settings.canonical_url(), "https://mcp.example.com/mcp");
+    }
 }
