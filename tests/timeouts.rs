@@ -6,7 +6,8 @@
 //! No test here waits a fixed time: each waits for a signal (a request or a
 //! cancellation in the sandbox's log, an answer), and each "no answer" is
 //! checked once a twin call of the same length has been answered, then
-//! again over the whole rest of the session.
+//! again over the whole rest of the session. The `server/discover` that
+//! finds a server's protocol era keeps the same timeout.
 
 mod support;
 
@@ -152,4 +153,28 @@ async fn the_default_timeout_is_five_minutes() {
     assert_eq!(mcp_bridge::config::DEFAULT_TIMEOUT, Duration::from_secs(300));
     let cfg = mcp_bridge::config::Config::parse("[servers.a]\nurl = \"http://x/mcp\"\n", None).unwrap();
     assert_eq!(cfg.servers["a"].timeout(), Duration::from_secs(300));
+}
+
+/// A server that takes the bridge's first request (here the
+/// `server/discover` that finds its protocol era) and never answers: the
+/// client's `initialize` waiting behind it still gets the timeout error when
+/// the server's `timeout` ends, not an endless wait.
+#[tokio::test]
+async fn a_server_that_never_answers_the_era_probe_times_out_the_clients_initialize() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((conn, _)) = listener.accept().await {
+            held.push(conn); // read nothing, answer nothing, close nothing
+        }
+    });
+    let config = format!(
+        "[servers.slow]\nurl = {}\ntimeout = 1\n",
+        toml_string(&format!("http://{addr}/mcp"))
+    );
+    let mut b = Bridge::serve_isolated(&config, "slow", &[]);
+    let resp = b.initialize_answer().await;
+    assert_timeout_error(&resp, "1s");
+    silent.abort();
 }

@@ -203,7 +203,7 @@ impl Eras {
         let who = self.client();
         let mut version = version.to_string();
         for _ in 0..2 {
-            let verdict = self.modern.discover(&who, &version).await?;
+            let verdict = self.bounded(self.modern.discover(&who, &version)).await?;
             match verdict {
                 Verdict::Modern { version, discover } => {
                     self.note_discover(discover);
@@ -247,6 +247,19 @@ impl Eras {
         ))
     }
 
+    /// `asking` the remote, within the server's `timeout`: a remote that
+    /// takes the request and never answers must not hold the era's finding,
+    /// and every client request waiting on it, for ever.
+    async fn bounded<T>(
+        &self,
+        asking: impl std::future::Future<Output = Result<T, RemoteError>>,
+    ) -> Result<T, RemoteError> {
+        let timeout = self.ex.endpoint.timeout;
+        tokio::time::timeout(timeout, asking)
+            .await
+            .unwrap_or(Err(RemoteError::Timeout(timeout)))
+    }
+
     /// Keep a modern remote's discover result, and whether it also speaks
     /// a legacy revision.
     fn note_discover(&self, discover: Value) {
@@ -280,7 +293,7 @@ impl Eras {
             name: None,
             arguments: None,
         };
-        let (status, answer) = self.modern.exchange(msg.text(), &heads, msg.id()).await?;
+        let (status, answer) = self.bounded(self.modern.exchange(msg.text(), &heads, msg.id())).await?;
         let verdict = probe::judge(status, answer.as_ref(), &version);
         let mut answer = match (verdict, answer) {
             (Verdict::Modern { version, discover }, Some(answer)) => {
@@ -329,7 +342,7 @@ impl Eras {
             return d;
         }
         let who = self.client();
-        match self.modern.discover(&who, version).await {
+        match self.bounded(self.modern.discover(&who, version)).await {
             Ok(Verdict::Modern { discover, .. }) => {
                 self.note_discover(discover.clone());
                 discover
