@@ -182,7 +182,7 @@ impl Modern {
         let resp = self.post(body, heads).await?;
         let status = resp.status().as_u16();
         let answer = if body::content_type(&resp) == "text/event-stream" {
-            first_answer(resp, id).await
+            first_answer(resp, id, self.ex.endpoint.max_message_size).await
         } else {
             read_small(resp).await.0
         };
@@ -302,11 +302,12 @@ async fn read_small(resp: Reply) -> (Option<Value>, String) {
     (json, String::from_utf8_lossy(&body).into_owned())
 }
 
-/// The message answering `id` on an SSE response, if it comes. The rest
-/// of the stream is read briefly after it, so the connection goes back to
-/// the pool instead of being closed.
-async fn first_answer(resp: Reply, id: &Value) -> Option<Value> {
-    let mut events = crate::sse::Reader::new(resp.bytes_stream());
+/// The message answering `id` on an SSE response, if it comes; the
+/// stream ends at an event over `limit` (the server's `max_message_size`).
+/// The rest of the stream is read briefly after it, so the connection
+/// goes back to the pool instead of being closed.
+async fn first_answer(resp: Reply, id: &Value, limit: usize) -> Option<Value> {
+    let mut events = crate::sse::Reader::with_limit(resp.bytes_stream(), limit);
     let wait = async {
         while let Some(Ok(event)) = events.next().await {
             if let Ok(message) = serde_json::from_slice::<Value>(&event.data)
@@ -353,3 +354,6 @@ impl Transform for ToolHeaders {
         self.0.declared.lock().unwrap_or_else(|e| e.into_inner()).extend(kept);
     }
 }
+
+#[cfg(test)]
+mod tests;
