@@ -120,6 +120,62 @@ async fn a_stored_registration_is_checked_honestly_and_no_made_up_token_is_ever_
     }
 }
 
+/// The value of the first `key` anywhere in `v`.
+fn find(v: &serde_json::Value, key: &str) -> Option<String> {
+    match v {
+        serde_json::Value::Object(o) => o
+            .get(key)
+            .and_then(|x| x.as_str().map(str::to_string))
+            .or_else(|| o.values().find_map(|x| find(x, key))),
+        serde_json::Value::Array(a) => a.iter().find_map(|x| find(x, key)),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn a_registration_to_be_read_over_plain_http_elsewhere_is_never_sent_its_token() {
+    // A proxy that records what reaches it: plain http to another machine
+    // would go through it (loopback never does).
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    let proxied = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = proxied.clone();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut conn, _)) = proxy.accept().await {
+            let mut buf = vec![0; 8192];
+            let n = conn.read(&mut buf).await.unwrap_or(0);
+            seen.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            let _ = conn
+                .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .await;
+        }
+    });
+    let emu = OAuthEmulator::start(OAuthOptions::default()).await.unwrap();
+    let env = Env::new(&emu.url(), "");
+    assert!(login(&env, true).await.0);
+    // The stored registration now says it is read over plain http elsewhere.
+    let rec = serde_json::to_string(&env.record()).unwrap();
+    let moved = rec.replace(
+        &format!("{}/register/", emu.base()),
+        "http://registrations.example/register/",
+    );
+    assert_ne!(moved, rec, "the registration names where it is read");
+    env.store()
+        .save(SERVER, &serde_json::from_str(&moved).unwrap())
+        .unwrap();
+    let token = find(&serde_json::from_str(&moved).unwrap(), "configuration_token").unwrap();
+
+    let (ok, _, stderr) = login_with(&env, true, &[("HTTP_PROXY", &proxy_url), ("http_proxy", &proxy_url)]).await;
+    assert!(ok, "{stderr}");
+    assert!(proxied.lock().unwrap().is_empty(), "{:?}", proxied.lock().unwrap());
+    assert_eq!(emu.registrations(), 1, "the registration was used as it is");
+    assert!(stderr.contains("registration_client_uri"), "{stderr}");
+    assert!(!stderr.contains(&token), "{stderr}");
+}
+
 #[tokio::test]
 async fn offline_access_is_asked_for_where_the_server_offers_it() {
     let emu = OAuthEmulator::start(OAuthOptions {

@@ -57,6 +57,15 @@ impl OAuth {
         let (Some(uri), Some(token)) = (&c.configuration_uri, &c.configuration_token) else {
             return true;
         };
+        // Its token goes only where the server's endpoints may send secrets.
+        if let Err(why) = self.require_https("the registration's `registration_client_uri`", uri) {
+            tracing::warn!(
+                server = self.name(),
+                "{}; the registration is not read there",
+                self.settings.redactor.apply(&why)
+            );
+            return true;
+        }
         let Ok(http) = self.http() else {
             return true;
         };
