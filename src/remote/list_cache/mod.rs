@@ -33,7 +33,7 @@
 //!   tell who it is;
 //! - while fresh: a result with `ttlMs` (2026-07-28 servers must give
 //!   one, discover results included) within it (0: never from the cache),
-//!   its `cacheScope` honoured
+//!   and answered with what is left of it, its `cacheScope` honoured
 //!   by the identity rule above (a private list is never read for another
 //!   identity, nor is a public one); a result without (a 2025 server's)
 //!   within the server's `list_cache` (a week by default). `list_cache =
@@ -192,7 +192,12 @@ impl ListCache {
             return None;
         }
         tracing::debug!(server = %self.server, method, age_ms = age, "answered from the list cache");
-        Some(json!({"jsonrpc": "2.0", "id": msg.id(), "result": entry.result}))
+        let mut result = entry.result;
+        // The time it may still be kept, counted from when it was fetched.
+        if let (Some(ttl), Some(hint)) = (entry.ttl_ms, result.get_mut("ttlMs")) {
+            *hint = json!(ttl.saturating_sub(age));
+        }
+        Some(json!({"jsonrpc": "2.0", "id": msg.id(), "result": result}))
     }
 
     /// Record the remote's `response` to a `method` request with `params`
