@@ -220,7 +220,7 @@ impl Credential for OAuthCredential {
 
 /// `iss` and `sub` of a JWT's claims, read without checking its signature
 /// (the bridge only needs to tell one person's token from another's).
-fn token_subject(token: &str) -> Option<String> {
+pub(super) fn token_subject(token: &str) -> Option<String> {
     use base64::Engine as _;
     let claims = token.split('.').nth(1)?;
     let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD

@@ -205,6 +205,26 @@ impl Credential for Unattended {
         })
     }
 
+    /// A client-credentials grant's tokens are the client's own; an
+    /// enterprise grant's are a person's: whom the token the next request
+    /// carries was issued for (its subject), none when it is opaque or
+    /// there is no fresh one.
+    fn identity(&self) -> Option<String> {
+        match &self.grant {
+            Grant::ClientCredentials { client_id, .. } => Some(format!("client {client_id}")),
+            Grant::Enterprise(_) => {
+                let token = self.fresh().or_else(|| {
+                    let o = &self.oauth;
+                    let rec = o.store.load(o.name()).ok().flatten()?;
+                    self.ours(&rec)
+                        .then(|| rec.fresh_token(MARGIN).map(str::to_string))
+                        .flatten()
+                })?;
+                super::oauth_credential::token_subject(&token)
+            }
+        }
+    }
+
     fn unauthorized_hint(&self) -> String {
         let s = &self.oauth.settings;
         format!(

@@ -149,11 +149,72 @@ impl Credential for ClientCredentials {
         })
     }
 
+    /// The client the tokens are issued to, at its token endpoint; whom
+    /// they act for (Pipedream's `external_user_id`) is a header, which the
+    /// list cache's key holds already.
+    fn identity(&self) -> Option<String> {
+        Some(format!(
+            "client {} at {}",
+            self.client.client_id, self.client.endpoint.url
+        ))
+    }
+
     fn unauthorized_hint(&self) -> String {
         format!(
             "{} refused a freshly issued access token; check `project_id`, `environment` and the \
              client's access to that project",
             self.client.provider
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClientCredentials;
+    use crate::credential::token_source::{TokenClient, TokenEndpoint};
+    use crate::credential::{Auth, Credential, CredentialError, Retry};
+    use crate::redact::Redactor;
+    use futures::future::BoxFuture;
+
+    fn credential(store: &std::path::Path, client_id: &str) -> ClientCredentials {
+        let url = url::Url::parse("https://api.example/v1/oauth/token").unwrap();
+        ClientCredentials::new(TokenClient {
+            server: "pipedream".into(),
+            provider: "Pipedream",
+            endpoint: TokenEndpoint::new(url, Redactor::new()).unwrap(),
+            client_id: client_id.into(),
+            client_secret: "client-secret".into(),
+            store: crate::store::Store::at(store),
+        })
+    }
+
+    /// The tokens are the client's own: one client, one identity, and the
+    /// secret is no part of it.
+    #[test]
+    fn the_client_is_the_identity_and_its_secret_is_not_in_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = credential(dir.path(), "client-a").identity().expect("an identity");
+        assert_eq!(credential(dir.path(), "client-a").identity().as_ref(), Some(&a));
+        assert_ne!(credential(dir.path(), "client-b").identity().as_ref(), Some(&a));
+        assert!(!a.contains("client-secret"), "{a}");
+    }
+
+    /// A credential that does not say who it is keeps nothing for anyone.
+    #[test]
+    fn a_credential_that_cannot_tell_who_it_is_has_no_identity() {
+        struct Silent;
+        impl Credential for Silent {
+            fn auth(&self) -> BoxFuture<'_, Result<Auth, CredentialError>> {
+                Box::pin(async { Ok(Auth::default()) })
+            }
+            fn unauthorized<'a>(
+                &'a self,
+                _used: &'a Auth,
+                _challenge: Option<&'a str>,
+            ) -> BoxFuture<'a, Result<Retry, CredentialError>> {
+                Box::pin(async { Ok(Retry::GiveUp) })
+            }
+        }
+        assert_eq!(Silent.identity(), None);
     }
 }

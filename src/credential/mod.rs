@@ -70,12 +70,13 @@ pub trait Credential: Send + Sync {
         None
     }
     /// Who the requests are made as, for what the bridge keeps between runs
-    /// for one person (its list cache): `Some` of a text that stays the same
-    /// for one person and differs between people (`""` when the config's
-    /// own values already say who it is, as a client-credentials grant's
-    /// do); `None` when the credential cannot tell, and nothing is kept.
+    /// for one person (its list cache, the remembered `server/discover`):
+    /// `Some` of a text that stays the same for one person and differs
+    /// between people; `None` when the credential cannot tell, and nothing
+    /// is kept. A credential says who it is on purpose: by default it
+    /// cannot tell.
     fn identity(&self) -> Option<String> {
-        Some(String::new())
+        None
     }
 }
 

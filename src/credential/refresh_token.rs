@@ -172,6 +172,12 @@ impl Credential for RefreshingToken {
         })
     }
 
+    /// The config's refresh token (by its fingerprint) and client: every
+    /// rotated pair descends from it, for the same person.
+    fn identity(&self) -> Option<String> {
+        Some(format!("refresh {} {}", self.client.client_id, self.seed))
+    }
+
     fn unauthorized_hint(&self) -> String {
         format!(
             "{} refused even a freshly refreshed access token; {}",
@@ -183,7 +189,40 @@ impl Credential for RefreshingToken {
 
 #[cfg(test)]
 mod tests {
-    use super::fingerprint;
+    use super::{RefreshingToken, RefreshingTokenConfig, fingerprint};
+    use crate::credential::Credential;
+    use crate::credential::token_source::{TokenClient, TokenEndpoint};
+    use crate::redact::Redactor;
+
+    fn credential(store: &std::path::Path, client_id: &str, refresh: &str) -> RefreshingToken {
+        let url = url::Url::parse("https://tokens.example/oauth/token").unwrap();
+        RefreshingToken::new(RefreshingTokenConfig {
+            client: TokenClient {
+                server: "zapier".into(),
+                provider: "Zapier",
+                endpoint: TokenEndpoint::new(url, Redactor::new()).unwrap(),
+                client_id: client_id.into(),
+                client_secret: "client-secret".into(),
+                store: crate::store::Store::at(store),
+            },
+            access_token: "access-1".into(),
+            refresh_token: refresh.into(),
+            relogin: String::new(),
+        })
+    }
+
+    /// What the bridge keeps for one person (the list cache) is told apart
+    /// by the tokens the config gives, never by the tokens themselves.
+    #[test]
+    fn each_configured_refresh_token_is_an_identity_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let who = |client: &str, refresh: &str| credential(dir.path(), client, refresh).identity();
+        let a = who("client-1", "rt_person_a").expect("an identity");
+        assert_eq!(who("client-1", "rt_person_a").as_ref(), Some(&a));
+        assert_ne!(who("client-1", "rt_person_b").as_ref(), Some(&a));
+        assert_ne!(who("client-2", "rt_person_a").as_ref(), Some(&a));
+        assert!(!a.contains("rt_person_a") && !a.contains("access-1"), "{a}");
+    }
 
     #[test]
     fn fingerprint_is_stable_and_hides_the_token() {
