@@ -4,8 +4,10 @@
 //! nothing. In each story the client gets exactly one answer per request,
 //! nothing hangs (the bridge exits when stdin closes), and a slow call in
 //! flight at the same time is answered with the server's result, untouched.
-//! The last stories: the era found on the first start is remembered, and a
-//! 2026-07-28 client's own `server/discover` answered under a stray id.
+//! The last stories: the era found on the first start is remembered (its
+//! discover result only while its `ttlMs` lasts, and for the identity it
+//! was asked as), and a 2026-07-28 client's own `server/discover` answered
+//! under a stray id.
 
 #[path = "support/modern_remote.rs"]
 mod modern_remote;
@@ -26,11 +28,12 @@ const SERVER: &str = "scripted";
 /// `mcp-bridge serve scripted` against `url`, with `timeout`, keeping what
 /// it remembers in `data`.
 fn serve(url: &str, timeout: &str, data: &Path) -> Bridge {
-    let (dir, config) = write_config(&format!(
-        "[servers.{SERVER}]\nurl = {}\ntimeout = {}\n",
-        toml_string(url),
-        toml_string(timeout)
-    ));
+    serve_with(url, &format!("timeout = {}", toml_string(timeout)), data)
+}
+
+/// `mcp-bridge serve scripted` against `url` with the config lines `extra`.
+fn serve_with(url: &str, extra: &str, data: &Path) -> Bridge {
+    let (dir, config) = write_config(&format!("[servers.{SERVER}]\nurl = {}\n{extra}\n", toml_string(url),));
     let mut cmd = Bridge::command();
     cmd.env("MCP_BRIDGE_DATA_DIR", data)
         .arg("--config")
@@ -320,4 +323,43 @@ async fn a_discover_answered_under_another_id_reaches_the_client_under_its_own()
     let answer = b.wait_response(&id, WAIT).await;
     assert_eq!(answer["result"]["supportedVersions"], json!([REVISION]), "{answer}");
     end_with_no_second_answer(b, &[&id, &json!("not-yours")]).await;
+}
+
+/// A discover result the server says may not be kept (`ttlMs` 0) is asked
+/// again on the next start; one it lets be kept is not.
+#[tokio::test]
+async fn a_discover_result_is_reused_on_the_next_start_only_while_its_ttl_lasts() {
+    let remote = ModernRemote::start(Versions::Common).await;
+    remote.set_discover_ttl_ms(0);
+    let data = tempfile::tempdir().unwrap();
+    for (start, discovers) in [(1, 1), (2, 2)] {
+        let mut b = serve(&remote.url, "30s", data.path());
+        let init = b.initialize(json!({})).await;
+        assert_eq!(init["serverInfo"]["name"], SERVER_NAME, "start {start}: {init}");
+        end_with_no_second_answer(b, &[]).await;
+        assert_eq!(remote.count("server/discover"), discovers, "start {start}: ttlMs 0");
+    }
+    remote.set_discover_ttl_ms(60_000);
+    for (start, discovers) in [(3, 3), (4, 3)] {
+        let mut b = serve(&remote.url, "30s", data.path());
+        b.initialize(json!({})).await;
+        end_with_no_second_answer(b, &[]).await;
+        assert_eq!(remote.count("server/discover"), discovers, "start {start}: ttlMs 60000");
+    }
+}
+
+/// A discover result remembered when the requests were made as one person
+/// is not read back for another (another token): that start asks the
+/// server; the same person again is answered from what was remembered.
+#[tokio::test]
+async fn a_discover_result_remembered_for_one_identity_is_asked_again_for_another() {
+    let remote = ModernRemote::start(Versions::Common).await;
+    let data = tempfile::tempdir().unwrap();
+    for (start, token, discovers) in [(1, "token-a", 1), (2, "token-b", 2), (3, "token-b", 2)] {
+        let mut b = serve_with(&remote.url, &format!("bearer = \"{token}\""), data.path());
+        let init = b.initialize(json!({})).await;
+        assert_eq!(init["serverInfo"]["name"], SERVER_NAME, "start {start}: {init}");
+        end_with_no_second_answer(b, &[]).await;
+        assert_eq!(remote.count("server/discover"), discovers, "start {start} as {token}");
+    }
 }

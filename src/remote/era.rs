@@ -336,7 +336,8 @@ impl Eras {
     }
 
     /// The discover result of a modern remote, asked for now if the era
-    /// was pinned rather than found.
+    /// was pinned rather than found, or remembered without a discover
+    /// result still good for this identity (then remembered with it).
     pub async fn discover_result(&self, version: &str) -> Value {
         if let Some(d) = lock(&self.discover).clone() {
             return d;
@@ -345,6 +346,10 @@ impl Eras {
         match self.bounded(self.modern.discover(&who, version)).await {
             Ok(Verdict::Modern { discover, .. }) => {
                 self.note_discover(discover.clone());
+                let found = lock(&self.era).clone().filter(|_| !self.pinned());
+                if let Some(era) = found {
+                    self.remember(&era).await;
+                }
                 discover
             }
             other => {

@@ -10,9 +10,9 @@ use std::time::Duration;
 use rmcp::handler::server::tool::InputResponses;
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
 use rmcp::model::{
-    CacheScope, CallToolResponse, CallToolResult, ContentBlock, ErrorData, Implementation, ListToolsResult,
-    PaginatedRequestParams, ProgressNotificationParam, ProtocolVersion, ServerCapabilities, ServerConfig,
-    SubscriptionFilter,
+    CacheScope, CallToolResponse, CallToolResult, ContentBlock, DiscoverResult, ErrorData, Implementation,
+    ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ProtocolVersion, ServerCapabilities,
+    ServerConfig, SubscriptionFilter,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
@@ -40,8 +40,9 @@ pub const SERVER_NAME: &str = "mcp-bridge-sandbox";
 
 /// Upper bound for `delay_ms` arguments, so a typo cannot hang a test.
 const MAX_DELAY_MS: u64 = 60_000;
-/// How long a 2026-07-28 client may keep the tool list (`ttlMs`).
-const TOOLS_TTL_MS: u64 = 3_600_000;
+/// How long a 2026-07-28 client may keep the tool list and the discover
+/// result (`ttlMs`).
+const KEEP_FOR_MS: u64 = 3_600_000;
 
 /// Upper bound for `big_result`.
 const MAX_BIG_RESULT: usize = 128 << 20;
@@ -287,10 +288,19 @@ impl ServerHandler for SandboxServer {
             .protocol_version()
             .is_some_and(|version| version >= ProtocolVersion::V_2026_07_28);
         Ok(if modern {
-            result.with_ttl_ms(TOOLS_TTL_MS).with_cache_scope(CacheScope::Public)
+            result.with_ttl_ms(KEEP_FOR_MS).with_cache_scope(CacheScope::Public)
         } else {
             result
         })
+    }
+
+    /// What the sandbox is, for a 2026-07-28 client: like its tools, the
+    /// same for an hour and for everyone (rmcp's own answer says 0).
+    async fn discover(&self, _context: RequestContext<RoleServer>) -> Result<DiscoverResult, ErrorData> {
+        let versions = self.supported_protocol_versions().into_owned();
+        Ok(DiscoverResult::from_server_info(versions, self.get_info())
+            .with_ttl_ms(KEEP_FOR_MS)
+            .with_cache_scope(CacheScope::Public))
     }
 
     /// Every revision rmcp knows, or 2026-07-28 alone (`initialize`

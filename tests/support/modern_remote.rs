@@ -36,6 +36,8 @@ pub const REVISION: &str = "2026-07-28";
 pub const FUTURE: &str = "2027-03-01";
 /// How long `ask_once` works on a retry that carries its answer.
 pub const RETRY_TAKES: Duration = Duration::from_millis(300);
+/// How long its discover result may be kept, unless a test says otherwise.
+pub const DISCOVER_TTL_MS: u64 = 600_000;
 /// The name the remote gives in its discover result.
 pub const SERVER_NAME: &str = "scripted-modern";
 
@@ -66,6 +68,8 @@ pub struct Seen {
 
 struct Shared {
     versions: Versions,
+    /// The `ttlMs` of its discover result.
+    discover_ttl_ms: std::sync::atomic::AtomicU64,
     seen: Mutex<Vec<Seen>>,
     slow: watch::Sender<bool>,
 }
@@ -87,6 +91,7 @@ impl ModernRemote {
     pub async fn start(versions: Versions) -> ModernRemote {
         let shared = Arc::new(Shared {
             versions,
+            discover_ttl_ms: DISCOVER_TTL_MS.into(),
             seen: Mutex::new(Vec::new()),
             slow: watch::channel(false).0,
         });
@@ -122,6 +127,13 @@ impl ModernRemote {
     /// How many times tool `name` was called.
     pub fn calls_of(&self, name: &str) -> usize {
         self.seen().iter().filter(|s| s.tool.as_deref() == Some(name)).count()
+    }
+
+    /// From now on, the discover result says it may be kept `ms` (0: never).
+    pub fn set_discover_ttl_ms(&self, ms: u64) {
+        self.shared
+            .discover_ttl_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Let every `slow` call (in flight or to come) answer.
@@ -208,7 +220,8 @@ async fn post(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
             json!({"resultType": "complete", "supportedVersions": [REVISION],
                 "capabilities": {"tools": {}},
                 "_meta": {"io.modelcontextprotocol/serverInfo": {"name": SERVER_NAME, "version": "1.0"}},
-                "ttlMs": 0, "cacheScope": "public"}),
+                "ttlMs": shared.discover_ttl_ms.load(std::sync::atomic::Ordering::Relaxed),
+                "cacheScope": "public"}),
         ),
         "tools/list" => {
             let tools: Vec<Value> = ["plain", "plain_mentions", "odd_kind", "ask_forever", "ask_once", "slow"]
