@@ -3,7 +3,8 @@
 //! `server/discover` too (the remote's answer, or the translation's for a
 //! 2025 remote, is kept by the path that asks it; nothing waits for it);
 //! and each list answered from the cache is fetched again; a changed one
-//! is kept and the client told with the matching `list_changed`.
+//! is kept and the client told with the matching `list_changed`. What
+//! the remote says of them is logged with the server's secrets hidden.
 
 use super::{ListCache, changed_notification, content, params_of};
 use crate::message::Message;
@@ -71,13 +72,19 @@ fn handshake_behind(cache: &Arc<ListCache>, msg: &Message) {
                 me.keep("initialize", &params, &answer, Hints::Remote);
             }
             Ok(answer) => tracing::warn!(
-                "server `{}` refused initialize behind the cached answer: {}",
-                me.server,
-                answer.get("error").unwrap_or(&serde_json::Value::Null)
+                "{}",
+                me.redactor.apply(&format!(
+                    "server `{}` refused initialize behind the cached answer: {}",
+                    me.server,
+                    answer.get("error").unwrap_or(&serde_json::Value::Null)
+                ))
             ),
             Err(e) => tracing::warn!(
-                "server `{}`: could not open the session behind the cached answer ({e}); each request tries again",
-                me.server
+                "{}",
+                me.redactor.apply(&format!(
+                    "server `{}`: could not open the session behind the cached answer ({e}); each request tries again",
+                    me.server
+                ))
             ),
         }
     });
@@ -107,13 +114,19 @@ fn discover_behind(cache: &Arc<ListCache>, msg: &Message, served: Value) {
                 }
             }
             Ok(answer) => tracing::warn!(
-                "server `{}` refused server/discover behind the cached answer: {}",
-                me.server,
-                answer.get("error").unwrap_or(&serde_json::Value::Null)
+                "{}",
+                me.redactor.apply(&format!(
+                    "server `{}` refused server/discover behind the cached answer: {}",
+                    me.server,
+                    answer.get("error").unwrap_or(&serde_json::Value::Null)
+                ))
             ),
             Err(e) => tracing::warn!(
-                "server `{}`: could not ask server/discover behind the cached answer: {e}",
-                me.server
+                "{}",
+                me.redactor.apply(&format!(
+                    "server `{}`: could not ask server/discover behind the cached answer: {e}",
+                    me.server
+                ))
             ),
         }
     });
@@ -143,10 +156,17 @@ fn refresh_behind(cache: &Arc<ListCache>, msg: &Message, to_client: impl Fn(Valu
                     to_client(json!({"jsonrpc": "2.0", "method": changed_notification(&method)}));
                 }
             }
-            Ok(answer) => tracing::debug!(server = %me.server, "{method} behind the cached answer: {answer}"),
+            Ok(answer) => tracing::debug!(
+                server = %me.server,
+                "{}",
+                me.redactor.apply(&format!("{method} behind the cached answer: {answer}"))
+            ),
             Err(e) => tracing::warn!(
-                "server `{}`: could not fetch {method} behind the cached answer: {e}",
-                me.server
+                "{}",
+                me.redactor.apply(&format!(
+                    "server `{}`: could not fetch {method} behind the cached answer: {e}",
+                    me.server
+                ))
             ),
         }
     });

@@ -53,6 +53,7 @@ use super::inbound::{Hints, Recorder};
 use crate::credential::Credential;
 use crate::hooks::Upstream;
 use crate::message::Message;
+use crate::redact::Redactor;
 use file::{CacheFile, Entry, Saved};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -87,6 +88,9 @@ pub(crate) struct ListCache {
     handshake: Arc<tokio::sync::RwLock<()>>,
     /// The server's remote, for the fetches behind an answer.
     upstream: OnceLock<Weak<dyn Upstream>>,
+    /// The server's secrets, hidden from what the fetches behind an
+    /// answer log of the remote's words.
+    redactor: Redactor,
 }
 
 impl ListCache {
@@ -117,6 +121,7 @@ impl ListCache {
             asked: Mutex::new(Vec::new()),
             handshake: Arc::default(),
             upstream: OnceLock::new(),
+            redactor: ep.redactor.clone(),
         }
     }
 
