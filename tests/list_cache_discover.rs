@@ -473,5 +473,12 @@ async fn a_2026_client_of_a_2025_server_gets_its_tools_from_the_cache_while_the_
     })
     .await;
     wait_until("the new list to be kept", || cache_text(data.path()).contains("echo2")).await;
-    b.close_and_read_rest().await;
+    // A 2026-07-28 client is not sent a bare list_changed (that revision
+    // sends notifications only on a `subscriptions/listen` stream): it
+    // keeps the list for the ttlMs it was served with.
+    let rest = b.close_and_read_rest().await;
+    assert!(
+        rest.iter().all(|m| m["method"] != "notifications/tools/list_changed"),
+        "{rest:?}"
+    );
 }

@@ -47,6 +47,11 @@ impl EraShared {
         self.client_modern.store(modern, Ordering::Relaxed);
     }
 
+    /// The client speaks a modern revision.
+    pub fn client_modern(&self) -> bool {
+        self.client_modern.load(Ordering::Relaxed)
+    }
+
     /// The remote speaks a modern revision.
     pub fn modern(&self) -> bool {
         self.remote_modern.load(Ordering::Relaxed)

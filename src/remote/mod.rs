@@ -99,6 +99,9 @@ impl Remote {
         if !ex.endpoint.tools.is_empty() {
             late.push(Arc::new(filter::ListFilter(ex.endpoint.tools.clone())));
         }
+        if lists.is_on() {
+            late.push(Arc::new(list_cache::DeclaresListChanged));
+        }
         ex.inbound.add_transforms(late);
         let streamable = streamable::Streamable::new(ex.clone());
         let remote = Remote {

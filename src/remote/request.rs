@@ -65,7 +65,8 @@ impl Remote {
     /// `list_cache::serve`).
     fn cached_answer(&self, msg: &Message) -> Option<Option<Value>> {
         let keep = self.keep_responses.load(Ordering::Relaxed);
-        list_cache::serve(&self.lists, msg, &self.ex, keep)
+        let tell = !self.translation.eras.shared.client_modern();
+        list_cache::serve(&self.lists, msg, &self.ex, keep, tell)
     }
 
     /// The list cache's answer to `msg` (a list it keeps, on a warm

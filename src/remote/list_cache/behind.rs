@@ -3,8 +3,9 @@
 //! `server/discover` too (the remote's answer, or the translation's for a
 //! 2025 remote, is kept by the path that asks it; nothing waits for it);
 //! and each list answered from the cache is fetched again; a changed one
-//! is kept and the client told with the matching `list_changed`. What
-//! the remote says of them is logged with the server's secrets hidden.
+//! is kept, and one the server now refuses is forgotten, and a 2025 client
+//! is told either way with the matching `list_changed` (see `declared`).
+//! What the remote says of them is logged with the server's secrets hidden.
 
 use super::{ListCache, changed_notification, content, params_of};
 use crate::message::Message;
@@ -15,9 +16,16 @@ use std::sync::{Arc, Weak};
 
 /// Answer `msg` from the cache, if it may, as the remote's answer (to
 /// the client through `ex`'s inbound, and a copy when `keep` or for
-/// `initialize`), and send it to the remote behind the answer. Returns
-/// the copy, when it answered.
-pub(crate) fn serve(cache: &Arc<ListCache>, msg: &Message, ex: &Exchange, keep: bool) -> Option<Option<Value>> {
+/// `initialize`), and send it to the remote behind the answer; `tell`: the
+/// client (a 2025 one) is told when a list turns out to have changed.
+/// Returns the copy, when it answered.
+pub(crate) fn serve(
+    cache: &Arc<ListCache>,
+    msg: &Message,
+    ex: &Exchange,
+    keep: bool,
+    tell: bool,
+) -> Option<Option<Value>> {
     let cached = cache.answer(msg)?;
     let initialize = msg.method() == Some("initialize");
     let route = if initialize || keep {
@@ -34,7 +42,11 @@ pub(crate) fn serve(cache: &Arc<ListCache>, msg: &Message, ex: &Exchange, keep: 
         discover_behind(cache, msg, served);
     } else {
         let inbound = ex.inbound.clone();
-        refresh_behind(cache, msg, move |note| inbound.to_client(note));
+        refresh_behind(cache, msg, move |note| {
+            if tell {
+                inbound.to_client(note);
+            }
+        });
     }
     Some(copy)
 }
@@ -133,8 +145,8 @@ fn discover_behind(cache: &Arc<ListCache>, msg: &Message, served: Value) {
 }
 
 /// `msg` (a list) was answered from the cache: fetch it again once the
-/// session exists; if it changed, keep it and tell the client with
-/// `notify` (through `to_client`).
+/// session exists; if it changed, keep it, and if the server now refuses
+/// it, forget it; either way tell the client (through `to_client`).
 fn refresh_behind(cache: &Arc<ListCache>, msg: &Message, to_client: impl Fn(Value) + Send + 'static) {
     let Some(method) = msg.method().map(str::to_string) else {
         return;
@@ -156,11 +168,18 @@ fn refresh_behind(cache: &Arc<ListCache>, msg: &Message, to_client: impl Fn(Valu
                     to_client(json!({"jsonrpc": "2.0", "method": changed_notification(&method)}));
                 }
             }
-            Ok(answer) => tracing::debug!(
-                server = %me.server,
-                "{}",
-                me.redactor.apply(&format!("{method} behind the cached answer: {answer}"))
-            ),
+            Ok(answer) => {
+                tracing::info!(
+                    server = %me.server,
+                    "{}",
+                    me.redactor.apply(&format!(
+                        "{method} behind the cached answer was refused ({}); forgetting the cached one and telling the client",
+                        answer.get("error").unwrap_or(&serde_json::Value::Null)
+                    ))
+                );
+                me.forget(&method);
+                to_client(json!({"jsonrpc": "2.0", "method": changed_notification(&method)}));
+            }
             Err(e) => tracing::warn!(
                 "{}",
                 me.redactor.apply(&format!(

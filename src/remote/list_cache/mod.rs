@@ -43,9 +43,11 @@
 //! it. A cache that cannot be read is ignored with a warn line.
 
 mod behind;
+mod declared;
 mod file;
 
 pub(crate) use behind::serve;
+pub(crate) use declared::{DeclaresListChanged, declare_list_changed};
 pub use file::{clear, describe};
 
 use super::endpoint::Endpoint;
@@ -69,6 +71,10 @@ const KEPT: &[&str] = &[
     "resources/list",
     "resources/templates/list",
 ];
+
+/// How far in the future an entry's fetch time may lie (clocks drift a
+/// little) before the entry is taken as written by a wrong clock.
+const CLOCK_SLACK_MS: u64 = 60_000;
 
 /// One server's list cache.
 pub(crate) struct ListCache {
@@ -95,10 +101,11 @@ pub(crate) struct ListCache {
 
 impl ListCache {
     pub fn new(ep: &Endpoint) -> ListCache {
-        let file = match (ep.list_cache.max_age(), &ep.store) {
-            (Some(_), Some(store)) => Some(CacheFile::new(store, &ep.server)),
-            _ => None,
-        };
+        let file = ep
+            .store
+            .as_ref()
+            .filter(|_| on_for(ep))
+            .map(|store| CacheFile::new(store, &ep.server));
         let mut base = format!("{}\n", ep.url);
         let mut headers: Vec<String> = ep
             .headers
@@ -123,6 +130,11 @@ impl ListCache {
             upstream: OnceLock::new(),
             redactor: ep.redactor.clone(),
         }
+    }
+
+    /// Whether the cache is on: it keeps what it is given.
+    pub fn is_on(&self) -> bool {
+        self.file.is_some()
     }
 
     /// Once the real `initialize` behind a cached answer has been answered
@@ -186,6 +198,10 @@ impl ListCache {
             saved.entries.get(method)?.clone()
         };
         if handshake(method) && entry.params.as_deref() != Some(&digest(&params)) {
+            return None;
+        }
+        if entry.fetched_at_ms > now_ms() + CLOCK_SLACK_MS {
+            // Written by a clock that was ahead: how old it is cannot be told.
             return None;
         }
         let age = now_ms().saturating_sub(entry.fetched_at_ms);
@@ -268,6 +284,31 @@ impl ListCache {
         });
     }
 
+    /// Drop the entry for `method` (the server now refuses it), in memory
+    /// and, behind, on disk.
+    fn forget(&self, method: &str) {
+        let Some(key) = self.key() else {
+            return;
+        };
+        if let Some(saved) = self.saved().as_mut().filter(|s| s.key == key) {
+            saved.entries.remove(method);
+        }
+        let (Some(file), Ok(runtime)) = (self.file.clone(), tokio::runtime::Handle::try_current()) else {
+            return;
+        };
+        let (server, method) = (self.server.clone(), method.to_string());
+        runtime.spawn(async move {
+            let forgotten = file.update(|saved| {
+                if saved.key == key {
+                    saved.entries.remove(&method);
+                }
+            });
+            if let Err(e) = forgotten.await {
+                tracing::warn!("server `{server}`: could not write its list cache: {e}");
+            }
+        });
+    }
+
     /// Whether `result` differs from the cached one for `method` in what a
     /// client reads (not in its hints or `_meta`).
     fn differs(&self, method: &str, result: &Value) -> bool {
@@ -291,6 +332,12 @@ impl Recorder for ListCache {
     fn bind(&self, upstream: Weak<dyn Upstream>) {
         let _ = self.upstream.set(upstream);
     }
+}
+
+/// Whether `ep`'s list cache is on: a `list_cache` age other than 0, and a
+/// data dir to keep it in.
+pub(crate) fn on_for(ep: &Endpoint) -> bool {
+    ep.list_cache.max_age().is_some() && ep.store.is_some()
 }
 
 /// Whether `method` is one of the lists the cache keeps.

@@ -29,6 +29,7 @@ use crate::remote::error::RemoteError;
 use crate::remote::exchange::Exchange;
 use crate::remote::input_rounds::InputRounds;
 use crate::remote::legacy_asks::LegacyAsks;
+use crate::remote::list_cache;
 use crate::remote::modern::{Heads, Modern, ToolHeaders};
 use crate::remote::result_shapes::ResultShapes;
 use serde_json::{Value, json};
@@ -178,7 +179,11 @@ impl Translation {
         self.ex.remember_initialize(init);
         let discover = self.eras.discover_result(version).await;
         let requested = init.pointer("/params/protocolVersion").and_then(Value::as_str);
-        handshake::initialize_result(&discover, requested, self.server())
+        let mut result = handshake::initialize_result(&discover, requested, self.server());
+        if list_cache::on_for(&self.ex.endpoint) {
+            list_cache::declare_list_changed(&mut result);
+        }
+        result
     }
 
     /// A legacy client's request to a modern remote.
