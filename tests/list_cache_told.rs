@@ -1,8 +1,9 @@
 //! What a 2025 client is told while the list cache is on: every
 //! `initialize` result declares `listChanged` for the lists the server
 //! offers (the bridge sends it when a list it answered from the cache turns
-//! out to have changed), even from a server that declares none; and a list
-//! the server now refuses is forgotten, and the client told.
+//! out to have changed), even from a server that declares none; a list the
+//! server now refuses is forgotten, and the client told; and a list kept
+//! by a clock that ran ahead is not answered from.
 //!
 //! The remote is a small Streamable HTTP server started here that offers
 //! tools without declaring `listChanged`, and refuses `tools/list` once the
@@ -128,4 +129,51 @@ async fn a_list_the_server_now_refuses_is_forgotten_and_the_client_told() {
     b.initialize(json!({})).await;
     let asked = b.request("tools/list", json!({})).await;
     assert!(asked.get("error").is_some(), "not from the cache: {asked}");
+}
+
+/// An entry whose fetch time lies ahead of the clock (written while the
+/// clock was wrong) cannot say how old it is: it is not answered from.
+#[tokio::test]
+async fn a_list_kept_by_a_clock_that_ran_ahead_is_asked_again() {
+    let (url, refusing) = start().await;
+    let data = tempfile::tempdir().unwrap();
+    let (_dir, config) = config(&url, "");
+    let mut b = Bridge::serve_remote_with_data(&config, data.path());
+    b.initialize(json!({})).await;
+    b.request_ok("tools/list", json!({})).await;
+    wait_until("the list cache to be written", || {
+        cache_text(data.path()).contains("alpha")
+    })
+    .await;
+    b.close_and_read_rest().await;
+
+    // Every entry now says it was fetched a day from now.
+    let file = data.path().join("lists").join("remote.json");
+    let mut kept: Value = serde_json::from_str(&cache_text(data.path())).unwrap();
+    let mut moved = 0;
+    let mut ahead = |v: &mut Value| {
+        if let Some(at) = v.get_mut("fetched_at_ms") {
+            *at = json!(at.as_u64().unwrap() + 86_400_000);
+            moved += 1;
+        }
+    };
+    walk(&mut kept, &mut ahead);
+    assert!(moved > 0, "no fetch time in {kept}");
+    std::fs::write(&file, kept.to_string()).unwrap();
+
+    refusing.store(true, Ordering::SeqCst);
+    let mut b = Bridge::serve_remote_with_data(&config, data.path());
+    b.initialize(json!({})).await;
+    let asked = b.request("tools/list", json!({})).await;
+    assert!(asked.get("error").is_some(), "not from the cache: {asked}");
+}
+
+/// Calls `f` on every object in `v`.
+fn walk(v: &mut Value, f: &mut impl FnMut(&mut Value)) {
+    f(v);
+    match v {
+        Value::Object(o) => o.values_mut().for_each(|x| walk(x, f)),
+        Value::Array(a) => a.iter_mut().for_each(|x| walk(x, f)),
+        _ => {}
+    }
 }
