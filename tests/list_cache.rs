@@ -43,17 +43,7 @@ impl Lists {
     async fn start(tools: &[&str]) -> Lists {
         let seen = Arc::new(Seen::default());
         seen.set("", tools);
-        let app = axum::Router::new()
-            .route(
-                "/mcp",
-                post(answer)
-                    .get(|| async { StatusCode::METHOD_NOT_ALLOWED })
-                    .delete(|| async { StatusCode::OK }),
-            )
-            .with_state(seen.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/mcp", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let url = support::mcp_remote(post(answer), seen.clone()).await;
         Lists { url, seen }
     }
 

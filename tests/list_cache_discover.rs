@@ -70,17 +70,7 @@ impl Remote {
             lists_held: watch::channel(false).0,
             tool: Mutex::new("echo".to_string()),
         });
-        let app = axum::Router::new()
-            .route(
-                "/mcp",
-                post(answer)
-                    .get(|| async { StatusCode::METHOD_NOT_ALLOWED })
-                    .delete(|| async { StatusCode::OK }),
-            )
-            .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/mcp", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let url = support::mcp_remote(post(answer), shared.clone()).await;
         Remote { url, shared }
     }
 

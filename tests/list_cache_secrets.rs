@@ -52,12 +52,7 @@ async fn answer(State(refusing): State<Arc<AtomicBool>>, headers: HeaderMap, bod
 #[tokio::test]
 async fn a_server_quoting_the_token_behind_a_cached_answer_is_logged_without_it() {
     let refusing = Arc::new(AtomicBool::new(false));
-    let app = axum::Router::new()
-        .route("/mcp", post(answer).get(|| async { StatusCode::METHOD_NOT_ALLOWED }))
-        .with_state(refusing.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = support::mcp_remote(post(answer), refusing.clone()).await;
     let data = tempfile::tempdir().unwrap();
     let (_dir, config) = config(&url, &format!("bearer = \"{TOKEN}\"\n"));
 

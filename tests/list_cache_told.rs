@@ -52,18 +52,7 @@ async fn answer(State(refusing): State<Arc<AtomicBool>>, headers: HeaderMap, bod
 /// The server, and the switch that makes it refuse `tools/list`.
 async fn start() -> (String, Arc<AtomicBool>) {
     let refusing = Arc::new(AtomicBool::new(false));
-    let app = axum::Router::new()
-        .route(
-            "/mcp",
-            post(answer)
-                .get(|| async { StatusCode::METHOD_NOT_ALLOWED })
-                .delete(|| async { StatusCode::OK }),
-        )
-        .with_state(refusing.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, refusing)
+    (support::mcp_remote(post(answer), refusing.clone()).await, refusing)
 }
 
 #[tokio::test]

@@ -7,6 +7,8 @@
 //!   [`python`], [`node_exe`]. The peer paths **panic** with the install
 //!   command when the peers are missing: tests fail, they never skip.
 //! * [`write_config`] / [`remote_config`]: a throw-away config file.
+//! * [`mcp_remote`]: a Streamable HTTP remote of the test's own, answering
+//!   POST /mcp with the test's handler.
 //! * [`Bridge`] (`bridge.rs`): `mcp-bridge --config FILE serve NAME` driven
 //!   over its stdio (tokio; use from `#[tokio::test]`).
 //! * `peer.rs`: [`spawn_sandbox`], [`spawn_sandbox_on`],
@@ -210,3 +212,26 @@ pub const DEAD_PROXY_ENV: [(&str, &str); 6] = [
     ("NO_PROXY", ""),
     ("no_proxy", ""),
 ];
+
+/// Serve `answer` (the test's POST handler over `state`) as a Streamable
+/// HTTP remote at `http://127.0.0.1:PORT/mcp`, with no GET stream (405)
+/// and DELETE accepted: its URL. It runs until the test ends.
+pub async fn mcp_remote<S>(answer: axum::routing::MethodRouter<S>, state: S) -> String
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let app = axum::Router::new()
+        .route(
+            "/mcp",
+            answer
+                .get(|| async { axum::http::StatusCode::METHOD_NOT_ALLOWED })
+                .delete(|| async { axum::http::StatusCode::OK }),
+        )
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let url = format!("http://{}/mcp", listener.local_addr().expect("its address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
