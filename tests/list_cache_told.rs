@@ -55,6 +55,15 @@ async fn start() -> (String, Arc<AtomicBool>) {
     (support::mcp_remote(post(answer), refusing.clone()).await, refusing)
 }
 
+/// A start that lists the tools and leaves once they are kept.
+async fn first_start(config: &std::path::Path, data: &std::path::Path) {
+    let mut b = Bridge::serve_remote_with_data(config, data);
+    b.initialize(json!({})).await;
+    b.request_ok("tools/list", json!({})).await;
+    wait_until("the list cache to be written", || cache_text(data).contains("alpha")).await;
+    b.close_and_read_rest().await;
+}
+
 #[tokio::test]
 async fn a_server_that_declares_no_list_changed_has_it_declared_while_the_cache_is_on() {
     let (url, _) = start().await;
@@ -87,14 +96,7 @@ async fn a_list_the_server_now_refuses_is_forgotten_and_the_client_told() {
     let (url, refusing) = start().await;
     let data = tempfile::tempdir().unwrap();
     let (_dir, config) = config(&url, "");
-    let mut b = Bridge::serve_remote_with_data(&config, data.path());
-    b.initialize(json!({})).await;
-    b.request_ok("tools/list", json!({})).await;
-    wait_until("the list cache to be written", || {
-        cache_text(data.path()).contains("alpha")
-    })
-    .await;
-    b.close_and_read_rest().await;
+    first_start(&config, data.path()).await;
 
     // The server no longer lists tools: the cached list answers the next
     // start, the refusal behind it drops it and tells the client.
@@ -127,14 +129,7 @@ async fn a_list_kept_by_a_clock_that_ran_ahead_is_asked_again() {
     let (url, refusing) = start().await;
     let data = tempfile::tempdir().unwrap();
     let (_dir, config) = config(&url, "");
-    let mut b = Bridge::serve_remote_with_data(&config, data.path());
-    b.initialize(json!({})).await;
-    b.request_ok("tools/list", json!({})).await;
-    wait_until("the list cache to be written", || {
-        cache_text(data.path()).contains("alpha")
-    })
-    .await;
-    b.close_and_read_rest().await;
+    first_start(&config, data.path()).await;
 
     // Every entry now says it was fetched a day from now.
     let file = data.path().join("lists").join("remote.json");
