@@ -112,3 +112,31 @@ async fn a_server_without_s256_is_refused_before_anything_is_sent() {
     assert_eq!(emu.count("/register", None), 0);
     assert_eq!(emu.count("/authorize", None), 0);
 }
+
+/// `authorization_server` names the issuer the configured client belongs to:
+/// a server whose metadata names another stops the sign-in before anything
+/// (a registration, the browser, a token request) is sent to it, and the
+/// error names the key; pinned to the issuer it names, it goes ahead.
+#[tokio::test]
+async fn a_pinned_authorization_server_that_is_not_the_one_named_stops_the_sign_in() {
+    let emu = OAuthEmulator::start(OAuthOptions::default()).await.unwrap();
+    let env = Env::new(
+        &emu.url(),
+        "client_id = \"pre-registered\"\nclient_secret = \"s3cret-client-9\"\n\
+         authorization_server = \"https://login.example.com\"",
+    );
+    let (ok, url, stderr) = login(&env, true).await;
+    assert!(!ok, "login must fail");
+    assert!(url.is_empty(), "no sign-in URL may be handed out: {url}");
+    assert!(stderr.contains("`authorization_server`"), "{stderr}");
+    assert!(stderr.contains(&emu.issuer()), "the issuer it names: {stderr}");
+    assert!(!stderr.contains("s3cret-client-9"), "{stderr}");
+    for path in ["/register", "/authorize", "/token"] {
+        assert_eq!(emu.count(path, None), 0, "{path}: {:?}", emu.log());
+    }
+
+    let env = Env::new(&emu.url(), &format!("authorization_server = \"{}\"", emu.issuer()));
+    let (ok, url, stderr) = login(&env, true).await;
+    assert!(ok, "pinned to the issuer it names: {stderr}");
+    assert!(url.contains("/authorize?"), "{url}");
+}

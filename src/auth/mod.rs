@@ -83,6 +83,9 @@ pub struct Settings {
     pub callback_port: Option<u16>,
     /// Overrides the RFC 8707 resource indicator.
     pub resource: Option<String>,
+    /// `authorization_server`: the issuer discovery must find, the one
+    /// the configured client (and its secret or key) belongs to.
+    pub authorization_server: Option<String>,
     /// `allow_http = true`: the authorization server's endpoints may be
     /// plain http to another machine.
     pub allow_http: bool,
@@ -353,6 +356,7 @@ mod tests {
             client_metadata_url: None,
             callback_port: None,
             resource: None,
+            authorization_server: None,
             allow_http: false,
             redactor: Redactor::new(),
         };

@@ -114,6 +114,10 @@ pub struct ServerEntry {
     pub client_secret: Option<ConfigValue>,
     pub callback_port: Option<u16>,
     pub resource: Option<String>,
+    /// The issuer of the authorization server the client belongs to:
+    /// discovery must find this one, so the client's secret or key never
+    /// goes to another that the server's metadata names.
+    pub authorization_server: Option<String>,
 
     // ---- sign-in (`auth`): client ID metadata document, extension grants ----
     /// The https URL of the client ID metadata document identifying the bridge.

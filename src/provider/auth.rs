@@ -23,6 +23,7 @@ pub const SIGN_IN_KEYS: &[&str] = &[
     "client_secret",
     "callback_port",
     "resource",
+    "authorization_server",
     "client_metadata_url",
     "private_key",
     "signing_algorithm",
@@ -83,6 +84,14 @@ impl Setup<'_> {
         {
             return Err(self.error("resource", "`resource` must be an absolute URL (RFC 8707)"));
         }
+        if let Some(a) = &entry.authorization_server
+            && !Url::parse(a).is_ok_and(|u| u.host_str().is_some() && matches!(u.scheme(), "https" | "http"))
+        {
+            return Err(self.error(
+                "authorization_server",
+                "`authorization_server` must be the issuer URL of the authorization server (as its metadata's `issuer` says it)",
+            ));
+        }
         if let Some(u) = &entry.client_metadata_url {
             let ok = Url::parse(u).is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some() && u.path() != "/");
             if !ok {
@@ -102,6 +111,7 @@ impl Setup<'_> {
             client_metadata_url: entry.client_metadata_url.clone(),
             callback_port: entry.callback_port,
             resource: entry.resource.clone(),
+            authorization_server: entry.authorization_server.clone(),
             allow_http: entry.allow_http == Some(true),
             redactor: endpoint.redactor.clone(),
         })

@@ -173,8 +173,31 @@ async fn server_metadata_or_pointer(
     refused.map_or(Ok(None), Err)
 }
 
-/// Run discovery, seeded by the server's `WWW-Authenticate` if there is one.
+/// Run discovery, seeded by the server's `WWW-Authenticate` if there is one;
+/// with `authorization_server` set, what it finds must be that issuer.
 pub async fn discover(http: &reqwest::Client, s: &Settings, challenge: Option<&str>) -> Result<Discovered, String> {
+    let found = find(http, s, challenge).await?;
+    if let Some(pinned) = &s.authorization_server
+        && found.metadata.issuer.as_deref() != Some(pinned.as_str())
+    {
+        let named = match found.metadata.issuer.as_deref() {
+            Some(issuer) => format!("the authorization server `{}`", issuer.escape_debug()),
+            None => "no authorization server (it publishes no metadata)".to_string(),
+        };
+        return Err(format!(
+            "server `{}` names {named}, not the `authorization_server` of its config (`{}`); \
+             nothing was sent to it. Fix `authorization_server` in [servers.{}] if the server \
+             really moved",
+            s.server,
+            pinned.escape_debug(),
+            s.server
+        ));
+    }
+    Ok(found)
+}
+
+/// Discovery itself (see `discover`).
+async fn find(http: &reqwest::Client, s: &Settings, challenge: Option<&str>) -> Result<Discovered, String> {
     let mcp = Url::parse(&s.canonical_url()).map_err(|e| format!("bad server URL: {e}"))?;
     let advertised = challenge.and_then(|c| parse_challenge(s, c).resource_metadata_url);
     let mut candidates: Vec<Url> = advertised.into_iter().collect();
