@@ -165,6 +165,7 @@ fn defang_entry(e: &mut ServerEntry) {
         client_secret,
         callback_port: _,
         resource: _,
+        authorization_server: _,
         project_id,
         environment: _,
         external_user_id,
