@@ -99,7 +99,7 @@ impl Remote {
         if !ex.endpoint.tools.is_empty() {
             late.push(Arc::new(filter::ListFilter(ex.endpoint.tools.clone())));
         }
-        if lists.is_on() {
+        if list_cache::on_for(&ex.endpoint) {
             late.push(Arc::new(list_cache::DeclaresListChanged));
         }
         ex.inbound.add_transforms(late);

@@ -132,11 +132,6 @@ impl ListCache {
         }
     }
 
-    /// Whether the cache is on: it keeps what it is given.
-    pub fn is_on(&self) -> bool {
-        self.file.is_some()
-    }
-
     /// Once the real `initialize` behind a cached answer has been answered
     /// (at once when there is none).
     pub async fn settled(&self) {
