@@ -14,7 +14,11 @@
 //!   written here because rmcp's is private to its code exchange, which the
 //!   bridge does not use (see `token`).
 //!
-//! Both compare the strings exactly: no case folding, default-port elision,
+//! - `authorization_server` in the config: the issuer discovery finds must
+//!   be identical to it (`check_pinned`), so a configured client's secret
+//!   or key goes to no other.
+//!
+//! All three compare the strings exactly: no case folding, default-port elision,
 //! trailing-slash or percent-encoding normalisation.
 
 use rmcp::transport::auth::AuthorizationMetadata;
@@ -32,6 +36,24 @@ pub struct Expected {
 /// characters escaped, so it cannot forge lines.
 fn shown(s: &str) -> String {
     s.escape_debug().to_string()
+}
+
+/// `authorization_server` in the config: the issuer discovery `found` must
+/// be the `pinned` one, which the configured client belongs to.
+pub fn check_pinned(server: &str, pinned: &str, found: Option<&str>) -> Result<(), String> {
+    if found == Some(pinned) {
+        return Ok(());
+    }
+    let named = match found {
+        Some(issuer) => format!("the authorization server `{}`", shown(issuer)),
+        None => "no authorization server (it publishes no metadata)".to_string(),
+    };
+    Err(format!(
+        "server `{server}` names {named}, not the `authorization_server` of its config (`{}`); \
+         nothing was sent to it. Fix `authorization_server` in [servers.{server}] if the server \
+         really moved",
+        shown(pinned)
+    ))
 }
 
 /// RFC 8414 §3.3: `metadata`, fetched from `url`, belongs to `identifier`.

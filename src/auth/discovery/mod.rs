@@ -177,21 +177,8 @@ async fn server_metadata_or_pointer(
 /// with `authorization_server` set, what it finds must be that issuer.
 pub async fn discover(http: &reqwest::Client, s: &Settings, challenge: Option<&str>) -> Result<Discovered, String> {
     let found = find(http, s, challenge).await?;
-    if let Some(pinned) = &s.authorization_server
-        && found.metadata.issuer.as_deref() != Some(pinned.as_str())
-    {
-        let named = match found.metadata.issuer.as_deref() {
-            Some(issuer) => format!("the authorization server `{}`", issuer.escape_debug()),
-            None => "no authorization server (it publishes no metadata)".to_string(),
-        };
-        return Err(format!(
-            "server `{}` names {named}, not the `authorization_server` of its config (`{}`); \
-             nothing was sent to it. Fix `authorization_server` in [servers.{}] if the server \
-             really moved",
-            s.server,
-            pinned.escape_debug(),
-            s.server
-        ));
+    if let Some(pinned) = &s.authorization_server {
+        super::issuer::check_pinned(&s.server, pinned, found.metadata.issuer.as_deref())?;
     }
     Ok(found)
 }
