@@ -153,7 +153,7 @@ impl Authorized {
                     .map_err(|e| self.transport_error(e));
             }
         };
-        match own.send(&req).await {
+        match own.send(req).await {
             Ok(Some(resp)) => return Ok(resp),
             Ok(None) => {}
             Err(text) => return Err(RemoteError::Unreachable(self.redactor.apply(&text))),

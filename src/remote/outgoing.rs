@@ -3,11 +3,10 @@
 //! builder-style `header` and `body`, as reqwest's are) and then written by
 //! the loopback way as it is, or handed to reqwest.
 //!
-//! The headers are a list, in the order set (a name may come more than
-//! once), and the URL is the endpoint's own unless credentials add to its
-//! query: a request is put together for every message, and a header map
-//! (hashed, with its own allocations) or a copied URL was work for nothing
-//! on the loopback way, which writes them out in order.
+//! The headers are the map either way sends, in the order set (a name may
+//! come more than once), moved into the request that goes out, not copied;
+//! the URL is the endpoint's own unless credentials add to its query (a
+//! request is put together for every message).
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method};
@@ -17,7 +16,7 @@ use url::Url;
 pub struct Outgoing<'u> {
     pub method: Method,
     pub url: Cow<'u, Url>,
-    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub headers: http::HeaderMap,
     pub body: Bytes,
     /// The first header that could not be set (its value was not valid).
     invalid: Option<HeaderName>,
@@ -29,8 +28,10 @@ const USUAL_HEADERS: usize = 10;
 
 impl<'u> Outgoing<'u> {
     pub fn new(method: Method, url: Cow<'u, Url>, base: &http::HeaderMap) -> Outgoing<'u> {
-        let mut headers = Vec::with_capacity(base.len() + USUAL_HEADERS);
-        headers.extend(base.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let mut headers = http::HeaderMap::with_capacity(base.len() + USUAL_HEADERS);
+        for (k, v) in base {
+            headers.append(k, v.clone());
+        }
         Outgoing {
             method,
             url,
@@ -44,7 +45,7 @@ impl<'u> Outgoing<'u> {
     pub fn header<V: TryInto<HeaderValue>>(mut self, name: HeaderName, value: V) -> Outgoing<'u> {
         match value.try_into() {
             Ok(v) => {
-                self.headers.push((name, v));
+                self.headers.append(name, v);
             }
             Err(_) => {
                 self.invalid.get_or_insert(name);
@@ -69,11 +70,7 @@ impl<'u> Outgoing<'u> {
     /// The same request for reqwest's client.
     pub fn into_reqwest(self, client: &reqwest::Client) -> reqwest::RequestBuilder {
         let with_body = !self.body.is_empty() || self.method == Method::POST;
-        let mut headers = http::HeaderMap::with_capacity(self.headers.len());
-        for (k, v) in self.headers {
-            headers.append(k, v);
-        }
-        let req = client.request(self.method, self.url.into_owned()).headers(headers);
+        let req = client.request(self.method, self.url.into_owned()).headers(self.headers);
         if with_body { req.body(self.body) } else { req }
     }
 }

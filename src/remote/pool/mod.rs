@@ -96,7 +96,7 @@ impl Pool {
     /// where it goes (a legacy server can name any message endpoint), or
     /// the answer is a redirect, which reqwest follows. An error is text
     /// with no URL in it.
-    pub async fn send(&self, req: &Outgoing<'_>) -> Result<Option<Reply>, String> {
+    pub async fn send(&self, req: Outgoing<'_>) -> Result<Option<Reply>, String> {
         let home = same_origin(&req.url, &self.home.url);
         if !home && !is_direct(&req.url) {
             return Ok(None);
@@ -106,9 +106,31 @@ impl Pool {
         } else {
             key_of(&req.url).into()
         };
+        let Outgoing {
+            method,
+            url,
+            headers,
+            body,
+            ..
+        } = req;
+        let traced = method.clone();
+        // Made once, for the lane the first connection is; a request that
+        // never went out comes back for the next.
+        let mut parts = Some((method, headers, body));
+        let mut unsent: Option<Request> = None;
         let mut closed = 0;
         let (status, headers, body): (_, _, super::reply::LoopbackBody) = loop {
-            match self.lane(&key, &req.url).await? {
+            let lane = self.lane(&key, &url).await?;
+            let h2 = matches!(lane.0, Lane::Shared(_));
+            let request = match (unsent.take(), parts.take()) {
+                (Some(mut request), _) => {
+                    self.target(&mut request, &url, home, h2)?;
+                    request
+                }
+                (None, Some((method, headers, body))) => self.for_hyper(method, &url, headers, body, home, h2)?,
+                (None, None) => return Err("error sending request: the request could not be sent again".into()),
+            };
+            match lane {
                 (Lane::Shared(mut shared), _) => {
                     if let Err(e) = shared.ready().await {
                         // It closed meanwhile: the pool lets it go, and the
@@ -118,14 +140,14 @@ impl Pool {
                         if closed > 2 {
                             return Err(sending(&e));
                         }
+                        unsent = Some(request);
                         continue;
                     }
-                    let request = self.for_hyper(req, home, true)?;
                     let response = shared.send_request(request).await.map_err(|e| sending(&e))?;
                     let (head, incoming) = response.into_parts();
                     break (head.status, head.headers, Box::pin(incoming));
                 }
-                (Lane::One(mut conn), pooled) => match conn.send(self.for_hyper(req, home, false)?).await {
+                (Lane::One(mut conn), pooled) => match conn.send(request).await {
                     Ok(response) => {
                         let (head, incoming) = response.into_parts();
                         let release = idle::Returns {
@@ -137,14 +159,15 @@ impl Pool {
                     }
                     // A pooled connection closed before the request went out
                     // on it (the server let it go as it was taken): another.
-                    Err(e) if pooled && e.message().is_some() => {
+                    Err(mut e) if pooled && e.message().is_some() => {
                         tracing::debug!("a pooled connection was closed; another one");
+                        unsent = e.take_message();
                     }
                     Err(e) => return Err(sending(&e.into_error())),
                 },
             }
         };
-        tracing::trace!(method = %&req.method, status = status.as_u16(), "response head");
+        tracing::trace!(method = %traced, status = status.as_u16(), "response head");
         if status.is_redirection() {
             return Ok(None);
         }
@@ -254,37 +277,47 @@ impl Pool {
     /// neither for a request with an empty body); for HTTP/2 (`h2`) the
     /// whole URL, whose authority hyper sends. `home`: `req` goes to the
     /// remote's own scheme, host and port.
-    fn for_hyper(&self, req: &Outgoing<'_>, home: bool, h2: bool) -> Result<Request, String> {
-        let target = match (h2, self.home.target.path_and_query()) {
-            (false, Some(t)) if home && t.as_str() == target_text(&req.url) => self.home.target.clone(),
-            (false, _) => target_of(&req.url)?,
-            (true, _) if home && req.url.as_str() == self.home.url.as_str() => self.home.absolute.clone(),
-            (true, _) => Uri::try_from(req.url.as_str()).map_err(|e| format!("error building the request: {e}"))?,
-        };
-        let mut headers = HeaderMap::with_capacity(req.headers.len() + 2);
-        for (name, value) in &req.headers {
-            headers.append(name.clone(), value.clone());
-        }
-        if !h2 && !headers.contains_key(HOST) {
-            let host = if home {
-                self.home.host.clone()
-            } else {
-                host_of(&req.url)?
-            };
-            headers.insert(HOST, host);
-        }
-        let bodiless = matches!(req.method, Method::GET | Method::HEAD | Method::DELETE);
-        if req.body.is_empty() && !bodiless && !headers.contains_key(CONTENT_LENGTH) {
+    fn for_hyper(
+        &self,
+        method: Method,
+        url: &Url,
+        mut headers: HeaderMap,
+        body: bytes::Bytes,
+        home: bool,
+        h2: bool,
+    ) -> Result<Request, String> {
+        let bodiless = matches!(method, Method::GET | Method::HEAD | Method::DELETE);
+        if body.is_empty() && !bodiless && !headers.contains_key(CONTENT_LENGTH) {
             headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
         }
-        let mut request = Request::new(http_body_util::Full::new(req.body.clone()));
-        *request.method_mut() = req.method.clone();
-        *request.uri_mut() = target;
+        let mut request = Request::new(http_body_util::Full::new(body));
+        *request.method_mut() = method;
         *request.headers_mut() = headers;
-        if h2 {
-            *request.version_mut() = http::Version::HTTP_2;
-        }
+        self.target(&mut request, url, home, h2)?;
         Ok(request)
+    }
+
+    /// Point `request` at `url` for HTTP/1.1 (the path and query as the
+    /// target, `Host` added when missing) or HTTP/2 (`h2`: the whole URL,
+    /// whose authority hyper sends).
+    fn target(&self, request: &mut Request, url: &Url, home: bool, h2: bool) -> Result<(), String> {
+        let target = match (h2, self.home.target.path_and_query()) {
+            (false, Some(t)) if home && t.as_str() == target_text(url) => self.home.target.clone(),
+            (false, _) => target_of(url)?,
+            (true, _) if home && url.as_str() == self.home.url.as_str() => self.home.absolute.clone(),
+            (true, _) => Uri::try_from(url.as_str()).map_err(|e| format!("error building the request: {e}"))?,
+        };
+        *request.uri_mut() = target;
+        *request.version_mut() = if h2 {
+            http::Version::HTTP_2
+        } else {
+            http::Version::HTTP_11
+        };
+        if !h2 && !request.headers().contains_key(HOST) {
+            let host = if home { self.home.host.clone() } else { host_of(url)? };
+            request.headers_mut().insert(HOST, host);
+        }
+        Ok(())
     }
 }
 

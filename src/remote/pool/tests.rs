@@ -128,7 +128,7 @@ fn post(url: &Url, body: &'static str) -> Outgoing<'static> {
     Outgoing::new(Method::POST, Cow::Owned(url.clone()), &HeaderMap::new()).body(body)
 }
 
-async fn send(lo: &Pool, req: &Outgoing<'_>) -> Reply {
+async fn send(lo: &Pool, req: Outgoing<'_>) -> Reply {
     lo.send(req).await.expect("sent").expect("answered on the loopback way")
 }
 
@@ -175,7 +175,7 @@ async fn every_framing_is_read_to_its_body() {
         (200, b"until the close"),
     ];
     for (i, (status, body)) in want.into_iter().enumerate() {
-        let reply = send(&lo, &post(&server.url, "{}")).await;
+        let reply = send(&lo, post(&server.url, "{}")).await;
         assert_eq!(reply.status().as_u16(), status, "answer {i}");
         assert_eq!(body_of(reply).await.unwrap(), body, "answer {i}");
     }
@@ -196,7 +196,7 @@ async fn an_event_stream_is_read_as_it_arrives() {
     ]])
     .await;
     let lo = way(&server.url, Duration::from_secs(60));
-    let reply = send(&lo, &post(&server.url, "{}")).await;
+    let reply = send(&lo, post(&server.url, "{}")).await;
     assert_eq!(reply.headers()["content-type"], "text/event-stream");
     let mut body = reply.bytes_stream();
     let first = tokio::time::timeout(Duration::from_secs(5), body.next())
@@ -262,7 +262,7 @@ async fn a_broken_answer_is_an_error_and_the_next_request_goes_through() {
     let server = scripted(scripts).await;
     let lo = way(&server.url, Duration::from_secs(60));
     for name in names {
-        let failed = match lo.send(&post(&server.url, "{}")).await {
+        let failed = match lo.send(post(&server.url, "{}")).await {
             Err(e) => e,
             Ok(Some(reply)) => body_of(reply).await.expect_err(name),
             Ok(None) => panic!("{name}: left to reqwest"),
@@ -272,7 +272,7 @@ async fn a_broken_answer_is_an_error_and_the_next_request_goes_through() {
             "{name}: {failed}"
         );
         assert!(!failed.contains("127.0.0.1"), "{name}: {failed}");
-        let after = send(&lo, &post(&server.url, "{}")).await;
+        let after = send(&lo, post(&server.url, "{}")).await;
         assert_eq!(body_of(after).await.unwrap(), b"{}", "after {name}");
     }
 }
@@ -284,10 +284,10 @@ async fn a_request_goes_out_as_built() {
     let mut url = server.url.clone();
     url.set_query(Some("k=v"));
     let req = post(&url, "{\"x\":1}").header(HeaderName::from_static("mcp-session-id"), "s-1");
-    body_of(send(&lo, &req).await).await.unwrap();
+    body_of(send(&lo, req).await).await.unwrap();
     let get = Outgoing::new(Method::GET, Cow::Borrowed(&server.url), &HeaderMap::new());
-    body_of(send(&lo, &get).await).await.unwrap();
-    body_of(send(&lo, &post(&server.url, "")).await).await.unwrap();
+    body_of(send(&lo, get).await).await.unwrap();
+    body_of(send(&lo, post(&server.url, "")).await).await.unwrap();
     let requests: Vec<Request> = server.requests.lock().unwrap().iter().map(|r| Request::of(r)).collect();
     let host = format!("host: 127.0.0.1:{}", server.url.port().unwrap());
     assert_eq!(requests[0].line, "POST /mcp?k=v HTTP/1.1");
@@ -306,7 +306,7 @@ async fn a_request_goes_out_as_built() {
     let other = scripted(vec![vec![bytes(OK_JSON)]]).await;
     let mut there = other.url.clone();
     there.set_path("/messages");
-    body_of(send(&lo, &post(&there, "{}")).await).await.unwrap();
+    body_of(send(&lo, post(&there, "{}")).await).await.unwrap();
     let request = Request::of(&other.requests.lock().unwrap()[0]);
     assert_eq!(request.line, "POST /messages HTTP/1.1");
     let host = format!("host: 127.0.0.1:{}", other.url.port().unwrap());
@@ -348,15 +348,15 @@ async fn sequential_requests_share_one_connection() {
     let server = scripted(scripts).await;
     let lo = way(&server.url, Duration::from_secs(60));
     for i in 0..10 {
-        let reply = send(&lo, &post(&server.url, "{}")).await;
+        let reply = send(&lo, post(&server.url, "{}")).await;
         assert_eq!(body_of(reply).await.unwrap(), b"{}", "request {i}");
     }
     assert_eq!(server.accepted.load(Ordering::SeqCst), 1);
     // Left before its end: that connection goes.
-    let mut unfinished = send(&lo, &post(&server.url, "{}")).await.bytes_stream();
+    let mut unfinished = send(&lo, post(&server.url, "{}")).await.bytes_stream();
     assert_eq!(&unfinished.next().await.unwrap().unwrap()[..], b"abc");
     drop(unfinished);
-    let reply = send(&lo, &post(&server.url, "{}")).await;
+    let reply = send(&lo, post(&server.url, "{}")).await;
     assert_eq!(body_of(reply).await.unwrap(), b"{}");
     assert_eq!(server.accepted.load(Ordering::SeqCst), 2);
 }
@@ -374,14 +374,14 @@ async fn the_end_of_a_body_that_has_arrived_is_read_at_once() {
     ])
     .await;
     let lo = way(&server.url, Duration::from_secs(60));
-    let mut body = send(&lo, &post(&server.url, "{}")).await.bytes_stream();
+    let mut body = send(&lo, post(&server.url, "{}")).await.bytes_stream();
     assert_eq!(&body.next().await.unwrap().unwrap()[..], b"data: ");
     assert!(
         matches!(futures::FutureExt::now_or_never(body.next()), Some(None)),
         "the end is there"
     );
     drop(body);
-    body_of(send(&lo, &post(&server.url, "{}")).await).await.unwrap();
+    body_of(send(&lo, post(&server.url, "{}")).await).await.unwrap();
     assert_eq!(server.accepted.load(Ordering::SeqCst), 1);
 }
 
@@ -395,10 +395,10 @@ async fn an_empty_answer_left_unread_keeps_its_connection() {
     ])
     .await;
     let lo = way(&server.url, Duration::from_secs(60));
-    let reply = send(&lo, &post(&server.url, "{}")).await;
+    let reply = send(&lo, post(&server.url, "{}")).await;
     assert_eq!(reply.status().as_u16(), 202);
     drop(reply);
-    body_of(send(&lo, &post(&server.url, "{}")).await).await.unwrap();
+    body_of(send(&lo, post(&server.url, "{}")).await).await.unwrap();
     assert_eq!(server.accepted.load(Ordering::SeqCst), 1);
 }
 
@@ -409,7 +409,7 @@ async fn concurrent_requests_each_have_a_connection() {
     let server = scripted((0..8).map(|_| vec![bytes(OK_JSON)]).collect()).await;
     let lo = way(&server.url, Duration::from_secs(60));
     for round in 0..2 {
-        let calls = (0..4).map(|_| async { body_of(send(&lo, &post(&server.url, "{}")).await).await });
+        let calls = (0..4).map(|_| async { body_of(send(&lo, post(&server.url, "{}")).await).await });
         for answer in futures::future::join_all(calls).await {
             assert_eq!(answer.unwrap(), b"{}", "round {round}");
         }
@@ -426,7 +426,7 @@ async fn a_connection_idle_past_the_limit_is_not_used() {
     let lo = way(&server.url, Duration::from_millis(200));
     for pause in [0, 50, 400] {
         tokio::time::sleep(Duration::from_millis(pause)).await;
-        let reply = send(&lo, &post(&server.url, "{}")).await;
+        let reply = send(&lo, post(&server.url, "{}")).await;
         assert_eq!(body_of(reply).await.unwrap(), b"{}");
     }
     assert_eq!(server.accepted.load(Ordering::SeqCst), 2);
@@ -442,9 +442,9 @@ async fn a_connection_the_server_closed_while_idle_is_not_used() {
     ])
     .await;
     let lo = way(&server.url, Duration::from_secs(60));
-    body_of(send(&lo, &post(&server.url, "{}")).await).await.unwrap();
+    body_of(send(&lo, post(&server.url, "{}")).await).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let reply = send(&lo, &post(&server.url, "{}")).await;
+    let reply = send(&lo, post(&server.url, "{}")).await;
     assert_eq!(body_of(reply).await.unwrap(), b"{}");
     assert_eq!(server.accepted.load(Ordering::SeqCst), 2);
 }
@@ -459,7 +459,7 @@ async fn a_redirect_is_left_to_reqwest() {
     )]])
     .await;
     let pool = way(&server.url, Duration::from_secs(60));
-    assert!(pool.send(&post(&server.url, "{}")).await.unwrap().is_none());
+    assert!(pool.send(post(&server.url, "{}")).await.unwrap().is_none());
     let tls = Url::parse("https://127.0.0.1:1/mcp").unwrap();
     assert!(Pool::to(&tls, Duration::from_secs(1), Duration::from_secs(1)).is_some());
     let ftp = Url::parse("ftp://127.0.0.1:1/mcp").unwrap();
@@ -472,7 +472,7 @@ async fn a_refused_connection_is_an_error_naming_no_url() {
     let url = Url::parse(&format!("http://{}/mcp", listener.local_addr().unwrap())).unwrap();
     drop(listener);
     let lo = way(&url, Duration::from_secs(60));
-    let Err(e) = lo.send(&post(&url, "{}")).await else {
+    let Err(e) = lo.send(post(&url, "{}")).await else {
         panic!("sent to a closed port")
     };
     assert!(e.starts_with("error sending request: cannot connect"), "{e}");
