@@ -51,9 +51,14 @@ release_exe() {
 prefix() {
     # wineboot makes the prefix the first time (about half a minute) and
     # returns at once after that; wineserver -w waits until it is settled.
+    # The last wait lets the server of this step end before the smoke suite
+    # starts its own. Once (2026-12-08) a smoke test's .exe died of a signal
+    # within the suite's first seconds, when that server may have been
+    # ending; not reproduced since.
     wineboot -i >/dev/null 2>&1
     wineserver -w
-    wine "$EXE" --version
+    wine "$EXE" --version &&
+        wineserver -w
 }
 
 smoke() {
