@@ -1,7 +1,8 @@
 //! A request to the remote before it is sent either way: the method, URL,
 //! headers and body, put together by the transports (`Authorized::build` and
-//! builder-style `header` and `body`, as reqwest's are) and then written by
-//! the loopback way as it is, or handed to reqwest.
+//! builder-style `header` and `body`, as reqwest's are) and then moved into
+//! hyper's request by the bridge's own connections (`pool`), or handed to
+//! reqwest.
 //!
 //! The headers are the map either way sends, in the order set (a name may
 //! come more than once), moved into the request that goes out, not copied;
@@ -22,16 +23,14 @@ pub struct Outgoing<'u> {
     invalid: Option<HeaderName>,
 }
 
-/// Room for the headers a message usually has (configured ones, the
-/// credential's, the transport's), so the list is allocated once.
+/// Room for the headers a message adds to the configured ones (the
+/// credential's, the transport's), so the map is allocated once.
 const USUAL_HEADERS: usize = 10;
 
 impl<'u> Outgoing<'u> {
     pub fn new(method: Method, url: Cow<'u, Url>, base: &http::HeaderMap) -> Outgoing<'u> {
-        let mut headers = http::HeaderMap::with_capacity(base.len() + USUAL_HEADERS);
-        for (k, v) in base {
-            headers.append(k, v.clone());
-        }
+        let mut headers = base.clone();
+        headers.reserve(USUAL_HEADERS);
         Outgoing {
             method,
             url,
